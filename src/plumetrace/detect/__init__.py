@@ -1,0 +1,1 @@
+"""Gas detection in imaging-spectrometer scenes: covariance, matched filters, ACE, identification."""

@@ -1,0 +1,59 @@
+"""Exception and warning types users can meet.
+
+One root exception, :class:`PlumetraceError`; each subclass also inherits the matching builtin so callers
+can catch either. Messages are one line and name the file and the field at fault; the CLI prints them and
+exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+__all__ = [
+    "PlumetraceError",
+    "InvalidInputError",
+    "InvalidFileError",
+    "MissingFileError",
+    "PlumetraceWarning",
+]
+
+
+class PlumetraceError(Exception):
+    """Root of every error plumetrace raises on purpose."""
+
+
+class InvalidInputError(PlumetraceError, ValueError):
+    """A parameter or option value is out of range or inconsistent.
+
+    ``InvalidInputError("window_nm", "must lie inside 2000-2500 nm")`` reads ``window_nm: must lie ...``.
+    """
+
+    def __init__(self, field: str, problem: str):
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class InvalidFileError(PlumetraceError, ValueError):
+    """A file is malformed: truncated, inconsistent header, bad values.
+
+    Reads ``FILE: FIELD: PROBLEM``.
+    """
+
+    def __init__(self, path: str | PathLike, field: str, problem: str):
+        self.path = str(path)
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{self.path}: {field}: {problem}")
+
+
+class MissingFileError(PlumetraceError, FileNotFoundError):
+    """A file the user named, or a companion file it needs, does not exist."""
+
+    def __init__(self, path: str | PathLike, what: str = "file"):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {what} not found")
+
+
+class PlumetraceWarning(UserWarning):
+    """Something was suspicious but the result is still usable."""

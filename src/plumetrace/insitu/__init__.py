@@ -1,0 +1,1 @@
+"""In-situ sensors: dispersion models, Bayesian source-term estimation, drone mass balance."""

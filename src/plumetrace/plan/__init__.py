@@ -1,0 +1,1 @@
+"""Survey flight planning: coverage, airspace limits, transects, autopilot exports."""

@@ -1,0 +1,1 @@
+"""Plume segmentation, source location and emission-rate quantification from enhancement maps."""

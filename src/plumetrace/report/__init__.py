@@ -1,0 +1,1 @@
+"""Evidence packages: maps, numbers, provenance, checksums (en, es)."""

@@ -1,0 +1,238 @@
+"""The Scene contract: one in-memory form for every imaging spectrometer.
+
+A Scene is an :class:`xarray.Dataset` with
+
+* ``radiance(y, x, band)`` float32, lazy (dask or memory-mapped), in µW cm⁻² sr⁻¹ nm⁻¹
+  (``attrs["units"]``; readers convert on the fly with :func:`radiance_unit_scale`);
+* coordinates ``wavelength(band)`` and ``fwhm(band)`` in nm, wavelength strictly increasing;
+* optional ``lat(y, x)``, ``lon(y, x)`` (degrees), ``elevation_m(y, x)``;
+* optional geometry: scene-mean ``attrs["solar_zenith_deg"]``, ``attrs["view_zenith_deg"]`` or the per-pixel data
+  variables of the same names (from an OBS file);
+* optional georeferencing of the raw grid: ``attrs["crs"]`` (WKT) and ``attrs["transform"]`` (six floats in
+  rasterio ``Affine`` order a, b, c, d, e, f; rotation allowed), or a geographic lookup table ``glt_row(gy, gx)``,
+  ``glt_col(gy, gx)`` (int32, 0-based raw-grid indices, -1 = no data) with ``attrs["glt_crs"]`` and
+  ``attrs["glt_transform"]`` describing the map grid;
+* ``attrs["sensor"]`` (``emit``, ``aviris-ng``, ``aviris-3``, ``prisma``, ``enmap``, ``generic``),
+  ``attrs["acquisition_time"]`` (ISO 8601, UTC), ``attrs["source"]`` (path or description).
+
+See docs/scene.md for the full contract.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plumetrace.errors import InvalidFileError, InvalidInputError
+
+__all__ = [
+    "RADIANCE_UNITS",
+    "SENSORS",
+    "radiance_unit_scale",
+    "make_scene",
+    "validate_scene",
+    "airmass_factor",
+    "pixel_size_m",
+]
+
+RADIANCE_UNITS = "uW cm-2 sr-1 nm-1"
+SENSORS = ("emit", "aviris-ng", "aviris-3", "aviris-classic", "prisma", "enmap", "generic")
+
+# Factor that turns a value in the named unit into µW cm⁻² sr⁻¹ nm⁻¹.
+# 1 W m⁻² sr⁻¹ µm⁻¹ = 1e6 µW / 1e4 cm² / 1e3 nm = 0.1 µW cm⁻² sr⁻¹ nm⁻¹.
+_UNIT_SCALES = {
+    "uwcm-2sr-1nm-1": 1.0,
+    "uwattspersquarecentimeterpersteradianpernanometer": 1.0,
+    "uw/cm2/sr/nm": 1.0,
+    "uw/(cm2srnm)": 1.0,
+    "mwcm-2sr-1um-1": 1.0,
+    "mw/cm2/sr/um": 1.0,
+    "wm-2sr-1um-1": 0.1,
+    "w/m2/sr/um": 0.1,
+    "w/(m2srum)": 0.1,
+    "wm-2sr-1nm-1": 100.0,
+    "w/m2/sr/nm": 100.0,
+    "w/(m2srnm)": 100.0,
+    "mwm-2sr-1nm-1": 0.1,
+    "mw/m2/sr/nm": 0.1,
+    "nwcm-2sr-1nm-1": 1e-3,
+}
+
+
+def _normalise_unit(units: str) -> str:
+    text = units.strip().lower().replace("µ", "u").replace("μ", "u").replace("micro", "u")
+    text = text.replace("^", "").replace("*", "").replace("·", "").replace(" ", "")
+    text = text.replace("microns", "um").replace("micron", "um")
+    return re.sub(r"[\[\]]", "", text)
+
+
+def radiance_unit_scale(units: str) -> float:
+    """Factor that converts radiance in ``units`` to µW cm⁻² sr⁻¹ nm⁻¹.
+
+    Raises
+    ------
+    InvalidInputError
+        The unit string is not one plumetrace knows.
+    """
+    key = _normalise_unit(units)
+    if key in _UNIT_SCALES:
+        return _UNIT_SCALES[key]
+    raise InvalidInputError("radiance units", f"unknown unit {units!r}; expected e.g. {RADIANCE_UNITS!r}")
+
+
+def make_scene(
+    radiance: Any,
+    wavelength_nm: Any,
+    fwhm_nm: Any,
+    *,
+    sensor: str = "generic",
+    lat: Any = None,
+    lon: Any = None,
+    solar_zenith_deg: float | Any | None = None,
+    view_zenith_deg: float | Any | None = None,
+    crs: str | None = None,
+    transform: tuple[float, ...] | None = None,
+    acquisition_time: str | None = None,
+    source: str = "memory",
+    extra_attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Assemble and validate a Scene from arrays.
+
+    Parameters
+    ----------
+    radiance : array (y, x, band)
+        At-sensor radiance in µW cm⁻² sr⁻¹ nm⁻¹ (NumPy or dask; kept lazy).
+    wavelength_nm, fwhm_nm : array (band,)
+        Band centres and full widths at half maximum, nm.
+    solar_zenith_deg, view_zenith_deg : float or array (y, x), optional
+        Scalars become attributes, arrays become data variables.
+    """
+    wavelength_nm = np.asarray(wavelength_nm, dtype=np.float64)
+    fwhm_nm = np.asarray(fwhm_nm, dtype=np.float64)
+    data_vars: dict[str, Any] = {
+        "radiance": (("y", "x", "band"), radiance, {"units": RADIANCE_UNITS, "long_name": "at-sensor radiance"})
+    }
+    coords: dict[str, Any] = {
+        "wavelength": ("band", wavelength_nm, {"units": "nm"}),
+        "fwhm": ("band", fwhm_nm, {"units": "nm"}),
+    }
+    if lat is not None:
+        coords["lat"] = (("y", "x"), np.asarray(lat), {"units": "degrees_north"})
+    if lon is not None:
+        coords["lon"] = (("y", "x"), np.asarray(lon), {"units": "degrees_east"})
+    attrs: dict[str, Any] = {"sensor": sensor, "source": source}
+    for name, value in (("solar_zenith_deg", solar_zenith_deg), ("view_zenith_deg", view_zenith_deg)):
+        if value is None:
+            continue
+        if np.ndim(value) == 0:
+            attrs[name] = float(value)
+        else:
+            data_vars[name] = (("y", "x"), np.asarray(value, dtype=np.float32), {"units": "degree"})
+    if crs is not None:
+        attrs["crs"] = crs
+    if transform is not None:
+        attrs["transform"] = [float(v) for v in transform]
+    if acquisition_time is not None:
+        attrs["acquisition_time"] = acquisition_time
+    if extra_attrs:
+        attrs.update(extra_attrs)
+    scene = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    validate_scene(scene, source=source)
+    return scene
+
+
+def validate_scene(scene: xr.Dataset, *, source: str | None = None) -> xr.Dataset:
+    """Check a Dataset against the Scene contract; return it unchanged.
+
+    Raises :class:`InvalidFileError` naming ``source`` (or ``attrs["source"]``) and the field at fault.
+    """
+    where = source or scene.attrs.get("source", "scene")
+    if "radiance" not in scene:
+        raise InvalidFileError(where, "radiance", "missing")
+    if scene["radiance"].dims != ("y", "x", "band"):
+        raise InvalidFileError(where, "radiance", f"dims {scene['radiance'].dims}, expected ('y', 'x', 'band')")
+    for name in ("wavelength", "fwhm"):
+        if name not in scene.coords:
+            raise InvalidFileError(where, name, "missing")
+        values = np.asarray(scene[name].values, dtype=np.float64)
+        if values.shape != (scene.sizes["band"],):
+            raise InvalidFileError(where, name, f"{values.size} values for {scene.sizes['band']} bands")
+        if not np.all(np.isfinite(values)):
+            raise InvalidFileError(where, name, "contains non-finite values")
+    wavelength = np.asarray(scene["wavelength"].values, dtype=np.float64)
+    if wavelength.size > 1 and not np.all(np.diff(wavelength) > 0):
+        raise InvalidFileError(where, "wavelength", "not strictly increasing")
+    if wavelength.size and (wavelength.min() < 200 or wavelength.max() > 20000):
+        raise InvalidFileError(where, "wavelength", f"range {wavelength.min():g}-{wavelength.max():g} is not in nm")
+    if np.any(np.asarray(scene["fwhm"].values) <= 0):
+        raise InvalidFileError(where, "fwhm", "must be positive")
+    units = scene["radiance"].attrs.get("units")
+    if units != RADIANCE_UNITS:
+        raise InvalidFileError(where, "radiance units", f"{units!r}, expected {RADIANCE_UNITS!r}")
+    sensor = scene.attrs.get("sensor")
+    if sensor not in SENSORS:
+        raise InvalidFileError(where, "sensor", f"{sensor!r}, expected one of {', '.join(SENSORS)}")
+    return scene
+
+
+def _geometry(scene: xr.Dataset, name: str) -> Any:
+    if name in scene.data_vars:
+        return scene[name]
+    if name in scene.attrs:
+        return float(scene.attrs[name])
+    return None
+
+
+def airmass_factor(scene: xr.Dataset, *, default_solar_zenith_deg: float = 0.0) -> Any:
+    """Two-way air-mass factor 1/cos(SZA) + 1/cos(VZA).
+
+    Returns a float for scene-mean geometry or a DataArray (y, x) for per-pixel geometry. A missing view zenith is
+    taken as nadir (0°); a missing solar zenith uses ``default_solar_zenith_deg``.
+    """
+    sza = _geometry(scene, "solar_zenith_deg")
+    vza = _geometry(scene, "view_zenith_deg")
+    sza = default_solar_zenith_deg if sza is None else sza
+    vza = 0.0 if vza is None else vza
+    for name, value in (("solar_zenith_deg", sza), ("view_zenith_deg", vza)):
+        if np.nanmax(np.asarray(value)) >= 85:
+            raise InvalidInputError(name, "must be below 85 degrees for a plane-parallel air-mass factor")
+    if isinstance(sza, float) and isinstance(vza, float):
+        return 1.0 / math.cos(math.radians(sza)) + 1.0 / math.cos(math.radians(vza))
+    return 1.0 / np.cos(np.deg2rad(sza)) + 1.0 / np.cos(np.deg2rad(vza))
+
+
+def pixel_size_m(scene: xr.Dataset) -> float:
+    """Ground sampling distance in metres (mean of the two axes).
+
+    Uses, in order: ``attrs["pixel_size_m"]``; a projected ``crs`` + ``transform``; a projected GLT grid;
+    the spacing of ``lat``/``lon``. Raises :class:`InvalidInputError` when none is present.
+    """
+    if "pixel_size_m" in scene.attrs:
+        return float(scene.attrs["pixel_size_m"])
+    from pyproj import CRS  # local import: pyproj is slow to import and only needed here
+
+    for crs_key, transform_key in (("crs", "transform"), ("glt_crs", "glt_transform")):
+        if crs_key in scene.attrs and transform_key in scene.attrs:
+            crs = CRS.from_user_input(scene.attrs[crs_key])
+            a, b, _, d, e, _ = scene.attrs[transform_key][:6]
+            size_x, size_y = math.hypot(a, d), math.hypot(b, e)
+            if crs.is_projected:
+                return 0.5 * (size_x + size_y)
+            if "lat" not in scene.coords:
+                lat0 = scene.attrs[transform_key][5]
+                metres_per_degree = 111_320.0
+                return 0.5 * (size_x * metres_per_degree * math.cos(math.radians(lat0)) + size_y * metres_per_degree)
+    if "lat" in scene.coords and "lon" in scene.coords:
+        lat = np.asarray(scene["lat"].values, dtype=np.float64)
+        lon = np.asarray(scene["lon"].values, dtype=np.float64)
+        metres_per_degree = 111_320.0
+        coslat = np.cos(np.deg2rad(np.nanmean(lat)))
+        step_x = np.hypot(np.diff(lat, axis=1), np.diff(lon, axis=1) * coslat) * metres_per_degree
+        step_y = np.hypot(np.diff(lat, axis=0), np.diff(lon, axis=0) * coslat) * metres_per_degree
+        return float(0.5 * (np.nanmedian(step_x) + np.nanmedian(step_y)))
+    raise InvalidInputError("pixel size", "scene has no georeferencing; give --pixel-size")
