@@ -1,0 +1,43 @@
+"""The bundled high-resolution CH4 radiance look-up table (mag1c, BSD-3; see data/SOURCE.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from plumetrace.spectra import bundled_path
+
+__all__ = ["HighResLUT", "load_ch4_lut"]
+
+
+@dataclass(frozen=True)
+class HighResLUT:
+    """At-sensor radiance on a high-resolution grid for several gas column enhancements.
+
+    wavelength_nm : (n_hr,) nm, increasing.
+    radiance : (n_level, n_hr), arbitrary radiance units (only ratios are physical).
+    enhancement_ppm_m : (n_level,) column enhancement of each row, ppm·m; the first is 0 (background).
+    gas : gas name.
+    """
+
+    wavelength_nm: np.ndarray
+    radiance: np.ndarray
+    enhancement_ppm_m: np.ndarray
+    gas: str
+
+
+@lru_cache(maxsize=1)
+def load_ch4_lut() -> HighResLUT:
+    """The mag1c CH4 LUT: 7 levels (0-16000 ppm·m) × 31,800 wavelengths, 1399.6-2522.0 nm."""
+    with np.load(bundled_path("ch4_mag1c_lut.npz"), allow_pickle=False) as data:
+        lut = HighResLUT(
+            wavelength_nm=data["wavelength_nm"].copy(),
+            radiance=data["radiance"].copy(),
+            enhancement_ppm_m=data["ch4_ppm_m"].copy(),
+            gas="ch4",
+        )
+    for arr in (lut.wavelength_nm, lut.radiance, lut.enhancement_ppm_m):
+        arr.setflags(write=False)
+    return lut
