@@ -9,7 +9,12 @@ import numpy as np
 
 from plumetrace.spectra import bundled_path
 
-__all__ = ["HighResLUT", "load_ch4_lut"]
+__all__ = ["HighResLUT", "load_ch4_lut", "REFERENCE_AIRMASS_FACTOR"]
+
+# Two-way air-mass factor (1/cos SZA + 1/cos VZA) that the LUT's ppm·m levels refer to: a scene with air-mass factor
+# A sees the LUT's optical depth scaled by A / REFERENCE_AIRMASS_FACTOR. Provisional (nadir view, overhead sun);
+# the detection module's cross-check against the marshsi AMF-resolved LUT pins it down.
+REFERENCE_AIRMASS_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
