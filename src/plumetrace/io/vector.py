@@ -1,0 +1,417 @@
+"""Vector files: read polygons from GeoJSON / KML, write GeoJSON, KML and CSV.
+
+Geometries are shapely objects in WGS84 longitude / latitude degrees (GeoJSON and KML axis order).
+A *feature* is a ``(geometry, properties)`` pair, ``properties`` a JSON-serialisable dict.
+
+Readers validate what they return: a polygon that is self-intersecting, has fewer than three distinct
+corners, or lies outside the lon/lat range is refused with a one-line
+:class:`~plumetrace.errors.InvalidFileError` naming the file and the field (``features[2].geometry``,
+``Placemark[0].Polygon``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+import shapely
+from shapely.geometry import (
+    GeometryCollection,
+    LinearRing,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+    mapping,
+    shape,
+)
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from plumetrace.errors import InvalidFileError, MissingFileError
+
+__all__ = [
+    "Feature",
+    "read_features",
+    "read_polygons",
+    "write_geojson",
+    "write_kml",
+    "write_csv",
+]
+
+Feature = tuple[BaseGeometry, dict[str, Any]]
+
+_KML_NS = "http://www.opengis.net/kml/2.2"
+
+
+# ----------------------------------------------------------------------------------------------- reading
+def read_features(path: str | os.PathLike) -> list[Feature]:
+    """Read every geometry of a GeoJSON or KML file with its properties.
+
+    Parameters
+    ----------
+    path
+        ``.geojson`` / ``.json`` (FeatureCollection, Feature or bare geometry) or ``.kml``
+        (every ``Placemark``; ``name`` and ``ExtendedData`` become properties).
+
+    Returns
+    -------
+    list of (geometry, properties)
+        Shapely geometries in lon/lat degrees. Polygons are validated (see module docstring);
+        multi-part geometries are kept whole.
+
+    Raises
+    ------
+    MissingFileError
+        ``path`` does not exist.
+    InvalidFileError
+        Unreadable syntax, an unknown geometry, bad coordinates or an invalid polygon.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(path)
+    suffix = path.suffix.lower()
+    if suffix == ".kml":
+        return _read_kml(path)
+    if suffix in (".geojson", ".json"):
+        return _read_geojson(path)
+    raise InvalidFileError(path, "suffix", f"unsupported vector format {suffix!r} (use .geojson, .json or .kml)")
+
+
+def read_polygons(path: str | os.PathLike) -> list[Polygon]:
+    """Read the polygons of a GeoJSON or KML file (multi-polygons are split into their parts).
+
+    Parameters
+    ----------
+    path
+        GeoJSON or KML file holding polygon geometries (holes allowed).
+
+    Returns
+    -------
+    list of shapely.Polygon
+        Valid polygons in lon/lat degrees, in file order.
+
+    Raises
+    ------
+    MissingFileError, InvalidFileError
+        Missing file; unreadable file; a geometry that is not a polygon; an invalid (e.g. self-intersecting)
+        polygon; or no polygon at all.
+    """
+    polygons: list[Polygon] = []
+    for index, (geom, _props) in enumerate(read_features(path)):
+        parts = _polygon_parts(geom)
+        if parts is None:
+            raise InvalidFileError(path, f"features[{index}].geometry", f"expected a Polygon, got {geom.geom_type}")
+        polygons.extend(parts)
+    if not polygons:
+        raise InvalidFileError(path, "features", "no polygon found")
+    return polygons
+
+
+def _polygon_parts(geom: BaseGeometry) -> list[Polygon] | None:
+    if isinstance(geom, Polygon):
+        return [geom]
+    if isinstance(geom, MultiPolygon):
+        return list(geom.geoms)
+    if isinstance(geom, GeometryCollection):
+        parts: list[Polygon] = []
+        for g in geom.geoms:
+            sub = _polygon_parts(g)
+            if sub is None:
+                return None
+            parts.extend(sub)
+        return parts
+    return None
+
+
+def _read_geojson(path: Path) -> list[Feature]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidFileError(path, "json", f"not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or "type" not in doc:
+        raise InvalidFileError(path, "type", "not a GeoJSON object")
+    kind = doc["type"]
+    if kind == "FeatureCollection":
+        items = doc.get("features")
+        if not isinstance(items, list):
+            raise InvalidFileError(path, "features", "must be a list")
+        raw = [(f"features[{i}]", item) for i, item in enumerate(items)]
+    elif kind == "Feature":
+        raw = [("feature", doc)]
+    else:
+        raw = [("geometry", {"type": "Feature", "geometry": doc, "properties": {}})]
+    features: list[Feature] = []
+    for field, item in raw:
+        if not isinstance(item, dict) or item.get("type") != "Feature":
+            raise InvalidFileError(path, field, "not a GeoJSON Feature")
+        gfield = f"{field}.geometry" if field != "geometry" else field
+        gj = item.get("geometry")
+        if gj is None:
+            continue  # GeoJSON allows null geometries; they carry nothing to plan with
+        try:
+            geom = shape(gj)
+        except Exception as exc:  # shapely raises several types for malformed GeoJSON
+            raise InvalidFileError(path, gfield, f"malformed geometry ({exc})") from None
+        _check_geometry(path, gfield, geom)
+        props = item.get("properties") or {}
+        if not isinstance(props, dict):
+            raise InvalidFileError(path, f"{field}.properties", "must be an object")
+        features.append((geom, dict(props)))
+    return features
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(elem: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in elem if _local(c.tag) == name]
+
+
+def _descendants(elem: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in elem.iter() if _local(c.tag) == name and c is not elem]
+
+
+def _kml_coords(path: Path, field: str, elem: ET.Element | None) -> list[tuple[float, ...]]:
+    if elem is None or elem.text is None:
+        raise InvalidFileError(path, field, "missing <coordinates>")
+    coords: list[tuple[float, ...]] = []
+    for token in elem.text.split():
+        try:
+            values = tuple(float(v) for v in token.split(","))
+        except ValueError:
+            raise InvalidFileError(path, field, f"bad coordinate {token!r}") from None
+        if len(values) not in (2, 3):
+            raise InvalidFileError(path, field, f"bad coordinate {token!r} (want lon,lat[,alt])")
+        coords.append(values)
+    return coords
+
+
+def _ring(path: Path, field: str, boundary: ET.Element) -> list[tuple[float, ...]]:
+    rings = _descendants(boundary, "LinearRing")
+    if not rings:
+        raise InvalidFileError(path, field, "missing <LinearRing>")
+    coords_el = _descendants(rings[0], "coordinates")
+    return _kml_coords(path, field, coords_el[0] if coords_el else None)
+
+
+def _kml_geometry(path: Path, field: str, elem: ET.Element) -> BaseGeometry | None:
+    kind = _local(elem.tag)
+    if kind == "Polygon":
+        outer = _children(elem, "outerBoundaryIs")
+        if not outer:
+            raise InvalidFileError(path, f"{field}.Polygon", "missing <outerBoundaryIs>")
+        shell = _ring(path, f"{field}.Polygon.outerBoundaryIs", outer[0])
+        holes = [
+            _ring(path, f"{field}.Polygon.innerBoundaryIs[{i}]", inner)
+            for i, inner in enumerate(_children(elem, "innerBoundaryIs"))
+        ]
+        try:
+            return Polygon(shell, holes)
+        except (ValueError, shapely.errors.GEOSException) as exc:
+            raise InvalidFileError(path, f"{field}.Polygon", f"malformed polygon ({exc})") from None
+    if kind == "LineString":
+        coords_el = _children(elem, "coordinates")
+        return LineString(_kml_coords(path, f"{field}.LineString", coords_el[0] if coords_el else None))
+    if kind == "Point":
+        coords_el = _children(elem, "coordinates")
+        return Point(_kml_coords(path, f"{field}.Point", coords_el[0] if coords_el else None)[0])
+    if kind == "MultiGeometry":
+        parts = [
+            g
+            for i, child in enumerate(elem)
+            if (g := _kml_geometry(path, f"{field}.MultiGeometry[{i}]", child)) is not None
+        ]
+        if parts and all(isinstance(p, Polygon) for p in parts):
+            return MultiPolygon(parts)
+        return GeometryCollection(parts)
+    return None
+
+
+def _read_kml(path: Path) -> list[Feature]:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise InvalidFileError(path, "xml", f"not valid XML ({exc})") from None
+    features: list[Feature] = []
+    placemarks = [e for e in root.iter() if _local(e.tag) == "Placemark"]
+    for index, pm in enumerate(placemarks):
+        field = f"Placemark[{index}]"
+        geom = None
+        for child in pm:
+            geom = _kml_geometry(path, field, child)
+            if geom is not None:
+                break
+        if geom is None:
+            continue
+        _check_geometry(path, f"{field}.{geom.geom_type}", geom)
+        props: dict[str, Any] = {}
+        names = _children(pm, "name")
+        if names and names[0].text:
+            props["name"] = names[0].text.strip()
+        for data in _descendants(pm, "Data"):
+            value = _children(data, "value")
+            props[data.get("name", "")] = value[0].text if value else None
+        features.append((geom, props))
+    return features
+
+
+def _check_geometry(path: str | os.PathLike, field: str, geom: BaseGeometry) -> None:
+    if geom.is_empty:
+        raise InvalidFileError(path, field, "empty geometry")
+    coords = shapely.get_coordinates(geom)
+    if not np.all(np.isfinite(coords)):
+        raise InvalidFileError(path, field, "non-finite coordinate")
+    if np.any(np.abs(coords[:, 1]) > 90.0) or np.any(np.abs(coords[:, 0]) > 360.0):
+        raise InvalidFileError(path, field, "coordinates are not lon/lat degrees (|latitude| > 90 or |longitude| > 360)")
+    for part in _polygon_parts(geom) or []:
+        if len(set(map(tuple, shapely.get_coordinates(part.exterior)))) < 3:
+            raise InvalidFileError(path, field, "polygon needs at least three distinct corners")
+        if not part.is_valid:
+            raise InvalidFileError(path, field, f"invalid polygon: {explain_validity(part)}")
+
+
+# ----------------------------------------------------------------------------------------------- writing
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    return str(value)
+
+
+def write_geojson(path: str | os.PathLike, features: Iterable[Feature]) -> Path:
+    """Write features as a GeoJSON FeatureCollection (RFC 7946, lon/lat WGS84).
+
+    Parameters
+    ----------
+    path
+        Output file.
+    features
+        ``(geometry, properties)`` pairs; NumPy scalars in properties are converted, NaN becomes null.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": _jsonable(mapping(geom)), "properties": _jsonable(dict(props))}
+            for geom, props in features
+        ],
+    }
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return path
+
+
+def _kml_coord_text(coords: Sequence[Sequence[float]]) -> str:
+    return " ".join(",".join(f"{c:.8f}".rstrip("0").rstrip(".") for c in xy) for xy in coords)
+
+
+def _kml_geom(geom: BaseGeometry) -> str:
+    if isinstance(geom, Point):
+        return f"<Point><coordinates>{_kml_coord_text(geom.coords)}</coordinates></Point>"
+    if isinstance(geom, (LineString, LinearRing)):
+        mode = "<altitudeMode>relativeToGround</altitudeMode>" if geom.has_z else ""
+        return f"<LineString>{mode}<coordinates>{_kml_coord_text(geom.coords)}</coordinates></LineString>"
+    if isinstance(geom, Polygon):
+        inner = "".join(
+            f"<innerBoundaryIs><LinearRing><coordinates>{_kml_coord_text(r.coords)}</coordinates></LinearRing>"
+            "</innerBoundaryIs>"
+            for r in geom.interiors
+        )
+        return (
+            "<Polygon><outerBoundaryIs><LinearRing><coordinates>"
+            f"{_kml_coord_text(geom.exterior.coords)}</coordinates></LinearRing></outerBoundaryIs>{inner}</Polygon>"
+        )
+    if isinstance(geom, (MultiPoint, MultiLineString, MultiPolygon, GeometryCollection)):
+        return "<MultiGeometry>" + "".join(_kml_geom(g) for g in geom.geoms) + "</MultiGeometry>"
+    raise TypeError(f"cannot write {geom.geom_type} to KML")
+
+
+def write_kml(path: str | os.PathLike, features: Iterable[Feature], *, name: str = "plumetrace") -> Path:
+    """Write features as a KML 2.2 document of Placemarks.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    features
+        ``(geometry, properties)`` pairs in lon/lat degrees (3-D coordinates are written as altitude
+        relative to ground). ``properties["name"]`` names the Placemark; every property is also written as
+        ``ExtendedData``.
+    name
+        Document name.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    placemarks = []
+    for index, (geom, props) in enumerate(features):
+        label = escape(str(props.get("name", f"feature {index}")))
+        data = "".join(
+            f'<Data name="{escape(str(k), {chr(34): "&quot;"})}"><value>{escape(str(_jsonable(v)))}</value></Data>'
+            for k, v in props.items()
+        )
+        extended = f"<ExtendedData>{data}</ExtendedData>" if data else ""
+        placemarks.append(f"<Placemark><name>{label}</name>{extended}{_kml_geom(geom)}</Placemark>")
+    body = "\n".join(placemarks)
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<kml xmlns="{_KML_NS}"><Document><name>{escape(name)}</name>\n{body}\n</Document></kml>\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Write rows of dicts as CSV; columns are the union of keys in order of first appearance.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    rows
+        One dict per row; missing keys are written as empty cells.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    columns: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            columns.setdefault(str(key), None)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({str(k): _jsonable(v) for k, v in row.items()})
+    return path

@@ -1,0 +1,140 @@
+"""Vector I/O: polygons with holes round-trip through GeoJSON and KML; bad files give one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+
+from plumetrace.errors import InvalidFileError, MissingFileError
+from plumetrace.io.vector import read_features, read_polygons, write_csv, write_geojson, write_kml
+
+SHELL = [(10.0, 50.0), (10.1, 50.0), (10.1, 50.1), (10.0, 50.1), (10.0, 50.0)]
+HOLE = [(10.04, 50.04), (10.06, 50.04), (10.06, 50.06), (10.04, 50.06), (10.04, 50.04)]
+
+
+@pytest.fixture
+def donut() -> Polygon:
+    return Polygon(SHELL, [HOLE])
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".kml"])
+def test_polygon_with_hole_round_trips(tmp_path, donut, suffix):
+    path = tmp_path / f"aoi{suffix}"
+    if suffix == ".kml":
+        write_kml(path, [(donut, {"name": "aoi", "kind": "area"})], name="test")
+    else:
+        write_geojson(path, [(donut, {"name": "aoi"})])
+    (poly,) = read_polygons(path)
+    assert len(poly.interiors) == 1
+    # Area of shell minus hole, exactly as written
+    assert poly.area == pytest.approx(0.1 * 0.1 - 0.02 * 0.02, rel=1e-9)
+    assert poly.symmetric_difference(donut).area < 1e-12
+    (_, props), = read_features(path)
+    assert props["name"] == "aoi"
+
+
+def test_geojson_is_rfc7946_lon_lat(tmp_path, donut):
+    path = write_geojson(tmp_path / "a.geojson", [(donut, {"n": 1})])
+    doc = json.loads(path.read_text())
+    assert doc["type"] == "FeatureCollection"
+    first = doc["features"][0]["geometry"]["coordinates"][0][0]
+    assert first == [10.0, 50.0]  # lon first
+
+
+def test_kml_has_placemarks_in_kml_namespace(tmp_path):
+    path = write_kml(tmp_path / "r.kml", [(LineString([(1, 2, 100), (3, 4, 100)]), {"name": "leg & 1"})], name="r")
+    root = ET.parse(path).getroot()
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    assert root.find(".//k:Placemark/k:name", ns).text == "leg & 1"
+    assert root.find(".//k:LineString/k:coordinates", ns).text.split()[0] == "1,2,100"
+
+
+def test_read_features_keeps_lines_and_points(tmp_path):
+    path = write_geojson(tmp_path / "r.geojson", [(LineString([(0, 0), (1, 1)]), {}), (Point(2, 3), {"a": 1})])
+    geoms = [g.geom_type for g, _ in read_features(path)]
+    assert geoms == ["LineString", "Point"]
+
+
+def test_write_csv_union_of_columns(tmp_path):
+    path = write_csv(tmp_path / "w.csv", [{"a": 1, "b": 2.5}, {"a": 3, "c": "x"}])
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["a", "b", "c"]
+    assert rows[1] == {"a": "3", "b": "", "c": "x"}
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(MissingFileError, match="nope.geojson"):
+        read_polygons(tmp_path / "nope.geojson")
+
+
+def test_self_intersecting_polygon_is_refused(tmp_path):
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    path = tmp_path / "bow.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": bowtie, "properties": {}}]}))
+    with pytest.raises(InvalidFileError, match=r"bow.geojson: features\[0\].geometry: invalid polygon: Self-inter"):
+        read_polygons(path)
+
+
+def test_self_intersecting_kml_is_refused(tmp_path):
+    path = tmp_path / "bow.kml"
+    path.write_text(
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><Polygon><outerBoundaryIs><LinearRing>'
+        "<coordinates>0,0 1,1 1,0 0,1 0,0</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></kml>"
+    )
+    with pytest.raises(InvalidFileError, match=r"Placemark\[0\].Polygon: invalid polygon"):
+        read_polygons(path)
+
+
+def test_not_json(tmp_path):
+    path = tmp_path / "x.geojson"
+    path.write_text("{nope")
+    with pytest.raises(InvalidFileError, match="x.geojson: json: not valid JSON"):
+        read_polygons(path)
+
+
+def test_not_xml(tmp_path):
+    path = tmp_path / "x.kml"
+    path.write_text("<kml><Placemark>")
+    with pytest.raises(InvalidFileError, match="x.kml: xml"):
+        read_polygons(path)
+
+
+def test_unsupported_suffix(tmp_path):
+    path = tmp_path / "x.shp"
+    path.write_bytes(b"\0")
+    with pytest.raises(InvalidFileError, match="suffix"):
+        read_polygons(path)
+
+
+def test_non_polygon_refused_by_read_polygons(tmp_path):
+    path = write_geojson(tmp_path / "l.geojson", [(LineString([(0, 0), (1, 1)]), {})])
+    with pytest.raises(InvalidFileError, match=r"features\[0\].geometry: expected a Polygon, got LineString"):
+        read_polygons(path)
+
+
+def test_projected_coordinates_refused(tmp_path):
+    path = tmp_path / "utm.geojson"
+    path.write_text(json.dumps({"type": "Polygon", "coordinates": [
+        [[500000, 5500000], [501000, 5500000], [501000, 5501000], [500000, 5500000]]]}))
+    with pytest.raises(InvalidFileError, match="not lon/lat degrees"):
+        read_polygons(path)
+
+
+def test_degenerate_polygon_refused(tmp_path):
+    path = tmp_path / "deg.geojson"
+    path.write_text(json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 0], [0, 0]]]}))
+    with pytest.raises(InvalidFileError, match="deg.geojson"):
+        read_polygons(path)
+
+
+def test_empty_collection_refused(tmp_path):
+    path = tmp_path / "e.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    with pytest.raises(InvalidFileError, match="no polygon found"):
+        read_polygons(path)
