@@ -12,8 +12,12 @@ from plumetrace.spectra import bundled_path
 __all__ = ["HighResLUT", "load_ch4_lut", "REFERENCE_AIRMASS_FACTOR"]
 
 # Two-way air-mass factor (1/cos SZA + 1/cos VZA) that the LUT's ppm·m levels refer to: a scene with air-mass factor
-# A sees the LUT's optical depth scaled by A / REFERENCE_AIRMASS_FACTOR. Provisional (nadir view, overhead sun);
-# the detection module's cross-check against the marshsi AMF-resolved LUT pins it down.
+# A sees the LUT's optical depth scaled by A / REFERENCE_AIRMASS_FACTOR. mag1c generated the LUT for overhead sun
+# (zenith 0) and a sensor above the atmosphere, i.e. a vertical path down and up: A = 2. Cross-checked against the
+# independent marshsi AMF-resolved CH4 transmittance LUT (tests/spectra/test_target.py::test_reference_airmass_factor_
+# matches_marshsi): converting marshsi's column mixing ratio (ppb) to ppm·m with the standard-atmosphere scale height
+# (8.43 km) gives the air-mass factor at which its unit absorption equals the mag1c LUT's as 1.8-1.9, i.e. 2.0 within
+# the ~10% uncertainty of that conversion (near-surface layer density vs the column mean). See docs/detect.md.
 REFERENCE_AIRMASS_FACTOR = 2.0
 
 
