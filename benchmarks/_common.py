@@ -2,8 +2,9 @@
 
 Benchmarks are not tests: they are run by hand (``python benchmarks/NAME.py [--quick] [--json OUT]``) and record
 figures in ``docs/benchmarks.md``. Every tool (ours and the comparison tools) runs in its own child process so its wall
-time and peak resident set size are measured the same way: ``os.wait4`` returns the child's ``ru_maxrss``, which Linux
-reports as the maximum over the child and every descendant it waited for.
+time and peak resident set size are measured the same way: a tiny launcher (``_launch.py``) spawns the tool and reads
+its ``ru_maxrss`` from ``os.wait4`` (Linux: the maximum over the tool and every descendant it waited for). The
+launcher matters: an exec'd child keeps the RSS high-water mark of the process it was forked from.
 """
 
 from __future__ import annotations
@@ -98,19 +99,30 @@ def run_child(
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
             child_env[var] = str(threads)
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"plumetrace-bench-{os.getpid()}-{time.time_ns()}"
+    launcher = [sys.executable, "-S", "-I", str(Path(__file__).with_name("_launch.py"))]
     with open(f"{out_path}.out", "w+") as fout, open(f"{out_path}.err", "w+") as ferr:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(command), stdout=fout, stderr=ferr, env=child_env, cwd=cwd)
-        _, status, rusage = os.wait4(proc.pid, 0)
-        wall_s = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run(launcher + list(command), stdout=fout, stderr=ferr, env=child_env, cwd=cwd)
         fout.seek(0)
         ferr.seek(0)
         stdout, stderr = fout.read(), ferr.read()
     for suffix in (".out", ".err"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
+    lines = stderr.rstrip().splitlines()
+    try:
+        measured = json.loads(lines[-1])
+        stderr = "\n".join(lines[:-1])
+    except (IndexError, json.JSONDecodeError):
+        measured = {"wall_s": float("nan"), "maxrss_kib": 0, "returncode": proc.returncode}
     # Linux reports ru_maxrss in KiB.
-    return ChildRun(label, list(command), wall_s, int(rusage.ru_maxrss) * 1024, proc.returncode, stdout, stderr)
+    return ChildRun(
+        label,
+        list(command),
+        float(measured["wall_s"]),
+        int(measured["maxrss_kib"]) * 1024,
+        int(measured["returncode"]),
+        stdout,
+        stderr,
+    )
 
 
 def median_run(runs: Sequence[ChildRun]) -> ChildRun:

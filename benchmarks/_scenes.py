@@ -10,7 +10,7 @@ benchmark uses this band-level forward model, which is deliberately simple and s
 * background at-sensor radiance L₀(band) = the mag1c LUT's zero-enhancement radiance (reference geometry, air-mass
   factor 2: nadir view, overhead sun) convolved to each band, extended below 1400 nm with Kurucz irradiance;
 * CH4: L = ρ·L₀·exp(k(band, c)), k = log of the band-convolved LUT ratio, interpolated in c (non-linear in c);
-* per-column detector gain (push-broom striping, ±1 %) and ISOFIT's parametric instrument noise a·√(b + L) + c.
+* per-column detector gain (push-broom flat-field residual, 0.3 % rms) and ISOFIT's parametric instrument noise a·√(b + L) + c.
 """
 
 from __future__ import annotations
@@ -216,7 +216,14 @@ def plume_field(
 
 
 def write_envi_header(
-    path: Path, *, lines: int, samples: int, wavelength_nm: np.ndarray, fwhm_nm: np.ndarray, description: str
+    path: Path,
+    *,
+    lines: int,
+    samples: int,
+    wavelength_nm: np.ndarray,
+    fwhm_nm: np.ndarray,
+    description: str,
+    sensor: str = "emit",
 ) -> None:
     wl = ", ".join(f"{w:.4f}" for w in wavelength_nm)
     fw = ", ".join(f"{f:.4f}" for f in fwhm_nm)
@@ -225,6 +232,8 @@ def write_envi_header(
         f"description = {{{description}}}\n"
         f"samples = {samples}\nlines = {lines}\nbands = {len(wavelength_nm)}\nheader offset = 0\n"
         "file type = ENVI Standard\ndata type = 4\ninterleave = bil\nbyte order = 0\n"
+        f"sensor type = {sensor.upper()}\n"
+        "data units = uW cm-2 sr-1 nm-1\n"
         "wavelength units = Nanometers\n"
         "data ignore value = -9999\n"
         f"wavelength = {{{wl}}}\nfwhm = {{{fw}}}\n"
@@ -241,6 +250,7 @@ def write_envi_bil(path: Path, cube: np.ndarray, bands: SensorBands, *, descript
         wavelength_nm=bands.wavelength_nm,
         fwhm_nm=bands.fwhm_nm,
         description=description,
+        sensor=bands.name,
     )
     np.ascontiguousarray(np.transpose(cube, (0, 2, 1)), dtype="<f4").tofile(path)
     return path
@@ -271,7 +281,7 @@ def stream_flight_line(
     path.parent.mkdir(parents=True, exist_ok=True)
     model = ForwardModel(bands)
     rng = np.random.default_rng(seed)
-    gain = 1.0 + 0.01 * rng.standard_normal((samples, bands.wavelength_nm.size))
+    gain = 1.0 + 0.003 * rng.standard_normal((samples, bands.wavelength_nm.size))
     tile = 256  # reflectance texture repeats every 256 lines (generation cost stays bounded)
     texture = procedural_reflectance((tile, samples), bands.wavelength_nm, rng=rng).astype(np.float32)
     truth_tile = plume_field((tile, samples), list(plume_peaks_ppm_m), rng=rng, length_px=25.0)
@@ -294,6 +304,7 @@ def stream_flight_line(
         wavelength_nm=bands.wavelength_nm,
         fwhm_nm=bands.fwhm_nm,
         description=f"plumetrace benchmark flight line, {sensor}, seed {seed}",
+        sensor=bands.name,
     )
     return path
 
