@@ -18,6 +18,7 @@ import xarray as xr
 
 from plumetrace.errors import InvalidInputError
 from plumetrace.plumes.quantify import (
+    UeffCalibration,
     cross_sectional_flux_kg_h,
     integrated_mass_enhancement_kg,
     monte_carlo_rate,
@@ -99,6 +100,7 @@ def analyze_plumes(
     params: SegmentParams = DEFAULT_SEGMENT_PARAMS,
     n_samples: int = 4000,
     seed: int = 0,
+    calibration: UeffCalibration | None = None,
 ) -> PlumeResult:
     """Segment the plumes of an enhancement map, locate their sources and quantify their emission rates.
 
@@ -117,6 +119,8 @@ def analyze_plumes(
         Segmentation settings.
     n_samples, seed : int
         Monte Carlo draws per plume and their seed.
+    calibration : UeffCalibration, optional
+        Effective-wind calibration replacing the sensor's row of ``UEFF_TABLE``.
 
     Returns
     -------
@@ -136,7 +140,7 @@ def analyze_plumes(
         raise InvalidInputError("enhancement", "map is empty (no finite pixels)")
     sensor = str(sensor or ds.attrs.get("sensor") or "generic").lower()
     gas = str(gas or ds.attrs.get("gas") or "ch4").lower()
-    ueff_calibration(sensor)  # fail early on an unknown sensor
+    calibration = calibration or ueff_calibration(sensor)  # fails early on an unknown sensor
     geometry = pixel_geometry(ds, pixel_size_m=pixel_size_m)
     time = ds.attrs.get("acquisition_time")
 
@@ -162,7 +166,7 @@ def analyze_plumes(
             wind_guess = wind(lat0, lon0, time)  # type: ignore[operator]
         src = locate_source(
             anomaly, mask, geometry=geometry, direction_deg=wind_guess.direction_deg,
-            direction_sigma_deg=wind_guess.direction_sigma_deg,
+            noise_sigma_ppm_m=background_sigma,
         )
         lonlat = geometry.lonlat(src.row, src.col)
         source_lon, source_lat = (float(lonlat[0]), float(lonlat[1])) if lonlat else (None, None)
@@ -174,11 +178,11 @@ def analyze_plumes(
             ime, length, int(mask.sum()),
             wind_speed_m_s=plume_wind.speed_m_s, wind_speed_sigma_m_s=plume_wind.speed_sigma_m_s,
             background_sigma_ppm_m=background_sigma, pixel_size_m=pixel, sensor=sensor, gas=gas,
-            n_samples=n_samples, seed=seed + plume_id,
+            n_samples=n_samples, seed=seed + plume_id, calibration=calibration,
         )
         csf_rate, csf_sigma, n_transects = cross_sectional_flux_kg_h(
             anomaly, mask, source_rc=(src.row, src.col), downwind_rc=geometry.downwind_rc(plume_wind.direction_deg),
-            pixel_size_m=pixel, wind_speed_m_s=plume_wind.speed_m_s, sensor=sensor, gas=gas,
+            pixel_size_m=pixel, wind_speed_m_s=plume_wind.speed_m_s, sensor=sensor, gas=gas, calibration=calibration,
         )
         if np.isfinite(csf_rate) and plume_wind.speed_m_s > 0:
             csf_sigma = math.hypot(csf_sigma, csf_rate * plume_wind.speed_sigma_m_s / plume_wind.speed_m_s)

@@ -165,9 +165,12 @@ def plume_length_m(mask: Any, *, pixel_size_m: float) -> float:
     return float(math.sqrt(mask.sum()) * _check_pixel_size(pixel_size_m))
 
 
-def ime_emission_rate_kg_h(ime_kg: float, length_m: float, wind_speed_m_s: float, *, sensor: str = "generic") -> float:
-    """Q = 3600 · (a·U10 + b) · IME / L, kg/h, with the sensor's :data:`UEFF_TABLE` row."""
-    cal = ueff_calibration(sensor)
+def ime_emission_rate_kg_h(
+    ime_kg: float, length_m: float, wind_speed_m_s: float, *, sensor: str = "generic",
+    calibration: UeffCalibration | None = None,
+) -> float:
+    """Q = 3600 · (a·U10 + b) · IME / L, kg/h, with the sensor's :data:`UEFF_TABLE` row (or ``calibration``)."""
+    cal = calibration or ueff_calibration(sensor)
     if length_m <= 0:
         raise InvalidInputError("length_m", "must be positive")
     return float(3600.0 * (cal.a * wind_speed_m_s + cal.b) * ime_kg / length_m)
@@ -185,6 +188,7 @@ def cross_sectional_flux_kg_h(
     gas: str = "ch4",
     background_ppm_m: float = 0.0,
     spacing_px: float = 1.5,
+    calibration: UeffCalibration | None = None,
 ) -> tuple[float, float, int]:
     """Cross-sectional flux estimate of the emission rate.
 
@@ -195,6 +199,9 @@ def cross_sectional_flux_kg_h(
     downwind_rc : (d_row, d_col)
         Unit vector pointing downwind in pixel coordinates.
 
+    calibration : UeffCalibration, optional
+        Overrides the sensor's :data:`UEFF_TABLE` row (``csf_c`` is used).
+
     Returns
     -------
     rate_kg_h, sigma_kg_h, n_transects
@@ -203,7 +210,7 @@ def cross_sectional_flux_kg_h(
     """
     enhancement, mask = _check_mask(enhancement_ppm_m, mask)
     pixel = _check_pixel_size(pixel_size_m)
-    cal = ueff_calibration(sensor)
+    cal = calibration or ueff_calibration(sensor)
     values = np.nan_to_num(enhancement - background_ppm_m, nan=0.0)
     dr, dc = downwind_rc
     norm = math.hypot(dr, dc)
@@ -261,6 +268,7 @@ def monte_carlo_rate(
     gas: str = "ch4",
     n_samples: int = 4000,
     seed: int | None = 0,
+    calibration: UeffCalibration | None = None,
 ) -> RateEstimate:
     """IME emission rate and its uncertainty by Monte Carlo.
 
@@ -278,7 +286,7 @@ def monte_carlo_rate(
         raise InvalidInputError("n_samples", f"must be at least 100, got {n_samples}")
     if wind_speed_sigma_m_s < 0 or background_sigma_ppm_m < 0:
         raise InvalidInputError("uncertainty", "wind and background sigmas must be >= 0")
-    cal = ueff_calibration(sensor)
+    cal = calibration or ueff_calibration(sensor)
     pixel = _check_pixel_size(pixel_size_m)
     rng = np.random.default_rng(seed)
     ime_sigma = ppm_m_to_kg_m2(gas) * background_sigma_ppm_m * math.sqrt(max(n_pixels, 1)) * pixel**2

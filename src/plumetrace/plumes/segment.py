@@ -111,7 +111,11 @@ def _as_array(enhancement: Any) -> np.ndarray:
 
 
 def _median_sigma(values: np.ndarray) -> tuple[float, float]:
-    """Median and MAD-sigma of the finite values, after one 3-sigma clip of bright outliers (the plume)."""
+    """Median and MAD-sigma of the finite values, after one 3-sigma clip of bright outliers (the plume).
+
+    The clip slightly truncates the noise itself (0.13 % of a normal lies above +3 sigma), which lowers sigma by
+    well under 1 %.
+    """
     values = values[np.isfinite(values)]
     median = float(np.median(values))
     sigma = MAD_TO_SIGMA * float(np.median(np.abs(values - median)))
@@ -119,9 +123,7 @@ def _median_sigma(values: np.ndarray) -> tuple[float, float]:
         kept = values[values < median + 3.0 * sigma]
         if kept.size >= 10:
             median = float(np.median(kept))
-            # the clip removes the bright tail only; estimate sigma from the lower half, which the plume cannot touch
-            lower = kept[kept <= median]
-            sigma = MAD_TO_SIGMA * float(np.median(median - lower)) if lower.size >= 5 else sigma
+            sigma = MAD_TO_SIGMA * float(np.median(np.abs(kept - median)))
     return median, sigma
 
 

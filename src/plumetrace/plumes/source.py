@@ -5,9 +5,9 @@ The source of a point-source plume is at its upwind end. For each plume pixel th
 ``s <= s_min + max(3 pixels, 25 % of the plume's along-wind extent)``, and the source is the maximum of the lightly
 smoothed enhancement inside that band (the column is highest where the gas has not yet spread).
 
-The position uncertainty combines, in quadrature, the enhancement-weighted spread of the band pixels around the
-chosen point along and across the wind, the pixel quantisation (pixel/√12 per axis) and the lateral shift a
-wind-direction error of ``direction_sigma_deg`` causes over the band depth.
+The position uncertainty combines, in quadrature, the RMS distance from the chosen point of the band pixels whose
+smoothed enhancement lies within 2 noise sigmas of the maximum (positions the data cannot tell apart from it)
+and the pixel quantisation (pixel/√12 per axis).
 
 Pixel geometry
 --------------
@@ -32,6 +32,8 @@ from plumetrace.plumes.wind import downwind_unit_vector
 __all__ = ["PixelGeometry", "pixel_geometry", "SourceEstimate", "locate_source"]
 
 _METRES_PER_DEGREE = 111_320.0
+_SMOOTH_PX = 0.7
+_SMOOTH_NOISE_FACTOR = 1.0 / (2.0 * math.sqrt(math.pi) * _SMOOTH_PX)  # white-noise sigma after the Gaussian filter
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,9 @@ def locate_source(
     *,
     geometry: PixelGeometry,
     direction_deg: float,
-    direction_sigma_deg: float = 20.0,
     band_fraction: float = 0.25,
     min_band_px: float = 3.0,
+    noise_sigma_ppm_m: float | None = None,
 ) -> SourceEstimate:
     """Wind-aware source point of one plume.
 
@@ -168,10 +170,10 @@ def locate_source(
         From :func:`pixel_geometry`.
     direction_deg : float
         Direction the wind blows from, degrees clockwise from north.
-    direction_sigma_deg : float
-        1σ error of the wind direction (adds lateral uncertainty).
     band_fraction, min_band_px : float
         Depth of the upwind band searched for the maximum: max(min_band_px pixels, band_fraction x extent).
+    noise_sigma_ppm_m : float, optional
+        1σ noise of the map; estimated from the pixels outside the mask (MAD) when not given.
 
     Returns
     -------
@@ -193,19 +195,22 @@ def locate_source(
     band = along <= along.min() + depth
 
     filled = np.where(mask & np.isfinite(enhancement), enhancement, 0.0)
-    smoothed = ndimage.gaussian_filter(filled, 0.7, mode="constant")
+    smoothed = ndimage.gaussian_filter(filled, _SMOOTH_PX, mode="constant")
     weights_all = smoothed[rows, cols]
     candidates = np.flatnonzero(band)
     best = candidates[int(np.argmax(weights_all[candidates]))]
     row, col = float(rows[best]), float(cols[best])
 
-    weights = np.clip(weights_all[band], 0.0, None)
-    if weights.sum() <= 0:
-        weights = np.ones(band.sum())
-    weights = weights / weights.sum()
-    spread_along = math.sqrt(float(np.sum(weights * (along[band] - along[best]) ** 2)))
-    spread_across = math.sqrt(float(np.sum(weights * (across[band] - across[best]) ** 2)))
-    lateral = depth * math.tan(math.radians(min(direction_sigma_deg, 60.0))) * 0.5
+    # pixels of the band whose smoothed enhancement cannot be told from the maximum (within 2 sigma of the
+    # smoothed noise) are equally likely source positions: their spread is the position uncertainty
+    if noise_sigma_ppm_m is None:
+        outside = enhancement[~mask & np.isfinite(enhancement)]
+        noise_sigma_ppm_m = 1.4826 * float(np.median(np.abs(outside - np.median(outside)))) if outside.size > 10 else 0.0
+    smoothed_noise = noise_sigma_ppm_m * _SMOOTH_NOISE_FACTOR
+    peak = weights_all[best]
+    near = band & (weights_all >= peak - 2.0 * smoothed_noise)
+    offsets_sq = (along[near] - along[best]) ** 2 + (across[near] - across[best]) ** 2
+    spread = math.sqrt(float(np.mean(offsets_sq)))
     quantisation = pixel / math.sqrt(12.0)
-    sigma = math.sqrt(spread_along**2 + spread_across**2 + lateral**2 + 2 * quantisation**2)
+    sigma = math.sqrt(spread**2 + 2 * quantisation**2)
     return SourceEstimate(row=row, col=col, sigma_m=float(sigma), upwind_pixels=int(band.sum()))

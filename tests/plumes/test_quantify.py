@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from plumetrace.errors import InvalidInputError
+from plumetrace.plumes.quantify import (
+    UEFF_TABLE,
+    UeffCalibration,
+    cross_sectional_flux_kg_h,
+    ime_emission_rate_kg_h,
+    integrated_mass_enhancement_kg,
+    monte_carlo_rate,
+    plume_length_m,
+    ppm_m_to_kg_m2,
+    ueff_calibration,
+)
+
+EXACT = UeffCalibration(1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 30.0, "test: U_eff = U10")
+
+
+def test_ppm_m_conversion_matches_the_stp_molar_volume():
+    # 1 ppm·m of CH4 = 1e-6 m3 of gas per m2 at STP = 1e-3 L / 22.414 L/mol * 16.04 g/mol
+    assert ppm_m_to_kg_m2("ch4") == pytest.approx(1e-3 / 22.414 * 0.01604, rel=1e-3)
+    assert ppm_m_to_kg_m2("co2") / ppm_m_to_kg_m2("ch4") == pytest.approx(44.01 / 16.04, rel=1e-3)
+
+
+def test_ime_of_a_uniform_block():
+    enhancement = np.zeros((20, 20))
+    enhancement[5:15, 5:15] = 1000.0
+    mask = enhancement > 0
+    ime = integrated_mass_enhancement_kg(enhancement, mask, pixel_size_m=30.0)
+    assert ime == pytest.approx(1000.0 * ppm_m_to_kg_m2("ch4") * 900.0 * 100, rel=1e-9)
+    assert plume_length_m(mask, pixel_size_m=30.0) == pytest.approx(300.0)
+
+
+def test_ime_of_an_analytic_plume_is_rate_times_transit_time(analytic_plume):
+    # a steady plume holds Q * (length / U) kilograms in its first `length` metres
+    pixel, rate, speed = 20.0, 1000.0, 3.0
+    truth = analytic_plume((200, 400), source_rc=(100, 0), rate_kg_h=rate, wind_speed_m_s=speed, pixel_size_m=pixel)
+    mask = np.zeros(truth.shape, dtype=bool)
+    mask[:, :250] = True
+    ime = integrated_mass_enhancement_kg(truth, mask, pixel_size_m=pixel)
+    assert ime == pytest.approx(rate / 3600.0 * 250 * pixel / speed, rel=0.02)
+
+
+def test_ime_rate_formula_uses_the_sensor_table():
+    cal = UEFF_TABLE["emit"]
+    assert ime_emission_rate_kg_h(100.0, 500.0, 5.0, sensor="emit") == pytest.approx(3600 * (cal.a * 5 + cal.b) * 100 / 500)
+
+
+def test_csf_recovers_the_rate_of_an_analytic_plume(analytic_plume):
+    pixel, rate, speed = 30.0, 2500.0, 5.0
+    truth = analytic_plume((120, 160), source_rc=(60, 10), rate_kg_h=rate, wind_speed_m_s=speed, pixel_size_m=pixel)
+    mask = truth > 0.002 * truth.max()
+    estimate, sigma, n = cross_sectional_flux_kg_h(
+        truth, mask, source_rc=(60, 10), downwind_rc=(0, 1), pixel_size_m=pixel, wind_speed_m_s=speed, calibration=EXACT
+    )
+    assert n > 20
+    assert estimate == pytest.approx(rate, rel=0.05)
+
+
+def test_csf_follows_the_wind_direction(analytic_plume):
+    pixel, rate, speed = 30.0, 800.0, 2.0
+    d = (math.sqrt(0.5), -math.sqrt(0.5))  # downwind towards the upper right
+    truth = analytic_plume((150, 150), source_rc=(120, 30), rate_kg_h=rate, wind_speed_m_s=speed,
+                                 pixel_size_m=pixel, downwind_rc=d)
+    mask = truth > 0.002 * truth.max()
+    estimate, _, _ = cross_sectional_flux_kg_h(
+        truth, mask, source_rc=(120, 30), downwind_rc=d, pixel_size_m=pixel, wind_speed_m_s=speed, calibration=EXACT
+    )
+    assert estimate == pytest.approx(rate, rel=0.07)
+
+
+def test_monte_carlo_sigma_matches_linear_propagation_of_wind_error():
+    cal = UeffCalibration(0.4, 0.5, 0.0, 0.0, 1.0, 0.0, 30.0, "test")
+    ime, length, speed, speed_sigma = 200.0, 600.0, 5.0, 0.5
+    est = monte_carlo_rate(ime, length, 100, wind_speed_m_s=speed, wind_speed_sigma_m_s=speed_sigma,
+                           background_sigma_ppm_m=0.0, pixel_size_m=30.0, calibration=cal, n_samples=20000)
+    assert est.emission_rate_kg_h == pytest.approx(3600 * (0.4 * speed + 0.5) * ime / length)
+    expected_sigma = 3600 * 0.4 * speed_sigma * ime / length
+    assert est.emission_rate_sigma_kg_h == pytest.approx(expected_sigma, rel=0.03)
+    low, high = est.interval68_kg_h
+    assert high - low == pytest.approx(2 * expected_sigma, rel=0.05)
+
+
+def test_monte_carlo_ime_noise_term():
+    cal = UeffCalibration(0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 30.0, "test")  # U_eff = 1 m/s exactly
+    est = monte_carlo_rate(100.0, 300.0, 400, wind_speed_m_s=3.0, wind_speed_sigma_m_s=0.0, background_sigma_ppm_m=50.0,
+                           pixel_size_m=30.0, calibration=cal, n_samples=20000)
+    ime_sigma = ppm_m_to_kg_m2("ch4") * 50.0 * math.sqrt(400) * 900.0
+    assert est.ime_sigma_kg == pytest.approx(ime_sigma)
+    assert est.emission_rate_sigma_kg_h == pytest.approx(3600 * ime_sigma / 300.0, rel=0.03)
+
+
+def test_every_table_row_has_a_reference_and_sane_coefficients():
+    for sensor, row in UEFF_TABLE.items():
+        assert row.reference
+        assert 0.2 <= row.a <= 0.5 and 0.3 <= row.b <= 0.8, sensor
+        assert 1.0 <= row.csf_c <= 1.3
+
+
+def test_rejects_unknown_sensor():
+    with pytest.raises(InvalidInputError, match="sensor"):
+        ueff_calibration("landsat-99")
+
+
+def test_rejects_unknown_gas():
+    with pytest.raises(InvalidInputError, match="gas"):
+        ppm_m_to_kg_m2("xenon")
+
+
+def test_rejects_bad_pixel_size():
+    with pytest.raises(InvalidInputError, match="pixel size"):
+        integrated_mass_enhancement_kg(np.ones((3, 3)), np.ones((3, 3), bool), pixel_size_m=0.0)
+
+
+def test_rejects_empty_mask():
+    with pytest.raises(InvalidInputError, match="empty"):
+        integrated_mass_enhancement_kg(np.ones((3, 3)), np.zeros((3, 3), bool), pixel_size_m=30.0)
+
+
+def test_rejects_too_few_samples():
+    with pytest.raises(InvalidInputError, match="n_samples"):
+        monte_carlo_rate(1.0, 1.0, 1, wind_speed_m_s=1, wind_speed_sigma_m_s=0, background_sigma_ppm_m=0,
+                         pixel_size_m=1, n_samples=10)
