@@ -89,10 +89,13 @@ def run_child(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     threads: int | None = None,
+    sample_s: float | None = None,
 ) -> ChildRun:
     """Run ``command`` as a child process; return wall time and its peak RSS (child + waited-for descendants).
 
     ``threads`` caps the BLAS / OpenMP / torch thread pools of the child (all tools get the same cap).
+    ``sample_s`` also records the RSS of the tool's process tree every ``sample_s`` seconds (psutil) in
+    ``extra["rss_trace"]`` as (seconds, bytes) pairs, for plots.
     """
     child_env = dict(os.environ if env is None else env)
     if threads is not None:
@@ -101,7 +104,9 @@ def run_child(
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"plumetrace-bench-{os.getpid()}-{time.time_ns()}"
     launcher = [sys.executable, "-S", "-I", str(Path(__file__).with_name("_launch.py"))]
     with open(f"{out_path}.out", "w+") as fout, open(f"{out_path}.err", "w+") as ferr:
-        proc = subprocess.run(launcher + list(command), stdout=fout, stderr=ferr, env=child_env, cwd=cwd)
+        proc = subprocess.Popen(launcher + list(command), stdout=fout, stderr=ferr, env=child_env, cwd=cwd)
+        trace = _sample_rss(proc, sample_s) if sample_s else []
+        proc.wait()
         fout.seek(0)
         ferr.seek(0)
         stdout, stderr = fout.read(), ferr.read()
@@ -122,7 +127,30 @@ def run_child(
         int(measured["returncode"]),
         stdout,
         stderr,
+        extra={"rss_trace": trace} if sample_s else {},
     )
+
+
+def _sample_rss(proc: subprocess.Popen, interval_s: float) -> list[tuple[float, int]]:
+    """RSS of the launcher's descendants (the tool and its children), sampled until the launcher exits."""
+    import psutil
+
+    trace: list[tuple[float, int]] = []
+    start = time.perf_counter()
+    launcher = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        total = 0
+        try:
+            for child in launcher.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            break
+        trace.append((time.perf_counter() - start, total))
+        time.sleep(interval_s)
+    return trace
 
 
 def median_run(runs: Sequence[ChildRun]) -> ChildRun:

@@ -18,6 +18,16 @@ import spectral
 
 SCALE_PPM_M = 1000.0
 
+__all__ = ["spy_matched_filter"]
+
+
+def spy_matched_filter(window: np.ndarray, unit_absorption_per_ppm_m: np.ndarray) -> np.ndarray:
+    """SPy scene-wide matched filter on window bands (rows, cols, nb) → enhancement (rows, cols) ppm·m, float32."""
+    stats = spectral.calc_stats(window)
+    target = stats.mean * (1.0 + unit_absorption_per_ppm_m * SCALE_PPM_M)
+    score = spectral.matched_filter(window, target, background=stats)
+    return np.asarray(score, dtype=np.float32) * SCALE_PPM_M
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -32,11 +42,7 @@ def main() -> None:
     idx = np.flatnonzero((wl >= args.window[0]) & (wl <= args.window[1]))
     data = img.read_bands(idx.tolist())
     t_read = time.perf_counter()
-    stats = spectral.calc_stats(data)
-    k = np.load(args.target)[idx]
-    target = stats.mean * (1.0 + k * SCALE_PPM_M)
-    score = spectral.matched_filter(data, target, background=stats)
-    enhancement = np.asarray(score, dtype=np.float32) * SCALE_PPM_M
+    enhancement = spy_matched_filter(data, np.load(args.target)[idx])
     t_done = time.perf_counter()
     np.save(args.out, enhancement)
     print(f"read_s={t_read - t0:.3f} compute_s={t_done - t_read:.3f}")

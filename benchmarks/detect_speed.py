@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    REPO_ROOT,
     ChildRun,
     make_parser,
     mag1c_command,
@@ -116,6 +117,34 @@ def ours_in_memory(window: np.ndarray, idx: np.ndarray, *, repeats: int) -> floa
     return _best_of(run, repeats)
 
 
+def plot_speed(med: dict[str, ChildRun], floor_s: float, *, title: str, path: Path) -> None:
+    """Horizontal bars: wall time per tool, annotated with peak RSS; the GEMM floor as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(med)
+    walls = [med[k].wall_s for k in labels]
+    colours = ["tab:blue" if k.startswith("plumetrace") else "tab:gray" for k in labels]
+    fig, ax = plt.subplots(figsize=(7.0, 3.4), dpi=110)
+    ax.barh(range(len(labels)), walls, color=colours)
+    for i, k in enumerate(labels):
+        ax.text(walls[i] if walls[i] == walls[i] else 0, i, f" {walls[i]:.2f} s, {med[k].peak_rss_gb:.2f} GB", va="center", fontsize=8)
+    ax.axvline(floor_s, color="tab:red", ls="--", lw=1, label=f"column-wise covariance GEMM floor {floor_s:.2f} s")
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("wall time (s), median; labels: wall time, peak RSS")
+    ax.set_xlim(0, max(w for w in walls if w == w) * 1.35)
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def tool_commands(scene: Path, work: Path) -> dict[str, list[str]]:
     det = [plumetrace_exe(), "detect", str(scene), "--gas", "ch4", "--window", f"{WINDOW_NM[0]:g},{WINDOW_NM[1]:g}"]
     target = work / "unit_absorption.npy"
@@ -143,7 +172,9 @@ def _clean_outputs(work: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
+    parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--plot", type=Path, default=None, help="PNG bar chart (default docs/img/ when full)")
+    args = parser.parse_args(argv)
     require_spectral()
     shape = QUICK_SHAPE if args.quick else FULL_SHAPE
     repeats = args.repeats or (1 if args.quick else 3)
@@ -164,6 +195,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 if run.returncode != 0:
                     print(run.stderr[-2000:], file=sys.stderr)
                     run.wall_s = float("nan")
+                    run.peak_rss_bytes = 0  # a failed run's memory says nothing
                 runs[label].append(run)
                 print(f"  [{rep + 1}/{repeats}] {label}: {run.wall_s:.2f} s, {run.peak_rss_gb:.2f} GB", flush=True)
         med = {label: median_run(r) for label, r in runs.items()}
@@ -186,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "speedup_vs_mag1c_single_pass": wall("mag1c -s -i 1 --no-sparsity") / wall("plumetrace mf (column, single pass)"),
         "speedup_vs_mag1c_sparse": wall("mag1c -s (30 it., sparse)") / wall("plumetrace sparse (column, 30 it.)"),
         "speedup_vs_spy_scenewide": wall("SPy matched_filter (scene-wide)") / wall("plumetrace mf (scene-wide)"),
-        "peak_rss_gb": max(med[k].peak_rss_gb for k in ours),
+        "peak_rss_gb": max(med[k].peak_rss_gb for k in ours) or float("nan"),
         **floor,
         "compute_column_mf_s": compute_s,
         "ratio_to_gemm_floor": (compute_s / floor["gemm_floor_column_s"]) if compute_s else float("nan"),
@@ -210,6 +242,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         checks.append({"metric": key, "value": value, "target": f"{op} {target}", "met": "yes" if ok else "NO"})
     print_table(checks, ["metric", "value", "target", "met"])
     results["targets"] = checks
+    plot = args.plot or (None if args.quick else REPO_ROOT / "docs" / "img" / "detect_speed.png")
+    if plot is not None:
+        plot_speed(med, floor["gemm_floor_column_s"], path=plot,
+                   title=f"detect_speed: {shape[0]}×{shape[1]}×285 EMIT-size ENVI file, dev-2core")
     write_json(args.json, results)
     return results
 
