@@ -3,8 +3,9 @@ must stay out of with a safety buffer, and the compliance check that names the o
 
 Zones are given in lon/lat degrees; checks run in the local metric projection
 (:mod:`plumetrace.plan.geometry`). A leg *violates* a no-fly zone when more than ``tolerance_m`` of it
-lies inside the buffered zone, and a permitted zone when more than ``tolerance_m`` lies outside the union
-of permitted zones (the default tolerance, 0.01 m, only absorbs round-off).
+lies deeper than ``depth_m`` inside the buffered zone, and a permitted zone when more than ``tolerance_m``
+lies further than ``depth_m`` outside the union of permitted zones (defaults 0.01 m and 0.05 m only absorb
+round-off: a leg along the edge of a buffered zone keeps exactly the buffer distance and complies).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def build_airspace(zones: Sequence[Zone], projection: LocalProjection, *, buffer
 
 
 def find_violations(
-    legs_m: Sequence[LineString], airspace: Airspace, *, tolerance_m: float = 0.01
+    legs_m: Sequence[LineString], airspace: Airspace, *, tolerance_m: float = 0.01, depth_m: float = 0.05
 ) -> list[Violation]:
     """Every (leg, zone) pair that breaks the airspace limits.
 
@@ -169,6 +170,9 @@ def find_violations(
         From :func:`build_airspace`.
     tolerance_m
         Length inside a zone below which a touch is ignored (round-off), metres.
+    depth_m
+        How far past a zone's edge a leg must go to count, metres: flying exactly along the edge of a
+        buffered no-fly zone (or of permitted airspace) complies.
 
     Returns
     -------
@@ -181,19 +185,23 @@ def find_violations(
     legs = list(legs_m)
     arr = np.asarray(legs, dtype=object)
     for name, zone in airspace.no_fly:
-        shapely.prepare(zone)
-        hits = shapely.intersects(zone, arr)
+        core = zone.buffer(-depth_m)  # running along the buffered edge is allowed; entering it is not
+        if core.is_empty:
+            continue
+        shapely.prepare(core)
+        hits = shapely.intersects(core, arr)
         for i in map(int, hits.nonzero()[0]):
-            inside = legs[i].intersection(zone).length
+            inside = legs[i].intersection(core).length
             if inside > tolerance_m:
                 violations.append(Violation(i, name, "no_fly", float(inside)))
     permitted = airspace.permitted_union
     if permitted is not None:
-        shapely.prepare(permitted)
-        outside_any = ~shapely.covers(permitted, arr)
+        grown = permitted.buffer(depth_m)
+        shapely.prepare(grown)
+        outside_any = ~shapely.covers(grown, arr)
         label = " + ".join(n for n, _ in airspace.permitted)
         for i in map(int, outside_any.nonzero()[0]):
-            outside = legs[i].difference(permitted).length
+            outside = legs[i].difference(grown).length
             if outside > tolerance_m:
                 violations.append(Violation(i, label, "permitted", float(outside)))
     violations.sort(key=lambda v: (v.leg_index, v.zone))
