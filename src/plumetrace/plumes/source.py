@@ -2,12 +2,13 @@
 
 The source of a point-source plume is at its upwind end. For each plume pixel the along-wind coordinate ``s``
 (metres, positive downwind) is computed from the pixel geometry; the upwind band is the set of plume pixels with
-``s <= s_min + max(3 pixels, 25 % of the plume's along-wind extent)``, and the source is the maximum of the lightly
-smoothed enhancement inside that band (the column is highest where the gas has not yet spread).
+``s <= s_min + max(3 pixels, 25 % of the plume's along-wind extent)``. Inside that band the lightly smoothed
+enhancement is highest where the gas has not yet spread; since the column of a point source stays nearly flat
+along the first pixels (the plume is narrower than a pixel there), every band pixel within 2 noise sigmas of the
+maximum, or above half of it, is a candidate, and the source is the most upwind candidate.
 
-The position uncertainty combines, in quadrature, the RMS distance from the chosen point of the band pixels whose
-smoothed enhancement lies within 2 noise sigmas of the maximum (positions the data cannot tell apart from it)
-and the pixel quantisation (pixel/√12 per axis).
+The position uncertainty combines, in quadrature, the distance from the chosen point to the upwind edge of the
+mask, the lateral spread of the candidates within 3 pixels of it and the pixel quantisation (pixel/√12 per axis).
 
 Pixel geometry
 --------------
@@ -197,20 +198,24 @@ def locate_source(
     filled = np.where(mask & np.isfinite(enhancement), enhancement, 0.0)
     smoothed = ndimage.gaussian_filter(filled, _SMOOTH_PX, mode="constant")
     weights_all = smoothed[rows, cols]
-    candidates = np.flatnonzero(band)
-    best = candidates[int(np.argmax(weights_all[candidates]))]
-    row, col = float(rows[best]), float(cols[best])
-
-    # pixels of the band whose smoothed enhancement cannot be told from the maximum (within 2 sigma of the
-    # smoothed noise) are equally likely source positions: their spread is the position uncertainty
+    # Near a point source the column stays roughly flat along the first pixels (the plume is narrower than a pixel
+    # there) while turbulence and noise make it lumpy, so every band pixel within half the band maximum (or within
+    # 2 noise sigmas of it, whichever admits more) is a candidate and the source is the most upwind candidate.
     if noise_sigma_ppm_m is None:
         outside = enhancement[~mask & np.isfinite(enhancement)]
         noise_sigma_ppm_m = 1.4826 * float(np.median(np.abs(outside - np.median(outside)))) if outside.size > 10 else 0.0
     smoothed_noise = noise_sigma_ppm_m * _SMOOTH_NOISE_FACTOR
-    peak = weights_all[best]
-    near = band & (weights_all >= peak - 2.0 * smoothed_noise)
-    offsets_sq = (along[near] - along[best]) ** 2 + (across[near] - across[best]) ** 2
-    spread = math.sqrt(float(np.mean(offsets_sq)))
+    candidates = np.flatnonzero(band)
+    peak = float(weights_all[candidates].max())
+    threshold = min(peak - 2.0 * smoothed_noise, 0.5 * peak)
+    near = candidates[weights_all[candidates] >= threshold]
+    best = near[int(np.argmin(along[near]))]
+    row, col = float(rows[best]), float(cols[best])
+    # uncertainty: how far upwind the mask still reaches (the source may lie anywhere in that gap), the lateral
+    # spread of the candidates within 3 pixels downwind of the choice, and pixel quantisation
+    gap = float(along[best] - along.min())
+    close = near[(along[near] - along[best]) <= 3.0 * pixel]
+    lateral = math.sqrt(float(np.mean((across[close] - across[best]) ** 2)))
     quantisation = pixel / math.sqrt(12.0)
-    sigma = math.sqrt(spread**2 + 2 * quantisation**2)
+    sigma = math.sqrt(gap**2 + lateral**2 + 2 * quantisation**2)
     return SourceEstimate(row=row, col=col, sigma_m=float(sigma), upwind_pixels=int(band.sum()))
