@@ -4,15 +4,16 @@ Physics (all on one high-resolution wavelength grid, then convolved to Gaussian 
 
 * **SWIR, 1399.6-2522 nm**: the mag1c LUT background row ``LUT₀(λ)`` (MODTRAN at-sensor radiance for unit
   reflectance, 0.02-0.06 nm sampling). Its units turn out physical: band-averaged ``LUT₀ / (E₀/π)`` with the bundled
-  Kurucz irradiance E₀ is 0.80-0.81 in the 1.55 and 2.12 µm windows, i.e. cos θ_ref · T_window for the reference
+  Kurucz irradiance E₀ is 0.83-0.85 in the cleanest 1.55, 1.62 and 2.13 µm windows, i.e. cos θ_ref · T_window for the reference
   geometry (overhead sun, nadir view: air-mass factor ``REFERENCE_AIRMASS_FACTOR`` = 2). We therefore use ``LUT₀``
   as µW cm⁻² sr⁻¹ nm⁻¹ and rescale it to the scene's geometry and date with the smooth (continuum) transmittance
   below: ``L₁(λ) = LUT₀(λ) · cos θs / d² · exp(-(A - A_ref) · τ_smooth(λ))``. The background gas absorption (H2O,
   CO2, CH4) keeps the LUT's reference-geometry shape (documented limitation).
 * **VNIR, 350-1399.5 nm** (needed for true colour and full-range sensors): ``L₁ = E₀ cos θs / (π d²) ·
-  exp(-A · τ(λ))`` with E₀ the Kurucz irradiance (boxcar-smoothed to the grid step), ``τ = τ_Rayleigh + τ_aerosol +
-  τ_gray + Σ Gaussian gas bands``: Rayleigh 0.0088 λ_µm^-4.05 (Hansen & Travis 1974), aerosol 0.1 (λ/550 nm)^-1.3,
-  a gray term fixed so the model equals the LUT in the 1.54-1.58 µm window (continuity), and Gaussian optical-depth
+  exp(-A · τ(λ))`` with E₀ the Kurucz irradiance (boxcar-smoothed to the grid step), ``τ = 0.5 τ_Rayleigh +
+  0.25 τ_aerosol + τ_gray + Σ Gaussian gas bands`` (effective optical depth of the direct + diffuse path): Rayleigh
+  0.0088 λ_µm^-4.05 (Hansen & Travis 1974), aerosol 0.1 (λ/550 nm)^-1.3, a gray term fixed so the model equals the
+  LUT in the clean 1550-1565 nm window (continuity, ≈ 0.085), and Gaussian optical-depth
   bands for O2-A/B and H2O (720, 820, 940, 1135, 1380 nm) of typical mid-latitude depth. Simple, smooth, defensible;
   not a radiative-transfer code.
 * **Plume**: transmittance ``T(ΔX, λ) = exp(-(A / A_ref) · τ_CH4(ΔX, λ))``, with ``τ_CH4(ΔX) = -ln(LUT(ΔX)/LUT₀)``
@@ -51,7 +52,7 @@ __all__ = [
 
 VNIR_START_NM = 350.0
 VNIR_STEP_NM = 0.5
-_WINDOW_NM = (1540.0, 1580.0)  # clean SWIR window used to anchor the VNIR model to the LUT
+_WINDOW_NM = (1550.0, 1565.0)  # cleanest SWIR window (between the H2O and CO2 bands) anchoring the VNIR model
 _AEROSOL_TAU_550 = 0.1
 _ANGSTROM = 1.3
 # (centre nm, Gaussian sigma nm, vertical optical depth at centre): O2-B, O2-A, H2O bands (typical mid-latitude).
@@ -67,11 +68,16 @@ _GAS_BANDS = (
 
 
 def smooth_optical_depth(wavelength_nm: np.ndarray, *, gray: float) -> np.ndarray:
-    """Vertical continuum optical depth (Rayleigh + aerosol + gray), unitless, at ``wavelength_nm``."""
+    """Effective vertical continuum optical depth, unitless, at ``wavelength_nm``.
+
+    ``0.5 τ_Rayleigh + 0.25 τ_aerosol + gray``: half of the Rayleigh-scattered and three quarters of the (forward-
+    peaked) aerosol-scattered light still reach the surface and the sensor as diffuse light, the usual effective-
+    transmittance approximation for a total (direct + diffuse) path.
+    """
     wl_um = np.asarray(wavelength_nm, dtype=np.float64) / 1000.0
     rayleigh = 0.0088 * wl_um**-4.05
     aerosol = _AEROSOL_TAU_550 * (wl_um / 0.55) ** -_ANGSTROM
-    return rayleigh + aerosol + gray
+    return 0.5 * rayleigh + 0.25 * aerosol + gray
 
 
 def _gas_band_optical_depth(wavelength_nm: np.ndarray) -> np.ndarray:
