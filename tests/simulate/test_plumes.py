@@ -1,0 +1,95 @@
+"""Puff plume model: mass conservation against analytic masses, geometry, validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from plumetrace.errors import InvalidInputError
+from plumetrace.simulate.plumes import KG_M2_PER_PPM_M, column_mass_kg, simulate_plume
+
+
+def test_ppm_m_conversion_constant():
+    # 1 ppm·m CH4 at 101325 Pa, 288.15 K: 1e-6 * p/(R T) * M = 1e-6 * 42.29 mol/m3 * 0.016043 kg/mol.
+    assert KG_M2_PER_PPM_M == pytest.approx(1e-6 * 101325 / (8.314462618 * 288.15) * 0.016043, rel=1e-12)
+    assert KG_M2_PER_PPM_M == pytest.approx(6.785e-7, rel=1e-3)
+
+
+def test_straight_plume_mass_equals_rate_times_residence_time():
+    # Wind from the west, source at column 30 of 200 (30 m pixels): released mass still in the scene is
+    # Q × (distance to the east edge) / U once the plume has crossed the scene.
+    rate, u, p = 500.0, 4.0, 30.0
+    truth = simulate_plume(rate, u, 270.0, p, (120, 200), source_yx=(60.0, 30.0), seed=0,
+                           direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0)
+    distance_m = (200 - (30 + 0.5)) * p
+    analytic = rate / 3600.0 * distance_m / u
+    assert column_mass_kg(truth.enhancement_ppm_m, p) == pytest.approx(analytic, rel=0.01)
+    assert truth.residence_time_s == pytest.approx(distance_m / u, rel=0.01)
+
+
+def test_all_mass_inside_a_large_scene_is_released_mass():
+    rate, u, p = 1200.0, 2.0, 20.0
+    duration = 600.0  # travels ~1200 m = 60 px from the centre of a 300 px scene
+    truth = simulate_plume(rate, u, 45.0, p, (300, 300), source_yx=(150.0, 150.0), seed=4, duration_s=duration)
+    assert truth.released_mass_kg == pytest.approx(rate / 3600 * duration)
+    assert column_mass_kg(truth.enhancement_ppm_m, p) == pytest.approx(truth.released_mass_kg, rel=1e-4)
+
+
+def test_plume_goes_downwind():
+    # Wind from the north (0°) blows toward the south = increasing rows.
+    truth = simulate_plume(1000.0, 3.0, 0.0, 30.0, (100, 100), source_yx=(20.0, 50.0), seed=1)
+    rows, cols = np.nonzero(truth.enhancement_ppm_m > 0.05 * truth.enhancement_ppm_m.max())
+    weights = truth.enhancement_ppm_m[rows, cols]
+    assert np.average(rows, weights=weights) > 30
+    assert abs(np.average(cols, weights=weights) - 50) < 10
+
+
+def test_meander_changes_shape_not_mass():
+    # 900 s at 3 m/s: ≤ 2.7 km of travel inside a 4 km × 6 km scene, so every puff stays in.
+    kwargs = dict(source_yx=(200.0, 20.0), duration_s=900.0)
+    a = simulate_plume(800.0, 3.0, 270.0, 10.0, (400, 600), seed=1, **kwargs)
+    b = simulate_plume(800.0, 3.0, 270.0, 10.0, (400, 600), seed=2, **kwargs)
+    assert not np.allclose(a.enhancement_ppm_m, b.enhancement_ppm_m)
+    assert a.mass_in_scene_kg == pytest.approx(a.released_mass_kg, rel=2e-3)
+    assert b.mass_in_scene_kg == pytest.approx(b.released_mass_kg, rel=2e-3)
+
+
+def test_peak_scales_linearly_with_rate():
+    a = simulate_plume(100.0, 3.0, 270.0, 30.0, (64, 64), seed=3)
+    b = simulate_plume(300.0, 3.0, 270.0, 30.0, (64, 64), seed=3)
+    np.testing.assert_allclose(b.enhancement_ppm_m, 3 * a.enhancement_ppm_m, rtol=1e-5, atol=1e-6)
+
+
+def test_zero_rate_gives_empty_field():
+    truth = simulate_plume(0.0, 3.0, 270.0, 30.0, (32, 32), seed=0)
+    assert truth.enhancement_ppm_m.max() == 0 and truth.mass_in_scene_kg == 0
+
+
+def test_truth_dict_is_json_ready():
+    import json
+
+    d = simulate_plume(100.0, 3.0, 90.0, 30.0, (32, 32), seed=0).to_dict()
+    text = json.dumps(d)
+    assert "rate_kg_h" in text and math.isfinite(d["peak_enhancement_ppm_m"])
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ((-1.0, 3.0, 270.0, 30.0, (32, 32)), "rate_kg_h"),
+        ((100.0, 0.1, 270.0, 30.0, (32, 32)), "wind_speed_m_s"),
+        ((100.0, 3.0, 400.0, 30.0, (32, 32)), "wind_dir_deg"),
+        ((100.0, 3.0, 270.0, 0.0, (32, 32)), "pixel_size_m"),
+        ((100.0, 3.0, 270.0, 30.0, (4, 32)), "shape"),
+    ],
+)
+def test_bad_input_rejected(args, field):
+    with pytest.raises(InvalidInputError, match=field):
+        simulate_plume(*args)
+
+
+def test_source_outside_grid_rejected():
+    with pytest.raises(InvalidInputError, match="source_yx"):
+        simulate_plume(100.0, 3.0, 270.0, 30.0, (32, 32), source_yx=(40.0, 5.0))
