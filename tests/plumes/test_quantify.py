@@ -21,9 +21,16 @@ from plumetrace.plumes.quantify import (
 EXACT = UeffCalibration(1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 30.0, "test: U_eff = U10")
 
 
-def test_ppm_m_conversion_matches_the_stp_molar_volume():
-    # 1 ppm·m of CH4 = 1e-6 m3 of gas per m2 at STP = 1e-3 L / 22.414 L/mol * 16.04 g/mol
-    assert ppm_m_to_kg_m2("ch4") == pytest.approx(1e-3 / 22.414 * 0.01604, rel=1e-3)
+def test_ppm_m_conversion_matches_the_molar_volume_at_15_c():
+    # 1 ppm·m of CH4 = 1e-6 m3 of gas per m2; at 15 °C and 1 atm a mole fills 23.645 L
+    assert ppm_m_to_kg_m2("ch4") == pytest.approx(1e-3 / 23.645 * 0.016043, rel=1e-3)
+    assert ppm_m_to_kg_m2("ch4", air_molar_density_mol_m3=1 / 0.022414) == pytest.approx(1e-3 / 22.414 * 0.016043, rel=1e-4)
+
+
+def test_ppm_m_conversion_agrees_with_the_simulator():
+    from plumetrace.simulate.plumes import KG_M2_PER_PPM_M
+
+    assert ppm_m_to_kg_m2("ch4") == pytest.approx(KG_M2_PER_PPM_M, rel=1e-6)
     assert ppm_m_to_kg_m2("co2") / ppm_m_to_kg_m2("ch4") == pytest.approx(44.01 / 16.04, rel=1e-3)
 
 
@@ -126,3 +133,25 @@ def test_rejects_too_few_samples():
     with pytest.raises(InvalidInputError, match="n_samples"):
         monte_carlo_rate(1.0, 1.0, 1, wind_speed_m_s=1, wind_speed_sigma_m_s=0, background_sigma_ppm_m=0,
                          pixel_size_m=1, n_samples=10)
+
+
+def test_fit_ueff_recovers_a_known_line():
+    from plumetrace.plumes.quantify import fit_ueff
+
+    rng = np.random.default_rng(0)
+    u = rng.uniform(1, 8, 200)
+    length = rng.uniform(300, 3000, 200)
+    rate = 10 ** rng.uniform(2, 4, 200)
+    ueff = (0.3 * u + 0.6) * np.exp(rng.normal(0, 0.1, 200))
+    ime = rate * length / (3600 * ueff)
+    cal = fit_ueff(u, ime, length, rate)
+    assert cal.a == pytest.approx(0.3, abs=3 * cal.sigma_a + 0.01)
+    assert cal.b == pytest.approx(0.6, abs=3 * cal.sigma_b + 0.02)
+    assert cal.model_rel_sigma == pytest.approx(0.1, abs=0.03)
+
+
+def test_fit_ueff_needs_three_plumes():
+    from plumetrace.plumes.quantify import fit_ueff
+
+    with pytest.raises(InvalidInputError, match="calibration plumes"):
+        fit_ueff([1, 2], [1, 1], [1, 1], [1, 1])

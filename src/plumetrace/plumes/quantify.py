@@ -7,9 +7,10 @@ IME method (Varon et al. 2018, AMT 11, 5673)::
     U_eff      = a · U10 + b          (per sensor, :data:`UEFF_TABLE`)
     Q [kg/h]   = 3600 · U_eff · IME / L
 
-``n_air`` is the molar density of air that turns the retrieval's ppm·m into a column: 44.615 mol m⁻³ at
-273.15 K and 1013.25 hPa (22.41 L/mol), the convention of the ppm·m unit used by the matched-filter
-literature (Thorpe et al. 2014; Guanter et al. 2021) and by the plumetrace simulator.
+``n_air`` is the molar density of air that turns the retrieval's ppm·m into a column: 42.29 mol m⁻³ at
+288.15 K and 1013.25 hPa, the same convention as the plumetrace simulator (:mod:`plumetrace.simulate.plumes`),
+so masses close end to end. Papers that use the STP molar volume (22.4 L/mol, 273.15 K; e.g. Guanter et al. 2021)
+get 5.5 % more mass from the same ppm·m map; pass ``air_molar_density_mol_m3`` to reproduce them.
 
 CSF method (Varon et al. 2018; Kuhlmann et al. 2024): transects perpendicular to the wind at 1.5-pixel steps
 downwind of the source; along each the enhancement is integrated across the plume (kg/m) and
@@ -44,10 +45,11 @@ __all__ = [
     "cross_sectional_flux_kg_h",
     "RateEstimate",
     "monte_carlo_rate",
+    "fit_ueff",
 ]
 
-GAS_MOLAR_MASS_KG_MOL: dict[str, float] = {"ch4": 0.01604, "co2": 0.04401, "n2o": 0.04401, "nh3": 0.01703}
-AIR_MOLAR_DENSITY_MOL_M3 = 101325.0 / (8.314462618 * 273.15)  # 44.615 mol m-3 at 0 °C, 1 atm
+GAS_MOLAR_MASS_KG_MOL: dict[str, float] = {"ch4": 0.016043, "co2": 0.044009, "n2o": 0.044013, "nh3": 0.017031}
+AIR_MOLAR_DENSITY_MOL_M3 = 101325.0 / (8.314462618 * 288.15)  # 42.29 mol m-3 at 15 °C, 1 atm
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def _molar_mass(gas: str) -> float:
 
 
 def ppm_m_to_kg_m2(gas: str = "ch4", *, air_molar_density_mol_m3: float = AIR_MOLAR_DENSITY_MOL_M3) -> float:
-    """Factor turning an enhancement in ppm·m into a column mass in kg m⁻² (7.157e-7 for CH4)."""
+    """Factor turning an enhancement in ppm·m into a column mass in kg m⁻² (6.785e-7 for CH4)."""
     return 1e-6 * air_molar_density_mol_m3 * _molar_mass(gas)
 
 
@@ -307,4 +309,40 @@ def monte_carlo_rate(
         ime_sigma_kg=float(ime_sigma),
         length_m=float(length_m),
         ueff_m_s=float(central_ueff),
+    )
+
+
+def fit_ueff(
+    wind_speed_m_s: Any, ime_kg: Any, length_m: Any, rate_kg_h: Any, *, reference: str = "fitted", base: UeffCalibration | None = None
+) -> UeffCalibration:
+    """Fit ``U_eff = a · U10 + b`` to plumes of known rate, the way Varon et al. (2018) calibrate against LES.
+
+    Each plume gives ``U_eff,i = Q_i · L_i / (3600 · IME_i)``; ``a`` and ``b`` come from an ordinary least-squares
+    line through (U10_i, U_eff,i). Their standard errors become ``sigma_a`` / ``sigma_b`` and the relative RMS
+    scatter of the points around the line becomes ``model_rel_sigma``. ``csf_c`` and ``pixel_size_m`` are copied
+    from ``base`` (default: the generic row).
+
+    Parameters
+    ----------
+    wind_speed_m_s, ime_kg, length_m, rate_kg_h : arrays (n,)
+        Per plume: the wind, its measured IME and L, and its true rate. Needs at least 3 plumes.
+    """
+    u = np.asarray(wind_speed_m_s, dtype=np.float64)
+    ime = np.asarray(ime_kg, dtype=np.float64)
+    length = np.asarray(length_m, dtype=np.float64)
+    rate = np.asarray(rate_kg_h, dtype=np.float64)
+    good = np.isfinite(u) & np.isfinite(ime) & np.isfinite(length) & np.isfinite(rate) & (ime > 0) & (length > 0)
+    if good.sum() < 3:
+        raise InvalidInputError("calibration plumes", f"need at least 3 usable plumes, got {int(good.sum())}")
+    u, ueff = u[good], rate[good] * length[good] / (3600.0 * ime[good])
+    design = np.column_stack([u, np.ones_like(u)])
+    coef, *_ = np.linalg.lstsq(design, ueff, rcond=None)
+    residual = ueff - design @ coef
+    dof = max(len(u) - 2, 1)
+    cov = np.linalg.inv(design.T @ design) * float(residual @ residual) / dof
+    rel = float(np.sqrt(np.mean((residual / (design @ coef)) ** 2)))
+    base = base or UEFF_TABLE["generic"]
+    return UeffCalibration(
+        a=float(coef[0]), b=float(coef[1]), sigma_a=float(np.sqrt(cov[0, 0])), sigma_b=float(np.sqrt(cov[1, 1])),
+        csf_c=base.csf_c, model_rel_sigma=rel, pixel_size_m=base.pixel_size_m, reference=reference,
     )
