@@ -1,0 +1,456 @@
+"""Detection engine: streaming two-pass retrieval of a gas column enhancement over a Scene.
+
+``detect_scene`` reads only the bands of the spectral window, one block of lines at a time
+(:mod:`plumetrace.detect.reader`), so memory does not grow with flight-line length:
+
+0. *pilot*: a few evenly spaced lines give each column a reference spectrum (the shift for numerically safe sums)
+   and a reference brightness (for flare masking);
+1. *statistics*: per-column shifted sums ``Σ(x-k)`` and ``Σ(x-k)(x-k)ᵀ`` of valid pixels, one batched float32
+   matrix product per block, merged in float64 (:mod:`plumetrace.detect.covariance`); then the statistics mode
+   (column / group / scene) is chosen and the shrunk covariances are factored once per group;
+2. *apply*: the matched filter on every block (:mod:`plumetrace.detect.matched_filter`), ACE on top of it
+   (:mod:`plumetrace.detect.ace`), or — for ``method="sparse"`` — the initial albedo-corrected estimate, keeping
+   only pixels with a positive estimate for the reweighted-ℓ1 iterations (:mod:`plumetrace.detect.sparse`).
+
+Blocks are processed by a pool of threads (NumPy and BLAS release the GIL; BLAS itself is held to one thread per
+worker). Invalid pixels — non-finite, fill (≤ -9990 or the file's ``data ignore value``), all-zero, saturated (any
+window band ≥ ``saturation_value``) or flare (window brightness above ``flare_factor`` × the column's reference) —
+are excluded from the statistics and come out as NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plumetrace.backend import Backend, get_backend
+from plumetrace.detect.ace import ace_score, whitening_matrices
+from plumetrace.detect.covariance import ShiftedSums, merge_columns
+from plumetrace.detect.matched_filter import (
+    MIN_GROUP_PIXELS,
+    STATS_CHOICES,
+    FilterWeights,
+    apply_filter,
+    choose_stats,
+    column_groups,
+    filter_weights,
+)
+from plumetrace.detect.reader import WindowReader, window_reader
+from plumetrace.detect.sparse import sparse_iterations
+from plumetrace.errors import InvalidInputError
+from plumetrace.progress import progress_bar
+from plumetrace.scene import airmass_factor, pixel_size_m, validate_scene
+from plumetrace.spectra.target import Target, resolve_target
+
+__all__ = ["METHODS", "DEFAULT_WINDOW_NM", "SENSITIVITY_REFERENCE_PPM_M", "select_window", "detect_scene"]
+
+METHODS = ("mf", "sparse", "ace")
+DEFAULT_WINDOW_NM = (2122.0, 2488.0)
+#: ``sensitivity`` is the signal-to-noise ratio of an enhancement of this size at the pixel (unitless).
+SENSITIVITY_REFERENCE_PPM_M = 1000.0
+_FILL_BELOW = -9990.0
+_PILOT_LINES = 48
+
+
+def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> tuple[int, int]:
+    """Band range ``band0:band1`` whose centres lie inside ``window_nm``.
+
+    Raises
+    ------
+    InvalidInputError
+        Malformed window, or fewer than 3 bands of the sensor inside it.
+    """
+    try:
+        lo, hi = (float(v) for v in window_nm)
+    except (TypeError, ValueError):
+        raise InvalidInputError("window_nm", f"{window_nm!r}; expected two numbers, e.g. 2122,2488") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise InvalidInputError("window_nm", f"{lo:g}-{hi:g}: the start must be below the end")
+    wl = np.asarray(wavelength_nm, dtype=np.float64)
+    band0, band1 = int(np.searchsorted(wl, lo, side="left")), int(np.searchsorted(wl, hi, side="right"))
+    if band1 - band0 < 3:
+        raise InvalidInputError(
+            "window_nm",
+            f"{lo:g}-{hi:g} nm holds {max(band1 - band0, 0)} band(s); the sensor covers {wl.min():.0f}-{wl.max():.0f} nm "
+            "and the window needs at least 3",
+        )
+    return band0, band1
+
+
+def _scene_airmass(scene: xr.Dataset) -> float:
+    amf = airmass_factor(scene, default_solar_zenith_deg=0.0)
+    return float(np.nanmean(np.asarray(amf))) if not isinstance(amf, float) else amf
+
+
+def _validity(block: np.ndarray, ref_brightness: np.ndarray | None, flare_factor: float, saturation_value: float | None) -> np.ndarray:
+    """Valid-pixel mask (n_col, n_row) of a block (n_col, n_row, n_band)."""
+    total = block.sum(axis=2)  # NaN/inf propagate
+    low = block.min(axis=2)
+    high = block.max(axis=2)
+    valid = np.isfinite(total) & (low > _FILL_BELOW) & (high > 0)
+    if saturation_value is not None:
+        valid &= high < saturation_value
+    if ref_brightness is not None and np.isfinite(flare_factor):
+        valid &= total < flare_factor * ref_brightness[:, None]
+    return valid
+
+
+def _pilot(reader: WindowReader, saturation_value: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column shift spectra (n_col, n_band) and reference window brightness (sum over bands, n_col)."""
+    n_lines = reader.n_lines
+    rows = np.unique(np.linspace(0, n_lines - 1, min(_PILOT_LINES, n_lines)).astype(int))
+    samples = np.stack([reader.read(int(r), int(r) + 1)[:, 0, :] for r in rows], axis=1)  # (n_col, n_pilot, n_band)
+    valid = _validity(samples, None, np.inf, saturation_value)
+    masked = np.where(valid[..., None], samples, np.nan)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            shift = np.nanmedian(masked, axis=1)
+            scene_shift = np.nanmedian(masked.reshape(-1, masked.shape[-1]), axis=0)
+    scene_shift = np.nan_to_num(scene_shift)
+    missing = ~np.all(np.isfinite(shift), axis=1)
+    shift[missing] = scene_shift
+    brightness = shift.sum(axis=1)
+    brightness = np.where(brightness > 0, brightness, np.inf)
+    return shift, brightness
+
+
+def _blocks(n_lines: int, chunk_rows: int) -> list[tuple[int, int]]:
+    return [(r, min(r + chunk_rows, n_lines)) for r in range(0, n_lines, chunk_rows)]
+
+
+def _run_threads(n_threads: int, func: Any, items: list[Any]) -> list[Any]:
+    """Run ``func(worker_index, items_of_worker)`` on ``n_threads`` workers (round-robin split); return their results."""
+    parts = [items[i::n_threads] for i in range(n_threads)]
+    parts = [p for p in parts if p]
+    if len(parts) <= 1:
+        return [func(0, parts[0] if parts else [])]
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(func, range(len(parts)), parts))
+
+
+def _accumulate(
+    reader: WindowReader,
+    blocks: list[tuple[int, int]],
+    shift: np.ndarray,
+    ref_brightness: np.ndarray,
+    flare_factor: float,
+    saturation_value: float | None,
+    backend: Backend,
+    advance: Any,
+) -> ShiftedSums:
+    sums = ShiftedSums.zeros(shift)
+    shift32 = shift.astype(np.float32)[:, None, :]
+    xp = backend
+    acc2 = None
+    for row0, row1 in blocks:
+        block = reader.read(row0, row1)
+        valid = _validity(block, ref_brightness, flare_factor, saturation_value)
+        centred = block - shift32
+        centred[~valid] = 0.0
+        sums.count += valid.sum(axis=1)
+        sums.sum1 += centred.sum(axis=1, dtype=np.float64)
+        dev = xp.asarray(centred)
+        prod = xp.matmul(dev.mT, dev)
+        if backend.name == "numpy":
+            sums.sum2 += prod
+        else:  # keep the running sum on the device; shifted data keep float32 sums accurate
+            acc2 = prod if acc2 is None else acc2 + prod
+        advance()
+    if acc2 is not None:
+        sums.sum2 += backend.to_numpy(acc2)
+    return sums
+
+
+def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: int | None) -> tuple[str, int, np.ndarray, int]:
+    n_col = sums.count.size
+    total = int(sums.count.sum())
+    if total < MIN_GROUP_PIXELS:
+        raise InvalidInputError("scene", f"only {total} valid pixels in the window; need at least {MIN_GROUP_PIXELS}")
+    nonempty = sums.count[sums.count > 0]
+    if stats == "auto":
+        mode, width = choose_stats(int(np.median(nonempty)), n_band, n_col)
+    elif stats == "group":
+        mode = "group"
+        width = int(group_columns) if group_columns else choose_stats(int(np.median(nonempty)), n_band, n_col)[1]
+        width = max(width, 2)
+    elif stats == "column":
+        mode, width = "column", 1
+    else:
+        mode, width = "scene", n_col
+    groups, n_group = column_groups(n_col, mode, width)
+    counts = np.bincount(groups, weights=sums.count, minlength=n_group)
+    starved = (counts > 0) & (counts < MIN_GROUP_PIXELS)
+    if np.any(starved):
+        if stats == "auto":
+            mode, width = "scene", n_col
+            groups, n_group = column_groups(n_col, mode, width)
+        else:
+            first = int(np.flatnonzero(starved)[0])
+            unit = "column" if mode == "column" else "column group"
+            raise InvalidInputError(
+                "stats",
+                f"{unit} {first} has only {int(counts[first])} valid pixels (need at least {MIN_GROUP_PIXELS}); "
+                "too few valid pixels per column: use --stats group or --stats scene",
+            )
+    return mode, width, groups, n_group
+
+
+def detect_scene(
+    scene: xr.Dataset,
+    *,
+    gas: str = "ch4",
+    method: str = "mf",
+    stats: str = "auto",
+    window_nm: tuple[float, float] = DEFAULT_WINDOW_NM,
+    iterations: int = 30,
+    chunk_rows: int = 256,
+    device: str = "cpu",
+    group_columns: int | None = None,
+    shrinkage: float | str = "loading",
+    flare_factor: float = 4.0,
+    saturation_value: float | None = None,
+    n_threads: int | None = None,
+    direct_read: bool = True,
+    progress: bool | None = None,
+) -> xr.Dataset:
+    """Retrieve the gas column enhancement of every pixel.
+
+    Parameters
+    ----------
+    scene : xarray.Dataset
+        A Scene (:mod:`plumetrace.scene`); radiance may be lazy. When ``attrs["source"]`` is an ENVI file it is read
+        directly, window bands only.
+    gas : str, keyword-only
+        ``ch4`` or a user target file / ``.npz`` LUT (:func:`plumetrace.spectra.target.resolve_target`).
+    method : {"mf", "sparse", "ace"}, keyword-only
+        Classic matched filter; albedo-corrected reweighted-ℓ1 sparse filter (mag1c class, non-negative); or ACE
+        (enhancement = matched-filter amplitude, plus ``ace_score``).
+    stats : {"auto", "column", "group", "scene"}, keyword-only
+        Which pixels share background statistics; ``auto`` chooses from valid rows vs window bands.
+    window_nm : (float, float), keyword-only
+        Spectral window, nm.
+    iterations : int, keyword-only
+        Reweighting iterations of the sparse filter.
+    chunk_rows : int, keyword-only
+        Lines per block.
+    device : {"cpu", "cuda"}, keyword-only
+        Where the block products run (:mod:`plumetrace.backend`).
+    group_columns : int, optional, keyword-only
+        Columns per group for ``stats="group"`` (default: from the valid rows).
+    shrinkage : "loading", "oas" or float, keyword-only
+        Covariance regularisation: diagonal loading at the noise floor (default), OAS or a fixed fraction toward the
+        diagonal (:func:`plumetrace.detect.covariance.regularize_covariance`).
+    flare_factor : float, keyword-only
+        Pixels brighter than this × their column's reference brightness are masked as flare (``inf`` disables).
+    saturation_value : float, optional, keyword-only
+        Pixels with any window band at or above this value (file units) are masked as saturated.
+    n_threads : int, optional, keyword-only
+        Worker threads (default: CPU count, at most 8).
+    direct_read : bool, keyword-only
+        Read ENVI files directly (False: through the Scene's array).
+    progress : bool, optional, keyword-only
+        Show a progress bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``enhancement(y, x)`` ppm·m, ``uncertainty(y, x)`` noise-propagated 1σ ppm·m, ``albedo(y, x)`` (albedo
+        factor ``xᵀμ/μᵀμ``, unitless), ``sensitivity(y, x)`` (signal-to-noise ratio of a 1000 ppm·m enhancement,
+        unitless), all float32 with NaN where masked; ``ace_score`` for ACE. Attributes record gas, method, stats,
+        window, target, air-mass factor and the Scene's sensor, time and georeferencing.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown gas/method/stats/device, a target without overlap, a window outside the sensor's range, or too few
+        valid pixels for the statistics.
+    """
+    validate_scene(scene)
+    if method not in METHODS:
+        raise InvalidInputError("method", f"{method!r}; expected one of {', '.join(METHODS)}")
+    if stats not in STATS_CHOICES:
+        raise InvalidInputError("stats", f"{stats!r}; expected one of {', '.join(STATS_CHOICES)}")
+    if not isinstance(iterations, (int, np.integer)) or iterations < 0:
+        raise InvalidInputError("iterations", f"{iterations!r}; expected a whole number ≥ 0")
+    if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+        raise InvalidInputError("chunk_rows", f"{chunk_rows!r}; expected a whole number ≥ 1")
+    if group_columns is not None and group_columns < 1:
+        raise InvalidInputError("group_columns", f"{group_columns!r}; expected ≥ 1")
+    if not flare_factor > 1:
+        raise InvalidInputError("flare_factor", f"{flare_factor!r}; expected a number above 1 (inf disables)")
+    backend = get_backend(device)
+
+    wavelength = np.asarray(scene["wavelength"].values, dtype=np.float64)
+    fwhm = np.asarray(scene["fwhm"].values, dtype=np.float64)
+    band0, band1 = select_window(wavelength, window_nm)
+    amf = _scene_airmass(scene)
+    target: Target = resolve_target(gas, wavelength[band0:band1], fwhm[band0:band1], airmass_factor=amf)
+    k = target.unit_absorption
+    n_band = band1 - band0
+
+    reader = window_reader(scene, band0, band1, direct=direct_read)
+    n_lines, n_col = reader.n_lines, reader.n_samples
+    blocks = _blocks(n_lines, int(chunk_rows))
+    threads = n_threads or min(os.cpu_count() or 1, 8)
+    threads = max(1, min(int(threads), len(blocks))) if backend.name == "numpy" else 1
+
+    with progress_bar(disable=None if progress is None else not progress) as bar:
+        total_steps = 2 * len(blocks) + (int(iterations) if method == "sparse" else 0)
+        task = bar.add_task(f"detect {target.gas} ({method})", total=total_steps)
+        lock = threading.Lock()
+
+        def advance(n: int = 1) -> None:
+            with lock:
+                bar.advance(task, n)
+
+        # Pass 0 + 1: statistics.
+        shift, ref_brightness = _pilot(reader, saturation_value)
+        partials = _run_threads(
+            threads,
+            lambda _w, part: _accumulate(reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance),
+            blocks,
+        )
+        sums = partials[0]
+        for other in partials[1:]:
+            sums.add(other)
+        mode, width, groups, n_group = _resolve_stats(stats, sums, n_band, group_columns)
+        group_stats = merge_columns(sums, groups, n_group)
+        weights = filter_weights(group_stats, k, shrinkage=shrinkage)
+        whitening = whitening_matrices(weights)[groups] if method == "ace" else None
+
+        # Pass 2: apply.
+        out = {name: np.full((n_lines, n_col), np.nan, dtype=np.float32) for name in ("enhancement", "uncertainty", "albedo")}
+        if method == "ace":
+            out["ace_score"] = np.full((n_lines, n_col), np.nan, dtype=np.float32)
+        mean_col = weights.mean[groups].astype(np.float32)[:, None, :]
+        col_index = np.broadcast_to(np.arange(n_col)[:, None], (n_col, max(int(chunk_rows), 1)))
+
+        def apply(_w: int, part: list[tuple[int, int]]) -> list[tuple[np.ndarray, ...]]:
+            kept: list[tuple[np.ndarray, ...]] = []
+            for row0, row1 in part:
+                block = reader.read(row0, row1)
+                valid = _validity(block, ref_brightness, flare_factor, saturation_value)
+                centred = block - mean_col
+                del block
+                enh, unc, alb, score = apply_filter(
+                    centred, valid, weights, groups, albedo_correct=(method == "sparse")
+                )
+                if method == "sparse":
+                    positive = valid & (enh > 0)
+                    enh = np.where(valid, np.maximum(enh, 0), np.nan).astype(np.float32)
+                    cols = col_index[:, : row1 - row0]
+                    rows = np.broadcast_to(np.arange(row0, row1)[None, :], positive.shape)
+                    kept.append((centred[positive], rows[positive], cols[positive], alb[positive], enh[positive]))
+                if method == "ace":
+                    out["ace_score"][row0:row1] = ace_score(centred, score, whitening, weights.normalizer[groups]).T
+                    out["ace_score"][row0:row1][~valid.T] = np.nan
+                out["enhancement"][row0:row1] = enh.T
+                out["uncertainty"][row0:row1] = unc.T
+                out["albedo"][row0:row1] = alb.T
+                advance()
+            return kept
+
+        kept_parts = _run_threads(threads, apply, blocks)
+
+        if method == "sparse" and iterations > 0:
+            pieces = [p for part in kept_parts for p in part]
+            if pieces:
+                centred_act = np.concatenate([p[0] for p in pieces]) if pieces else np.empty((0, n_band), np.float32)
+                rows_act = np.concatenate([p[1] for p in pieces])
+                cols_act = np.concatenate([p[2] for p in pieces])
+                alb_act = np.concatenate([p[3] for p in pieces])
+                enh_act = np.concatenate([p[4] for p in pieces])
+                del pieces, kept_parts
+                alpha, sigma_group, _ = sparse_iterations(
+                    centred_act, groups[cols_act], alb_act, enh_act, group_stats, weights, k, iterations=int(iterations)
+                )
+                del centred_act
+                valid_map = np.isfinite(out["enhancement"])
+                out["enhancement"][valid_map] = 0.0
+                out["enhancement"][rows_act, cols_act] = alpha
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sigma_col = sigma_group[groups].astype(np.float32)
+                    out["uncertainty"] = np.where(valid_map, sigma_col[None, :] / out["albedo"], np.nan).astype(np.float32)
+            advance(int(iterations))
+
+    if hasattr(reader, "close"):
+        reader.close()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sensitivity = (SENSITIVITY_REFERENCE_PPM_M / out["uncertainty"]).astype(np.float32)
+    return _as_dataset(scene, out, sensitivity, target, method=method, mode=mode, width=width, amf=amf,
+                       window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
+                       iterations=int(iterations), shrinkage=shrinkage, n_band=n_band)
+
+
+def _as_dataset(
+    scene: xr.Dataset,
+    out: dict[str, np.ndarray],
+    sensitivity: np.ndarray,
+    target: Target,
+    *,
+    method: str,
+    mode: str,
+    width: int,
+    amf: float,
+    window: tuple[float, float],
+    window_nm: tuple[float, float],
+    iterations: int,
+    shrinkage: float | str,
+    n_band: int,
+) -> xr.Dataset:
+    dims = ("y", "x")
+    data_vars: dict[str, Any] = {
+        "enhancement": (dims, out["enhancement"], {"units": "ppm m", "long_name": f"{target.gas} column enhancement"}),
+        "uncertainty": (dims, out["uncertainty"], {"units": "ppm m", "long_name": "noise-propagated 1-sigma uncertainty"}),
+        "albedo": (dims, out["albedo"], {"units": "1", "long_name": "albedo factor x.mu / mu.mu"}),
+        "sensitivity": (
+            dims,
+            sensitivity,
+            {"units": "1", "long_name": f"signal-to-noise ratio of a {SENSITIVITY_REFERENCE_PPM_M:g} ppm m enhancement"},
+        ),
+    }
+    if "ace_score" in out:
+        data_vars["ace_score"] = (dims, out["ace_score"], {"units": "1", "long_name": "signed ACE score (cosine squared)"})
+    attrs: dict[str, Any] = {
+        "gas": target.gas,
+        "method": method,
+        "stats": mode,
+        "columns_per_group": int(width),
+        "window_nm": [float(window_nm[0]), float(window_nm[1])],
+        "window_band_centres_nm": [window[0], window[1]],
+        "window_bands": int(n_band),
+        "target_source": target.source,
+        "airmass_factor": float(amf),
+        "shrinkage": str(shrinkage),
+        "sensor": scene.attrs.get("sensor", "generic"),
+        "source": str(scene.attrs.get("source", "")),
+    }
+    if method == "sparse":
+        attrs["iterations"] = iterations
+    for key in ("acquisition_time", "crs", "transform", "glt_crs", "glt_transform"):
+        if key in scene.attrs:
+            attrs[key] = scene.attrs[key]
+    try:
+        attrs["pixel_size_m"] = float(pixel_size_m(scene))
+    except Exception:
+        pass
+    coords: dict[str, Any] = {}
+    for name in ("lat", "lon"):
+        if name in scene.coords:
+            coords[name] = scene.coords[name]
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    for name in ("glt_row", "glt_col"):
+        if name in scene:
+            ds[name] = scene[name]
+    return ds

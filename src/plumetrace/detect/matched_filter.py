@@ -1,0 +1,216 @@
+"""Classic matched filter: filter weights from background statistics, and their application to blocks of pixels.
+
+For a group of pixels (a column, a group of columns or the whole scene) with mean ``μ`` and covariance ``C``, the
+target signature of a column enhancement ``ΔX`` (ppm·m) is ``s = μ ⊙ k`` with ``k`` the unit absorption
+(per ppm·m, :mod:`plumetrace.spectra.target`), since ``L(ΔX) ≈ μ (1 + k ΔX)``. The maximum-likelihood estimate of
+``ΔX`` under Gaussian clutter ``N(μ, C)`` is
+
+``ΔX = (x - μ)ᵀ C⁻¹ s / (sᵀ C⁻¹ s)``,
+
+with noise-propagated standard deviation ``σ = 1 / √(sᵀ C⁻¹ s)`` (ppm·m). The albedo-corrected variant divides by
+the pixel's albedo factor ``r = xᵀμ / μᵀμ`` (brighter pixels carry a stronger absolute absorption signal), giving
+``ΔX / r`` and ``σ / r``.
+
+Which pixels form a group is chosen from the number of valid rows against the number of bands (:func:`choose_stats`):
+a push-broom detector's columns differ, so per-column statistics are best when each column has enough rows;
+short scenes starve them (the sample-covariance matched filter keeps a fraction ``(n - p + 2)/(n + 1)`` of its SNR,
+Reed, Mallett & Brennan 1974), so columns are pooled into groups, or the whole scene.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from plumetrace.detect.covariance import GroupStatistics, cholesky_solve, regularize_covariance, stable_cholesky
+from plumetrace.errors import InvalidInputError
+
+__all__ = [
+    "STATS_CHOICES",
+    "ROWS_PER_BAND",
+    "MIN_GROUP_PIXELS",
+    "FilterWeights",
+    "choose_stats",
+    "column_groups",
+    "filter_weights",
+    "apply_filter",
+]
+
+STATS_CHOICES = ("auto", "column", "group", "scene")
+#: Valid rows per window band that per-column statistics need for ``stats="auto"`` to pick them (SNR loss ≤ ~10 %).
+ROWS_PER_BAND = 10
+#: Fewest valid pixels a non-empty group may have.
+MIN_GROUP_PIXELS = 10
+
+
+@dataclass
+class FilterWeights:
+    """Matched-filter weights of each group.
+
+    Attributes
+    ----------
+    mean : ndarray (n_group, n_band) float64, radiance units
+    target : ndarray (n_group, n_band) float64, ``s = mean ⊙ k`` (radiance per ppm·m)
+    q : ndarray (n_group, n_band) float64, ``C̃⁻¹ s`` with ``C̃`` the regularised covariance
+    normalizer : ndarray (n_group,) float64, ``sᵀ C̃⁻¹ s`` (ppm·m)⁻²
+    sigma : ndarray (n_group,) float64, noise-propagated 1σ of the estimate, ppm·m: ``√(qᵀ C q) / (sᵀ q)`` with the
+        sample covariance ``C`` (equals ``1/√(sᵀC⁻¹s)`` without regularisation)
+    cov : ndarray (n_group, n_band, n_band) float64, regularised covariance ``C̃``
+    loading : ndarray (n_group,) or None, diagonal loading ``δ`` (for ``shrinkage="loading"``)
+    count : ndarray (n_group,) int64, valid pixels behind the statistics
+    """
+
+    mean: np.ndarray
+    target: np.ndarray
+    q: np.ndarray
+    normalizer: np.ndarray
+    sigma: np.ndarray
+    cov: np.ndarray
+    loading: np.ndarray | None
+    count: np.ndarray
+
+    @property
+    def chol(self) -> np.ndarray:
+        """Lower Cholesky factors of the regularised covariances."""
+        return stable_cholesky(self.cov)
+
+
+def choose_stats(valid_rows: int, n_band: int, n_col: int) -> tuple[str, int]:
+    """Statistics mode and group width from the valid rows per column.
+
+    Parameters
+    ----------
+    valid_rows : int
+        Typical (median) number of valid pixels per column.
+    n_band : int
+        Bands in the spectral window.
+    n_col : int
+        Columns in the scene.
+
+    Returns
+    -------
+    (mode, columns_per_group)
+        ``("column", 1)`` when ``valid_rows ≥ ROWS_PER_BAND × n_band``; otherwise ``("group", w)`` with the
+        narrowest ``w`` that reaches that many pixels, or ``("scene", n_col)`` when ``w`` would exceed half the scene.
+    """
+    need = ROWS_PER_BAND * n_band
+    if valid_rows >= need:
+        return "column", 1
+    width = math.ceil(need / max(valid_rows, 1))
+    if width * 2 > n_col:
+        return "scene", n_col
+    return "group", width
+
+
+def column_groups(n_col: int, mode: str, columns_per_group: int = 1) -> tuple[np.ndarray, int]:
+    """Group index of every column.
+
+    Returns
+    -------
+    (group_of_column (n_col,) int64, n_group)
+    """
+    if mode == "scene":
+        return np.zeros(n_col, dtype=np.int64), 1
+    width = 1 if mode == "column" else max(1, int(columns_per_group))
+    groups = np.arange(n_col, dtype=np.int64) // width
+    n_group = int(groups[-1]) + 1
+    # Fold a narrow last group into its neighbour so no group is much smaller than the others.
+    last = n_col - (n_group - 1) * width
+    if n_group > 1 and last * 2 < width:
+        groups[groups == n_group - 1] = n_group - 2
+        n_group -= 1
+    return groups, n_group
+
+
+def filter_weights(
+    stats: GroupStatistics, unit_absorption: np.ndarray, *, shrinkage: float | str = "loading"
+) -> FilterWeights:
+    """Matched-filter weights from group statistics.
+
+    Parameters
+    ----------
+    stats : GroupStatistics
+        Mean and covariance of each group (groups with fewer than 2 pixels get NaN weights).
+    unit_absorption : ndarray (n_band,)
+        Target unit absorption per ppm·m.
+    shrinkage : "loading", "oas" or float, keyword-only
+        Covariance regularisation (see :func:`plumetrace.detect.covariance.regularize_covariance`).
+    """
+    k = np.asarray(unit_absorption, dtype=np.float64)
+    if k.shape != (stats.mean.shape[1],):
+        raise InvalidInputError("unit_absorption", f"{k.size} values for {stats.mean.shape[1]} bands")
+    good = stats.count >= 2
+    n_group, n_band = stats.mean.shape
+    mean = np.where(good[:, None], stats.mean, 0.0)
+    sample = np.where(good[:, None, None], stats.cov, np.eye(n_band))
+    cov, loading = regularize_covariance(sample, np.maximum(stats.count, 1), shrinkage=shrinkage)
+    target = mean * k
+    try:
+        q = np.linalg.solve(cov, target[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        q = cholesky_solve(stable_cholesky(cov), target)
+    normalizer = np.einsum("gb,gb->g", target, q)
+    quad = np.einsum("gb,gbc,gc->g", q, sample, q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = np.sqrt(np.maximum(quad, 0)) / normalizer
+    bad = ~good | ~(normalizer > 0)
+    q[bad] = np.nan
+    normalizer[bad] = np.nan
+    sigma[bad] = np.nan
+    return FilterWeights(
+        mean=np.where(good[:, None], mean, np.nan),
+        target=target,
+        q=q,
+        normalizer=normalizer,
+        sigma=sigma,
+        cov=cov,
+        loading=loading,
+        count=stats.count,
+    )
+
+
+def apply_filter(
+    centred: np.ndarray,
+    valid: np.ndarray,
+    weights: FilterWeights,
+    group_of_column: np.ndarray,
+    *,
+    albedo_correct: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Matched-filter estimate for a block of pixels.
+
+    Parameters
+    ----------
+    centred : ndarray (n_col, n_row, n_band) float32
+        Radiance in the window minus the mean of each column's group (``weights.mean[group_of_column]``).
+    valid : ndarray (n_col, n_row) bool
+    weights : FilterWeights
+    group_of_column : ndarray (n_col,) int
+    albedo_correct : bool, keyword-only
+        Divide estimate and uncertainty by the albedo factor ``r`` (mag1c convention).
+
+    Returns
+    -------
+    enhancement, uncertainty, albedo, centred_score : ndarrays (n_col, n_row) float32
+        Enhancement and 1σ in ppm·m, albedo factor ``r`` (unitless), and ``(x - μ)ᵀ C⁻¹ s`` (float32; the
+        numerator, reused by the sparse and ACE detectors). Invalid pixels are NaN.
+    """
+    mean64 = weights.mean[group_of_column]
+    mean_dir = (mean64 / np.einsum("cb,cb->c", mean64, mean64)[:, None]).astype(np.float32)
+    w = np.stack([weights.q[group_of_column].astype(np.float32), mean_dir], axis=2)  # (n_col, n_band, 2)
+    proj = np.matmul(centred, w)  # (n_col, n_row, 2)
+    score = proj[..., 0]
+    albedo = proj[..., 1] + np.float32(1.0)
+    norm = weights.normalizer[group_of_column].astype(np.float32)[:, None]
+    enhancement = score / norm
+    uncertainty = np.broadcast_to(weights.sigma[group_of_column].astype(np.float32)[:, None], score.shape).astype(np.float32)
+    if albedo_correct:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = np.where(albedo > 0, albedo, np.nan).astype(np.float32)
+            enhancement = enhancement / safe
+            uncertainty = uncertainty / safe
+    for arr in (enhancement, uncertainty, albedo, score):
+        arr[~valid] = np.nan
+    return enhancement, uncertainty, albedo, score
