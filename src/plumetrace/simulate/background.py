@@ -31,7 +31,7 @@ _PRIOR = {"vegetation": 0.3, "dry_grass": 0.6, "shrubs": 0.2, "soil": 0.5, "brig
 
 
 def gaussian_random_field(
-    shape: tuple[int, int], *, pixel_size_m: float, outer_scale_m: float, beta: float = 3.0, rng: np.random.Generator
+    shape: tuple[int, int], *, pixel_size_m: float, outer_scale_m: float, beta: float = 3.5, rng: np.random.Generator
 ) -> np.ndarray:
     """Zero-mean, unit-variance Gaussian random field with a power-law spectrum.
 
@@ -40,7 +40,7 @@ def gaussian_random_field(
     shape : (rows, cols).
     pixel_size_m : pixel size, m.
     outer_scale_m : largest structure size, m (the spectrum flattens below wavenumber 1/outer_scale).
-    beta : spectral slope of the power spectrum (3 ≈ natural land cover).
+    beta : spectral slope of the power spectrum (3-4 ≈ natural land cover).
     rng : NumPy random generator.
 
     Returns
