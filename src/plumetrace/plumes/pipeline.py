@@ -63,21 +63,23 @@ class PlumeResult:
 def plume_outline(mask: np.ndarray, geometry: PixelGeometry) -> Any:
     """Outline of a plume mask as a shapely (Multi)Polygon in lon/lat degrees, or in pixel (col, row) units when
     the map is not georeferenced."""
+    import shapely
     from rasterio import features
     from shapely.geometry import shape
-    from shapely.ops import transform, unary_union
+    from shapely.ops import unary_union
 
     polygons = [shape(geom) for geom, value in features.shapes(mask.astype(np.uint8), mask=mask) if value == 1]
     outline = unary_union(polygons)
     if not geometry.georeferenced:
         return outline
 
-    def to_lonlat(x: Any, y: Any, z: Any = None) -> tuple[Any, Any]:
-        lonlat = geometry.lonlat(np.asarray(y) - 0.5, np.asarray(x) - 0.5)
+    def to_lonlat(xy: np.ndarray) -> np.ndarray:
+        # vertices are pixel-edge (col, row); pixel centres sit at +0.5, which lonlat() adds back
+        lonlat = geometry.lonlat(xy[:, 1] - 0.5, xy[:, 0] - 0.5)
         assert lonlat is not None
-        return lonlat
+        return np.column_stack(lonlat)
 
-    return transform(to_lonlat, outline)
+    return shapely.transform(outline, to_lonlat)
 
 
 def _dataset(enhancement: xr.Dataset | xr.DataArray) -> xr.Dataset:
