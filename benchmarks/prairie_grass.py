@@ -110,7 +110,7 @@ def mass_balance(*, quick: bool = False, seed: int = 0) -> dict:
         obs, truth = simulate_curtain(emission_rate_g_s=q, distance_m=float(rng.uniform(100, 400)),
                                       wind_speed_m_s=float(rng.uniform(2.5, 8)), wind_dir_deg=float(rng.uniform(0, 360)),
                                       stability=str(rng.choice(list("BCD"))), seed=int(rng.integers(1 << 30)))
-        res = curtain_flux(obs)
+        res = curtain_flux(validate_observations(obs, origin=ORIGIN))
         errs.append((res.flux_g_s - q) / q)
         covered.append(abs(res.flux_g_s - q) <= 2 * res.flux_sd_g_s)
     return {"massbalance_median_abs_rel_error": float(np.median(np.abs(errs))),
