@@ -307,7 +307,7 @@ def _schemes(met: Meteorology, n: int) -> dict[tuple, NDArray]:
 
 
 def beam_coupling(start_xyz_m: ArrayLike, end_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Meteorology, *,
-                  wind_dir_offset_deg: float = 0.0, n_nodes: int = 24) -> NDArray:
+                  wind_dir_offset_deg: float = 0.0, n_nodes: int = 12) -> NDArray:
     """Path-averaged concentration per unit rate along open-path beams (mg m⁻³ per g s⁻¹).
 
     The plume model is integrated along each beam with ``n_nodes``-point Gauss–Legendre quadrature and

@@ -149,7 +149,8 @@ def _solve(M: NDArray, c: NDArray, sigma0: float, r: float, n_iter: int = 3) -> 
             w = 1.0 / (s0sq + (r * q[:, None] * M) ** 2)
     resid = c[None, :] - q[:, None] * M - beta[:, None]
     chi2 = (w * resid * resid).sum(1) + beta**2 / sb2
-    var_q = np.where(det > 0, d / np.where(det > 0, det, 1.0), np.inf)
+    with np.errstate(over="ignore", divide="ignore"):
+        var_q = np.where(det > 0, d / np.where(det > 0, det, 1.0), np.inf)
     q_sd = np.sqrt(var_q)
     # unconstrained optimum for the truncation term
     q_un = np.where(det > 0, (e * d - bm * f) / np.where(det > 0, det, 1.0), 0.0)
@@ -221,17 +222,34 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         step = grid_step_m or max(xmax - xmin, ymax - ymin) / 40.0
         gx = np.arange(xmin + step / 2, xmax, step)
         gy = np.arange(ymin + step / 2, ymax, step)
-    HH, YY, XX = np.meshgrid(heights, gy, gx, indexing="ij")
-    sources = np.column_stack([XX.ravel(), YY.ravel(), HH.ravel()])
+    def evaluate(gx: NDArray, gy: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        HH, YY, XX = np.meshgrid(heights, gy, gx, indexing="ij")
+        sources = np.column_stack([XX.ravel(), YY.ravel(), HH.ravel()])
+        logp = np.empty((offsets.size, sources.shape[0]))
+        qs = np.empty_like(logp)
+        qsd = np.empty_like(logp)
+        for k, off in enumerate(offsets):
+            M = coupling_matrix(obs, sources, met, wind_dir_offset_deg=float(off))
+            q, q_sd, _, lml = _solve(M, c, sigma0, model_error_fraction)
+            logp[k] = lml + log_prior_d[k]
+            qs[k], qsd[k] = q, q_sd
+        return sources, logp, qs, qsd
 
-    logp = np.empty((offsets.size, sources.shape[0]))
-    qs = np.empty_like(logp)
-    qsd = np.empty_like(logp)
-    for k, off in enumerate(offsets):
-        M = coupling_matrix(obs, sources, met, wind_dir_offset_deg=float(off))
-        q, q_sd, _, lml = _solve(M, c, sigma0, model_error_fraction)
-        logp[k] = lml + log_prior_d[k]
-        qs[k], qsd[k] = q, q_sd
+    sources, logp, qs, qsd = evaluate(gx, gy)
+    coarse = (gx, gy, step, logp)
+    if step > 0:  # zoom once onto the cells holding 99.9 % of the mass (plus one cell around them)
+        cell = np.exp(logsumexp(logp, axis=0) - logsumexp(logp)).reshape(heights.size, gy.size, gx.size).sum(0)
+        order = np.argsort(cell.ravel())[::-1]
+        n_keep = int(np.searchsorted(np.cumsum(cell.ravel()[order]), 0.999) + 1)
+        iy, ix = np.unravel_index(order[:n_keep], cell.shape)
+        x0, x1 = gx[ix.min()] - 1.5 * step, gx[ix.max()] + 1.5 * step
+        y0, y1 = gy[iy.min()] - 1.5 * step, gy[iy.max()] + 1.5 * step
+        fine = max(step / 5.0, max(x1 - x0, y1 - y0) / 60.0)
+        if fine < step:
+            gx = np.arange(x0 + fine / 2, x1, fine)
+            gy = np.arange(y0 + fine / 2, y1, fine)
+            step = fine
+            sources, logp, qs, qsd = evaluate(gx, gy)
     norm = logsumexp(logp)
     post_cells = np.exp(logsumexp(logp, axis=0) - norm)  # over sources (h, y, x)
     post_map = post_cells.reshape(heights.size, gy.size, gx.size).sum(0)
@@ -284,7 +302,9 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         detected=detected, q_g_s=float(qq[0]), q_68_g_s=(float(qq[1]), float(qq[2])),
         q_95_g_s=(float(qq[3]), float(qq[4])), q_upper_95_g_s=q_upper,
         x_m=float(samp[best, 0]), y_m=float(samp[best, 1]), height_m=float(samp[best, 2]), position_sd_m=(sdx, sdy),
-        credible_region=region, grid_x_m=gx, grid_y_m=gy, posterior=post_map,
+        credible_region=region, grid_x_m=coarse[0], grid_y_m=coarse[1],
+        posterior=np.exp(logsumexp(coarse[3], axis=0) - logsumexp(coarse[3])).reshape(
+            heights.size, coarse[1].size, coarse[0].size).sum(0),
         background_mg_m3=float(np.median(bg.level_mg_m3)), noise_mg_m3=float(sigma0),
         wind_dir_offset_deg=float(samp_off[best]), significance_sigma=signif, n_obs=len(obs),
         source_known=source_known is not None,

@@ -1,0 +1,130 @@
+"""Write the products of an in-situ inversion: source GeoJSON, posterior map PNG, CSV/JSON summary, STAC Item."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point, mapping
+from shapely.ops import transform
+
+from plumetrace.insitu.geo import local_to_lonlat
+from plumetrace.insitu.inversion import InversionResult
+from plumetrace.insitu.massbalance import CurtainFlux
+from plumetrace.io.vector import write_geojson
+
+__all__ = ["write_inversion_products"]
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFrame, *,
+                             flux: CurtainFlux | None = None, title: str = "plumetrace invert") -> dict[str, Path]:
+    """Write ``source.geojson``, ``posterior.png``, ``summary.json``, ``summary.csv``, ``item.json`` into ``out``.
+
+    Positions are converted from local metres to WGS84 with the origin stored in ``obs.attrs``.
+    Returns the written paths by name.
+    """
+    out = Path(out)
+    origin = (obs.attrs["origin_lat"], obs.attrs["origin_lon"])
+    lon, lat = local_to_lonlat([result.x_m], [result.y_m], origin=origin)
+    summary = result.summary()
+    summary.update(source_lon=float(lon[0]), source_lat=float(lat[0]), origin_lat=origin[0], origin_lon=origin[1],
+                   gas=obs.attrs.get("gas", ""), input=str(obs.attrs.get("source", "")))
+    if flux is not None:
+        summary.update(massbalance_flux_g_s=flux.flux_g_s, massbalance_flux_sd_g_s=flux.flux_sd_g_s,
+                       massbalance_flux_kg_h=flux.flux_kg_h, massbalance_legs=flux.n_legs)
+    summary = _clean(summary)
+
+    def to_geo(geom):
+        return transform(lambda x, y, z=None: local_to_lonlat(np.asarray(x), np.asarray(y), origin=origin), geom)
+
+    props = {k: summary[k] for k in ("detected", "emission_rate_g_s", "emission_rate_kg_h", "emission_rate_upper_95_g_s")}
+    feats = [(Point(float(lon[0]), float(lat[0])), {"kind": "source_map_position", **props})]
+    if not result.source_known:
+        feats.append((to_geo(result.credible_region), {"kind": "credible_region_95", "area_m2": summary["credible_region_area_m2"]}))
+    paths = {"geojson": write_geojson(out / "source.geojson", feats)}
+
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    paths["json"] = out / "summary.json"
+    with (out / "summary.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["quantity", "value"])
+        for k, v in summary.items():
+            w.writerow([k, json.dumps(v) if isinstance(v, list) else v])
+    paths["csv"] = out / "summary.csv"
+    paths["png"] = _plot(out / "posterior.png", result, obs, title=title)
+    paths["stac"] = _stac_item(out / "item.json", result, obs, summary, [p.name for p in paths.values()],
+                               geometry=mapping(to_geo(result.credible_region if not result.source_known
+                                                       else Point(result.x_m, result.y_m).buffer(1.0))))
+    return paths
+
+
+def _plot(path: Path, result: InversionResult, obs: pd.DataFrame, *, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    if result.posterior.size > 1:
+        gx, gy = result.grid_x_m, result.grid_y_m
+        im = ax.pcolormesh(gx, gy, result.posterior, shading="nearest", cmap="magma_r")
+        fig.colorbar(im, ax=ax, label="posterior probability per cell")
+        geoms = getattr(result.credible_region, "geoms", [result.credible_region])
+        for g in geoms:
+            ax.plot(*g.exterior.xy, "c-", lw=1.2)
+    c = obs["concentration_mg_m3"].to_numpy()
+    sc = ax.scatter(obs["x_m"], obs["y_m"], c=c, s=6, cmap="viridis")
+    fig.colorbar(sc, ax=ax, label="concentration (mg/m³)")
+    ax.plot(result.x_m, result.y_m, "r*", ms=14, label="most probable source")
+    u = -np.sin(np.deg2rad(obs["wind_dir_deg"].mean()))
+    v = -np.cos(np.deg2rad(obs["wind_dir_deg"].mean()))
+    ax.annotate("wind", xy=(0.12 + 0.08 * u, 0.9 + 0.08 * v), xytext=(0.12, 0.9), xycoords="axes fraction",
+                arrowprops=dict(arrowstyle="->"))
+    q = (f"Q = {result.q_g_s:.3g} g/s (95 %: {result.q_95_g_s[0]:.3g}–{result.q_95_g_s[1]:.3g})" if result.detected
+         else f"no detectable source; Q < {result.q_upper_95_g_s:.3g} g/s (95 %)")
+    ax.set(xlabel="east (m)", ylabel="north (m)", title=f"{title}\n{q}", aspect="equal")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _stac_item(path: Path, result: InversionResult, obs: pd.DataFrame, summary: dict, assets: list[str], *,
+               geometry: dict) -> Path:
+    import pystac
+    from shapely.geometry import shape
+
+    t = pd.to_datetime(obs["time"], utc=True)
+    item = pystac.Item(
+        id=f"insitu-{Path(str(obs.attrs.get('source', 'obs'))).stem}-{t.min():%Y%m%dT%H%M%S}",
+        geometry=geometry, bbox=list(shape(geometry).bounds), datetime=None,
+        start_datetime=t.min().to_pydatetime(), end_datetime=t.max().to_pydatetime(),
+        properties={f"plumetrace:{k}": v for k, v in summary.items() if not isinstance(v, list)},
+    )
+    media = {".geojson": "application/geo+json", ".png": pystac.MediaType.PNG, ".json": pystac.MediaType.JSON,
+             ".csv": "text/csv"}
+    for name in assets:
+        item.add_asset(Path(name).stem + Path(name).suffix.replace(".", "_"),
+                       pystac.Asset(href=f"./{name}", media_type=media.get(Path(name).suffix), roles=["data"]))
+    path.write_text(json.dumps(item.to_dict(), indent=1))
+    return path
