@@ -236,8 +236,8 @@ def find_envi_files(path: str | Path) -> tuple[Path, Path]:
 class _EnviCube:
     """Lazy (line, sample, band) view of an ENVI file, converted to float32 physical values per block.
 
-    Picklable without its memory map, so dask graphs ship it cheaply; ``__getitem__`` maps the file on first use
-    and reads only the requested block.
+    Holds no open file, so dask graphs pickle it cheaply; ``__getitem__`` maps the file, copies only the requested
+    block and unmaps it again.
     """
 
     def __init__(
@@ -263,34 +263,36 @@ class _EnviCube:
         self.shape = (lines, samples, bands)
         self.dtype = np.dtype(out_dtype)
         self.ndim = 3
-        self._map: np.ndarray | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_map"] = None
-        return state
-
-    def _view(self) -> np.ndarray:
-        if self._map is None:
-            lines, samples, bands = self.shape
-            file_shape = {
-                "bil": (lines, bands, samples),
-                "bip": (lines, samples, bands),
-                "bsq": (bands, lines, samples),
-            }[self.interleave]
-            raw = np.memmap(self.path, dtype=self.file_dtype, mode="r", offset=self.offset, shape=file_shape)
-            axes = {"bil": (0, 2, 1), "bip": (0, 1, 2), "bsq": (1, 2, 0)}[self.interleave]
-            self._map = raw.transpose(axes)
-        return self._map
+    def _view(self) -> tuple[np.memmap, np.ndarray]:
+        lines, samples, bands = self.shape
+        file_shape = {
+            "bil": (lines, bands, samples),
+            "bip": (lines, samples, bands),
+            "bsq": (bands, lines, samples),
+        }[self.interleave]
+        raw = np.memmap(self.path, dtype=self.file_dtype, mode="r", offset=self.offset, shape=file_shape)
+        axes = {"bil": (0, 2, 1), "bip": (0, 1, 2), "bsq": (1, 2, 0)}[self.interleave]
+        return raw, raw.transpose(axes)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        raw = np.asarray(self._view()[key])
-        block = raw.astype(self.dtype, copy=True)
+        # Map the file for this block only: pages touched are unmapped again when the block returns, so the
+        # resident memory of a long streaming pass stays bounded by the blocks in flight.
+        raw, view = self._view()
+        try:
+            block = np.array(view[key], copy=True)
+        finally:
+            del view
+            mapping = getattr(raw, "_mmap", None)
+            del raw
+            if mapping is not None:
+                mapping.close()
+        out = block.astype(self.dtype, copy=False)
         if self.ignore_value is not None and np.issubdtype(self.dtype, np.floating):
-            block[raw == self.ignore_value] = np.nan
+            out[block == self.ignore_value] = np.nan
         if self.scale != 1.0:
-            block *= self.dtype.type(self.scale)
-        return block
+            out *= self.dtype.type(self.scale)
+        return out
 
 
 def _rows_per_chunk(samples: int, bands: int, itemsize: int = 4) -> int:
@@ -465,11 +467,13 @@ def _georef(header: dict[str, Any], source: Path) -> tuple[str | None, tuple[flo
 
 
 def _check_not_all_fill(radiance: da.Array, source: Path) -> None:
+    """Raise if a sparse probe (up to 9 single rows, all samples and bands) holds no finite value."""
     lines = radiance.shape[0]
-    rows = np.arange(lines) if lines <= 64 else np.unique(np.linspace(0, lines - 1, 9).astype(int))
-    sample = np.asarray(radiance[rows].compute(scheduler="synchronous"))
-    if not np.any(np.isfinite(sample)):
-        raise InvalidFileError(source, "radiance", "every pixel is fill (data ignore value / NaN)")
+    rows = range(lines) if lines <= 9 else np.unique(np.linspace(0, lines - 1, 9).astype(int))
+    for row in rows:
+        if np.any(np.isfinite(np.asarray(radiance[int(row)].compute(scheduler="synchronous")))):
+            return
+    raise InvalidFileError(source, "radiance", "every pixel is fill (data ignore value / NaN)")
 
 
 def read_envi(path: str | Path) -> xr.Dataset:
@@ -637,27 +641,30 @@ def write_envi_header(
 def _write_cube(
     array: Any, path: Path, *, interleave: str, dtype: Any, description: str, fill: float | None = None
 ) -> None:
-    """Stream ``array (lines, samples, bands)`` to ``path`` row chunk by row chunk via a writable memory map."""
+    """Stream ``array (lines, samples, bands)`` to ``path`` one row chunk at a time (memory bounded by a chunk)."""
     lines, samples, bands = (int(n) for n in array.shape)
     dtype = np.dtype(dtype).newbyteorder("<")
-    file_shape = {"bil": (lines, bands, samples), "bip": (lines, samples, bands), "bsq": (bands, lines, samples)}
-    out = np.memmap(path, dtype=dtype, mode="w+", shape=file_shape[interleave])
-    axes = {"bil": (0, 2, 1), "bip": (0, 1, 2), "bsq": (1, 2, 0)}[interleave]
-    view = out.transpose(axes)
     rows = _rows_per_chunk(samples, bands, dtype.itemsize)
     starts = range(0, lines, rows)
-    for start in track(starts, description, disable=None if lines * samples * bands > 2**26 else True):
-        stop = min(lines, start + rows)
-        block = array[start:stop]
-        block = np.asarray(block.compute() if hasattr(block, "compute") else block)
-        if block.ndim == 2:
-            block = block[:, :, None]
-        block = block.astype(dtype, copy=False)
-        if fill is not None and np.issubdtype(dtype, np.floating):
-            block = np.where(np.isfinite(block), block, dtype.type(fill))
-        view[start:stop] = block
-        out.flush()
-    del view, out
+    with path.open("wb") as handle:
+        handle.truncate(lines * samples * bands * dtype.itemsize)
+        for start in track(starts, description, disable=None if lines * samples * bands > 2**26 else True):
+            stop = min(lines, start + rows)
+            block = array[start:stop]
+            block = np.asarray(block.compute() if hasattr(block, "compute") else block)
+            if block.ndim == 2:
+                block = block[:, :, None]
+            block = block.astype(dtype, copy=False)
+            if fill is not None and np.issubdtype(dtype, np.floating):
+                block = np.where(np.isfinite(block), block, dtype.type(fill))
+            if interleave == "bsq":  # one contiguous run of rows per band
+                for band in range(bands):
+                    handle.seek((band * lines + start) * samples * dtype.itemsize)
+                    handle.write(np.ascontiguousarray(block[:, :, band]).tobytes())
+            else:  # rows are contiguous in the file
+                ordered = block.transpose(0, 2, 1) if interleave == "bil" else block
+                handle.seek(start * samples * bands * dtype.itemsize)
+                handle.write(np.ascontiguousarray(ordered).tobytes())
 
 
 def _header_value(value: Any) -> str | None:
