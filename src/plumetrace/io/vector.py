@@ -160,7 +160,7 @@ def _read_geojson(path: Path) -> list[Feature]:
         if gj is None:
             continue  # GeoJSON allows null geometries; they carry nothing to plan with
         try:
-            geom = shape(gj)
+            geom = _unwrap_antimeridian(shape(gj))
         except Exception as exc:  # shapely raises several types for malformed GeoJSON
             raise InvalidFileError(path, gfield, f"malformed geometry ({exc})") from None
         _check_geometry(path, gfield, geom)
@@ -255,6 +255,7 @@ def _read_kml(path: Path) -> list[Feature]:
                 break
         if geom is None:
             continue
+        geom = _unwrap_antimeridian(geom)
         _check_geometry(path, f"{field}.{geom.geom_type}", geom)
         props: dict[str, Any] = {}
         names = _children(pm, "name")
@@ -265,6 +266,33 @@ def _read_kml(path: Path) -> list[Feature]:
             props[data.get("name", "")] = value[0].text if value else None
         features.append((geom, props))
     return features
+
+
+def _unwrap_antimeridian(geom: BaseGeometry) -> BaseGeometry:
+    """Make each polygon that jumps across ±180° continuous (179.9 … 180.1), as it was drawn.
+
+    A polygon whose edge spans more than 180° of longitude is read as crossing the antimeridian; its
+    longitudes are shifted into [first - 180, first + 180). Other geometries are returned unchanged.
+    """
+    def fix(poly: Polygon) -> Polygon:
+        lon = shapely.get_coordinates(poly)[:, 0]
+        rings = [poly.exterior, *poly.interiors]
+        if not any(np.any(np.abs(np.diff(np.asarray(r.coords)[:, 0])) > 180.0) for r in rings):
+            return poly
+        ref = float(lon[0])
+
+        def shift(coords: np.ndarray) -> np.ndarray:
+            out = coords.copy()
+            out[:, 0] = ref + (coords[:, 0] - ref + 180.0) % 360.0 - 180.0
+            return out
+
+        return shapely.transform(poly, shift)
+
+    if isinstance(geom, Polygon):
+        return fix(geom)
+    if isinstance(geom, MultiPolygon):
+        return MultiPolygon([fix(p) for p in geom.geoms])
+    return geom
 
 
 def _check_geometry(path: str | os.PathLike, field: str, geom: BaseGeometry) -> None:

@@ -10,6 +10,7 @@ round-off: a leg along the edge of a buffered zone keeps exactly the buffer dist
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,9 +149,13 @@ def build_airspace(zones: Sequence[Zone], projection: LocalProjection, *, buffer
     if not buffer_m >= 0.0:
         raise InvalidInputError("buffer_m", f"must be ≥ 0 m, got {buffer_m}")
     permitted = tuple((z.name, projection.to_local(z.polygon_lonlat)) for z in zones if z.kind == "permitted")
+    # Round corners are drawn with chords; growing the radius by 1 / cos(half the chord angle) keeps every
+    # chord at least ``buffer_m`` from the zone, so the polygon is conservative rather than 0.5 % short.
+    quad_segs = 8
+    grow = 1.0 / math.cos(math.pi / (4 * quad_segs))
     no_fly = tuple(
-        (z.name, projection.to_local(z.polygon_lonlat).buffer(buffer_m, quad_segs=8) if buffer_m > 0
-         else projection.to_local(z.polygon_lonlat))
+        (z.name, projection.to_local(z.polygon_lonlat).buffer(buffer_m * grow, quad_segs=quad_segs)
+         if buffer_m > 0 else projection.to_local(z.polygon_lonlat))
         for z in zones
         if z.kind == "no_fly"
     )

@@ -24,7 +24,14 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["LocalProjection", "local_projection", "unwrap_longitudes", "geodesic_length_m", "WGS84"]
+__all__ = [
+    "LocalProjection",
+    "local_projection",
+    "unwrap_longitudes",
+    "unwrap_geometry",
+    "geodesic_length_m",
+    "WGS84",
+]
 
 WGS84 = CRS.from_epsg(4326)
 _GEOD = Geod(ellps="WGS84")
@@ -50,6 +57,20 @@ def unwrap_longitudes(lon_deg: np.ndarray, *, reference_deg: float | None = None
         return lon
     ref = float(lon.flat[0]) if reference_deg is None else float(reference_deg)
     return ref + (lon - ref + 180.0) % 360.0 - 180.0
+
+
+def unwrap_geometry(geom: BaseGeometry, *, reference_deg: float) -> BaseGeometry:
+    """The geometry with every longitude shifted into ``[reference - 180, reference + 180)``.
+
+    A polygon drawn across the antimeridian with longitudes wrapped to [-180, 180] (179.9 … -179.9)
+    is self-intersecting in planar lon/lat; unwrapped (179.9 … 180.1) it is the intended shape.
+    """
+    def _shift(coords: np.ndarray) -> np.ndarray:
+        out = coords.copy()
+        out[:, 0] = unwrap_longitudes(coords[:, 0], reference_deg=reference_deg)
+        return out
+
+    return shapely.transform(geom, _shift)
 
 
 @dataclass(frozen=True)

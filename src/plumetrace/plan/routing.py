@@ -73,8 +73,12 @@ class VisibilityRouter:
     _nodes: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._legal = self.legal_region.buffer(self.clearance_m * 0.01)  # absorbs round-off on the boundary
+        # Lenient test (edges touching the region's boundary pass) for legs that start or end on it, e.g.
+        # flight lines clipped at a buffered zone; strict test (keep clearance / 2) between graph nodes.
+        self._legal = self.legal_region.buffer(self.clearance_m * 0.01)
+        self._strict = self.legal_region.buffer(-self.clearance_m * 0.5, quad_segs=2)
         shapely.prepare(self._legal)
+        shapely.prepare(self._strict)
         inner = self.legal_region.buffer(-self.clearance_m, quad_segs=2)
         corners = []
         for poly in getattr(inner, "geoms", [inner]):
@@ -90,7 +94,7 @@ class VisibilityRouter:
         if n > 1:
             i, j = np.triu_indices(n, k=1)
             segs = shapely.linestrings(np.stack([self._nodes[i], self._nodes[j]], axis=1))
-            ok = shapely.contains(self._legal, segs)
+            ok = shapely.contains(self._strict, segs)
             lengths = np.hypot(*(self._nodes[i] - self._nodes[j]).T)
             graph.add_weighted_edges_from(zip(i[ok].tolist(), j[ok].tolist(), lengths[ok].tolist()))
         self._graph = graph
@@ -116,23 +120,24 @@ class VisibilityRouter:
                 raise InvalidInputError("route", f"{name} point ({p[0]:.0f}, {p[1]:.0f}) m lies in forbidden airspace")
         if self.is_clear(a, b):
             return [a, b]
-        graph = self._graph.copy()
+        graph = self._graph  # temporary end nodes are added, then removed
         n = len(self._nodes)
-        for tag, p in (("a", a), ("b", b)):
-            if n == 0:
-                break
-            segs = shapely.linestrings(
-                np.stack([np.broadcast_to(np.asarray(p), self._nodes.shape), self._nodes], axis=1)
-            )
-            ok = np.nonzero(shapely.contains(self._legal, segs))[0]
-            lengths = np.hypot(*(self._nodes[ok] - np.asarray(p)).T)
-            graph.add_weighted_edges_from((tag, int(k), float(w)) for k, w in zip(ok, lengths))
-        if "a" not in graph or "b" not in graph:
-            raise InvalidInputError("route", "no legal route between the points (enclosed by forbidden airspace)")
         try:
+            for tag, p in (("a", a), ("b", b)):
+                graph.add_node(tag)
+                if n == 0:
+                    continue
+                segs = shapely.linestrings(
+                    np.stack([np.broadcast_to(np.asarray(p), self._nodes.shape), self._nodes], axis=1)
+                )
+                ok = np.nonzero(shapely.contains(self._legal, segs))[0]
+                lengths = np.hypot(*(self._nodes[ok] - np.asarray(p)).T)
+                graph.add_weighted_edges_from((tag, int(k), float(w)) for k, w in zip(ok, lengths))
             path = nx.shortest_path(graph, "a", "b", weight="weight")
         except nx.NetworkXNoPath:
             raise InvalidInputError(
                 "route", "no legal route between the points (enclosed by forbidden airspace)"
             ) from None
+        finally:
+            graph.remove_nodes_from(["a", "b"])
         return [a] + [tuple(map(float, self._nodes[k])) for k in path[1:-1]] + [b]

@@ -103,7 +103,7 @@ def _connection_cost(prev: Segment, nxt: Segment, routed_m: float, turn_radius_m
         return max(routed_m, turn_radius_m * math.acos(max(-1.0, min(1.0, cos))))
     w = np.subtract(nxt.start, prev.end)
     along = abs(float(np.dot(w, u) / nu))
-    lateral = abs(float(np.cross(u, w) / nu))
+    lateral = abs(float(u[0] * w[1] - u[1] * w[0]) / nu)
     return max(routed_m, turn_length_m(lateral, turn_radius_m) + along)
 
 

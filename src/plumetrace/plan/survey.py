@@ -20,7 +20,7 @@ from shapely.ops import unary_union
 from plumetrace.errors import InvalidInputError
 from plumetrace.plan.airspace import Airspace, Zone, build_airspace, require_compliance
 from plumetrace.plan.coverage import layout_lines
-from plumetrace.plan.geometry import LocalProjection, local_projection
+from plumetrace.plan.geometry import LocalProjection, local_projection, unwrap_geometry
 from plumetrace.plan.routing import VisibilityRouter
 from plumetrace.plan.sorties import Segment, Sortie, build_sorties, order_segments, sortie_legs
 from plumetrace.plan.transects import downwind_transects
@@ -254,6 +254,9 @@ def plan_survey(
     aoi_lonlat = list(aoi_lonlat)
     if not aoi_lonlat:
         raise InvalidInputError("aoi", "no polygon given")
+    # Areas across the antimeridian: continuous longitudes around the first vertex.
+    ref = float(shapely.get_coordinates(aoi_lonlat[0])[0, 0])
+    aoi_lonlat = [unwrap_geometry(p, reference_deg=ref) for p in aoi_lonlat]
     for i, poly in enumerate(aoi_lonlat):
         if not poly.is_valid:
             raise InvalidInputError(f"aoi[{i}]", f"invalid polygon: {shapely.validation.explain_validity(poly)}")
