@@ -81,7 +81,8 @@ def reflectance_cube(
     Parameters
     ----------
     reflectance : array (y, x, band), unitless (after multiplying by ``scale``, e.g. 1e-4 for ×10,000 integers).
-    wavelength_nm : (band,) strictly increasing band centres, nm.
+    wavelength_nm : (band,) distinct band centres, nm (bands are sorted by wavelength: instruments with
+        overlapping spectrometers, such as AVIRIS, list them out of order).
 
     Returns
     -------
@@ -93,8 +94,12 @@ def reflectance_cube(
         raise InvalidInputError("reflectance", f"{source}: expected (y, x, band), got {cube.ndim} dimensions")
     if wl.shape != (cube.shape[2],):
         raise InvalidInputError("wavelength_nm", f"{source}: {wl.size} values for {cube.shape[2]} bands")
+    if not np.all(np.isfinite(wl)):
+        raise InvalidInputError("wavelength_nm", f"{source}: contains non-finite values")
+    order = np.argsort(wl, kind="stable")
+    wl, cube = wl[order], cube[..., order]
     if wl.size > 1 and not np.all(np.diff(wl) > 0):
-        raise InvalidInputError("wavelength_nm", f"{source}: not strictly increasing")
+        raise InvalidInputError("wavelength_nm", f"{source}: repeated band centres")
     if not np.all(np.isfinite(cube)):
         raise InvalidInputError("reflectance", f"{source}: contains non-finite values")
     cube = np.clip(cube, 0.0, 1.5)
