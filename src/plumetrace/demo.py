@@ -30,6 +30,8 @@ class DemoContext:
 def _steps() -> list[tuple[str, Callable[[DemoContext], list[Row]]]]:
     # Imported lazily so `plumetrace --help` stays fast.
     steps: list[tuple[str, Callable[[DemoContext], list[Row]]]] = []
+    from plumetrace.simulate.products import demo_step as simulate_step  # first: later steps read its scene
+    steps.append(("simulate", simulate_step))
     return steps
 
 
