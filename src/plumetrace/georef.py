@@ -17,7 +17,6 @@ A geographic lookup table (GLT) maps each cell ``(gy, gx)`` of a north-up map gr
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from typing import Any
 

@@ -23,7 +23,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from plumetrace.errors import InvalidFileError, MissingFileError
+from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
 from plumetrace.georef import glt_from_envi, glt_to_envi
 from plumetrace.scene import RADIANCE_UNITS, radiance_unit_scale, validate_scene
 
@@ -114,8 +114,8 @@ def read_emit_l1b(path: str | Path) -> xr.Dataset:
     units = radiance.attrs.get("units", EMIT_RADIANCE_UNITS)
     try:
         scale = radiance_unit_scale(str(units))
-    except Exception as exc:
-        raise InvalidFileError(path, "radiance units", str(getattr(exc, "problem", exc))) from None
+    except InvalidInputError as exc:
+        raise InvalidFileError(path, "radiance units", exc.problem) from None
     data = radiance.data.astype(np.float32)
     if scale != 1.0:
         data = data * np.float32(scale)

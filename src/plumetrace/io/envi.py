@@ -13,7 +13,6 @@ row chunk, and the ``_glt``, ``_loc`` and ``_obs`` companions when the Scene car
 from __future__ import annotations
 
 import json
-import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from plumetrace.errors import InvalidFileError, MissingFileError, PlumetraceWarning
+from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError, PlumetraceWarning
 from plumetrace.georef import (
     affine_from_map_info,
     crs_from_map_info,
@@ -419,8 +418,8 @@ def _radiance_scale(header: dict[str, Any], sensor: str, source: Path) -> float:
         return 1.0
     try:
         return radiance_unit_scale(str(units))
-    except Exception as exc:  # InvalidInputError → name the file
-        raise InvalidFileError(source, "data units", str(getattr(exc, "problem", exc))) from None
+    except InvalidInputError as exc:  # name the file
+        raise InvalidFileError(source, "data units", exc.problem) from None
 
 
 def _stem(data_path: Path) -> Path:
@@ -703,8 +702,6 @@ def write_envi(scene: xr.Dataset, path: str | Path, *, interleave: str = "bil") 
     InvalidFileError
         The Scene does not satisfy the Scene contract.
     """
-    from plumetrace.errors import InvalidInputError
-
     interleave = str(interleave).lower()
     if interleave not in ("bil", "bip", "bsq"):
         raise InvalidInputError("interleave", f"{interleave!r}, expected bil, bip or bsq")
