@@ -51,7 +51,8 @@ MAV_TYPE_QUADROTOR = 2
 
 
 def _wrap(lon: float) -> float:
-    return (lon + 180.0) % 360.0 - 180.0
+    """Longitude in [-180, 180] (unchanged when already there, so values round-trip exactly)."""
+    return lon if -180.0 <= lon <= 180.0 else (lon + 180.0) % 360.0 - 180.0
 
 
 def _simple_item(jump_id: int, command: int, frame: int, params: list[Any], altitude: float | None) -> dict:
