@@ -1,0 +1,315 @@
+"""quantify_skill: detection probability, emission-rate accuracy and calibrated uncertainty, end to end.
+
+    python benchmarks/quantify_skill.py [--quick] [--json OUT] [--presets emit,aviris-ng] [--plot docs/img/quantify_skill.png]
+
+For each sensor preset, plumes from the simulator's turbulent puff model (``plumetrace.simulate.plumes``: meandering
+wind, puffs growing with travel distance; NOT the steady Gaussian plume) with known rate Q (log-uniform) and wind
+U (uniform 1-8 m/s, random direction) are rendered to radiance with instrument noise
+(``plumetrace.simulate.scene.simulate_scene``), retrieved by the detection engine
+(``plumetrace.detect.engine.detect_scene``, matched filter, scene statistics: the scenes are small crops around each
+plume) and passed to ``plumetrace.plumes.pipeline.analyze_plumes`` with default segmentation.
+
+* Detection: a plume is detected when a segmented component reaches within 3 pixels of the true source. The
+  probability of detection (POD) is fitted with a logistic curve in log10(Q) and in log10(Q/U) (maximum likelihood);
+  ``q90_kg_h`` is the rate at 90 % POD over the wind mix and ``q90_at_3m_s_kg_h`` = 3 m/s × (Q/U) at 90 %.
+* Quantification, wind known (the true U, σ_U = 0): median |Q̂/Q − 1| and the fraction within ±50 %, over detected
+  plumes, with (a) the literature U_eff table (:data:`plumetrace.plumes.quantify.UEFF_TABLE`, the default of
+  ``plumetrace plumes``) and (b) U_eff fitted on an independent calibration set of simulated plumes (different
+  seeds, same pipeline; :func:`plumetrace.plumes.quantify.fit_ueff`) - the way Varon et al. (2018) calibrate on LES.
+* Calibration of the uncertainty: the wind given to the pipeline is U·(1 + 0.3 ε), ε ~ N(0, 1), with σ_U = 30 % of
+  the given speed; ``interval68_coverage`` is the fraction of detected plumes whose reported 16-84 % interval contains
+  the true Q (target 60-76 %).
+* False plumes: plume-free scenes (Q = 0) of the same preset through the same chain; every segmented component is
+  false; ``false_plumes_per_100km2`` = count / area × 100.
+
+Sizes: EMIT 96 × 96 pixels (5.8 km), AVIRIS-NG 96 × 96 (0.48 km); plume-free scenes 128 × 128. Q ranges: EMIT
+30-10,000 kg/h; AVIRIS-NG 3-1,000 kg/h (above ~1,000 kg/h at 5 m the columns exceed 50,000 ppm·m and the linear
+matched filter saturates; see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import make_parser, print_table, write_json  # noqa: E402
+
+from plumetrace.detect.engine import detect_scene  # noqa: E402
+from plumetrace.plumes.pipeline import analyze_plumes  # noqa: E402
+from plumetrace.plumes.quantify import UEFF_TABLE, UeffCalibration, fit_ueff  # noqa: E402
+from plumetrace.plumes.wind import Wind  # noqa: E402
+from plumetrace.simulate.scene import simulate_scene  # noqa: E402
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "emit": {"shape": (96, 96), "q_range": (30.0, 10_000.0), "free_shape": (128, 128)},
+    "aviris-ng": {"shape": (96, 96), "q_range": (3.0, 1_000.0), "free_shape": (128, 128)},
+}
+MATCH_PX = 3.0
+WIND_REL_ERROR = 0.3
+
+
+def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> tuple[float, float, float]:
+    q = float(10 ** rng.uniform(math.log10(q_range[0]), math.log10(q_range[1])))
+    return q, float(rng.uniform(1.0, 8.0)), float(rng.uniform(0.0, 360.0))
+
+
+def _retrieve(preset: str, shape: tuple[int, int], q: float, u: float, direction: float, seed: int):
+    scene, truth = simulate_scene(sensor=preset, shape=shape, rate_kg_h=q, wind_speed_m_s=u, wind_dir_deg=direction, seed=seed)
+    return detect_scene(scene, stats="scene", progress=False), truth
+
+
+def _match(result, truth) -> dict[str, Any] | None:
+    """The segmented plume nearest the true source (within MATCH_PX pixels of any of its pixels), or None."""
+    sy, sx = truth.source_yx
+    labels = result.labels.values
+    best = None
+    for record in result.records:
+        rows, cols = np.nonzero(labels == record["plume_id"])
+        distance = float(np.min(np.hypot(rows - sy, cols - sx)))
+        if distance <= MATCH_PX and (best is None or record["ime_kg"] > best["ime_kg"]):
+            best = record
+    return best
+
+
+def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dict[str, UeffCalibration]) -> dict[str, Any]:
+    cfg = PRESETS[preset]
+    q, u, direction = _case_parameters(rng, cfg["q_range"])
+    wind_error = float(rng.normal())
+    detected, truth = _retrieve(preset, cfg["shape"], q, u, direction, seed)
+    row: dict[str, Any] = {"preset": preset, "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction}
+    known = Wind(u, direction, 0.0)
+    result = analyze_plumes(detected, wind=known, n_samples=400)
+    match = _match(result, truth)
+    row["detected"] = match is not None
+    row["other_plumes"] = len(result.records) - (1 if match else 0)
+    if match is None:
+        return row
+    pixel = match["pixel_size_m"]
+    row.update(
+        ime_kg=match["ime_kg"], length_m=match["length_m"], q_lit_kg_h=match["emission_rate_kg_h"],
+        q_csf_kg_h=match["emission_rate_csf_kg_h"],
+        source_error_m=math.hypot(match["source_row"] - truth.source_yx[0], match["source_col"] - truth.source_yx[1]) * pixel,
+        source_sigma_m=match["source_sigma_m"],
+    )
+    given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
+    noisy_wind = Wind(given, direction, WIND_REL_ERROR * given)
+    for name, cal in calibrations.items():
+        res = analyze_plumes(detected, wind=noisy_wind, calibration=cal, n_samples=2000, seed=seed)
+        m = _match(res, truth)
+        if m is None:
+            continue
+        row[f"p16_{name}"] = m["emission_rate_p16_kg_h"]
+        row[f"p84_{name}"] = m["emission_rate_p84_kg_h"]
+        if name != "literature":
+            row[f"q_{name}_kg_h"] = 3600.0 * (cal.a * u + cal.b) * match["ime_kg"] / match["length_m"]
+    return row
+
+
+def false_plumes(preset: str, n_scenes: int, seed0: int) -> dict[str, float]:
+    shape = PRESETS[preset]["free_shape"]
+    count, area_km2 = 0, 0.0
+    for i in range(n_scenes):
+        detected, truth = _retrieve(preset, shape, 0.0, 3.0, 270.0, seed0 + i)
+        result = analyze_plumes(detected, wind=Wind(3.0, 270.0, 0.9), n_samples=200)
+        count += len(result.records)
+        area_km2 += shape[0] * shape[1] * truth.pixel_size_m**2 / 1e6
+    return {"false_plumes": count, "area_km2": area_km2, "false_plumes_per_100km2": 100.0 * count / area_km2}
+
+
+def fit_pod(x: np.ndarray, detected: np.ndarray) -> tuple[float, float]:
+    """Maximum-likelihood logistic POD(x) = 1 / (1 + exp(-(x - x50) / scale)); returns (x50, scale)."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    y = detected.astype(float)
+
+    def nll(params: np.ndarray) -> float:
+        x50, log_scale = params
+        z = (x - x50) / math.exp(log_scale)
+        p = np.clip(expit(z), 1e-9, 1 - 1e-9)
+        return -float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    start = np.array([float(np.median(x)), math.log(0.3)])
+    best = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 2000})
+    return float(best.x[0]), float(math.exp(best.x[1]))
+
+
+def calibrate(preset: str, n_cases: int, seed0: int) -> UeffCalibration:
+    """U_eff fitted on plumes from seeds disjoint from the validation set (same end-to-end chain)."""
+    rng = np.random.default_rng(seed0)
+    u_list, ime, length, rate = [], [], [], []
+    low, high = PRESETS[preset]["q_range"]
+    for i in range(n_cases):
+        # upper half of the log range, where plumes are detected: a calibration needs plumes to fit
+        q, u, direction = _case_parameters(rng, (math.sqrt(low * high), high))
+        detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed0 + i)
+        match = _match(analyze_plumes(detected, wind=Wind(u, direction, 0.0), n_samples=200), truth)
+        if match is not None:
+            u_list.append(u), ime.append(match["ime_kg"]), length.append(match["length_m"]), rate.append(q)
+    return fit_ueff(u_list, ime, length, rate, reference=f"fitted on {len(rate)} simulated {preset} plumes (seeds {seed0}+)",
+                    base=UEFF_TABLE[preset])
+
+
+def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
+    q = np.array([r["q_kg_h"] for r in rows])
+    u = np.array([r["u_m_s"] for r in rows])
+    det = np.array([r["detected"] for r in rows])
+    x50, scale = fit_pod(np.log10(q), det)
+    x50u, scaleu = fit_pod(np.log10(q / u), det)
+    out: dict[str, Any] = {
+        "n_cases": len(rows), "n_detected": int(det.sum()),
+        "q50_kg_h": 10**x50, "q90_kg_h": 10 ** (x50 + scale * math.log(9.0)),
+        "q_over_u90_kg_h_per_m_s": 10 ** (x50u + scaleu * math.log(9.0)),
+        "pod_fit": {"log10_q50": x50, "scale": scale, "log10_q_over_u50": x50u, "scale_q_over_u": scaleu},
+    }
+    out["q90_at_3m_s_kg_h"] = 3.0 * out["q_over_u90_kg_h_per_m_s"]
+    found = [r for r in rows if r["detected"]]
+    for name in names:
+        key = "q_lit_kg_h" if name == "literature" else f"q_{name}_kg_h"
+        ratio = np.array([r[key] / r["q_kg_h"] for r in found if key in r])
+        covered = [r[f"p16_{name}"] <= r["q_kg_h"] <= r[f"p84_{name}"] for r in found if f"p16_{name}" in r]
+        out[name] = {
+            "median_abs_rel_error": float(np.median(np.abs(ratio - 1))) if ratio.size else float("nan"),
+            "frac_within_50pct": float(np.mean(np.abs(ratio - 1) <= 0.5)) if ratio.size else float("nan"),
+            "median_ratio": float(np.median(ratio)) if ratio.size else float("nan"),
+            "interval68_coverage": float(np.mean(covered)) if covered else float("nan"),
+        }
+    csf = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in found if np.isfinite(r.get("q_csf_kg_h", np.nan))])
+    out["csf"] = {
+        "median_abs_rel_error": float(np.median(np.abs(csf - 1))) if csf.size else float("nan"),
+        "frac_within_50pct": float(np.mean(np.abs(csf - 1) <= 0.5)) if csf.size else float("nan"),
+        "median_ratio": float(np.median(csf)) if csf.size else float("nan"),
+    }
+    err = np.array([r["source_error_m"] for r in found])
+    sig = np.array([r["source_sigma_m"] for r in found])
+    out["source_error_median_m"] = float(np.median(err)) if err.size else float("nan")
+    out["source_error_within_2sigma"] = float(np.mean(err <= 2 * sig)) if err.size else float("nan")
+    out["false_plumes_in_plume_scenes"] = int(sum(r["other_plumes"] for r in rows))
+    return out
+
+
+def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = {"emit": "tab:blue", "aviris-ng": "tab:orange"}
+    for preset, rows in rows_by_preset.items():
+        q = np.array([r["q_kg_h"] for r in rows])
+        det = np.array([r["detected"] for r in rows], dtype=float)
+        fit = summary[preset]["pod_fit"]
+        grid = np.logspace(0, 4.2, 200)
+        axes[0].plot(grid, 1 / (1 + np.exp(-(np.log10(grid) - fit["log10_q50"]) / fit["scale"])), color=colours[preset],
+                     label=f"{preset}: Q90 = {summary[preset]['q90_kg_h']:.0f} kg/h")
+        axes[0].scatter(q, det + np.random.default_rng(0).uniform(-0.03, 0.03, det.size), s=10, color=colours[preset], alpha=0.6)
+        found = [r for r in rows if r["detected"]]
+        axes[1].scatter([r["q_kg_h"] for r in found], [r["q_lit_kg_h"] for r in found], s=12, color=colours[preset],
+                        marker="o", label=f"{preset}, literature U_eff")
+        cal = [r for r in found if "q_calibrated_kg_h" in r]
+        axes[1].scatter([r["q_kg_h"] for r in cal], [r["q_calibrated_kg_h"] for r in cal], s=12, color=colours[preset],
+                        marker="x", label=f"{preset}, simulator-calibrated U_eff")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("emission rate Q (kg/h)")
+    axes[0].set_ylabel("probability of detection")
+    axes[0].axhline(0.9, color="grey", lw=0.8, ls=":")
+    axes[0].legend(fontsize=8)
+    lims = [1, 2e4]
+    axes[1].plot(lims, lims, color="k", lw=0.8)
+    axes[1].fill_between(lims, [0.5, 1e4], [1.5, 3e4], color="grey", alpha=0.15, label="±50 %")
+    axes[1].set_xscale("log")
+    axes[1].set_yscale("log")
+    axes[1].set_xlim(lims)
+    axes[1].set_ylim(lims)
+    axes[1].set_xlabel("true Q (kg/h)")
+    axes[1].set_ylabel("estimated Q, wind known (kg/h)")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("plumetrace quantify_skill: puff-model plumes, end to end (dev-2core, 2026-11-21)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="emit,aviris-ng")
+    parser.add_argument("--cases", type=int, default=None, help="validation plumes per preset")
+    parser.add_argument("--calibration-cases", type=int, default=None)
+    parser.add_argument("--free-scenes", type=int, default=None, help="plume-free scenes per preset")
+    parser.add_argument("--plot", type=Path, default=None, help="write the POD / accuracy figure here")
+    args = parser.parse_args(argv)
+    n_cases = args.cases or (16 if args.quick else 50)
+    n_cal = args.calibration_cases or (10 if args.quick else 30)
+    n_free = args.free_scenes or (2 if args.quick else 4)
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    start = time.perf_counter()
+    summary: dict[str, Any] = {}
+    rows_by_preset: dict[str, list[dict[str, Any]]] = {}
+    for preset in presets:
+        t0 = time.perf_counter()
+        calibrated = calibrate(preset, n_cal, seed0=50_000)
+        calibrations = {"literature": UEFF_TABLE[preset], "calibrated": calibrated}
+        rng = np.random.default_rng(1)
+        rows = [run_case(preset, 1000 + i, rng, calibrations) for i in range(n_cases)]
+        rows_by_preset[preset] = rows
+        summary[preset] = summarise(preset, rows, list(calibrations))
+        summary[preset]["calibrated_ueff"] = {"a": calibrated.a, "b": calibrated.b, "sigma_a": calibrated.sigma_a,
+                                              "sigma_b": calibrated.sigma_b, "model_rel_sigma": calibrated.model_rel_sigma,
+                                              "reference": calibrated.reference}
+        summary[preset].update(false_plumes(preset, n_free, seed0=90_000))
+        summary[preset]["wall_s"] = time.perf_counter() - t0
+        print(f"{preset}: {n_cases} plumes, {n_cal} calibration plumes, {n_free} plume-free scenes in "
+              f"{summary[preset]['wall_s']:.0f} s", flush=True)
+
+    table = []
+    for preset in presets:
+        s = summary[preset]
+        for name in ("literature", "calibrated"):
+            table.append({
+                "preset": preset, "U_eff": name, "detected": f"{s['n_detected']}/{s['n_cases']}",
+                "median |rel err|": s[name]["median_abs_rel_error"], "within ±50 %": s[name]["frac_within_50pct"],
+                "median Q̂/Q": s[name]["median_ratio"], "68 % coverage (±30 % wind)": s[name]["interval68_coverage"],
+            })
+        table.append({"preset": preset, "U_eff": "CSF (c·U)", "detected": f"{s['n_detected']}/{s['n_cases']}",
+                      "median |rel err|": s["csf"]["median_abs_rel_error"], "within ±50 %": s["csf"]["frac_within_50pct"],
+                      "median Q̂/Q": s["csf"]["median_ratio"]})
+    print_table(table, ["preset", "U_eff", "detected", "median |rel err|", "within ±50 %", "median Q̂/Q",
+                        "68 % coverage (±30 % wind)"], title="Quantification (detected plumes)")
+    print_table(
+        [{"preset": p, "Q50 kg/h": summary[p]["q50_kg_h"], "Q90 kg/h": summary[p]["q90_kg_h"],
+          "Q90 at 3 m/s": summary[p]["q90_at_3m_s_kg_h"], "source err m (median)": summary[p]["source_error_median_m"],
+          "source err ≤ 2σ": summary[p]["source_error_within_2sigma"], "false /100 km²": summary[p]["false_plumes_per_100km2"],
+          "free area km²": summary[p]["area_km2"]} for p in presets],
+        ["preset", "Q50 kg/h", "Q90 kg/h", "Q90 at 3 m/s", "source err m (median)", "source err ≤ 2σ", "false /100 km²",
+         "free area km²"], title="Detection and false plumes",
+    )
+    if args.plot:
+        plot(args.plot, rows_by_preset, summary)
+    primary = presets[0]
+    payload = {
+        "benchmark": "quantify_skill", "quick": args.quick, "wall_s": time.perf_counter() - start,
+        "median_abs_rel_error": {p: summary[p]["literature"]["median_abs_rel_error"] for p in presets},
+        "frac_within_50pct": {p: summary[p]["literature"]["frac_within_50pct"] for p in presets},
+        "interval68_coverage": {p: summary[p]["literature"]["interval68_coverage"] for p in presets},
+        "q90_kg_h": {p: summary[p]["q90_kg_h"] for p in presets},
+        "false_plumes_per_100km2": {p: summary[p]["false_plumes_per_100km2"] for p in presets},
+        "calibrated": {p: summary[p]["calibrated"] for p in presets},
+        "primary_preset": primary,
+        "presets": summary,
+        "cases": rows_by_preset,
+    }
+    write_json(args.json, payload)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
