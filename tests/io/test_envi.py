@@ -345,3 +345,59 @@ def test_large_file_opens_instantly_and_streams_with_bounded_memory(tmp_path):
     assert report["mean"] == 0.0
     assert report["open_s"] < 1.5
     assert report["rss_mib"] < 450  # interpreter + libraries ~150-200 MiB; the file read is ~1.8 GiB
+
+
+def test_missing_data_units_warns_and_assumes_project_units(tmp_path):
+    from plumetrace.errors import PlumetraceWarning
+
+    path = write_raw_envi(tmp_path / "c.img", _cube())
+    with pytest.warns(PlumetraceWarning, match="data units: missing"):
+        scene = read_envi(path)
+    np.testing.assert_array_equal(scene["radiance"].values, _cube())
+
+
+def test_igm_companion(tmp_path):
+    path = write_raw_envi(tmp_path / "x_rdn_img", _cube())
+    igm = np.zeros((7, 5, 3))
+    igm[:, :, 0] = 400000.0 + np.arange(5)[None, :] * 5.0
+    igm[:, :, 1] = 3770000.0 - np.arange(7)[:, None] * 5.0
+    igm[:, :, 2] = 120.0
+    write_raw_envi(tmp_path / "x_rdn_igm", igm, dtype="<f8", data_type=5, wavelength=None, fwhm=None, units=None)
+    scene = read_envi(path)
+    np.testing.assert_array_equal(scene["map_x"].values, igm[:, :, 0])
+    np.testing.assert_array_equal(scene["map_y"].values, igm[:, :, 1])
+    assert float(scene["elevation_m"].mean()) == 120.0
+
+
+def test_companion_on_another_grid_is_rejected(tmp_path):
+    path = write_raw_envi(tmp_path / "x_rdn_img", _cube())
+    write_raw_envi(tmp_path / "x_rdn_loc", np.zeros((6, 5, 3)), dtype="<f8", data_type=5, wavelength=None,
+                   fwhm=None, units=None)
+    with pytest.raises(InvalidFileError, match=r"x_rdn_loc: samples/lines: loc grid \(6, 5\)"):
+        read_envi(path)
+
+
+@pytest.mark.shared_data
+def test_real_aviris_ng_spectra_and_calibration(shared_data, tmp_path):
+    """Real AVIRIS-NG Pasadena radiance spectra (uW cm-2 sr-1 nm-1) in a cube whose header carries the real
+    AVIRIS-NG wavelength calibration in micrometres: the reader must return the spectra unchanged and the band
+    centres in nm matching the radiance files' own nm column."""
+    remote = shared_data / "swir-scenes" / "aviris-ng-pasadena" / "remote"
+    calibration = np.loadtxt(remote / "20170320_ang20170228_wavelength_fit.txt")
+    spectra = [np.loadtxt(p) for p in sorted(remote.glob("ang20171108t184227_rdn_v2p11_*.txt"))]
+    spectra = [s for s in spectra if s.shape[0] == calibration.shape[0]]
+    assert len(spectra) >= 3
+    cube = np.stack([s[:, 1] for s in spectra])[None, :, :].astype(np.float32)  # 1 line x N samples x 425 bands
+    path = write_raw_envi(
+        tmp_path / "ang20171108t184227_rdn_v2p11_img",
+        cube,
+        units="wavelength units = Micrometers",
+        wavelength="wavelength = {" + ", ".join(f"{w:.5f}" for w in calibration[:, 1]) + "}",
+        fwhm="fwhm = {" + ", ".join(f"{w:.5f}" for w in calibration[:, 2]) + "}",
+        extra="data units = uW cm-2 sr-1 nm-1",
+    )
+    scene = read_envi(path)
+    assert scene.attrs["sensor"] == "aviris-ng" and scene.sizes["band"] == 425
+    np.testing.assert_allclose(scene["wavelength"].values, spectra[0][:, 0], atol=0.01)
+    assert 5.0 < float(scene["fwhm"].mean()) < 6.5
+    np.testing.assert_array_equal(scene["radiance"].values, cube)
