@@ -6,7 +6,8 @@ Two estimators, both robust to the plume hits that sit on top of the background:
 ``"rolling"``   a slowly drifting background: a rolling low quantile over a time window (for long logs
                  where the ambient level drifts), centred on each sample.
 
-The noise is the robust (MAD) spread of the samples at or below the median, which are mostly plume-free.
+The noise is the robust (MAD) spread of the samples at or below the median (mostly plume-free): the
+median distance of those samples to the median, times 1.4826.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def estimate_background(concentration_mg_m3: NDArray, *, time: pd.Series | NDArr
     else:
         raise InvalidInputError("method", f"unknown background method {method!r}; use quantile, rolling or given")
     resid = c - level
-    low = resid[resid <= np.median(resid)]
-    noise = 1.4826 * float(np.median(np.abs(low - np.median(low)))) if low.size else 0.0
+    med = float(np.median(resid))
+    low = resid[resid <= med]  # plume-free side: its distances to the median are half-normal
+    noise = 1.4826 * float(np.median(med - low)) if low.size else 0.0
     return Background(level_mg_m3=level, noise_mg_m3=noise, method=method)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point, mapping
-from shapely.ops import transform
+import shapely
 
 from plumetrace.insitu.geo import local_to_lonlat
 from plumetrace.insitu.inversion import InversionResult
@@ -54,7 +54,7 @@ def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFra
     summary = _clean(summary)
 
     def to_geo(geom):
-        return transform(lambda x, y, z=None: local_to_lonlat(np.asarray(x), np.asarray(y), origin=origin), geom)
+        return shapely.transform(geom, lambda xy: np.column_stack(local_to_lonlat(xy[:, 0], xy[:, 1], origin=origin)))
 
     props = {k: summary[k] for k in ("detected", "emission_rate_g_s", "emission_rate_kg_h", "emission_rate_upper_95_g_s")}
     feats = [(Point(float(lon[0]), float(lat[0])), {"kind": "source_map_position", **props})]
