@@ -1,0 +1,115 @@
+"""Streaming engine: chunked/threaded/direct-read results equal the in-memory ones; ENVI window reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import disc_plume, synthetic_scene
+
+from plumetrace.backend import cuda_available, get_backend
+from plumetrace.detect.engine import detect_scene, select_window
+from plumetrace.detect.reader import ArrayWindowReader, EnviWindowReader
+from plumetrace.errors import InvalidInputError
+
+WINDOW = (2100.0, 2480.0)
+
+
+@pytest.fixture(scope="module")
+def scene_with_plume():
+    rows, cols = 150, 10
+    truth = disc_plume(rows, cols, 1200.0, radius=4.0)
+    return synthetic_scene(rows=rows, cols=cols, plume_ppm_m=truth, seed=21)
+
+
+@pytest.mark.parametrize("method", ["mf", "sparse", "ace"])
+def test_chunked_threaded_equals_single_block(scene_with_plume, method):
+    scene, _, _ = scene_with_plume
+    whole = detect_scene(scene, method=method, window_nm=WINDOW, chunk_rows=10_000, n_threads=1, iterations=10)
+    streamed = detect_scene(scene, method=method, window_nm=WINDOW, chunk_rows=7, n_threads=2, iterations=10)
+    # Sums are accumulated in a different order (float32 block products), so results agree to a small fraction
+    # of the noise, not bit for bit.
+    sigma = float(np.nanmean(whole.uncertainty.values))
+    diff = np.abs(streamed.enhancement.values - whole.enhancement.values)
+    assert np.isnan(diff).sum() == np.isnan(whole.enhancement.values).sum()
+    # The sparse filter's thresholds amplify round-off for the few pixels right at its ℓ1 threshold.
+    assert np.nanquantile(diff, 0.98) < 0.02 * sigma
+    assert np.nanmax(diff) < (0.2 if method == "sparse" else 0.02) * sigma
+    for name in ("uncertainty", "albedo", "sensitivity"):
+        np.testing.assert_allclose(streamed[name].values, whole[name].values, rtol=2e-3, err_msg=name)
+    if method == "ace":
+        np.testing.assert_allclose(streamed.ace_score.values, whole.ace_score.values, atol=0.01)
+
+
+@pytest.mark.parametrize("interleave", ["bil", "bip", "bsq"])
+def test_direct_envi_read_equals_array_path(tmp_path, scene_with_plume, interleave):
+    from plumetrace.io.envi import read_envi, write_envi
+
+    scene, _, _ = scene_with_plume
+    path = write_envi(scene, tmp_path / f"scene_{interleave}.img", interleave=interleave)
+    on_disk = read_envi(path)
+    direct = detect_scene(on_disk, window_nm=WINDOW, chunk_rows=16)
+    via_array = detect_scene(on_disk, window_nm=WINDOW, chunk_rows=16, direct_read=False)
+    in_memory = detect_scene(scene, window_nm=WINDOW, chunk_rows=16)
+    np.testing.assert_allclose(direct.enhancement.values, via_array.enhancement.values, rtol=1e-5, atol=1e-3)
+    sigma = float(np.nanmean(in_memory.uncertainty.values))
+    np.testing.assert_allclose(direct.enhancement.values, in_memory.enhancement.values, atol=0.01 * sigma)
+
+
+@pytest.mark.parametrize("interleave", ["bil", "bip", "bsq"])
+@pytest.mark.parametrize("byte_order", ["<", ">"])
+def test_envi_window_reader_layouts(tmp_path, interleave, byte_order):
+    rng = np.random.default_rng(0)
+    lines, samples, bands = 9, 5, 12
+    cube = rng.normal(size=(lines, samples, bands)).astype(np.float32)
+    order = {"bil": (0, 2, 1), "bip": (0, 1, 2), "bsq": (2, 0, 1)}[interleave]
+    path = tmp_path / "raw.img"
+    header = b"\0" * 16
+    path.write_bytes(header + np.ascontiguousarray(cube.transpose(order)).astype(byte_order + "f4").tobytes())
+    reader = EnviWindowReader(
+        path, dtype=np.dtype(byte_order + "f4"), interleave=interleave, lines=lines, samples=samples, bands=bands,
+        offset=16, band0=3, band1=8,
+    )
+    np.testing.assert_array_equal(reader.read(2, 6), cube[2:6, :, 3:8].transpose(1, 0, 2))
+    reader.close()
+    np.testing.assert_array_equal(ArrayWindowReader(cube, 3, 8).read(2, 6), cube[2:6, :, 3:8].transpose(1, 0, 2))
+
+
+def test_envi_fill_value_becomes_nan(tmp_path):
+    cube = np.ones((2, 3, 4), dtype=np.float32)
+    cube[1, 2, :] = -9999.0
+    path = tmp_path / "fill.img"
+    path.write_bytes(np.ascontiguousarray(cube.transpose(0, 2, 1)).tobytes())
+    reader = EnviWindowReader(path, dtype=np.dtype("<f4"), interleave="bil", lines=2, samples=3, bands=4, offset=0,
+                              band0=0, band1=4, fill_value=-9999.0)
+    block = reader.read(0, 2)
+    assert np.all(np.isnan(block[2, 1])) and np.all(block[:2] == 1)
+
+
+def test_select_window():
+    wl = np.arange(2000.0, 2500.0, 10.0)
+    assert select_window(wl, (2100, 2200)) == (10, 21)
+    with pytest.raises(InvalidInputError, match="window_nm"):
+        select_window(wl, (2600, 2700))
+    with pytest.raises(InvalidInputError, match="window_nm"):
+        select_window(wl, ("a", 3))  # type: ignore[arg-type]
+
+
+def test_cpu_backend_is_numpy():
+    assert get_backend("cpu").name == "numpy"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU visible to CuPy or PyTorch")
+def test_cuda_matches_cpu(scene_with_plume):  # pragma: no cover - needs a GPU
+    scene, _, _ = scene_with_plume
+    cpu = detect_scene(scene, window_nm=WINDOW)
+    gpu = detect_scene(scene, window_nm=WINDOW, device="cuda")
+    np.testing.assert_allclose(gpu.enhancement.values, cpu.enhancement.values, rtol=1e-3, atol=0.5)
+
+
+def test_cuda_without_gpu_is_a_clear_error(scene_with_plume):
+    if cuda_available():
+        pytest.skip("a GPU is present")
+    scene, _, _ = scene_with_plume
+    with pytest.raises(InvalidInputError, match="device: cuda requested"):
+        detect_scene(scene, window_nm=WINDOW, device="cuda")
