@@ -27,7 +27,6 @@ def plumes(
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
     from plumetrace.errors import InvalidInputError, MissingFileError
-    from plumetrace.io.cog import read_enhancement
     from plumetrace.io.plume_products import write_plume_products
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
@@ -49,6 +48,8 @@ def plumes(
             return sample_wind(series, time=time, lat=lat, lon=lon, source=str(wind_file))
 
     params = SegmentParams(high_sigma=high_sigma, low_sigma=low_sigma, min_pixels=min_pixels, min_peak_sigma=min_peak_sigma)
+    from plumetrace.io.cog import read_enhancement  # the detection product's reader
+
     data = read_enhancement(enhancement)
     result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed)
     georeferenced = result.geometry is not None and result.geometry.georeferenced
@@ -62,6 +63,8 @@ def plumes(
     for record in result.records:
         console.print(
             f"  plume {record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} kg/h"
-            f" (IME; CSF {record['emission_rate_csf_kg_h']:.0f} kg/h), source ({record['source_lat']}, {record['source_lon']})",
+            f" (IME; CSF {record['emission_rate_csf_kg_h']:.0f} kg/h), source "
+            + (f"{record['source_lat']:.5f}, {record['source_lon']:.5f}" if record["source_lat"] is not None
+               else f"row {record['source_row']:.0f}, col {record['source_col']:.0f}"),
             highlight=False,
         )
