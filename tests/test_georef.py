@@ -143,3 +143,25 @@ def test_scene_map_grid():
     raw["glt_col"] = (("gy", "gx"), GLT_COL)
     raw.attrs.update(glt_crs="EPSG:4326", glt_transform=[0.001, 0, -118, 0, -0.001, 34])
     assert scene_map_grid(raw) == ("EPSG:4326", (0.001, 0.0, -118.0, 0.0, -0.001, 34.0), (2, 3))
+
+
+@pytest.mark.parametrize("theta_deg", [0.0, 30.0, 42.0, -75.0])
+def test_glt_from_affine_points_each_cell_at_the_pixel_under_it(theta_deg):
+    from plumetrace.georef import glt_from_affine
+
+    info = f"{{UTM, 1, 1, 500000.0, 4000000.0, 5.0, 5.0, 11, North, WGS-84, rotation={theta_deg}}}"
+    transform = affine_from_map_info(info)
+    lines, samples = 12, 7
+    glt_row, glt_col, (sx, _, x0, _, sy, y1) = glt_from_affine(transform, (lines, samples))
+    assert sx == pytest.approx(5.0) and sy == pytest.approx(-5.0)
+    valid = glt_row >= 0
+    # every raw pixel is hit by some map cell of the same size, and the footprint area is conserved (~84 cells)
+    assert len(set(zip(glt_row[valid], glt_col[valid]))) >= 0.7 * lines * samples
+    assert valid.sum() == pytest.approx(lines * samples, rel=0.15)
+    # forward check: the centre of each valid map cell lies inside the raw pixel it names
+    a, b, c, d, e, f = transform
+    gy, gx = np.nonzero(valid)
+    x, y = x0 + (gx + 0.5) * sx, y1 + (gy + 0.5) * sy
+    r, q = glt_row[valid] + 0.5, glt_col[valid] + 0.5  # raw pixel centre
+    px, py = a * q + b * r + c, d * q + e * r + f
+    assert np.all(np.hypot(x - px, y - py) <= 5.0 * math.sqrt(2) / 2 + 1e-6)

@@ -36,6 +36,7 @@ __all__ = [
     "scene_map_grid",
     "glt_from_envi",
     "glt_to_envi",
+    "glt_from_affine",
 ]
 
 MapInfo = dict[str, Any]
@@ -260,6 +261,49 @@ def orthorectify(array: Any, glt_row: Any, glt_col: Any, *, fill: float = np.nan
     result = flat[flat_index].astype(out_dtype, copy=False)
     result[~valid.ravel()] = fill
     return result.reshape(glt_row_np.shape + tail)
+
+
+def glt_from_affine(
+    transform: Sequence[float], shape: tuple[int, int], *, pixel_size: float | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]]:
+    """Build a north-up GLT for a (possibly rotated) raw grid with a known affine.
+
+    Parameters
+    ----------
+    transform : six floats
+        Affine ``(a, b, c, d, e, f)`` of the raw grid.
+    shape : (lines, samples)
+        Raw-grid size.
+    pixel_size : float, keyword-only
+        Map-grid cell size in CRS units (default: the smaller raw pixel side).
+
+    Returns
+    -------
+    glt_row, glt_col : int32 array (gy, gx)
+        0-based raw pixel whose footprint contains each map-cell centre; -1 outside the raw grid.
+    map_transform : six floats
+        North-up affine of the map grid covering the raw grid's footprint.
+    """
+    a, b, c, d, e, f = (float(v) for v in transform[:6])
+    lines, samples = (int(n) for n in shape)
+    det = a * e - b * d
+    if det == 0 or lines <= 0 or samples <= 0:
+        raise InvalidInputError("transform", "singular affine or empty grid")
+    size = float(pixel_size) if pixel_size else min(math.hypot(a, d), math.hypot(b, e))
+    corners_col = np.array([0.0, samples, 0.0, samples])
+    corners_row = np.array([0.0, 0.0, lines, lines])
+    xs, ys = a * corners_col + b * corners_row + c, d * corners_col + e * corners_row + f
+    x0, y1 = xs.min(), ys.max()
+    width = max(1, int(math.ceil((xs.max() - x0) / size - 1e-9)))
+    height = max(1, int(math.ceil((y1 - ys.min()) / size - 1e-9)))
+    gx, gy = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
+    x, y = x0 + gx * size - c, y1 - gy * size - f
+    col = (e * x - b * y) / det
+    row = (-d * x + a * y) / det
+    inside = (col >= 0) & (col < samples) & (row >= 0) & (row < lines)
+    glt_row = np.where(inside, np.floor(row), -1).astype(np.int32)
+    glt_col = np.where(inside, np.floor(col), -1).astype(np.int32)
+    return glt_row, glt_col, (size, 0.0, float(x0), 0.0, -size, float(y1))
 
 
 def scene_map_grid(scene: xr.Dataset) -> tuple[str, tuple[float, ...], tuple[int, int]] | None:

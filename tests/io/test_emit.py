@@ -190,3 +190,17 @@ def test_truncated_file(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(MissingFileError):
         read_emit_l1b(tmp_path / "none.nc")
+
+
+def test_rotated_scene_gets_a_north_up_glt(tmp_path):
+    radiance = _radiance(lines=10, samples=6)
+    transform = (3.86435309248245, 3.479479153066063, 581226.7, 3.479479153066063, -3.86435309248245, 7916192.6)
+    scene = make_scene(radiance, WAVELENGTH_NM, FWHM_NM, crs=CRS.from_epsg(32604).to_wkt(), transform=transform)
+    back = read_emit_l1b(write_emit_netcdf(scene, tmp_path / "rot.nc"))
+    a, b, _, d, e, _ = back.attrs["glt_transform"]
+    assert (b, d) == (0.0, 0.0) and a == pytest.approx(5.2) and e == pytest.approx(-5.2)
+    rows, cols = back["glt_row"].values, back["glt_col"].values
+    valid = rows >= 0
+    assert valid.sum() == pytest.approx(60, rel=0.15)  # footprint area of 10 x 6 pixels of 5.2 m
+    ortho = orthorectify(back["radiance"].values, rows, cols)
+    np.testing.assert_array_equal(ortho[valid], radiance[rows[valid], cols[valid]])

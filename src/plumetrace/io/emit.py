@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
-from plumetrace.georef import glt_from_envi, glt_to_envi
+from plumetrace.georef import glt_from_affine, glt_from_envi, glt_to_envi
 from plumetrace.scene import RADIANCE_UNITS, radiance_unit_scale, validate_scene
 
 __all__ = ["read_emit_l1b", "write_emit_netcdf", "is_emit_netcdf", "EMIT_RADIANCE_UNITS"]
@@ -214,7 +214,8 @@ def write_emit_netcdf(scene: xr.Dataset, path: str | Path) -> Path:
 
     Radiance is written chunk by chunk (dask) with ``_FillValue = -9999``. The GLT comes from the Scene's
     ``glt_row``/``glt_col`` (+ ``glt_crs``/``glt_transform``); a north-up ``crs``/``transform`` scene gets an
-    identity GLT on its own grid. ``lat``/``lon`` come from the Scene, or from ``crs``/``transform``.
+    identity GLT on its own grid, a rotated one a north-up GLT over its footprint. ``lat``/``lon`` come from the
+    Scene, or from ``crs``/``transform``.
 
     Parameters
     ----------
@@ -257,8 +258,10 @@ def write_emit_netcdf(scene: xr.Dataset, path: str | Path) -> Path:
         a, b, c, d, e, f = (float(v) for v in scene.attrs["transform"][:6])
         if b == 0.0 and d == 0.0:
             glt_row, glt_col = _identity_glt(lines, samples)
-            root_attrs["geotransform"] = np.array([c, a, b, f, d, e])
-            root_attrs["spatial_ref"] = str(scene.attrs["crs"])
+        else:  # rotated raw grid: a north-up GLT over its footprint
+            glt_row, glt_col, (a, b, c, d, e, f) = glt_from_affine(scene.attrs["transform"], (lines, samples))
+        root_attrs["geotransform"] = np.array([c, a, b, f, d, e])
+        root_attrs["spatial_ref"] = str(scene.attrs["crs"])
 
     root = xr.Dataset(
         {"radiance": (("downtrack", "crosstrack", "bands"), radiance, {"units": EMIT_RADIANCE_UNITS,
