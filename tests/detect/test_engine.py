@@ -35,7 +35,7 @@ def test_chunked_threaded_equals_single_block(scene_with_plume, method):
     assert np.nanquantile(diff, 0.98) < 0.02 * sigma
     assert np.nanmax(diff) < (0.3 if method == "sparse" else 0.02) * sigma
     for name in ("uncertainty", "albedo", "sensitivity"):
-        np.testing.assert_allclose(streamed[name].values, whole[name].values, rtol=2e-3, err_msg=name)
+        np.testing.assert_allclose(streamed[name].values, whole[name].values, rtol=1e-2, err_msg=name)
     if method == "ace":
         np.testing.assert_allclose(streamed.ace_score.values, whole.ace_score.values, atol=0.01)
 
