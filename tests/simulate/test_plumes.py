@@ -59,7 +59,8 @@ def test_meander_changes_shape_not_mass():
 def test_peak_scales_linearly_with_rate():
     a = simulate_plume(100.0, 3.0, 270.0, 30.0, (64, 64), seed=3)
     b = simulate_plume(300.0, 3.0, 270.0, 30.0, (64, 64), seed=3)
-    np.testing.assert_allclose(b.enhancement_ppm_m, 3 * a.enhancement_ppm_m, rtol=1e-5, atol=1e-6)
+    # (values below 1e-3 ppm·m are zeroed, hence the absolute tolerance)
+    np.testing.assert_allclose(b.enhancement_ppm_m, 3 * a.enhancement_ppm_m, rtol=1e-5, atol=3.1e-3)
 
 
 def test_zero_rate_gives_empty_field():

@@ -45,6 +45,7 @@ AIR_MOLAR_DENSITY_MOL_M3 = _P_SURFACE_PA / (_R * _T_SURFACE_K)
 KG_M2_PER_PPM_M = 1e-6 * AIR_MOLAR_DENSITY_MOL_M3 * _M_CH4_KG_MOL
 BRIGGS_RURAL_SIGMA_Y = {"A": 0.22, "B": 0.16, "C": 0.11, "D": 0.08, "E": 0.06, "F": 0.04}
 _PUFF_FRACTION = 0.5
+_TAIL_PPM_M = 1e-3
 
 
 def column_mass_kg(enhancement_ppm_m: np.ndarray, pixel_size_m: float) -> float:
@@ -213,6 +214,9 @@ def simulate_plume(
     wy = np.diff(ndtr((edges_y[None, :] - py[:, None]) / sigma[:, None]), axis=1)  # (n_puffs, ny)
     keep = (wx.sum(axis=1) > 1e-12) & (wy.sum(axis=1) > 1e-12)
     mass_kg = (wy[keep] * mass[keep, None]).T @ wx[keep]  # (ny, nx) kg per pixel
+    # Gaussian tails below 1e-3 ppm·m (radiance effect < 1e-8) are set to exactly zero so that renderers can skip
+    # plume-free pixels; the mass bookkeeping uses the field as returned.
+    mass_kg[mass_kg < _TAIL_PPM_M * KG_M2_PER_PPM_M * p * p] = 0.0
     field_ppm = (mass_kg / (p * p) / KG_M2_PER_PPM_M).astype(np.float32)
     in_scene = float(mass_kg.sum())
     puffs = {"x_m": px, "y_m": py, "sigma_m": sigma, "mass_kg": mass}
