@@ -162,14 +162,22 @@ def _layout(
                 break
             extra: list[tuple[int, float, float, float]] = []
             for patch in patches:
-                px0, py0, px1, py1 = patch.bounds
-                # Try the patch's middle, then its edges: one of them usually clears the obstacle.
-                for y in ((py0 + py1) / 2.0, py0 + 0.01 * spacing_m, py1 - 0.01 * spacing_m):
+                _, py0, _, py1 = patch.bounds
+                # Try heights across the patch; keep the one whose line covers most of it in fewest pieces
+                # (a line grazing a buffered zone's corner breaks into short pieces, each costing a turn).
+                best: tuple[float, int, list] | None = None
+                for f in (0.5, 0.02, 0.98, 0.25, 0.75):
+                    y = py0 + f * (py1 - py0)
                     row = int(np.argmin(np.abs(ys - y)))
                     got = _rows(patch.buffer(1e-6), rot_legal, np.array([y]), swath_m / 2.0, np.array([row]))
-                    if got:
-                        extra.extend(got)
-                        break
+                    if not got:
+                        continue
+                    covered_m2 = patch.intersection(_footprints(got, swath_m)).area
+                    key = (round(covered_m2 / patch.area, 3), -len(got), got)
+                    if best is None or key[:2] > best[:2]:
+                        best = key
+                if best is not None:
+                    extra.extend(best[2])
             if not extra:
                 break
             pieces.extend(extra)
