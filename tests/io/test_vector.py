@@ -138,3 +138,14 @@ def test_empty_collection_refused(tmp_path):
     path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     with pytest.raises(InvalidFileError, match="no polygon found"):
         read_polygons(path)
+
+
+def test_polygon_drawn_across_antimeridian_is_read_as_crossing_it(tmp_path):
+    path = tmp_path / "fiji.geojson"
+    ring = [[179.9, -17.0], [-179.9, -17.0], [-179.9, -16.8], [179.9, -16.8], [179.9, -17.0]]
+    path.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    (poly,) = read_polygons(path)
+    # 0.2° wide and continuous (179.9 … 180.1), not 359.8° wide
+    minx, _, maxx, _ = poly.bounds
+    assert (minx, maxx) == pytest.approx((179.9, 180.1))
+    assert poly.is_valid
