@@ -16,6 +16,7 @@ Noise is drawn per row from a generator seeded by ``(seed, row)``, so eager, laz
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -311,9 +312,10 @@ def simulate_scene(
         raise InvalidInputError("chunk_rows", f"{chunk_rows} must be at least 1")
     if lazy:
         blocks = []
+        token = uuid.uuid4().hex  # naming the blocks avoids hashing the renderer's arrays
         for start in range(0, ny, chunk_rows):
             stop = min(ny, start + chunk_rows)
-            delayed = dask.delayed(renderer.rows, pure=True)(start, stop)
+            delayed = dask.delayed(renderer.rows, pure=False)(start, stop, dask_key_name=f"simulate-rows-{token}-{start}")
             blocks.append(da.from_delayed(delayed, shape=(stop - start, nx, nb), dtype=np.float32))
         radiance: Any = da.concatenate(blocks, axis=0)
     else:
