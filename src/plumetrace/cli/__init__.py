@@ -12,6 +12,7 @@ from plumetrace.errors import PlumetraceError
 
 # Each module registers its command(s) on `app` when imported.
 from plumetrace.cli import demo as _demo  # noqa: E402,F401
+from plumetrace.cli import detect as _detect  # noqa: E402,F401
 from plumetrace.cli import plumes as _plumes  # noqa: E402,F401
 from plumetrace.cli import invert as _invert  # noqa: E402,F401
 from plumetrace.cli import simulate as _simulate  # noqa: E402,F401

@@ -1,0 +1,203 @@
+"""Cloud-Optimized GeoTIFF of the detection products, its reader, and the PNG quicklook.
+
+Layout of ``enhancement.tif`` (float32, nodata NaN, DEFLATE, internal tiles and overviews):
+
+====  =====================  ======================================================
+band  description            meaning
+====  =====================  ======================================================
+1     ``enhancement_ppm_m``  gas column enhancement, ppm·m
+2     ``uncertainty_ppm_m``  noise-propagated 1σ, ppm·m
+3     ``albedo``             albedo factor xᵀμ/μᵀμ (unitless)
+4     ``sensitivity``        SNR of a 1000 ppm·m enhancement (unitless)
+====  =====================  ======================================================
+
+Dataset tags: ``units=ppm m``, ``gas``, ``method``, ``stats``, ``sensor``, ``acquisition_time`` and the rest of the
+detection attributes. Products are orthorectified onto the map grid when the Scene has a GLT
+(:func:`plumetrace.georef.orthorectify`), written on the raw grid with its (possibly rotated) affine when it has map
+info, and on the bare raw grid without a CRS otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plumetrace.errors import InvalidFileError, MissingFileError
+
+__all__ = ["BANDS", "product_grid", "write_enhancement", "read_enhancement", "write_quicklook"]
+
+#: (data variable, band description) in band order.
+BANDS = (
+    ("enhancement", "enhancement_ppm_m"),
+    ("uncertainty", "uncertainty_ppm_m"),
+    ("albedo", "albedo"),
+    ("sensitivity", "sensitivity"),
+)
+_TAG_KEYS = ("gas", "method", "stats", "sensor", "acquisition_time", "target_source", "airmass_factor", "window_nm",
+             "columns_per_group", "iterations", "shrinkage", "source")
+
+
+def product_grid(result: xr.Dataset) -> tuple[dict[str, np.ndarray], str | None, tuple[float, ...] | None, bool]:
+    """The product arrays on the output grid.
+
+    Returns
+    -------
+    (arrays, crs_wkt, transform, orthorectified)
+        ``arrays`` maps each variable of :data:`BANDS` to a float32 (rows, cols) array.
+    """
+    arrays = {name: np.asarray(result[name].values, dtype=np.float32) for name, _ in BANDS}
+    attrs = result.attrs
+    if "glt_row" in result and "glt_col" in result and "glt_transform" in attrs:
+        from plumetrace.georef import orthorectify
+
+        glt_row, glt_col = np.asarray(result["glt_row"].values), np.asarray(result["glt_col"].values)
+        arrays = {name: orthorectify(values, glt_row, glt_col).astype(np.float32) for name, values in arrays.items()}
+        return arrays, attrs.get("glt_crs"), tuple(float(v) for v in attrs["glt_transform"][:6]), True
+    if "transform" in attrs:
+        return arrays, attrs.get("crs"), tuple(float(v) for v in attrs["transform"][:6]), False
+    return arrays, None, None, False
+
+
+def write_enhancement(result: xr.Dataset, path: str | Path) -> dict[str, Any]:
+    """Write the detection products as a 4-band Cloud-Optimized GeoTIFF.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        Output of :func:`plumetrace.detect.engine.detect_scene`.
+    path : path
+        Destination ``.tif``.
+
+    Returns
+    -------
+    dict
+        ``crs`` (WKT or None), ``transform`` (six floats or None), ``shape`` (rows, cols), ``orthorectified``.
+    """
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.transform import Affine
+
+    arrays, crs, transform, ortho = product_grid(result)
+    height, width = next(iter(arrays.values())).shape
+    profile: dict[str, Any] = {
+        "driver": "COG",
+        "width": width,
+        "height": height,
+        "count": len(BANDS),
+        "dtype": "float32",
+        "nodata": float("nan"),
+        "compress": "DEFLATE",
+        "predictor": 3,
+        "blocksize": 256,
+        "overview_resampling": "average",
+        "BIGTIFF": "IF_SAFER",
+    }
+    if transform is not None:
+        profile["transform"] = Affine(*transform)
+    if crs:
+        profile["crs"] = crs
+    tags = {"units": "ppm m"}
+    for key in _TAG_KEYS:
+        if key in result.attrs:
+            value = result.attrs[key]
+            tags[key] = value if isinstance(value, str) else json.dumps(value)
+    tags["orthorectified"] = json.dumps(bool(ortho))
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # the raw grid of a scene without map info
+        with rasterio.open(path, "w", **profile) as dst:
+            for index, (name, description) in enumerate(BANDS, start=1):
+                dst.write(arrays[name], index)
+                dst.set_band_description(index, description)
+                units = "ppm m" if name in ("enhancement", "uncertainty") else "1"
+                dst.update_tags(index, units=units)
+            dst.update_tags(**tags)
+    return {"crs": crs, "transform": transform, "shape": (height, width), "orthorectified": ortho}
+
+
+def read_enhancement(path: str | Path) -> xr.Dataset:
+    """Read ``enhancement.tif`` back as a Dataset with the variables and attributes of the detection result.
+
+    ``attrs["pixel_size_m"]`` is set from the transform when the file is georeferenced (projected CRS: the mean
+    of the two pixel sides; geographic: converted at the grid's latitude).
+
+    Raises
+    ------
+    MissingFileError, InvalidFileError
+    """
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(path, "enhancement GeoTIFF")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InvalidFileError(path, "GeoTIFF", str(exc).splitlines()[0]) from None
+    with src:
+        descriptions = list(src.descriptions)
+        data_vars: dict[str, Any] = {}
+        for name, description in BANDS:
+            if description not in descriptions:
+                raise InvalidFileError(path, "band description", f"no band named {description!r}")
+            values = src.read(descriptions.index(description) + 1).astype(np.float32)
+            units = "ppm m" if name in ("enhancement", "uncertainty") else "1"
+            data_vars[name] = (("y", "x"), values, {"units": units})
+        tags = src.tags()
+        attrs: dict[str, Any] = {}
+        for key, value in tags.items():
+            if key in ("AREA_OR_POINT",):
+                continue
+            try:
+                attrs[key] = json.loads(value) if key not in ("gas", "method", "stats", "sensor", "units",
+                                                               "acquisition_time", "target_source", "shrinkage",
+                                                               "source") else value
+            except json.JSONDecodeError:
+                attrs[key] = value
+        if src.crs is not None:
+            attrs["crs"] = src.crs.to_wkt()
+        if src.transform is not None and not src.transform.is_identity:
+            t = src.transform
+            attrs["transform"] = [t.a, t.b, t.c, t.d, t.e, t.f]
+            size_x, size_y = math.hypot(t.a, t.d), math.hypot(t.b, t.e)
+            if src.crs is not None and src.crs.is_projected:
+                attrs["pixel_size_m"] = 0.5 * (size_x + size_y)
+            elif src.crs is not None:
+                lat = t.f + t.e * src.height / 2
+                attrs["pixel_size_m"] = 0.5 * (size_x * 111_320.0 * math.cos(math.radians(lat)) + size_y * 111_320.0)
+    return xr.Dataset(data_vars, attrs=attrs)
+
+
+def write_quicklook(enhancement: np.ndarray, path: str | Path, *, title: str = "", units: str = "ppm·m") -> Path:
+    """PNG quicklook of an enhancement map with a colour bar (robust range: 2nd-99.5th percentile, from 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    data = np.asarray(enhancement, dtype=np.float32)
+    finite = data[np.isfinite(data)]
+    vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+    vmin = min(0.0, float(np.percentile(finite, 2))) if finite.size else 0.0
+    if vmax <= vmin:
+        vmax = vmin + 1.0
+    height, width = data.shape
+    aspect = height / max(width, 1)
+    fig, ax = plt.subplots(figsize=(6.4, max(2.5, min(12.0, 5.6 * aspect))), dpi=110)
+    image = ax.imshow(data, cmap="inferno", vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label(units)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
