@@ -118,7 +118,10 @@ def _rows(
     if xbounds is not None:
         minx, maxx = xbounds
     strips = shapely.box(minx - 1.0, ys - half_m, maxx + 1.0, ys + half_m)
-    inside = shapely.intersection(rot_region, strips)
+    try:
+        inside = shapely.intersection(rot_region, strips)
+    except shapely.errors.GEOSException:  # near-degenerate input: snap to a millimetre grid and retry
+        inside = shapely.intersection(rot_region, strips, grid_size=1e-3)
     out: list[tuple[int, float, float, float]] = []
     for row, y, piece in zip(rows, ys, inside):
         if piece.is_empty or piece.area <= 0.0:
@@ -146,7 +149,7 @@ def _layout(
 ) -> tuple[list[tuple[int, float, float, float]], BaseGeometry, BaseGeometry]:
     angle = _angle(heading_deg)
     rot_region = affinity.rotate(region, angle, origin=(0.0, 0.0))
-    rot_legal = affinity.rotate(legal, angle, origin=(0.0, 0.0))
+    rot_legal = affinity.rotate(legal, angle, origin=(0.0, 0.0))  # callers centre the frame first (precision)
     _, miny, _, maxy = rot_region.bounds
     height = maxy - miny
     n = max(1, math.ceil(height / spacing_m - 1e-9))
@@ -242,6 +245,10 @@ def layout_lines(
         raise InvalidInputError("swath_m", f"must be a positive number of metres, got {swath_m}")
     if not 0.0 <= overlap <= 0.9:
         raise InvalidInputError("overlap", f"must lie in [0, 0.9], got {overlap}")
+    # Work about the area's centre: rotations and overlays keep full precision near the origin.
+    cx, cy = area.centroid.x, area.centroid.y
+    area = affinity.translate(area, -cx, -cy)
+    legal = affinity.translate(legal, -cx, -cy)
     coverable = area.intersection(legal)
     if coverable.is_empty or coverable.area < 1e-6 * max(area.area, 1.0):
         raise InvalidInputError("aoi", "no part of the area of interest lies in legal airspace")
@@ -261,4 +268,8 @@ def layout_lines(
     pieces, _, _ = _layout(coverable, legal, heading, swath_m, spacing, fill=True)
     lines = _to_lines(pieces, heading)
     frac = coverage_fraction(lines, swath_m, coverable)
+    lines = [
+        FlightLine((ln.start[0] + cx, ln.start[1] + cy), (ln.end[0] + cx, ln.end[1] + cy), ln.row) for ln in lines
+    ]
+    coverable = affinity.translate(coverable, cx, cy)
     return CoverageLayout(tuple(lines), heading, float(swath_m), float(spacing), frac, coverable)

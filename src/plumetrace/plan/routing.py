@@ -79,7 +79,9 @@ class VisibilityRouter:
         self._strict = self.legal_region.buffer(-self.clearance_m * 0.5, quad_segs=2)
         shapely.prepare(self._legal)
         shapely.prepare(self._strict)
-        inner = self.legal_region.buffer(-self.clearance_m, quad_segs=2)
+        # Douglas-Peucker keeps a subset of the vertices, so nodes stay clearance_m inside; a tolerance of
+        # clearance / 4 keeps chords between neighbours clear of the strict test and drops most arc vertices.
+        inner = self.legal_region.buffer(-self.clearance_m, quad_segs=2).simplify(0.25 * self.clearance_m)
         corners = []
         for poly in getattr(inner, "geoms", [inner]):
             if poly.is_empty or not isinstance(poly, Polygon):

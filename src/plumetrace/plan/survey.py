@@ -142,7 +142,8 @@ def _finish(
     summary: dict[str, Any],
     aoi_lonlat: list[Polygon],
 ) -> FlightPlan:
-    router = VisibilityRouter(legal, clearance_m=max(1.0, 1e-4 * math.sqrt(max(legal.area, 1.0))))
+    # Routes keep 2 m (or 2 % of the buffer) clear of the buffered zones' edges.
+    router = VisibilityRouter(legal, clearance_m=max(2.0, 0.02 * airspace.buffer_m))
     ordered = order_segments(segments, home)
     endurance_m = math.inf if endurance_min is None else endurance_min * 60.0 * speed_m_s
     sorties = build_sorties(
