@@ -207,13 +207,16 @@ def simulate_plume(
     py = (sy + 0.5) * p + disp_y + jitter[1]
     mass = np.full(n_puffs, rate_kg_s * dt)
 
-    # Pixel-integrated Gaussian weights (exact mass per pixel), separable in x and y.
+    # Pixel-integrated Gaussian weights (exact mass per pixel), separable in x and y; puffs in batches to bound memory.
     edges_x = np.arange(nx + 1) * p
     edges_y = np.arange(ny + 1) * p
-    wx = np.diff(ndtr((edges_x[None, :] - px[:, None]) / sigma[:, None]), axis=1)  # (n_puffs, nx)
-    wy = np.diff(ndtr((edges_y[None, :] - py[:, None]) / sigma[:, None]), axis=1)  # (n_puffs, ny)
-    keep = (wx.sum(axis=1) > 1e-12) & (wy.sum(axis=1) > 1e-12)
-    mass_kg = (wy[keep] * mass[keep, None]).T @ wx[keep]  # (ny, nx) kg per pixel
+    mass_kg = np.zeros((ny, nx))
+    for lo in range(0, n_puffs, 1000):
+        sl = slice(lo, min(n_puffs, lo + 1000))
+        wx = np.diff(ndtr((edges_x[None, :] - px[sl, None]) / sigma[sl, None]), axis=1)  # (batch, nx)
+        wy = np.diff(ndtr((edges_y[None, :] - py[sl, None]) / sigma[sl, None]), axis=1)  # (batch, ny)
+        keep = (wx.sum(axis=1) > 1e-12) & (wy.sum(axis=1) > 1e-12)
+        mass_kg += (wy[keep] * mass[sl][keep, None]).T @ wx[keep]  # kg per pixel
     # Gaussian tails below 1e-3 ppm·m (radiance effect < 1e-8) are set to exactly zero so that renderers can skip
     # plume-free pixels; the mass bookkeeping uses the field as returned.
     mass_kg[mass_kg < _TAIL_PPM_M * KG_M2_PER_PPM_M * p * p] = 0.0
