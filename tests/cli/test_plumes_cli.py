@@ -105,6 +105,7 @@ def test_missing_map(run_cli, tmp_path):
     _assert_clean_failure(code, stderr, out, "nope.tif")
 
 
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_no_georeferencing_needs_pixel_size(run_cli, tmp_path):
     pytest.importorskip("plumetrace.io.cog")
     rng = np.random.default_rng(1)
@@ -122,3 +123,20 @@ def test_empty_map(run_cli, tmp_path):
     out = tmp_path / "plumes"
     code, _, stderr = run_cli("plumes", path, "--wind-speed", "3", "--wind-dir", "90", "--out", out)
     _assert_clean_failure(code, stderr, out, "empty")
+
+
+def test_bad_ueff(run_cli, cog, tmp_path):
+    out = tmp_path / "plumes"
+    code, _, stderr = run_cli("plumes", cog, "--wind-speed", "3", "--wind-dir", "90", "--ueff", "fast", "--out", out)
+    _assert_clean_failure(code, stderr, out, "--ueff")
+
+
+def test_own_ueff_scales_the_rate(run_cli, cog, tmp_path):
+    # U_eff = 1*U + 0 at U = 4 m/s is 4 m/s; U_eff = 0.5*U + 0 is 2 m/s: the IME rate halves exactly
+    rates = []
+    for text in ("1,0", "0.5,0"):
+        out = tmp_path / f"plumes-{text}"
+        code, _, stderr = run_cli("plumes", cog, "--wind-speed", "4", "--wind-dir", "270", "--ueff", text, "--out", out)
+        assert code == 0, stderr
+        rates.append(float(next(csv.DictReader((out / "plumes.csv").open()))["emission_rate_kg_h"]))
+    assert rates[1] == pytest.approx(0.5 * rates[0], rel=1e-9)

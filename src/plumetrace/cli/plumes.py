@@ -19,6 +19,7 @@ def plumes(
     wind_file: Path | None = typer.Option(None, "--wind-file", help="Wind time series (CSV or NetCDF) sampled at the plume time and place."),
     pixel_size: float | None = typer.Option(None, "--pixel-size", help="Pixel size, m (required when the map has no georeferencing)."),
     sensor: str | None = typer.Option(None, "--sensor", help="Override the map's sensor (selects the U_eff calibration)."),
+    ueff: str | None = typer.Option(None, "--ueff", help="Own U_eff calibration 'A,B' (U_eff = A*U10 + B) instead of the sensor's literature row."),
     high_sigma: float = typer.Option(4.0, "--high-sigma", help="Hysteresis seed threshold, background sigmas."),
     low_sigma: float = typer.Option(2.0, "--low-sigma", help="Hysteresis growth threshold, background sigmas."),
     min_pixels: int = typer.Option(5, "--min-pixels", help="Smallest plume kept, pixels."),
@@ -47,11 +48,15 @@ def plumes(
                 raise InvalidInputError("acquisition_time", f"{enhancement} has no time to sample {wind_file} at; give --wind-speed")
             return sample_wind(series, time=time, lat=lat, lon=lon, source=str(wind_file))
 
+    calibration = None
+    if ueff is not None:
+        calibration = _parse_ueff(ueff, sensor)
     params = SegmentParams(high_sigma=high_sigma, low_sigma=low_sigma, min_pixels=min_pixels, min_peak_sigma=min_peak_sigma)
     from plumetrace.io.cog import read_enhancement  # the detection product's reader
 
     data = read_enhancement(enhancement)
-    result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed)
+    result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed,
+                            calibration=calibration)
     georeferenced = result.geometry is not None and result.geometry.georeferenced
     with staged_output(out) as stage:
         write_plume_products(
@@ -68,3 +73,20 @@ def plumes(
                else f"row {record['source_row']:.0f}, col {record['source_col']:.0f}"),
             highlight=False,
         )
+
+
+def _parse_ueff(text: str, sensor: str | None):
+    """'A,B' -> the sensor's (or generic) U_eff row with a and b replaced."""
+    import dataclasses
+
+    from plumetrace.errors import InvalidInputError
+    from plumetrace.plumes.quantify import ueff_calibration
+
+    try:
+        a, b = (float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise InvalidInputError("--ueff", f"{text!r} is not 'A,B' (two numbers)") from exc
+    if not (0 < a <= 2 and -2 <= b <= 5):
+        raise InvalidInputError("--ueff", f"A={a:g}, B={b:g} out of range (0 < A <= 2, -2 <= B <= 5)")
+    base = ueff_calibration(sensor or "generic")
+    return dataclasses.replace(base, a=a, b=b, reference=f"user --ueff {a:g},{b:g}")
