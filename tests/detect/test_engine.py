@@ -8,7 +8,7 @@ from conftest import disc_plume, synthetic_scene
 
 from plumetrace.backend import cuda_available, get_backend
 from plumetrace.detect.engine import detect_scene, select_window
-from plumetrace.detect.reader import ArrayWindowReader, EnviWindowReader
+from plumetrace.detect.reader import ArrayWindowReader, EnviWindowReader, columns_first
 from plumetrace.errors import InvalidInputError
 
 WINDOW = (2100.0, 2480.0)
@@ -69,9 +69,20 @@ def test_envi_window_reader_layouts(tmp_path, interleave, byte_order):
         path, dtype=np.dtype(byte_order + "f4"), interleave=interleave, lines=lines, samples=samples, bands=bands,
         offset=16, band0=3, band1=8,
     )
-    np.testing.assert_array_equal(reader.read(2, 6), cube[2:6, :, 3:8].transpose(1, 0, 2))
+    expected = cube[2:6, :, 3:8].transpose(0, 2, 1)  # (row, band, col)
+    np.testing.assert_array_equal(reader.read(2, 6), expected)
     reader.close()
-    np.testing.assert_array_equal(ArrayWindowReader(cube, 3, 8).read(2, 6), cube[2:6, :, 3:8].transpose(1, 0, 2))
+    np.testing.assert_array_equal(ArrayWindowReader(cube, 3, 8).read(2, 6), expected)
+
+
+def test_columns_first_matches_transpose():
+    rng = np.random.default_rng(1)
+    block = rng.normal(size=(21, 5, 7)).astype(np.float32)
+    shift = rng.normal(size=(7, 5)).astype(np.float32)
+    expected = block.transpose(2, 0, 1) - shift[:, None, :]
+    np.testing.assert_array_equal(columns_first(block, shift), expected)
+    buffer = np.empty((7, 32, 5), np.float32)
+    np.testing.assert_array_equal(columns_first(block, shift, buffer), expected)
 
 
 def test_envi_fill_value_becomes_nan(tmp_path):
@@ -82,7 +93,7 @@ def test_envi_fill_value_becomes_nan(tmp_path):
     reader = EnviWindowReader(path, dtype=np.dtype("<f4"), interleave="bil", lines=2, samples=3, bands=4, offset=0,
                               band0=0, band1=4, fill_value=-9999.0)
     block = reader.read(0, 2)
-    assert np.all(np.isnan(block[2, 1])) and np.all(block[:2] == 1)
+    assert np.all(np.isnan(block[1, :, 2])) and np.all(block[:, :, :2] == 1)
 
 
 def test_select_window():

@@ -41,7 +41,7 @@ from plumetrace.detect.matched_filter import (
     column_groups,
     filter_weights,
 )
-from plumetrace.detect.reader import WindowReader, window_reader
+from plumetrace.detect.reader import WindowReader, columns_first, window_reader
 from plumetrace.detect.sparse import sparse_iterations
 from plumetrace.errors import InvalidInputError
 from plumetrace.progress import progress_bar
@@ -89,15 +89,15 @@ def _scene_airmass(scene: xr.Dataset) -> float:
 
 
 def _validity(block: np.ndarray, ref_brightness: np.ndarray | None, flare_factor: float, saturation_value: float | None) -> np.ndarray:
-    """Valid-pixel mask (n_col, n_row) of a block (n_col, n_row, n_band)."""
-    total = block.sum(axis=2)  # NaN/inf propagate
-    low = block.min(axis=2)
-    high = block.max(axis=2)
+    """Valid-pixel mask (n_row, n_col) of a block (n_row, n_band, n_col)."""
+    total = block.sum(axis=1)  # NaN/inf propagate
+    low = block.min(axis=1)
+    high = block.max(axis=1)
     valid = np.isfinite(total) & (low > _FILL_BELOW) & (high > 0)
     if saturation_value is not None:
         valid &= high < saturation_value
     if ref_brightness is not None and np.isfinite(flare_factor):
-        valid &= total < flare_factor * ref_brightness[:, None]
+        valid &= total < flare_factor * ref_brightness[None, :]
     return valid
 
 
@@ -105,8 +105,9 @@ def _pilot(reader: WindowReader, saturation_value: float | None) -> tuple[np.nda
     """Per-column shift spectra (n_col, n_band) and reference window brightness (sum over bands, n_col)."""
     n_lines = reader.n_lines
     rows = np.unique(np.linspace(0, n_lines - 1, min(_PILOT_LINES, n_lines)).astype(int))
-    samples = np.stack([reader.read(int(r), int(r) + 1)[:, 0, :] for r in rows], axis=1)  # (n_col, n_pilot, n_band)
-    valid = _validity(samples, None, np.inf, saturation_value)
+    lines = np.concatenate([reader.read(int(r), int(r) + 1) for r in rows])  # (n_pilot, n_band, n_col)
+    valid = _validity(lines, None, np.inf, saturation_value).T  # (n_col, n_pilot)
+    samples = lines.transpose(2, 0, 1)  # (n_col, n_pilot, n_band)
     masked = np.where(valid[..., None], samples, np.nan)
     with np.errstate(all="ignore"):
         import warnings
@@ -150,14 +151,17 @@ def _accumulate(
     advance: Any,
 ) -> ShiftedSums:
     sums = ShiftedSums.zeros(shift)
-    shift32 = shift.astype(np.float32)[:, None, :]
+    shift32 = shift.astype(np.float32)
     xp = backend
     acc2 = None
+    buffer: np.ndarray | None = None
     for row0, row1 in blocks:
         block = reader.read(row0, row1)
-        valid = _validity(block, ref_brightness, flare_factor, saturation_value)
-        centred = block - shift32
-        centred[~valid] = 0.0
+        valid = _validity(block, ref_brightness, flare_factor, saturation_value).T  # (n_col, n_row)
+        buffer = centred = columns_first(block, shift32, buffer)
+        del block
+        if not valid.all():
+            centred[~valid] = 0.0
         sums.count += valid.sum(axis=1)
         sums.sum1 += centred.sum(axis=1, dtype=np.float64)
         dev = xp.asarray(centred)
@@ -333,15 +337,16 @@ def detect_scene(
         out = {name: np.full((n_lines, n_col), np.nan, dtype=np.float32) for name in ("enhancement", "uncertainty", "albedo")}
         if method == "ace":
             out["ace_score"] = np.full((n_lines, n_col), np.nan, dtype=np.float32)
-        mean_col = weights.mean[groups].astype(np.float32)[:, None, :]
+        mean_col = weights.mean[groups].astype(np.float32)
         col_index = np.broadcast_to(np.arange(n_col)[:, None], (n_col, max(int(chunk_rows), 1)))
 
         def apply(_w: int, part: list[tuple[int, int]]) -> list[tuple[np.ndarray, ...]]:
             kept: list[tuple[np.ndarray, ...]] = []
+            buffer: np.ndarray | None = None
             for row0, row1 in part:
                 block = reader.read(row0, row1)
-                valid = _validity(block, ref_brightness, flare_factor, saturation_value)
-                centred = block - mean_col
+                valid = _validity(block, ref_brightness, flare_factor, saturation_value).T
+                buffer = centred = columns_first(block, mean_col, buffer)
                 del block
                 enh, unc, alb, score = apply_filter(
                     centred, valid, weights, groups, albedo_correct=(method == "sparse")

