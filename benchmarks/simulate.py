@@ -9,7 +9,7 @@ Speed: each case runs in its own child process (wall time and peak RSS via bench
 ``simulate_scene`` 200×200×285 EMIT in memory, and a 1280×1242×285 EMIT flight line streamed to ENVI
 (``write_simulated_envi``; 1.8 GB file). ``--quick`` uses 100×100 and 320×1242.
 
-    python benchmarks/simulate.py [--quick] [--json OUT]
+    python benchmarks/simulate.py [--quick] [--json OUT] [--plot docs/img/simulate_pasadena.png]
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def pasadena(root: Path) -> list[dict]:
             row[f"r_{label}"] = round(float(np.corrcoef(s, m)[0, 1]), 4)
             row[f"gain_{label}"] = round(gain, 3)
         row["rms_rel_plumetrace"] = round(float(np.sqrt(np.mean((row["gain_plumetrace"] * sim[window] - m) ** 2)) / m.mean()), 3)
+        row["_curves"] = (meas[window, 0], m, row["gain_plumetrace"] * sim[window])
         rows.append(row)
     return rows
 
@@ -101,8 +102,32 @@ def speed(quick: bool, data_dir: Path) -> list[dict]:
     return rows
 
 
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3.2), sharex=True)
+    for ax, row in zip(np.atleast_1d(axes), rows):
+        wl, measured, simulated = row["_curves"]
+        ax.plot(wl, measured, "k-", lw=1.2, label="AVIRIS-NG measured")
+        ax.plot(wl, simulated, "r--", lw=1.0, label=f"simulated x {row['gain_plumetrace']:.2f}")
+        ax.set_title(f"{row['target'].split(' ')[0]}\nr = {row['r_plumetrace']:.4f}", fontsize=8)
+        ax.set_xlabel("wavelength (nm)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    np.atleast_1d(axes)[0].set_ylabel("radiance (µW cm⁻² sr⁻¹ nm⁻¹)", fontsize=8)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    print(f"wrote {path}")
+
+
 def main() -> None:
-    args = make_parser(__doc__.splitlines()[0]).parse_args()
+    parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--plot", type=Path, default=None, help="write the Pasadena spectra plot (PNG) here")
+    args = parser.parse_args()
     from plumetrace.shared_data import shared_data_dir
 
     root = shared_data_dir()
@@ -114,7 +139,9 @@ def main() -> None:
         print_table(skill, ["target", "sza_deg", "r_plumetrace", "gain_plumetrace", "rms_rel_plumetrace",
                             "r_no-atmosphere", "gain_no-atmosphere"],
                     title="Simulated vs measured AVIRIS-NG radiance, 2.0-2.45 µm (Pasadena 2017-11-08)")
-        payload["pasadena"] = skill
+        if args.plot:
+            plot(skill, args.plot)
+        payload["pasadena"] = [{k: v for k, v in row.items() if not k.startswith("_")} for row in skill]
     timing = speed(args.quick, args.data_dir)
     print_table(timing, ["case", "shape", "wall_s (process)", "simulate_s (in process)", "peak_rss_mib", "cube_gib",
                          "file_gib"], title="Simulator speed and memory (EMIT preset)")
