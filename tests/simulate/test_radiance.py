@@ -167,3 +167,14 @@ def test_pasadena_simulated_radiance_matches_aviris_ng(shared_data):
     for target, (corr, gain) in results.items():
         assert corr > 0.95, f"{target}: correlation {corr:.4f}"
         assert 0.7 < gain < 1.5, f"{target}: gain {gain:.3f} (absolute scale should be near 1)"
+
+
+def test_lut_units_are_physical_radiance():
+    # The LUT is used as µW cm⁻² sr⁻¹ nm⁻¹ for unit reflectance, overhead sun: in a clean window its ratio to the
+    # Kurucz E0/π must be a plausible clear-sky two-way transmittance (0.75-0.95), not an arbitrary scale.
+    lut = load_ch4_lut()
+    for lo, hi in ((1550.0, 1565.0), (1620.0, 1630.0), (2130.0, 2145.0)):
+        band = (lut.wavelength_nm > lo) & (lut.wavelength_nm < hi)
+        grid = lut.wavelength_nm[band]
+        ratio = lut.radiance[0, band].mean() / (solar_irradiance(grid).mean() / math.pi)
+        assert 0.75 < ratio < 0.95, (lo, hi, ratio)
