@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,7 +42,7 @@ from plumetrace.detect.matched_filter import (
     column_groups,
     filter_weights,
 )
-from plumetrace.detect.reader import WindowReader, columns_first, window_reader
+from plumetrace.detect.reader import WindowReader, band_axis, centre_in_place, columns_first, pixels, window_reader
 from plumetrace.detect.sparse import sparse_iterations
 from plumetrace.errors import InvalidInputError
 from plumetrace.progress import progress_bar
@@ -55,7 +56,7 @@ DEFAULT_WINDOW_NM = (2122.0, 2488.0)
 #: ``sensitivity`` is the signal-to-noise ratio of an enhancement of this size at the pixel (unitless).
 SENSITIVITY_REFERENCE_PPM_M = 1000.0
 _FILL_BELOW = -9990.0
-_PILOT_LINES = 48
+_PILOT_LINES = 24
 
 
 def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> tuple[int, int]:
@@ -88,11 +89,13 @@ def _scene_airmass(scene: xr.Dataset) -> float:
     return float(np.nanmean(np.asarray(amf))) if not isinstance(amf, float) else amf
 
 
-def _validity(block: np.ndarray, ref_brightness: np.ndarray | None, flare_factor: float, saturation_value: float | None) -> np.ndarray:
-    """Valid-pixel mask (n_row, n_col) of a block (n_row, n_band, n_col)."""
-    total = block.sum(axis=1)  # NaN/inf propagate
-    low = block.min(axis=1)
-    high = block.max(axis=1)
+def _validity(
+    block: np.ndarray, ref_brightness: np.ndarray | None, flare_factor: float, saturation_value: float | None, axis: int = 1
+) -> np.ndarray:
+    """Valid-pixel mask (n_row, n_col) of a block whose bands lie along ``axis``."""
+    total = block.sum(axis=axis)  # NaN/inf propagate
+    low = block.min(axis=axis)
+    high = block.max(axis=axis)
     valid = np.isfinite(total) & (low > _FILL_BELOW) & (high > 0)
     if saturation_value is not None:
         valid &= high < saturation_value
@@ -105,22 +108,18 @@ def _pilot(reader: WindowReader, saturation_value: float | None) -> tuple[np.nda
     """Per-column shift spectra (n_col, n_band) and reference window brightness (sum over bands, n_col)."""
     n_lines = reader.n_lines
     rows = np.unique(np.linspace(0, n_lines - 1, min(_PILOT_LINES, n_lines)).astype(int))
-    lines = np.concatenate([reader.read(int(r), int(r) + 1) for r in rows])  # (n_pilot, n_band, n_col)
-    valid = _validity(lines, None, np.inf, saturation_value).T  # (n_col, n_pilot)
-    samples = lines.transpose(2, 0, 1)  # (n_col, n_pilot, n_band)
+    lines = np.concatenate([reader.read(int(r), int(r) + 1) for r in rows])
+    valid = _validity(lines, None, np.inf, saturation_value, band_axis(reader.layout)).T  # (n_col, n_pilot)
+    samples = lines.transpose(2, 0, 1) if reader.layout == "rbc" else lines.transpose(1, 0, 2)  # (col, pilot, band)
     masked = np.where(valid[..., None], samples, np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            shift = np.nanmedian(masked, axis=1)
-            scene_shift = np.nanmedian(masked.reshape(-1, masked.shape[-1]), axis=0)
-    scene_shift = np.nan_to_num(scene_shift)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        shift = np.nanmean(masked, axis=1)  # any spectrum near the mean will do for the shift
+        scene_shift = np.nan_to_num(np.nanmean(masked.reshape(-1, masked.shape[-1]), axis=0))
+        brightness = np.nanmedian(masked.sum(axis=2), axis=1)  # robust against a flare in the pilot lines
     missing = ~np.all(np.isfinite(shift), axis=1)
     shift[missing] = scene_shift
-    brightness = shift.sum(axis=1)
-    brightness = np.where(brightness > 0, brightness, np.inf)
+    brightness = np.where(np.isfinite(brightness) & (brightness > 0), brightness, np.inf)
     return shift, brightness
 
 
@@ -155,15 +154,20 @@ def _accumulate(
     xp = backend
     acc2 = None
     buffer: np.ndarray | None = None
+    axis = band_axis(reader.layout)
     for row0, row1 in blocks:
         block = reader.read(row0, row1)
-        valid = _validity(block, ref_brightness, flare_factor, saturation_value).T  # (n_col, n_row)
-        buffer = centred = columns_first(block, shift32, buffer)
-        del block
-        if not valid.all():
+        valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis).T  # (n_col, n_row)
+        buffer = centred = columns_first(block, shift32, buffer, reader.layout)
+        all_valid = bool(valid.all())
+        if all_valid:  # Σ (x - k) from the block's own layout: a contiguous reduction over rows
+            row_sum = block.sum(axis=0, dtype=np.float64)
+            sums.sum1 += (row_sum.T if reader.layout == "rbc" else row_sum) - (row1 - row0) * shift
+        else:
             centred[~valid] = 0.0
+            sums.sum1 += centred.sum(axis=1, dtype=np.float64)
+        del block
         sums.count += valid.sum(axis=1)
-        sums.sum1 += centred.sum(axis=1, dtype=np.float64)
         dev = xp.asarray(centred)
         prod = xp.matmul(dev.mT, dev)
         if backend.name == "numpy":
@@ -338,31 +342,36 @@ def detect_scene(
         if method == "ace":
             out["ace_score"] = np.full((n_lines, n_col), np.nan, dtype=np.float32)
         mean_col = weights.mean[groups].astype(np.float32)
-        col_index = np.broadcast_to(np.arange(n_col)[:, None], (n_col, max(int(chunk_rows), 1)))
+
+        layout = reader.layout
+        axis = band_axis(layout)
 
         def apply(_w: int, part: list[tuple[int, int]]) -> list[tuple[np.ndarray, ...]]:
             kept: list[tuple[np.ndarray, ...]] = []
             buffer: np.ndarray | None = None
             for row0, row1 in part:
                 block = reader.read(row0, row1)
-                valid = _validity(block, ref_brightness, flare_factor, saturation_value).T
-                buffer = centred = columns_first(block, mean_col, buffer)
-                del block
-                enh, unc, alb, score = apply_filter(
-                    centred, valid, weights, groups, albedo_correct=(method == "sparse")
-                )
+                valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis)  # (n_row, n_col)
+                if method == "ace":  # the whitening needs per-column matrix products: columns first
+                    buffer = centred = columns_first(block, mean_col, buffer, layout)
+                    enh, unc, alb, score = apply_filter(centred, valid.T, weights, groups, layout="crb")
+                    ace = ace_score(centred, score, whitening, weights.normalizer[groups]).T
+                    ace[~valid] = np.nan
+                    out["ace_score"][row0:row1] = ace
+                    enh, unc, alb = enh.T, unc.T, alb.T
+                else:  # dot products only: stay in the block's own layout
+                    centred = centre_in_place(block, mean_col, layout)
+                    enh, unc, alb, score = apply_filter(
+                        centred, valid, weights, groups, layout=layout, albedo_correct=(method == "sparse")
+                    )
                 if method == "sparse":
                     positive = valid & (enh > 0)
-                    enh = np.where(valid, np.maximum(enh, 0), np.nan).astype(np.float32)
-                    cols = col_index[:, : row1 - row0]
-                    rows = np.broadcast_to(np.arange(row0, row1)[None, :], positive.shape)
-                    kept.append((centred[positive], rows[positive], cols[positive], alb[positive], enh[positive]))
-                if method == "ace":
-                    out["ace_score"][row0:row1] = ace_score(centred, score, whitening, weights.normalizer[groups]).T
-                    out["ace_score"][row0:row1][~valid.T] = np.nan
-                out["enhancement"][row0:row1] = enh.T
-                out["uncertainty"][row0:row1] = unc.T
-                out["albedo"][row0:row1] = alb.T
+                    enh = np.where(valid, np.maximum(enh, 0), np.float32(np.nan))
+                    rows_idx, cols_idx = np.nonzero(positive)
+                    kept.append((pixels(centred, positive, layout), rows_idx + row0, cols_idx, alb[positive], enh[positive]))
+                out["enhancement"][row0:row1] = enh
+                out["uncertainty"][row0:row1] = unc
+                out["albedo"][row0:row1] = alb
                 advance()
             return kept
 

@@ -171,46 +171,62 @@ def filter_weights(
     )
 
 
+_LAYOUTS = {"crb": ("crb,cb->cr", False), "rcb": ("rcb,cb->rc", False), "rbc": ("rbc,bc->rc", True)}
+
+
 def apply_filter(
     centred: np.ndarray,
     valid: np.ndarray,
     weights: FilterWeights,
     group_of_column: np.ndarray,
     *,
+    layout: str = "crb",
     albedo_correct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Matched-filter estimate for a block of pixels.
 
     Parameters
     ----------
-    centred : ndarray (n_col, n_row, n_band) float32
+    centred : ndarray float32, axes in ``layout`` order
         Radiance in the window minus the mean of each column's group (``weights.mean[group_of_column]``).
-    valid : ndarray (n_col, n_row) bool
+    valid : ndarray bool, the block's (column, row) axes in ``layout`` order without the band axis
     weights : FilterWeights
     group_of_column : ndarray (n_col,) int
+    layout : {"crb", "rcb", "rbc"}, keyword-only
+        Axis order of ``centred``: c = column, r = row, b = band (``rbc`` is the BIL file layout).
     albedo_correct : bool, keyword-only
         Divide estimate and uncertainty by the albedo factor ``r`` (mag1c convention).
 
     Returns
     -------
-    enhancement, uncertainty, albedo, centred_score : ndarrays (n_col, n_row) float32
-        Enhancement and 1σ in ppm·m, albedo factor ``r`` (unitless), and ``(x - μ)ᵀ C⁻¹ s`` (float32; the
-        numerator, reused by the sparse and ACE detectors). Invalid pixels are NaN.
+    enhancement, uncertainty, albedo, centred_score : float32 ndarrays shaped like ``valid``
+        Enhancement and 1σ in ppm·m, albedo factor ``r`` (unitless), and ``(x - μ)ᵀ C̃⁻¹ s`` (the numerator).
+        Invalid pixels are NaN.
     """
+    if layout not in _LAYOUTS:
+        raise InvalidInputError("layout", f"{layout!r}; expected one of {', '.join(_LAYOUTS)}")
+    subscripts, bands_first = _LAYOUTS[layout]
     mean64 = weights.mean[group_of_column]
     mean_dir = (mean64 / np.einsum("cb,cb->c", mean64, mean64)[:, None]).astype(np.float32)
-    w = np.stack([weights.q[group_of_column].astype(np.float32), mean_dir], axis=2)  # (n_col, n_band, 2)
-    proj = np.matmul(centred, w)  # (n_col, n_row, 2)
-    score = proj[..., 0]
-    albedo = proj[..., 1] + np.float32(1.0)
-    norm = weights.normalizer[group_of_column].astype(np.float32)[:, None]
+    q = weights.q[group_of_column].astype(np.float32)
+    if bands_first:
+        q, mean_dir = np.ascontiguousarray(q.T), np.ascontiguousarray(mean_dir.T)
+    score = np.einsum(subscripts, centred, q)
+    albedo = np.einsum(subscripts, centred, mean_dir)
+    albedo += np.float32(1.0)
+    column_axis = 0 if layout == "crb" else 1
+    shape = [1, 1]
+    shape[column_axis] = -1
+    norm = weights.normalizer[group_of_column].astype(np.float32).reshape(shape)
+    sigma = weights.sigma[group_of_column].astype(np.float32).reshape(shape)
     enhancement = score / norm
-    uncertainty = np.broadcast_to(weights.sigma[group_of_column].astype(np.float32)[:, None], score.shape).astype(np.float32)
+    uncertainty = np.broadcast_to(sigma, score.shape).astype(np.float32)
     if albedo_correct:
         with np.errstate(divide="ignore", invalid="ignore"):
-            safe = np.where(albedo > 0, albedo, np.nan).astype(np.float32)
-            enhancement = enhancement / safe
-            uncertainty = uncertainty / safe
-    for arr in (enhancement, uncertainty, albedo, score):
-        arr[~valid] = np.nan
+            safe = np.where(albedo > 0, albedo, np.float32(np.nan))
+            enhancement /= safe
+            uncertainty /= safe
+    if not valid.all():
+        for arr in (enhancement, uncertainty, albedo, score):
+            arr[~valid] = np.nan
     return enhancement, uncertainty, albedo, score

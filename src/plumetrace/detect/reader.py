@@ -1,8 +1,10 @@
 """Row-block sources for the streaming detectors: read only the spectral window, one block of lines at a time.
 
-Two sources return the same thing, a C-contiguous float32 block ``(n_row, n_window_band, n_col)`` — the BIL
-layout, so the common BIL file needs no reordering at read time (:func:`columns_first` then builds the
-columns-first copy the per-column matrix products need, fused with the centring):
+Both sources return a fresh C-contiguous float32 block (the caller may modify it) in the layout cheapest for the
+source, named by the reader's ``layout``: ``"rbc"`` (row, band, column — the BIL file layout, also used for BSQ) or
+``"rcb"`` (row, column, band — BIP files and in-memory Scenes). :func:`columns_first` builds the (column, row,
+band) copy the per-column matrix products need, fused with the centring; per-pixel dot products work on the
+block's own layout:
 
 * :class:`EnviWindowReader` reads an ENVI file directly with ``os.preadv`` into a reused buffer — for BIL only the
   window bands of each line (one contiguous run per line), for BSQ one run per band, for BIP whole lines. Nothing is
@@ -22,17 +24,42 @@ from typing import Protocol
 import numpy as np
 import xarray as xr
 
-__all__ = ["WindowReader", "EnviWindowReader", "ArrayWindowReader", "window_reader", "columns_first"]
+__all__ = [
+    "WindowReader",
+    "EnviWindowReader",
+    "ArrayWindowReader",
+    "window_reader",
+    "band_axis",
+    "centre_in_place",
+    "pixels",
+    "columns_first",
+]
 
 _TRANSPOSE_ROWS = 8  # rows per step of the cache-friendly (row, band, col) → (col, row, band) copy
 
 
-def columns_first(block: np.ndarray, shift: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``block.transpose(2, 0, 1) - shift[:, None, :]`` as a C-contiguous float32 array, a few rows at a time.
+def band_axis(layout: str) -> int:
+    """Axis of the bands in a block of the given layout (``rbc``: 1, ``rcb``: 2)."""
+    return 1 if layout == "rbc" else 2
+
+
+def centre_in_place(block: np.ndarray, shift: np.ndarray, layout: str) -> np.ndarray:
+    """Subtract a per-column spectrum ``shift`` (n_col, n_band) from every row of a block, in place."""
+    block -= shift.T[None, :, :] if layout == "rbc" else shift[None, :, :]
+    return block
+
+
+def pixels(block: np.ndarray, mask: np.ndarray, layout: str) -> np.ndarray:
+    """Spectra (n, n_band) of the pixels where ``mask`` (n_row, n_col) is True."""
+    return block.transpose(0, 2, 1)[mask] if layout == "rbc" else block[mask]
+
+
+def columns_first(block: np.ndarray, shift: np.ndarray, out: np.ndarray | None = None, layout: str = "rbc") -> np.ndarray:
+    """``block`` reordered to (column, row, band) minus ``shift[:, None, :]``, C-contiguous float32, a few rows at a time.
 
     Parameters
     ----------
-    block : ndarray (n_row, n_band, n_col) float32
+    block : ndarray (n_row, n_band, n_col) for ``layout="rbc"`` or (n_row, n_col, n_band) for ``"rcb"``, float32
     shift : ndarray (n_col, n_band) float32
         Subtracted from every pixel of each column.
     out : ndarray (n_col, ≥ n_row, n_band) float32, optional
@@ -47,24 +74,30 @@ def columns_first(block: np.ndarray, shift: np.ndarray, out: np.ndarray | None =
     A one-shot 3-D transpose copy walks memory with a stride of the whole block; copying eight lines at a time keeps
     source and destination in cache and is 2-4× faster on the EMIT layout.
     """
-    n_row, n_band, n_col = block.shape
+    if layout == "rbc":
+        n_row, n_band, n_col = block.shape
+        axes = (2, 0, 1)
+    else:
+        n_row, n_col, n_band = block.shape
+        axes = (1, 0, 2)
     if out is None or out.shape[1] < n_row:
         out = np.empty((n_col, n_row, n_band), dtype=np.float32)
     out = out[:, :n_row]
     shift3 = shift[:, None, :]
     for i in range(0, n_row, _TRANSPOSE_ROWS):
         j = min(i + _TRANSPOSE_ROWS, n_row)
-        np.subtract(block[i:j].transpose(2, 0, 1), shift3, out=out[:, i:j, :])
+        np.subtract(block[i:j].transpose(axes), shift3, out=out[:, i:j, :])
     return out
 
 
 class WindowReader(Protocol):
-    """Anything that yields window blocks ``(n_row, n_band, n_col)`` float32 for a row range."""
+    """Anything that yields window blocks (float32, axes in ``layout`` order) for a row range."""
 
     n_lines: int
     n_samples: int
     n_bands: int
     fill_value: float | None
+    layout: str
 
     def read(self, row0: int, row1: int) -> np.ndarray: ...
 
@@ -85,10 +118,11 @@ class ArrayWindowReader:
         self.n_lines, self.n_samples = int(radiance.shape[0]), int(radiance.shape[1])  # type: ignore[attr-defined]
         self.n_bands = band1 - band0
         self.fill_value = None
+        self.layout = "rcb"
 
     def read(self, row0: int, row1: int) -> np.ndarray:
-        block = np.asarray(self._radiance[row0:row1, :, self.band0 : self.band1], dtype=np.float32)
-        return np.ascontiguousarray(block.transpose(0, 2, 1))
+        block = self._radiance[row0:row1, :, self.band0 : self.band1]
+        return np.array(block, dtype=np.float32, order="C", copy=True)  # a copy: callers centre it in place
 
 
 class EnviWindowReader:
@@ -132,6 +166,7 @@ class EnviWindowReader:
         self.band0, self.band1 = band0, band1
         self.n_bands = band1 - band0
         self.fill_value = fill_value
+        self.layout = "rcb" if interleave == "bip" else "rbc"
         self._fd = os.open(self.path, os.O_RDONLY)
 
     def close(self) -> None:
@@ -171,7 +206,7 @@ class EnviWindowReader:
         else:  # bip: the window is strided inside each pixel, read whole lines
             raw = np.empty((rows, ns, nb), dtype=self.dtype)
             self._pread_into(raw, self.offset + row0 * ns * nb * item)
-            block = raw[:, :, self.band0 : self.band1].transpose(0, 2, 1)
+            block = raw[:, :, self.band0 : self.band1]
         if block.dtype == np.float32 and block.flags.c_contiguous:
             out = block  # native float32 BIL: no copy at all
         else:
