@@ -99,28 +99,34 @@ def sparse_iterations(
     inverse = np.linalg.inv(np.where(good[:, None, None], weights.cov, np.eye(n_band)))  # C̃⁻¹, once
     sample0 = np.where(good[:, None, None], stats.cov, np.eye(n_band))
     alpha = np.asarray(alpha0, dtype=np.float32).copy()
-    active = np.arange(centred.shape[0])
-    d = centred
     g = np.asarray(group, dtype=np.int64)
-    ra = np.asarray(albedo, dtype=np.float32)
-    al = alpha.copy()
+    order = np.argsort(g, kind="stable")  # pixels grouped, so per-group sums are CSR rows without a conversion
+    active = order
+    d = np.asarray(centred, dtype=np.float32)[order]
+    g = g[order]
+    ra = np.asarray(albedo, dtype=np.float32)[order]
+    al = alpha[order]
     sigma = np.where(good, weights.sigma, np.nan)
     mean = mean0
     nm1 = np.maximum(count - 1.0, 1.0)
+    alive = np.ones(g.size, dtype=bool)
+    n_compacted = g.size
     with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(iterations):
-            c = (ra * al).astype(np.float64)
+        for iteration in range(iterations):
+            c = ra * al  # float32; 0 for dead pixels
             reg = (1.0 / (ra * (al + np.float32(EPSILON_PPM_M)))) if regularize else np.float32(0.0)
-            sum_c = np.bincount(g, weights=c, minlength=n_group)
-            sum_cc = np.bincount(g, weights=c * c, minlength=n_group)
+            c64 = c.astype(np.float64)
+            sum_c = np.bincount(g, weights=c64, minlength=n_group)
+            sum_cc = np.bincount(g, weights=c64 * c64, minlength=n_group)
             if g.size:
-                mix = sp.csr_matrix((c, (g, np.arange(g.size))), shape=(n_group, g.size))
-                a = np.asarray(mix @ d.astype(np.float64))
+                indptr = np.searchsorted(g, np.arange(n_group + 1))
+                mix = sp.csr_matrix((c, np.arange(g.size), indptr), shape=(n_group, g.size))
+                a = np.asarray(mix @ d, dtype=np.float64)  # Σ c d per group (float32 products of ~10³ terms)
             else:
                 a = np.zeros((n_group, n_band))
             cbar = np.where(count > 0, sum_c / np.maximum(count, 1.0), 0.0)
             v = sum_cc - count * cbar**2
-            # C' = C + U M Uᵀ with U = [s, a], M = [[v, -1], [-1, 0]] / (n - 1).
+            # C' = C + U M Uᵀ with U = [s, a], M = [[v, -1], [-1, 0]] / (n - 1); Woodbury on A = C̃⁻¹.
             u = np.stack([target, a], axis=2)  # (G, B, 2)
             m_inv = np.zeros((n_group, 2, 2))
             m_inv[:, 0, 1] = m_inv[:, 1, 0] = -nm1
@@ -129,19 +135,25 @@ def sparse_iterations(
             cap = m_inv + np.matmul(u.transpose(0, 2, 1), au)  # (G, 2, 2)
             mean = mean0 - cbar[:, None] * target
             target = mean * k
-            at = np.einsum("gbc,gc->gb", inverse, target)
-            corr = np.linalg.solve(cap, np.einsum("gbk,gb->gk", u, at)[..., None])[..., 0]  # K⁻¹ Uᵀ A s'
-            q = at - np.einsum("gbk,gk->gb", au, corr)
+            at = np.matmul(inverse, target[:, :, None])  # (G, B, 1)
+            rhs = np.matmul(u.transpose(0, 2, 1), at)  # (G, 2, 1)
+            q = (at - np.matmul(au, np.linalg.solve(cap, rhs)))[:, :, 0]
             normalizer = np.maximum(np.einsum("gb,gb->g", target, q), 1e-10)
-            uq = np.einsum("gbk,gb->gk", u, q)
-            quad = np.einsum("gb,gbc,gc->g", q, sample0, q) + (uq[:, 0] * v * uq[:, 0] - 2 * uq[:, 0] * uq[:, 1]) / nm1
-            sigma = np.where(good, np.sqrt(np.maximum(quad, 0)) / normalizer, np.nan)
+            if iteration == iterations - 1:  # noise propagation through the final filter
+                uq = np.matmul(u.transpose(0, 2, 1), q[:, :, None])[:, :, 0]
+                quad = np.einsum("gb,gb->g", q, np.matmul(sample0, q[:, :, None])[:, :, 0])
+                quad += (uq[:, 0] * v * uq[:, 0] - 2 * uq[:, 0] * uq[:, 1]) / nm1
+                sigma = np.where(good, np.sqrt(np.maximum(quad, 0)) / normalizer, np.nan)
             offset = np.einsum("gb,gb->g", mean - mean0, q)  # (x - μ')·q = d·q - (μ' - μ)·q
             score = _rowwise_dot(d, q, g) - offset[g].astype(np.float32)
             al = np.maximum((score - reg) / (ra * normalizer[g].astype(np.float32)), 0).astype(np.float32)
-            al[~np.isfinite(al)] = 0
-            alpha[active] = al
-            keep = al > 0
-            if not np.all(keep):
-                active, d, g, ra, al = active[keep], d[keep], g[keep], ra[keep], al[keep]
+            al[~(np.isfinite(al) & alive)] = 0
+            alive = al > 0
+            n_alive = int(alive.sum())
+            if n_alive < 0.7 * n_compacted or iteration == iterations - 1:
+                # Dropping dead pixels is exact (their ℓ1 weight 1/(r ε) pins them at 0); do it when worth a copy.
+                alpha[active] = al
+                active, d, g, ra, al = active[alive], d[alive], g[alive], ra[alive], al[alive]
+                alive = np.ones(g.size, dtype=bool)
+                n_compacted = g.size
     return alpha, sigma, mean
