@@ -44,6 +44,7 @@ from _common import make_parser, print_table, write_json  # noqa: E402
 from plumetrace.detect.engine import detect_scene  # noqa: E402
 from plumetrace.plumes.pipeline import analyze_plumes  # noqa: E402
 from plumetrace.plumes.quantify import UEFF_TABLE, UeffCalibration, fit_ueff  # noqa: E402
+from plumetrace.plumes.segment import DEFAULT_SEGMENT_PARAMS, SegmentParams  # noqa: E402
 from plumetrace.plumes.wind import Wind  # noqa: E402
 from plumetrace.simulate.scene import simulate_scene  # noqa: E402
 
@@ -52,6 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "aviris-ng": {"shape": (96, 96), "q_range": (3.0, 1_000.0), "free_shape": (128, 128)},
 }
 MATCH_PX = 3.0
+PARAMS: SegmentParams = DEFAULT_SEGMENT_PARAMS  # set from --min-peak-sigma / --high-sigma
 WIND_REL_ERROR = 0.3
 
 
@@ -85,7 +87,7 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
     detected, truth = _retrieve(preset, cfg["shape"], q, u, direction, seed)
     row: dict[str, Any] = {"preset": preset, "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction}
     known = Wind(u, direction, 0.0)
-    result = analyze_plumes(detected, wind=known, n_samples=400)
+    result = analyze_plumes(detected, wind=known, n_samples=400, params=PARAMS)
     match = _match(result, truth)
     row["detected"] = match is not None
     row["other_plumes"] = len(result.records) - (1 if match else 0)
@@ -101,7 +103,7 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
     given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
     noisy_wind = Wind(given, direction, WIND_REL_ERROR * given)
     for name, cal in calibrations.items():
-        res = analyze_plumes(detected, wind=noisy_wind, calibration=cal, n_samples=2000, seed=seed)
+        res = analyze_plumes(detected, wind=noisy_wind, calibration=cal, n_samples=2000, seed=seed, params=PARAMS)
         m = _match(res, truth)
         if m is None:
             continue
@@ -117,7 +119,7 @@ def false_plumes(preset: str, n_scenes: int, seed0: int) -> dict[str, float]:
     count, area_km2 = 0, 0.0
     for i in range(n_scenes):
         detected, truth = _retrieve(preset, shape, 0.0, 3.0, 270.0, seed0 + i)
-        result = analyze_plumes(detected, wind=Wind(3.0, 270.0, 0.9), n_samples=200)
+        result = analyze_plumes(detected, wind=Wind(3.0, 270.0, 0.9), n_samples=200, params=PARAMS)
         count += len(result.records)
         area_km2 += shape[0] * shape[1] * truth.pixel_size_m**2 / 1e6
     return {"false_plumes": count, "area_km2": area_km2, "false_plumes_per_100km2": 100.0 * count / area_km2}
@@ -144,17 +146,18 @@ def fit_pod(x: np.ndarray, detected: np.ndarray) -> tuple[float, float]:
 def calibrate(preset: str, n_cases: int, seed0: int) -> UeffCalibration:
     """U_eff fitted on plumes from seeds disjoint from the validation set (same end-to-end chain)."""
     rng = np.random.default_rng(seed0)
-    u_list, ime, length, rate = [], [], [], []
+    u_list, ime, length, rate, ime_sigma = [], [], [], [], []
     low, high = PRESETS[preset]["q_range"]
     for i in range(n_cases):
         # upper half of the log range, where plumes are detected: a calibration needs plumes to fit
         q, u, direction = _case_parameters(rng, (math.sqrt(low * high), high))
         detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed0 + i)
-        match = _match(analyze_plumes(detected, wind=Wind(u, direction, 0.0), n_samples=200), truth)
+        match = _match(analyze_plumes(detected, wind=Wind(u, direction, 0.0), n_samples=200, params=PARAMS), truth)
         if match is not None:
             u_list.append(u), ime.append(match["ime_kg"]), length.append(match["length_m"]), rate.append(q)
-    return fit_ueff(u_list, ime, length, rate, reference=f"fitted on {len(rate)} simulated {preset} plumes (seeds {seed0}+)",
-                    base=UEFF_TABLE[preset])
+            ime_sigma.append(match["ime_sigma_kg"])
+    return fit_ueff(u_list, ime, length, rate, ime_sigma_kg=ime_sigma,
+                    reference=f"fitted on {len(rate)} simulated {preset} plumes (seeds {seed0}+)", base=UEFF_TABLE[preset])
 
 
 def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
@@ -246,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration-cases", type=int, default=None)
     parser.add_argument("--free-scenes", type=int, default=None, help="plume-free scenes per preset")
     parser.add_argument("--plot", type=Path, default=None, help="write the POD / accuracy figure here")
+    parser.add_argument("--high-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.high_sigma)
+    parser.add_argument("--min-peak-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.min_peak_sigma)
     args = parser.parse_args(argv)
+    global PARAMS
+    PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma).validated()
     n_cases = args.cases or (16 if args.quick else 50)
     n_cal = args.calibration_cases or (10 if args.quick else 30)
     n_free = args.free_scenes or (2 if args.quick else 4)
@@ -297,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     primary = presets[0]
     payload = {
         "benchmark": "quantify_skill", "quick": args.quick, "wall_s": time.perf_counter() - start,
+        "segment_params": PARAMS.as_dict(),
         "median_abs_rel_error": {p: summary[p]["literature"]["median_abs_rel_error"] for p in presets},
         "frac_within_50pct": {p: summary[p]["literature"]["frac_within_50pct"] for p in presets},
         "interval68_coverage": {p: summary[p]["literature"]["interval68_coverage"] for p in presets},

@@ -330,19 +330,29 @@ def monte_carlo_rate(
 
 
 def fit_ueff(
-    wind_speed_m_s: Any, ime_kg: Any, length_m: Any, rate_kg_h: Any, *, reference: str = "fitted", base: UeffCalibration | None = None
+    wind_speed_m_s: Any,
+    ime_kg: Any,
+    length_m: Any,
+    rate_kg_h: Any,
+    *,
+    ime_sigma_kg: Any = None,
+    reference: str = "fitted",
+    base: UeffCalibration | None = None,
 ) -> UeffCalibration:
     """Fit ``U_eff = a · U10 + b`` to plumes of known rate, the way Varon et al. (2018) calibrate against LES.
 
     Each plume gives ``U_eff,i = Q_i · L_i / (3600 · IME_i)``; ``a`` and ``b`` come from an ordinary least-squares
-    line through (U10_i, U_eff,i). Their standard errors become ``sigma_a`` / ``sigma_b`` and the relative RMS
-    scatter of the points around the line becomes ``model_rel_sigma``. ``csf_c`` and ``pixel_size_m`` are copied
-    from ``base`` (default: the generic row).
+    line through (U10_i, U_eff,i). Their standard errors become ``sigma_a`` / ``sigma_b``. ``model_rel_sigma`` is the
+    robust relative scatter of the points around the line (1.4826 x median |relative residual|, so a few broken plumes
+    do not inflate it) with the retrieval-noise part (``ime_sigma_kg / ime_kg``, which the Monte Carlo adds on its
+    own) removed in quadrature. ``csf_c`` and ``pixel_size_m`` are copied from ``base`` (default: the generic row).
 
     Parameters
     ----------
     wind_speed_m_s, ime_kg, length_m, rate_kg_h : arrays (n,)
         Per plume: the wind, its measured IME and L, and its true rate. Needs at least 3 plumes.
+    ime_sigma_kg : array (n,), optional
+        Noise sigma of each IME (the ``ime_sigma_kg`` of a plume record).
     """
     u = np.asarray(wind_speed_m_s, dtype=np.float64)
     ime = np.asarray(ime_kg, dtype=np.float64)
@@ -351,13 +361,17 @@ def fit_ueff(
     good = np.isfinite(u) & np.isfinite(ime) & np.isfinite(length) & np.isfinite(rate) & (ime > 0) & (length > 0)
     if good.sum() < 3:
         raise InvalidInputError("calibration plumes", f"need at least 3 usable plumes, got {int(good.sum())}")
+    noise_rel = np.zeros(int(good.sum()))
+    if ime_sigma_kg is not None:
+        noise_rel = np.nan_to_num(np.asarray(ime_sigma_kg, dtype=np.float64)[good] / ime[good])
     u, ueff = u[good], rate[good] * length[good] / (3600.0 * ime[good])
     design = np.column_stack([u, np.ones_like(u)])
     coef, *_ = np.linalg.lstsq(design, ueff, rcond=None)
     residual = ueff - design @ coef
     dof = max(len(u) - 2, 1)
     cov = np.linalg.inv(design.T @ design) * float(residual @ residual) / dof
-    rel = float(np.sqrt(np.mean((residual / (design @ coef)) ** 2)))
+    robust = 1.4826 * float(np.median(np.abs(residual / (design @ coef))))
+    rel = float(np.sqrt(max(robust**2 - float(np.median(noise_rel)) ** 2, 0.0)))
     base = base or UEFF_TABLE["generic"]
     return UeffCalibration(
         a=float(coef[0]), b=float(coef[1]), sigma_a=float(np.sqrt(cov[0, 0])), sigma_b=float(np.sqrt(cov[1, 1])),
