@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import disc_plume, synthetic_scene
+from _detect_synthetic import disc_plume, synthetic_scene
 
 WINDOW = "2100,2480"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import disc_plume, synthetic_scene
+from _detect_synthetic import disc_plume, synthetic_scene
 
 from plumetrace.backend import cuda_available, get_backend
 from plumetrace.detect.engine import detect_scene, select_window

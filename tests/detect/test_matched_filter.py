@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import synthetic_scene
+from _detect_synthetic import synthetic_scene
 
 from plumetrace.detect.engine import detect_scene
 from plumetrace.detect.matched_filter import ROWS_PER_BAND, choose_stats, column_groups

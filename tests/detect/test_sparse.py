@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import disc_plume, synthetic_scene
+from _detect_synthetic import disc_plume, synthetic_scene
 
 from plumetrace.detect.engine import detect_scene
 

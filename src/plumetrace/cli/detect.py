@@ -29,7 +29,7 @@ def detect(
     stats: str = typer.Option("auto", "--stats", help="Background statistics: auto, column, group or scene."),
     window: str = typer.Option("2122,2488", "--window", help="Spectral window START,END in nm."),
     iterations: int = typer.Option(30, "--iterations", help="Reweighting iterations of the sparse filter."),
-    chunk_rows: int = typer.Option(256, "--chunk-rows", help="Lines per block read."),
+    chunk_rows: int = typer.Option(64, "--chunk-rows", help="Lines per block read (memory ~ 2 × threads × block)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     group_columns: int = typer.Option(None, "--group-columns", help="Columns per group for --stats group."),
     threads: int = typer.Option(None, "--threads", help="Worker threads (default: all cores, at most 8)."),

@@ -116,19 +116,27 @@ def merge_columns(sums: ShiftedSums, group_of_column: np.ndarray, n_group: int) 
     np.add.at(raw1, group_of_column, sums.sum1 + sums.count[:, None] * sums.shift)  # Σ x per group
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = raw1 / count[:, None]
-    scatter = np.zeros((n_group, n_band, n_band))
-    # Re-centre each column's shifted sums on its group mean: with d = k - m,
-    # Σ(x-m)(x-m)ᵀ = Σ(x-k)(x-k)ᵀ + d s1ᵀ + s1 dᵀ + n d dᵀ.
+    # Re-centre each column's shifted sums on its group mean: with d = k - m and w = s1 + n d / 2,
+    # Σ(x-m)(x-m)ᵀ = Σ(x-k)(x-k)ᵀ + d s1ᵀ + s1 dᵀ + n d dᵀ = Σ(x-k)(x-k)ᵀ + w dᵀ + d wᵀ  (in place, two temporaries).
     d = sums.shift - np.nan_to_num(mean)[group_of_column]
-    s1 = sums.sum1
-    per_column = (
-        sums.sum2
-        + d[:, :, None] * s1[:, None, :]
-        + s1[:, :, None] * d[:, None, :]
-        + sums.count[:, None, None] * d[:, :, None] * d[:, None, :]
-    )
-    np.add.at(scatter, group_of_column, per_column)
-    scatter = 0.5 * (scatter + scatter.transpose(0, 2, 1))
+    w = sums.sum1 + 0.5 * sums.count[:, None] * d
+    per_column = sums.sum2.copy()
+    outer = w[:, :, None] * d[:, None, :]
+    per_column += outer
+    per_column += outer.transpose(0, 2, 1)
+    del outer
+    if n_group == group_of_column.size and np.array_equal(group_of_column, np.arange(n_group)):
+        scatter = per_column
+    elif np.all(np.diff(group_of_column) >= 0):  # contiguous groups: one segmented sum
+        starts = np.searchsorted(group_of_column, np.arange(n_group))
+        scatter = np.add.reduceat(per_column, starts, axis=0)
+        scatter[np.bincount(group_of_column, minlength=n_group) == 0] = 0.0
+    else:
+        scatter = np.zeros((n_group, n_band, n_band))
+        np.add.at(scatter, group_of_column, per_column)
+    del per_column
+    scatter += scatter.transpose(0, 2, 1).copy()
+    scatter *= 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = scatter / np.maximum(count - 1, 1)[:, None, None]
     cov[count < 2] = np.nan

@@ -222,7 +222,7 @@ def detect_scene(
     stats: str = "auto",
     window_nm: tuple[float, float] = DEFAULT_WINDOW_NM,
     iterations: int = 30,
-    chunk_rows: int = 256,
+    chunk_rows: int = 64,
     device: str = "cpu",
     group_columns: int | None = None,
     shrinkage: float | str = "loading",

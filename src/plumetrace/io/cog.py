@@ -1,6 +1,6 @@
 """Cloud-Optimized GeoTIFF of the detection products, its reader, and the PNG quicklook.
 
-Layout of ``enhancement.tif`` (float32, nodata NaN, DEFLATE, internal tiles and overviews):
+Layout of ``enhancement.tif`` (float32, nodata NaN, ZSTD level 1, 256-pixel tiles and overviews):
 
 ====  =====================  ======================================================
 band  description            meaning
@@ -39,6 +39,7 @@ BANDS = (
     ("albedo", "albedo"),
     ("sensitivity", "sensitivity"),
 )
+_QUICKLOOK_MAX_PIXELS = 800
 _TAG_KEYS = ("gas", "method", "stats", "sensor", "acquisition_time", "target_source", "airmass_factor", "window_nm",
              "columns_per_group", "iterations", "shrinkage", "source")
 
@@ -92,8 +93,8 @@ def write_enhancement(result: xr.Dataset, path: str | Path) -> dict[str, Any]:
         "count": len(BANDS),
         "dtype": "float32",
         "nodata": float("nan"),
-        "compress": "DEFLATE",
-        "predictor": 3,
+        "compress": "ZSTD",  # level 1: ~4x faster than DEFLATE on float32 at a similar size
+        "level": 1,
         "blocksize": 256,
         "overview_resampling": "average",
         "BIGTIFF": "IF_SAFER",
@@ -184,6 +185,8 @@ def write_quicklook(enhancement: np.ndarray, path: str | Path, *, title: str = "
     import matplotlib.pyplot as plt
 
     data = np.asarray(enhancement, dtype=np.float32)
+    step = max(1, int(math.ceil(max(data.shape) / _QUICKLOOK_MAX_PIXELS)))
+    data = data[::step, ::step]  # a quicklook: decimate large maps before drawing
     finite = data[np.isfinite(data)]
     vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
     vmin = min(0.0, float(np.percentile(finite, 2))) if finite.size else 0.0
@@ -191,7 +194,7 @@ def write_quicklook(enhancement: np.ndarray, path: str | Path, *, title: str = "
         vmax = vmin + 1.0
     height, width = data.shape
     aspect = height / max(width, 1)
-    fig, ax = plt.subplots(figsize=(6.4, max(2.5, min(12.0, 5.6 * aspect))), dpi=110)
+    fig, ax = plt.subplots(figsize=(6.4, max(2.5, min(12.0, 5.6 * aspect))), dpi=100)
     image = ax.imshow(data, cmap="inferno", vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_axis_off()
     if title:
