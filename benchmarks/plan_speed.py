@@ -90,7 +90,7 @@ def cases(quick: bool) -> list[Case]:
     return out
 
 
-def run_case(case: Case, *, heading_deg: float | None, repeats: int) -> dict:
+def run_case(case: Case, *, heading_deg: float | None, repeats: int, plot: Path | None = None) -> dict:
     frame = Frame(case.lon, case.lat)
     area = frame.ll(case.area_m)
     zones = [Zone(f"zone {i + 1}", "no_fly", frame.ll(z)) for i, z in enumerate(case.zones_m)]
@@ -107,6 +107,9 @@ def run_case(case: Case, *, heading_deg: float | None, repeats: int) -> dict:
         start = time.perf_counter()
         write_plan_outputs(Path(tmp), plan)
         export_s = time.perf_counter() - start
+        if plot is not None:
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            plot.write_bytes((Path(tmp) / "plan.png").read_bytes())
     close = 0
     for waypoints in plan.sorties:
         pts = [home] + [(w.lon_deg, w.lat_deg) for w in waypoints] + [home]
@@ -133,11 +136,12 @@ def run_case(case: Case, *, heading_deg: float | None, repeats: int) -> dict:
 
 def main() -> None:
     parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--plot", type=Path, default=None, help="save the map of the second area's plan here")
     args = parser.parse_args()
     repeats = args.repeats or (1 if args.quick else 3)
     rows = []
-    for case in cases(args.quick):
-        rows.append(run_case(case, heading_deg=None, repeats=repeats))
+    for i, case in enumerate(cases(args.quick)):
+        rows.append(run_case(case, heading_deg=None, repeats=repeats, plot=args.plot if i == 1 else None))
         rows.append(run_case(case, heading_deg=0.0, repeats=1))
     columns = ["area", "heading", "plan_s", "export_s", "aoi_km2", "coverage_%", "lines", "path_km", "flight_min",
                "sorties", "legs_too_close", "projection"]

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
-from plan_frames import AEQD
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # plan_frames: test helper beside this file
+from plan_frames import AEQD  # noqa: E402
+
 from plumetrace.errors import InvalidFileError
 from plumetrace.io.vector import read_features, write_geojson
 from plumetrace.plan.airspace import Zone

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from plan_frames import AEQD
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # plan_frames: test helper beside this file
+from plan_frames import AEQD  # noqa: E402
+
 from plumetrace.errors import InvalidInputError
 from plumetrace.plan.airspace import Zone
 from plumetrace.plan.survey import plan_survey

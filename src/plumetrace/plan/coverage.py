@@ -27,13 +27,15 @@ import shapely
 from shapely import affinity
 from shapely.geometry import LineString, Polygon, box
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import unary_union
 
 from plumetrace.errors import InvalidInputError
 
 __all__ = ["FlightLine", "CoverageLayout", "layout_lines", "coverage_fraction", "candidate_headings"]
 
 _MIN_PIECE_M = 1.0
+# Unions of many edge-sharing swath rectangles are snapped to a millimetre grid: without it GEOS has been
+# seen to drop 10 % of the area of such a union (shapely 2.2, rectangles at UTM-sized coordinates).
+_GRID_M = 1e-3
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,9 @@ def _footprints(pieces: list[tuple[int, float, float, float]], swath_m: float) -
     if not pieces:
         return Polygon()
     arr = np.asarray([p[1:] for p in pieces])
-    return unary_union(shapely.box(arr[:, 1], arr[:, 0] - swath_m / 2, arr[:, 2], arr[:, 0] + swath_m / 2))
+    return shapely.union_all(
+        shapely.box(arr[:, 1], arr[:, 0] - swath_m / 2, arr[:, 2], arr[:, 0] + swath_m / 2), grid_size=_GRID_M
+    )
 
 
 def _layout(
@@ -159,7 +163,7 @@ def _layout(
     if fill:
         for _ in range(3):
             covered = _footprints(pieces, swath_m)
-            missing = rot_region.difference(covered)
+            missing = shapely.difference(rot_region, covered, grid_size=_GRID_M)
             patches = [p for p in shapely.get_parts(missing) if p.area > 1e-4 * max(rot_region.area, 1.0)]
             if not patches:
                 break
@@ -205,8 +209,8 @@ def coverage_fraction(lines: list[FlightLine] | tuple[FlightLine, ...], swath_m:
     if not lines:
         return 0.0
     geoms = [LineString([ln.start, ln.end]).buffer(swath_m / 2.0, cap_style="flat") for ln in lines]
-    covered = unary_union(geoms)
-    return float(coverable.intersection(covered).area / coverable.area)
+    covered = shapely.union_all(geoms, grid_size=_GRID_M)
+    return float(shapely.intersection(coverable, covered, grid_size=_GRID_M).area / coverable.area)
 
 
 def layout_lines(
