@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage
 
 from plumetrace.errors import InvalidInputError
 from plumetrace.plumes.quantify import (
@@ -60,16 +61,17 @@ class PlumeResult:
     geometry: PixelGeometry | None = None
 
 
-def plume_outline(mask: np.ndarray, geometry: PixelGeometry) -> Any:
+def plume_outline(mask: np.ndarray, geometry: PixelGeometry, *, offset_rc: tuple[int, int] = (0, 0)) -> Any:
     """Outline of a plume mask as a shapely (Multi)Polygon in lon/lat degrees, or in pixel (col, row) units when
-    the map is not georeferenced."""
+    the map is not georeferenced. ``offset_rc`` is the position of ``mask[0, 0]`` in the full map."""
     import shapely
+    import shapely.affinity
     from rasterio import features
     from shapely.geometry import shape
     from shapely.ops import unary_union
 
     polygons = [shape(geom) for geom, value in features.shapes(mask.astype(np.uint8), mask=mask) if value == 1]
-    outline = unary_union(polygons)
+    outline = shapely.affinity.translate(unary_union(polygons), xoff=offset_rc[1], yoff=offset_rc[0])
     if not geometry.georeferenced:
         return outline
 
@@ -156,25 +158,33 @@ def analyze_plumes(
 
     result = PlumeResult(labels=labels, geometry=geometry)
     pixel = geometry.pixel_size_m
+    label_values = np.asarray(labels.values)
+    objects = ndimage.find_objects(label_values)
+    pad = 4  # pixels around each plume's bounding box: every per-plume step sees all it needs
     for plume_id in range(1, int(labels.attrs["n_plumes"]) + 1):
-        mask = np.asarray(labels.values == plume_id)
+        box = objects[plume_id - 1]
+        r0, c0 = max(box[0].start - pad, 0), max(box[1].start - pad, 0)
+        crop = (slice(r0, box[0].stop + pad), slice(c0, box[1].stop + pad))
+        mask = label_values[crop] == plume_id
+        crop_anomaly = anomaly[crop]
         wind_guess = wind if isinstance(wind, Wind) else None
         direction = wind_guess.direction_deg if wind_guess else None
         if direction is None:
             # sample at the plume's peak first to get the direction, then at the source
-            peak = np.unravel_index(np.nanargmax(np.where(mask, anomaly, -np.inf)), mask.shape)
-            lonlat = geometry.lonlat(peak[0], peak[1])
+            peak = np.unravel_index(np.nanargmax(np.where(mask, crop_anomaly, -np.inf)), mask.shape)
+            lonlat = geometry.lonlat(peak[0] + r0, peak[1] + c0)
             lon0, lat0 = (float(lonlat[0]), float(lonlat[1])) if lonlat else (None, None)
             wind_guess = wind(lat0, lon0, time)  # type: ignore[operator]
         src = locate_source(
-            anomaly, mask, geometry=geometry, direction_deg=wind_guess.direction_deg,
+            crop_anomaly, mask, geometry=geometry, direction_deg=wind_guess.direction_deg,
             noise_sigma_ppm_m=background_sigma,
         )
-        lonlat = geometry.lonlat(src.row, src.col)
+        source_row, source_col = src.row + r0, src.col + c0
+        lonlat = geometry.lonlat(source_row, source_col)
         source_lon, source_lat = (float(lonlat[0]), float(lonlat[1])) if lonlat else (None, None)
         plume_wind = wind if isinstance(wind, Wind) else wind(source_lat, source_lon, time)  # type: ignore[operator]
 
-        ime = integrated_mass_enhancement_kg(anomaly, mask, pixel_size_m=pixel, gas=gas)
+        ime = integrated_mass_enhancement_kg(crop_anomaly, mask, pixel_size_m=pixel, gas=gas)
         length = plume_length_m(mask, pixel_size_m=pixel)
         estimate = monte_carlo_rate(
             ime, length, int(mask.sum()),
@@ -183,12 +193,12 @@ def analyze_plumes(
             n_samples=n_samples, seed=seed + plume_id, calibration=calibration,
         )
         csf_rate, csf_sigma, n_transects = cross_sectional_flux_kg_h(
-            anomaly, mask, source_rc=(src.row, src.col), downwind_rc=geometry.downwind_rc(plume_wind.direction_deg),
+            crop_anomaly, mask, source_rc=(src.row, src.col), downwind_rc=geometry.downwind_rc(plume_wind.direction_deg),
             pixel_size_m=pixel, wind_speed_m_s=plume_wind.speed_m_s, sensor=sensor, gas=gas, calibration=calibration,
         )
         if np.isfinite(csf_rate) and plume_wind.speed_m_s > 0:
             csf_sigma = math.hypot(csf_sigma, csf_rate * plume_wind.speed_sigma_m_s / plume_wind.speed_m_s)
-        peak_value = float(np.nanmax(np.where(mask, values, np.nan)))
+        peak_value = float(np.nanmax(np.where(mask, values[crop], np.nan)))
         record: dict[str, Any] = {
             "plume_id": plume_id,
             "gas": gas,
@@ -214,13 +224,13 @@ def analyze_plumes(
             "wind_dir_deg": plume_wind.direction_deg,
             "wind_speed_sigma_m_s": plume_wind.speed_sigma_m_s,
             "wind_source": plume_wind.source,
-            "source_row": src.row,
-            "source_col": src.col,
+            "source_row": source_row,
+            "source_col": source_col,
             "source_sigma_m": src.sigma_m,
             "n_pixels": int(mask.sum()),
             "pixel_size_m": pixel,
             "background_sigma_ppm_m": background_sigma,
         }
         result.records.append(record)
-        result.outlines.append(plume_outline(mask, geometry))
+        result.outlines.append(plume_outline(mask, geometry, offset_rc=(r0, c0)))
     return result

@@ -127,6 +127,27 @@ def _median_sigma(values: np.ndarray) -> tuple[float, float]:
     return median, sigma
 
 
+def _column_nanmedian(array: np.ndarray) -> np.ndarray:
+    """Median of each column ignoring NaN, vectorised (one sort); NaN for empty columns. Returns shape (1, x)."""
+    ordered = np.sort(array, axis=0)  # NaN sort last
+    count = np.count_nonzero(np.isfinite(array), axis=0)
+    low = np.clip((count - 1) // 2, 0, None)
+    high = np.clip(count // 2, 0, array.shape[0] - 1)
+    median = 0.5 * (np.take_along_axis(ordered, low[None, :], 0) + np.take_along_axis(ordered, high[None, :], 0))
+    return np.where(count[None, :] > 0, median, np.nan)
+
+
+def _clipped_stats(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column :func:`_median_sigma` (median, MAD-sigma after a 3-sigma clip), each of shape (1, x)."""
+    median = _column_nanmedian(array)
+    sigma = MAD_TO_SIGMA * _column_nanmedian(np.abs(array - median))
+    with np.errstate(invalid="ignore"):
+        clipped = np.where(array < median + 3.0 * sigma, array, np.nan)
+    median = _column_nanmedian(clipped)
+    sigma = MAD_TO_SIGMA * _column_nanmedian(np.abs(clipped - median))
+    return median, sigma
+
+
 def robust_background(enhancement: Any, *, column_wise: bool = False, min_column_pixels: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Background level and noise of an enhancement map, robust to the plumes it contains.
 
@@ -142,8 +163,8 @@ def robust_background(enhancement: Any, *, column_wise: bool = False, min_column
     Returns
     -------
     median, sigma : ndarray (1, x) or (1, 1)
-        Background median and robust standard deviation (1.4826·MAD of the clipped values), ppm·m, shaped to
-        broadcast against the map.
+        Background median and robust standard deviation (1.4826·MAD after a 3-sigma clip of the bright tail),
+        ppm·m, shaped to broadcast against the map.
     """
     array = _as_array(enhancement)
     scene_median, scene_sigma = _median_sigma(array)
@@ -151,14 +172,10 @@ def robust_background(enhancement: Any, *, column_wise: bool = False, min_column
         raise InvalidInputError("enhancement", "map has no variation (robust sigma is 0); is it empty?")
     if not column_wise:
         return np.full((1, 1), scene_median), np.full((1, 1), scene_sigma)
-    medians = np.full((1, array.shape[1]), scene_median)
-    sigmas = np.full((1, array.shape[1]), scene_sigma)
-    for col in range(array.shape[1]):
-        column = array[:, col]
-        if np.count_nonzero(np.isfinite(column)) >= min_column_pixels:
-            median, sigma = _median_sigma(column)
-            if sigma > 0:
-                medians[0, col], sigmas[0, col] = median, sigma
+    medians, sigmas = _clipped_stats(array)
+    sparse = (np.count_nonzero(np.isfinite(array), axis=0)[None, :] < min_column_pixels) | ~(sigmas > 0)
+    medians = np.where(sparse, scene_median, medians)
+    sigmas = np.where(sparse, scene_sigma, sigmas)
     return medians, sigmas
 
 
@@ -238,11 +255,14 @@ def segment_plumes(enhancement: Any, *, params: SegmentParams = DEFAULT_SEGMENT_
     labels, n = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
     kept: list[tuple[float, int]] = []
     if n:
-        index = np.arange(1, n + 1)
-        sizes = ndimage.sum_labels(np.ones_like(z_filled), labels, index)
-        peaks_z = ndimage.maximum(z_filled, labels, index)
-        peaks_e = ndimage.maximum(np.where(np.isfinite(array), array, -np.inf), labels, index)
-        for label, size, peak_z, peak_e in zip(index, sizes, peaks_z, peaks_e):
+        inside = labels > 0
+        which = labels[inside]
+        sizes = np.bincount(which, minlength=n + 1)[1:]
+        peaks_z = np.full(n + 1, -np.inf)
+        np.maximum.at(peaks_z, which, z_filled[inside])
+        peaks_e = np.full(n + 1, -np.inf)
+        np.maximum.at(peaks_e, which, np.where(np.isfinite(array), array, -np.inf)[inside])
+        for label, size, peak_z, peak_e in zip(range(1, n + 1), sizes, peaks_z[1:], peaks_e[1:]):
             if size >= params.min_pixels and peak_z >= params.min_peak_sigma and peak_e >= params.min_peak_ppm_m:
                 kept.append((float(peak_z), int(label)))
     kept.sort(key=lambda item: -item[0])
