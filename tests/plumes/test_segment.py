@@ -111,3 +111,15 @@ def test_rejects_constant_map():
 def test_rejects_3d_input():
     with pytest.raises(InvalidInputError, match="2-D"):
         segment_plumes(np.zeros((3, 10, 10)))
+
+
+def test_sparse_columns_fall_back_to_the_scene_statistic():
+    rng = np.random.default_rng(8)
+    noise = rng.normal(0.0, 40.0, (300, 20))
+    noise[:, 5] *= 5.0  # a noisy column with enough rows keeps its own sigma
+    noise[50:, 7] = np.nan  # only 50 valid rows: below min_column_pixels = 100
+    median, sigma = robust_background(noise, column_wise=True, min_column_pixels=100)
+    scene_sigma = robust_background(noise)[1].item()
+    assert sigma[0, 7] == scene_sigma
+    assert sigma[0, 5] == pytest.approx(200.0, rel=0.15)
+    assert sigma[0, 0] == pytest.approx(40.0, rel=0.15)
