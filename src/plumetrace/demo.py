@@ -31,6 +31,7 @@ def _steps() -> list[tuple[str, Callable[[DemoContext], list[Row]]]]:
     # Imported lazily so `plumetrace --help` stays fast.
     steps: list[tuple[str, Callable[[DemoContext], list[Row]]]] = []
     from plumetrace.simulate.products import demo_step as simulate_step; steps.append(("simulate", simulate_step))  # noqa: E702  (first: later steps read its scene)
+    from plumetrace.detect.demo_step import demo_step as detect_step; steps.append(("detect", detect_step))  # noqa: E702  (needs the simulate step)
     from plumetrace.plan.demo import demo_step as plan_step; steps.append(("plan", plan_step))  # noqa: E702
     from plumetrace.plumes.demo_step import demo_step as plumes_step; steps.append(("plumes", plumes_step))  # noqa: E702  (needs the detect step before it)
     from plumetrace.insitu.demo_step import demo_step as invert_step; steps.append(("invert", invert_step))  # noqa: E702

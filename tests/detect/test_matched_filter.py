@@ -143,3 +143,23 @@ def test_unknown_method_and_stats_rejected():
         detect_scene(scene, stats="row", window_nm=WINDOW)
     with pytest.raises(InvalidInputError, match="device"):
         detect_scene(scene, device="tpu", window_nm=WINDOW)
+
+
+def test_albedo_correction_removes_dark_surface_bias():
+    """A plume over dark pixels: the plain MF response scales with albedo; the albedo-corrected one does not."""
+    rows, cols = 600, 8
+    truth = np.zeros((rows, cols))
+    truth[::25, ::2] = 400.0
+    clean, _, _ = synthetic_scene(rows=rows, cols=cols, seed=14)
+    plume, _, _ = synthetic_scene(rows=rows, cols=cols, seed=14, plume_ppm_m=truth)
+    for scene in (clean, plume):  # the plume pixels sit on a surface 3x darker than the rest
+        scene["radiance"].values[::25, ::2, :] *= np.float32(1 / 3)
+    picks = truth > 0
+    responses = {}
+    for correct in (False, True):
+        a = detect_scene(clean, window_nm=WINDOW, stats="scene", albedo_correct=correct).enhancement.values
+        b = detect_scene(plume, window_nm=WINDOW, stats="scene", albedo_correct=correct).enhancement.values
+        responses[correct] = float(np.mean((b - a)[picks]) / 400.0)
+    assert responses[False] < 0.5  # ≈ the albedo (1/3 × the pixel's own brightness)
+    # Corrected: near 1 (the dark pixels are 2 % outliers in the statistics, which costs a little).
+    assert 0.75 < responses[True] < 1.25 and responses[True] > 2 * responses[False]

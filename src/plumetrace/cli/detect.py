@@ -33,6 +33,9 @@ def detect(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     group_columns: int = typer.Option(None, "--group-columns", help="Columns per group for --stats group."),
     threads: int = typer.Option(None, "--threads", help="Worker threads (default: all cores, at most 8)."),
+    albedo_correct: bool = typer.Option(
+        None, "--albedo-correct/--no-albedo-correct", help="Divide by the albedo factor (default: on for sparse only)."
+    ),
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     from plumetrace.detect.engine import detect_scene
@@ -46,6 +49,7 @@ def detect(
         result = detect_scene(
             scene, gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations,
             chunk_rows=chunk_rows, device=device, group_columns=group_columns, n_threads=threads,
+            albedo_correct=albedo_correct,
         )
         write_detection_products(result, stage)
     enhancement = result["enhancement"].values

@@ -231,6 +231,7 @@ def detect_scene(
     n_threads: int | None = None,
     direct_read: bool = True,
     progress: bool | None = None,
+    albedo_correct: bool | None = None,
 ) -> xr.Dataset:
     """Retrieve the gas column enhancement of every pixel.
 
@@ -269,6 +270,10 @@ def detect_scene(
         Read ENVI files directly (False: through the Scene's array).
     progress : bool, optional, keyword-only
         Show a progress bar (default: when stderr is a terminal).
+    albedo_correct : bool, optional, keyword-only
+        Divide estimate and uncertainty by the albedo factor ``r = xᵀμ/μᵀμ``: a dark pixel carries a weaker
+        absolute absorption signal, so the plain matched filter underestimates it by ``r``. Default: on for
+        ``sparse`` (always, as in mag1c), off for ``mf`` and ``ace``.
 
     Returns
     -------
@@ -285,6 +290,10 @@ def detect_scene(
         valid pixels for the statistics.
     """
     validate_scene(scene)
+    if albedo_correct is None:
+        albedo_correct = method == "sparse"
+    elif method == "sparse" and not albedo_correct:
+        raise InvalidInputError("albedo_correct", "the sparse filter is always albedo-corrected")
     if method not in METHODS:
         raise InvalidInputError("method", f"{method!r}; expected one of {', '.join(METHODS)}")
     if stats not in STATS_CHOICES:
@@ -354,7 +363,9 @@ def detect_scene(
                 valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis)  # (n_row, n_col)
                 if method == "ace":  # the whitening needs per-column matrix products: columns first
                     buffer = centred = columns_first(block, mean_col, buffer, layout)
-                    enh, unc, alb, score = apply_filter(centred, valid.T, weights, groups, layout="crb")
+                    enh, unc, alb, score = apply_filter(
+                        centred, valid.T, weights, groups, layout="crb", albedo_correct=bool(albedo_correct)
+                    )
                     ace = ace_score(centred, score, whitening, weights.normalizer[groups]).T
                     ace[~valid] = np.nan
                     out["ace_score"][row0:row1] = ace
@@ -362,7 +373,7 @@ def detect_scene(
                 else:  # dot products only: stay in the block's own layout
                     centred = centre_in_place(block, mean_col, layout)
                     enh, unc, alb, score = apply_filter(
-                        centred, valid, weights, groups, layout=layout, albedo_correct=(method == "sparse")
+                        centred, valid, weights, groups, layout=layout, albedo_correct=bool(albedo_correct)
                     )
                 if method == "sparse":
                     positive = valid & (enh > 0)
@@ -404,7 +415,8 @@ def detect_scene(
         sensitivity = (SENSITIVITY_REFERENCE_PPM_M / out["uncertainty"]).astype(np.float32)
     return _as_dataset(scene, out, sensitivity, target, method=method, mode=mode, width=width, amf=amf,
                        window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
-                       iterations=int(iterations), shrinkage=shrinkage, n_band=n_band)
+                       iterations=int(iterations), shrinkage=shrinkage, n_band=n_band,
+                       albedo_correct=bool(albedo_correct))
 
 
 def _as_dataset(
@@ -422,6 +434,7 @@ def _as_dataset(
     iterations: int,
     shrinkage: float | str,
     n_band: int,
+    albedo_correct: bool,
 ) -> xr.Dataset:
     dims = ("y", "x")
     data_vars: dict[str, Any] = {
@@ -447,6 +460,7 @@ def _as_dataset(
         "target_source": target.source,
         "airmass_factor": float(amf),
         "shrinkage": str(shrinkage),
+        "albedo_correct": bool(albedo_correct),
         "sensor": scene.attrs.get("sensor", "generic"),
         "source": str(scene.attrs.get("source", "")),
     }

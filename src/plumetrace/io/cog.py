@@ -41,7 +41,7 @@ BANDS = (
 )
 _QUICKLOOK_MAX_PIXELS = 800
 _TAG_KEYS = ("gas", "method", "stats", "sensor", "acquisition_time", "target_source", "airmass_factor", "window_nm",
-             "columns_per_group", "iterations", "shrinkage", "source")
+             "columns_per_group", "iterations", "shrinkage", "albedo_correct", "source")
 
 
 def product_grid(result: xr.Dataset) -> tuple[dict[str, np.ndarray], str | None, tuple[float, ...] | None, bool]:
