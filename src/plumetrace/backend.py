@@ -53,6 +53,12 @@ class Backend:
         """Batched matrix product."""
         return self.module.matmul(a, b)
 
+    def gram(self, a: Any) -> Any:
+        """Batched ``aᵀa`` over the last two axes (``a``: (..., n, p) → (..., p, p))."""
+        if self.name == "torch":
+            return self.module.matmul(a.transpose(-1, -2), a)
+        return self.module.matmul(self.module.swapaxes(a, -1, -2), a)
+
     def synchronize(self) -> None:
         """Wait for queued device work (no-op on CPU)."""
         if self.name == "cupy":

@@ -130,3 +130,9 @@ def test_cuda_without_gpu_is_a_clear_error(scene_with_plume):
     scene, _, _ = scene_with_plume
     with pytest.raises(InvalidInputError, match="device: cuda requested"):
         detect_scene(scene, window_nm=WINDOW, device="cuda")
+
+
+def test_backend_gram_matches_numpy():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(3, 7, 4)).astype(np.float32)
+    np.testing.assert_allclose(get_backend("cpu").gram(a), np.einsum("cnp,cnq->cpq", a, a), rtol=1e-5)

@@ -168,8 +168,7 @@ def _accumulate(
             sums.sum1 += centred.sum(axis=1, dtype=np.float64)
         del block
         sums.count += valid.sum(axis=1)
-        dev = xp.asarray(centred)
-        prod = xp.matmul(dev.mT, dev)
+        prod = xp.gram(xp.asarray(centred))
         if backend.name == "numpy":
             sums.sum2 += prod
         else:  # keep the running sum on the device; shifted data keep float32 sums accurate
