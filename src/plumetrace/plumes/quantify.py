@@ -110,12 +110,12 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
 # filter's gain on simulated radiance is not 1, both of which these values absorb. Real data: use UEFF_TABLE.
 SIMULATOR_UEFF: dict[str, UeffCalibration] = {
     "emit": UeffCalibration(
-        0.218, 0.275, 0.034, 0.144, 1.12, 0.24, 60.0,
-        "fitted on 21 simulated EMIT puff-model plumes, end to end (benchmarks/quantify_skill.py, 2026-11-21)",
+        0.220, 0.234, 0.031, 0.127, 1.12, 0.16, 60.0,
+        "fitted on 26 simulated EMIT puff-model plumes, end to end (benchmarks/quantify_skill.py, 2026-11-21)",
     ),
     "aviris-ng": UeffCalibration(
-        0.226, 0.240, 0.041, 0.187, 1.12, 0.32, 5.0,
-        "fitted on 25 simulated AVIRIS-NG puff-model plumes, end to end (benchmarks/quantify_skill.py, 2026-11-21)",
+        0.205, 0.287, 0.034, 0.157, 1.12, 0.19, 5.0,
+        "fitted on 34 simulated AVIRIS-NG puff-model plumes, end to end (benchmarks/quantify_skill.py, 2026-11-21)",
     ),
 }
 
