@@ -98,11 +98,16 @@ def run_child(
     ``extra["rss_trace"]`` as (seconds, bytes) pairs, for plots.
     """
     child_env = dict(os.environ if env is None else env)
+    # On a shared machine, OpenMP's default busy-wait (GNU libgomp spins at barriers) makes a torch tool several
+    # times slower whenever other processes hold the cores (mag1c: 34 s vs 8.5 s on a 256×256 scene, load 5).
+    # Passive waiting is what a fair comparison on a busy box needs; it changes no result.
+    child_env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if threads is not None:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
             child_env[var] = str(threads)
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"plumetrace-bench-{os.getpid()}-{time.time_ns()}"
     launcher = [sys.executable, "-S", "-I", str(Path(__file__).with_name("_launch.py"))]
+    load_at_start = round(os.getloadavg()[0], 2)
     with open(f"{out_path}.out", "w+") as fout, open(f"{out_path}.err", "w+") as ferr:
         proc = subprocess.Popen(launcher + list(command), stdout=fout, stderr=ferr, env=child_env, cwd=cwd)
         trace = _sample_rss(proc, sample_s) if sample_s else []
@@ -127,7 +132,7 @@ def run_child(
         int(measured["returncode"]),
         stdout,
         stderr,
-        extra={"rss_trace": trace} if sample_s else {},
+        extra={"load_1min_at_start": load_at_start, **({"rss_trace": trace} if sample_s else {})},
     )
 
 
@@ -159,7 +164,11 @@ def median_run(runs: Sequence[ChildRun]) -> ChildRun:
     mid = ordered[(len(ordered) - 1) // 2]
     best = ChildRun(**{**asdict(mid)})
     best.peak_rss_bytes = max(r.peak_rss_bytes for r in runs)
-    best.extra = {**mid.extra, "wall_s_all": [round(r.wall_s, 3) for r in runs]}
+    best.extra = {
+        **mid.extra,
+        "wall_s_all": [round(r.wall_s, 3) for r in runs],
+        "load_1min_at_start_all": [r.extra.get("load_1min_at_start") for r in runs],
+    }
     return best
 
 
@@ -259,6 +268,7 @@ def machine_info() -> dict[str, Any]:
         "numpy": np.__version__,
         "platform": platform.platform(),
         "date": time.strftime("%Y-%m-%d"),
+        "load_average_1_5_15_at_end": [round(v, 2) for v in os.getloadavg()],
     }
 
 

@@ -6,8 +6,11 @@ Scene families (sensor × background): EMIT and AVIRIS-NG band sets, each over
 * ``procedural``: smooth random mixtures of USGS splib07 spectra (vegetation, dry grass, calcite soil);
 * ``jasper-ridge``: the real AVIRIS Jasper Ridge reflectance (100 × 100, read from ../shared/data, never copied),
   mirrored 2 × 2 to 200 × 200 so per-column statistics have enough rows.
-Eight plumes per scene with peaks 100 … 5000 ppm·m, radiance from the benchmark's forward model (``_scenes.py``:
-mag1c LUT at reference geometry, per-column gain, ISOFIT noise). Every tool sees the same radiance: ours
+Radiance comes from the project's simulator (``plumetrace.simulate.simulate_scene``: high-resolution CH4 absorption,
+puff-model plume, the sensor's noise model; default ``--forward-model project``): per family and seed, three
+scenes whose plume peaks are 100, 700 and 5000 ppm·m (the rate is scaled to hit the peak). ``--forward-model bench``
+uses the benchmark's own band-level model instead (``_scenes.py``; eight plumes of 100 … 5000 ppm·m in one scene,
+per-column gain). Every tool sees the same radiance: ours
 in-process through ``detect_scene``, SPy in-process (scene-wide ``matched_filter``), mag1c 1.2.0 through its command
 line on the same ENVI file (defaults + ``-s``, 30 iterations, same 2122–2488 nm window).
 
@@ -39,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO_ROOT, make_parser, mag1c_command, print_table, require_spectral, run_child, write_json  # noqa: E402
 from _scenes import (  # noqa: E402
     ForwardModel,
+    SensorBands,
+    jasper_ridge_native,
     jasper_ridge_reflectance,
     plume_field,
     procedural_reflectance,
@@ -47,7 +52,8 @@ from _scenes import (  # noqa: E402
 )
 
 WINDOW_NM = (2122.0, 2488.0)
-PEAKS_PPM_M = [100.0, 200.0, 400.0, 800.0, 1500.0, 2500.0, 3500.0, 5000.0]
+PEAKS_PPM_M = [100.0, 200.0, 400.0, 800.0, 1500.0, 2500.0, 3500.0, 5000.0]  # bench model: one scene, 8 plumes
+PROJECT_PEAKS_PPM_M = [100.0, 700.0, 5000.0]  # project simulator: one plume per scene
 PLUME_MIN_PPM_M = 50.0
 FAR_THRESHOLD_PPM_M = 500.0
 SENSORS = ("emit", "aviris-ng")
@@ -84,6 +90,8 @@ def skill_metrics(retrieved: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     mad = np.median(np.abs(bg - np.median(bg)))
 
     def bias(mask: np.ndarray) -> float:
+        if not mask.any():
+            return float("nan")
         return float(100.0 * (retrieved[mask].sum() - truth[mask].sum()) / truth[mask].sum())
 
     return {
@@ -126,20 +134,47 @@ def make_family_scene(
     return radiance, truth, model
 
 
-def run_ours(radiance: np.ndarray, sensor: str, method: str) -> np.ndarray | None:
+def project_family_scenes(
+    background: str, sensor: str, *, seed: int, shape: tuple[int, int], shared_data: Path
+) -> list[tuple[np.ndarray, np.ndarray, ForwardModel, dict[str, Any]]]:
+    """Scenes from the project simulator, one per peak in PROJECT_PEAKS_PPM_M: (radiance, truth, model, attrs)."""
+    from plumetrace.simulate.scene import simulate_scene
+    from plumetrace.spectra.reflectance import reflectance_cube
+
+    reflectance = None
+    if background == "jasper-ridge":
+        cube, wl = jasper_ridge_native(shared_data)
+        tiled = mirrored_tile(cube, int(np.ceil(max(shape) / 100)))[: shape[0], : shape[1]]
+        if seed % 2 == 1:
+            tiled = np.ascontiguousarray(np.transpose(tiled, (1, 0, 2)))
+        reflectance = reflectance_cube(tiled, wl, source="Jasper Ridge (AVIRIS)")
+    common = {"sensor": sensor, "shape": shape, "seed": 100 + seed, "reflectance": reflectance}
+    _, unit = simulate_scene(rate_kg_h=1000.0, noise=False, **common)
+    peak_per_kg_h = float(np.max(unit.enhancement_ppm_m)) / 1000.0
+    out = []
+    for peak in PROJECT_PEAKS_PPM_M:
+        scene, truth = simulate_scene(rate_kg_h=peak / peak_per_kg_h, **common)
+        wl, fwhm = scene["wavelength"].values, scene["fwhm"].values
+        model = ForwardModel(SensorBands(sensor, wl, fwhm, np.zeros((wl.size, 3))))
+        attrs = {k: scene.attrs[k] for k in ("solar_zenith_deg", "view_zenith_deg") if k in scene.attrs}
+        out.append((np.asarray(scene["radiance"].values, dtype=np.float32), truth.enhancement_ppm_m.astype(np.float64), model, attrs))
+    return out
+
+
+def run_ours(radiance: np.ndarray, model: ForwardModel, method: str, geometry: dict[str, Any]) -> np.ndarray | None:
     try:
         from plumetrace.detect.engine import detect_scene
         from plumetrace.scene import make_scene
     except ImportError:
         return None
-    bands = sensor_bands(sensor)
     scene = make_scene(
         radiance,
-        bands.wavelength_nm,
-        bands.fwhm_nm,
-        sensor=sensor,
-        solar_zenith_deg=0.0,  # the forward model's reference geometry: air-mass factor 2
-        view_zenith_deg=0.0,
+        model.bands.wavelength_nm,
+        model.bands.fwhm_nm,
+        sensor=model.bands.name,
+        # bench model: reference geometry (air-mass factor 2); project simulator: the scene's own geometry
+        solar_zenith_deg=geometry.get("solar_zenith_deg", 0.0),
+        view_zenith_deg=geometry.get("view_zenith_deg", 0.0),
         source="benchmark",
     )
     out = detect_scene(scene, gas="ch4", method=method, stats="auto", window_nm=WINDOW_NM)
@@ -216,13 +251,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seeds", type=int, default=None, help="scenes per family (default 2, quick 1)")
     parser.add_argument("--no-mag1c", action="store_true", help="skip mag1c (no environment)")
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument("--forward-model", choices=("project", "bench"), default="project")
     args = parser.parse_args(argv)
     require_spectral()
     from plumetrace.shared_data import shared_data_dir
 
     shared = shared_data_dir() or Path("/nonexistent")
     shape = (128, 128) if args.quick else (200, 200)
-    seeds = args.seeds or (1 if args.quick else 2)
+    seeds = args.seeds or (1 if args.quick or args.forward_model == "project" else 2)
     families = [(b, s) for b in BACKGROUNDS for s in SENSORS]
     if not (Path(shared) / "swir-scenes" / "jasper-ridge").exists():
         print(f"note: {shared}/swir-scenes/jasper-ridge absent: jasper-ridge families skipped")
@@ -235,20 +271,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for background, sensor in families:
             family = f"{background}/{sensor}"
             for seed in range(seeds):
-                radiance, truth, model = make_family_scene(background, sensor, seed=seed, shape=shape, shared_data=Path(shared))
-                for method in methods:
-                    t0 = time.perf_counter()
-                    if method.startswith("plumetrace"):
-                        retrieved = run_ours(radiance, sensor, method.split()[-1])
-                    elif method.startswith("SPy"):
-                        retrieved = run_spy(radiance, model)
-                    else:
-                        retrieved = run_mag1c(radiance, model, work, family)
-                    timings[method] += time.perf_counter() - t0
-                    if retrieved is None:
-                        continue
-                    pooled.setdefault((family, method), []).append((retrieved, truth))
-                print(f"  {family} seed {seed} done", flush=True)
+                if args.forward_model == "project":
+                    scenes = project_family_scenes(background, sensor, seed=seed, shape=shape, shared_data=Path(shared))
+                else:
+                    radiance, truth, model = make_family_scene(background, sensor, seed=seed, shape=shape, shared_data=Path(shared))
+                    scenes = [(radiance, truth, model, {})]
+                for radiance, truth, model, geometry in scenes:
+                    for method in methods:
+                        t0 = time.perf_counter()
+                        if method.startswith("plumetrace"):
+                            retrieved = run_ours(radiance, model, method.split()[-1], geometry)
+                        elif method.startswith("SPy"):
+                            retrieved = run_spy(radiance, model)
+                        else:
+                            retrieved = run_mag1c(radiance, model, work, family)
+                        timings[method] += time.perf_counter() - t0
+                        if retrieved is None:
+                            continue
+                        pooled.setdefault((family, method), []).append((retrieved, truth))
+                print(f"  {family} seed {seed} done ({len(scenes)} scene(s))", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -261,7 +302,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print("note: plumetrace.detect.engine not importable: only the comparison tools were scored")
     columns = ["family", "method", "auprc", "bias_pct_below_2000", "bias_pct_above_2000", "rmse_ppm_m", "far_500", "noise_ppm_m", "valid_pct"]
     print()
-    print_table(rows, columns, title=f"detect_skill, {shape[0]}×{shape[1]} px, {seeds} seed(s) per family")
+    print_table(rows, columns, title=f"detect_skill, {shape[0]}×{shape[1]} px, {seeds} seed(s) per family, {args.forward_model} forward model")
     checks = []
     for family in dict.fromkeys(r["family"] for r in rows):
         by = {r["method"]: r for r in rows if r["family"] == family}
@@ -282,7 +323,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plot = args.plot or (None if args.quick else REPO_ROOT / "docs" / "img" / "detect_skill.png")
     if plot is not None and rows:
         plot_skill(rows, plot)
-    write_json(args.json, {"shape": shape, "seeds": seeds, "peaks_ppm_m": PEAKS_PPM_M, "rows": rows,
+    peaks = PROJECT_PEAKS_PPM_M if args.forward_model == "project" else PEAKS_PPM_M
+    write_json(args.json, {"shape": shape, "seeds": seeds, "forward_model": args.forward_model, "peaks_ppm_m": peaks, "rows": rows,
                            "targets": checks, "seconds_per_method": timings, "mag1c_notes": MAG1C_NOTES})
     return {"rows": rows, "targets": checks}
 
