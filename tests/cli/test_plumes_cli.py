@@ -66,6 +66,7 @@ def test_writes_products(run_cli, cog, tmp_path):
     # CSF with PRISMA's c = 1.12 on an analytic plume of 1500 kg/h
     assert float(rows[0]["emission_rate_csf_kg_h"]) == pytest.approx(1.12 * 1500.0, rel=0.2)
     assert len(list((out / "items").glob("*.json"))) == 1
+    assert (out / "plumes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_wind_file(run_cli, cog, tmp_path):

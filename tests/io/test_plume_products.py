@@ -72,6 +72,8 @@ def test_without_georeferencing_geometry_is_null_and_no_kml(tmp_path, plume_map_
     assert doc["features"][0]["geometry"] is None
     assert doc["features"][0]["properties"]["source_row"] >= 0
     assert not (tmp_path / "plumes.kml").exists()
+    item = json.loads(next((tmp_path / "items").glob("*.json")).read_text())
+    assert item["geometry"] is None and "bbox" not in item
 
 
 def test_no_plume_still_writes_header_only_csv(tmp_path):

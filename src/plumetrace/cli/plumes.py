@@ -28,7 +28,7 @@ def plumes(
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
     from plumetrace.errors import InvalidInputError, MissingFileError
-    from plumetrace.io.plume_products import write_plume_products
+    from plumetrace.io.plume_products import write_plume_products, write_plume_quicklook
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.segment import SegmentParams
@@ -64,6 +64,7 @@ def plumes(
             extra_assets={"enhancement": (str(enhancement.resolve()), "image/tiff; application=geotiff; profile=cloud-optimized",
                                           ("data",), "Enhancement map (ppm m)")},
         )
+        write_plume_quicklook(stage / "plumes.png", data["enhancement"].values, result.labels.values, result.records)
     console.print(f"{len(result.records)} plume(s) written to [bold]{out}[/]")
     for record in result.records:
         console.print(

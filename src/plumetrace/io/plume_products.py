@@ -22,9 +22,9 @@ from shapely.geometry import Point, mapping
 
 from plumetrace.io.vector import write_csv, write_geojson, write_kml
 
-__all__ = ["write_plume_products", "PRODUCT_FILES"]
+__all__ = ["write_plume_products", "write_plume_quicklook", "PRODUCT_FILES"]
 
-PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "items/")
+PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "plumes.png", "items/")
 
 
 def _jsonable(value: Any) -> Any:
@@ -55,44 +55,23 @@ def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> lis
 def _write_items(
     directory: Path, records: Sequence[dict[str, Any]], outlines: Sequence[Any], *, assets: dict[str, Any], georeferenced: bool
 ) -> list[Path]:
+    from plumetrace.io.stac import make_item, write_item
+
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for record, outline in zip(records, outlines):
         item_id = f"plume-{record['plume_id']:03d}"
-        geometry = mapping(outline) if georeferenced else None
-        bbox = list(outline.bounds) if georeferenced else None
-        when = record.get("time")
-        properties = {f"plumetrace:{k}": v for k, v in record.items() if k not in ("time",)}
-        item_path = directory / f"{item_id}.json"
-        try:
-            from plumetrace.io.stac import make_item, write_item  # the detection helper's STAC module
-        except ImportError:  # pragma: no cover - until plumetrace.io.stac exists
-            make_item = write_item = None
-        if make_item is not None and georeferenced:
-            item = make_item(item_id, geometry=geometry, bbox=bbox, datetime=when, properties=_jsonable(properties),
-                             assets=assets)
-            write_item(item, item_path)
-        else:
-            item_path.write_text(json.dumps(_stac_dict(item_id, geometry, bbox, when, properties, assets), indent=1))
-        paths.append(item_path)
+        properties = {f"plumetrace:{k}": v for k, v in record.items() if k != "time"}
+        item = make_item(
+            item_id,
+            geometry=_jsonable(mapping(outline)) if georeferenced else None,
+            bbox=list(outline.bounds) if georeferenced else None,
+            datetime=record.get("time"),
+            properties=_jsonable(properties),
+            assets=assets,
+        )
+        paths.append(write_item(item, directory / f"{item_id}.json"))
     return paths
-
-
-def _stac_dict(item_id: str, geometry: Any, bbox: Any, when: str | None, properties: dict[str, Any], assets: dict[str, Any]) -> dict[str, Any]:
-    """A minimal STAC 1.0 Item as a dict (used without georeferencing, where pystac needs a geometry)."""
-    return {
-        "type": "Feature",
-        "stac_version": "1.0.0",
-        "id": item_id,
-        "geometry": _jsonable(geometry),
-        **({"bbox": _jsonable(bbox)} if bbox else {}),
-        "properties": {"datetime": when, **_jsonable(properties)},
-        "links": [],
-        "assets": {
-            key: {"href": href, "type": media_type, "roles": list(roles), "title": title}
-            for key, (href, media_type, roles, title) in assets.items()
-        },
-    }
 
 
 def write_plume_products(
@@ -155,3 +134,48 @@ def write_plume_products(
     }
     written.extend(_write_items(out / "items", records, outlines, assets=assets, georeferenced=georeferenced))
     return written
+
+
+def write_plume_quicklook(
+    path: str | os.PathLike, enhancement_ppm_m: Any, labels: Any, records: Sequence[dict[str, Any]], *, title: str = ""
+) -> Path:
+    """PNG of the enhancement map (ppm·m, colour bar) with each plume's outline, source and rate ± 1σ.
+
+    Parameters
+    ----------
+    enhancement_ppm_m : array (y, x)
+        Enhancement, ppm·m.
+    labels : int array (y, x)
+        Plume labels (0 = background) from :func:`plumetrace.plumes.segment.segment_plumes`.
+    records : plume records (``plume_id``, ``source_row``, ``source_col``, rates).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = np.asarray(enhancement_ppm_m, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    vmin = float(np.median(finite)) if finite.size else 0.0  # the background level is dark
+    vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(values, cmap="inferno", vmin=vmin, vmax=max(vmax, vmin + 1.0), interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="enhancement (ppm·m)", shrink=0.8)
+    label_values = np.asarray(labels)
+    if label_values.any():
+        ax.contour(label_values > 0, levels=[0.5], colors="cyan", linewidths=0.8)
+    for record in records:
+        ax.plot(record["source_col"], record["source_row"], marker="x", color="lime", markersize=8, mew=2)
+        ax.annotate(
+            f"{record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} kg/h",
+            (record["source_col"], record["source_row"]), xytext=(6, -6), textcoords="offset points", color="white",
+            fontsize=8,
+        )
+    ax.set_title(title or f"{len(records)} plume(s): outline (cyan), source (x), IME rate ± 1σ", fontsize=9)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    path = Path(path)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
