@@ -123,3 +123,14 @@ def test_sparse_columns_fall_back_to_the_scene_statistic():
     assert sigma[0, 7] == scene_sigma
     assert sigma[0, 5] == pytest.approx(200.0, rel=0.15)
     assert sigma[0, 0] == pytest.approx(40.0, rel=0.15)
+
+
+def test_column_statistics_only_on_the_raw_sensor_grid():
+    rng = np.random.default_rng(9)
+    column_sigma = np.where(np.arange(30) < 15, 20.0, 200.0)
+    enhancement = xr.DataArray(rng.normal(0.0, 1.0, (300, 30)) * column_sigma, dims=("y", "x"))
+    enhancement[150:153, 3:6] += 200.0  # 10 sigma in a quiet column, 1 sigma of the scene mix
+    enhancement.attrs = {"stats": "column"}
+    assert segment_plumes(enhancement).attrs["column_wise"] == 1
+    enhancement.attrs = {"stats": "column", "orthorectified": True}
+    assert segment_plumes(enhancement).attrs["column_wise"] == 0

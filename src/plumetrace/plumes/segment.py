@@ -60,7 +60,8 @@ class SegmentParams:
         Radius of the disk used to close one-pixel gaps (default 1; 0 disables).
     column_wise : bool or None
         Background per column (True), per scene (False) or per column only when the map says it was retrieved
-        column-wise (``attrs["stats"] == "column"``) and has at least ``min_column_pixels`` rows (None, default).
+        column-wise (``attrs["stats"] == "column"``), is still on the raw sensor grid (not
+        ``attrs["orthorectified"]``) and has at least ``min_column_pixels`` rows (None, default).
     min_column_pixels : int
         Fewest valid pixels for a per-column statistic; sparser columns use the scene statistic (default 100).
     """
@@ -183,7 +184,9 @@ def _resolve_column_wise(enhancement: Any, params: SegmentParams, n_rows: int) -
     if params.column_wise is not None:
         return bool(params.column_wise)
     attrs = enhancement.attrs if isinstance(enhancement, (xr.DataArray, xr.Dataset)) else {}
-    return attrs.get("stats") == "column" and n_rows >= params.min_column_pixels
+    # an orthorectified map's columns are not the detector's columns: use scene statistics there
+    raw_grid = not bool(attrs.get("orthorectified", False))
+    return attrs.get("stats") == "column" and raw_grid and n_rows >= params.min_column_pixels
 
 
 def significance_map(enhancement: Any, *, params: SegmentParams = DEFAULT_SEGMENT_PARAMS) -> np.ndarray:
