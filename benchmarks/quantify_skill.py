@@ -29,6 +29,7 @@ matched filter saturates; see docs/benchmarks.md).
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -204,37 +205,45 @@ def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: d
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     colours = {"emit": "tab:blue", "aviris-ng": "tab:orange"}
     for preset, rows in rows_by_preset.items():
         q = np.array([r["q_kg_h"] for r in rows])
+        u = np.array([r["u_m_s"] for r in rows])
         det = np.array([r["detected"] for r in rows], dtype=float)
+        jitter = np.random.default_rng(0).uniform(-0.03, 0.03, det.size)
         fit = summary[preset]["pod_fit"]
         grid = np.logspace(0, 4.2, 200)
         axes[0].plot(grid, 1 / (1 + np.exp(-(np.log10(grid) - fit["log10_q50"]) / fit["scale"])), color=colours[preset],
                      label=f"{preset}: Q90 = {summary[preset]['q90_kg_h']:.0f} kg/h")
-        axes[0].scatter(q, det + np.random.default_rng(0).uniform(-0.03, 0.03, det.size), s=10, color=colours[preset], alpha=0.6)
+        axes[0].scatter(q, det + jitter, s=10, color=colours[preset], alpha=0.6)
+        grid_u = np.logspace(-0.5, 4.0, 200)
+        axes[1].plot(grid_u, 1 / (1 + np.exp(-(np.log10(grid_u) - fit["log10_q_over_u50"]) / fit["scale_q_over_u"])),
+                     color=colours[preset],
+                     label=f"{preset}: (Q/U)90 = {summary[preset]['q_over_u90_kg_h_per_m_s']:.0f} kg/h per m/s")
+        axes[1].scatter(q / u, det + jitter, s=10, color=colours[preset], alpha=0.6)
         found = [r for r in rows if r["detected"]]
-        axes[1].scatter([r["q_kg_h"] for r in found], [r["q_lit_kg_h"] for r in found], s=12, color=colours[preset],
+        axes[2].scatter([r["q_kg_h"] for r in found], [r["q_lit_kg_h"] for r in found], s=12, color=colours[preset],
                         marker="o", label=f"{preset}, literature U_eff")
         cal = [r for r in found if "q_calibrated_kg_h" in r]
-        axes[1].scatter([r["q_kg_h"] for r in cal], [r["q_calibrated_kg_h"] for r in cal], s=12, color=colours[preset],
+        axes[2].scatter([r["q_kg_h"] for r in cal], [r["q_calibrated_kg_h"] for r in cal], s=12, color=colours[preset],
                         marker="x", label=f"{preset}, simulator-calibrated U_eff")
-    axes[0].set_xscale("log")
-    axes[0].set_xlabel("emission rate Q (kg/h)")
-    axes[0].set_ylabel("probability of detection")
-    axes[0].axhline(0.9, color="grey", lw=0.8, ls=":")
-    axes[0].legend(fontsize=8)
+    for ax, label in ((axes[0], "emission rate Q (kg/h)"), (axes[1], "Q / U (kg/h per m/s)")):
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("probability of detection")
+        ax.axhline(0.9, color="grey", lw=0.8, ls=":")
+        ax.legend(fontsize=8)
     lims = [1, 2e4]
-    axes[1].plot(lims, lims, color="k", lw=0.8)
-    axes[1].fill_between(lims, [0.5, 1e4], [1.5, 3e4], color="grey", alpha=0.15, label="±50 %")
-    axes[1].set_xscale("log")
-    axes[1].set_yscale("log")
-    axes[1].set_xlim(lims)
-    axes[1].set_ylim(lims)
-    axes[1].set_xlabel("true Q (kg/h)")
-    axes[1].set_ylabel("estimated Q, wind known (kg/h)")
-    axes[1].legend(fontsize=7)
+    axes[2].plot(lims, lims, color="k", lw=0.8)
+    axes[2].fill_between(lims, [0.5, 1e4], [1.5, 3e4], color="grey", alpha=0.15, label="±50 %")
+    axes[2].set_xscale("log")
+    axes[2].set_yscale("log")
+    axes[2].set_xlim(lims)
+    axes[2].set_ylim(lims)
+    axes[2].set_xlabel("true Q (kg/h)")
+    axes[2].set_ylabel("estimated Q, wind known (kg/h)")
+    axes[2].legend(fontsize=7)
     fig.suptitle("plumetrace quantify_skill: puff-model plumes, end to end (dev-2core, 2026-11-21)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None, help="write the POD / accuracy figure here")
     parser.add_argument("--high-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.high_sigma)
     parser.add_argument("--min-peak-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.min_peak_sigma)
+    parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
     args = parser.parse_args(argv)
+    if args.replot is not None:
+        saved = json.loads(args.replot.read_text())
+        plot(args.plot or Path("quantify_skill.png"), saved["cases"], saved["presets"])
+        return 0
     global PARAMS
     PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma).validated()
     n_cases = args.cases or (16 if args.quick else 50)
