@@ -99,3 +99,14 @@ def test_csv_with_bad_number(tmp_path):
     path.write_text("time,u10_m_s,v10_m_s\n2026-06-01T17:00:00,abc,0\n")
     with pytest.raises(InvalidFileError, match="u10_m_s"):
         wind_from_file(path, time="2026-06-01T17:00:00")
+
+
+def test_several_stations_need_a_plume_location(tmp_path):
+    path = tmp_path / "wind.csv"
+    path.write_text(
+        "time,lat,lon,wind_speed_m_s,wind_dir_deg\n"
+        "2026-06-01T17:00:00,35.0,-118.0,5.0,180.0\n"
+        "2026-06-01T17:00:00,36.0,-117.0,2.0,90.0\n"
+    )
+    with pytest.raises(InvalidFileError, match="wind stations"):
+        wind_from_file(path, time="2026-06-01T17:00:00")

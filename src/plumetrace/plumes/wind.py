@@ -226,9 +226,13 @@ def sample_wind(
         u = u.reshape(u.shape[0], -1)[:, 0]
         v = v.reshape(v.shape[0], -1)[:, 0]
     subset = np.ones(times.shape, dtype=bool)
-    if "lat" in series and "lon" in series and lat is not None and lon is not None:
-        distance = np.hypot(series["lat"] - lat, (series["lon"] - lon) * math.cos(math.radians(lat)))
-        subset = np.isclose(distance, distance.min())
+    if "lat" in series and "lon" in series:
+        stations = {(float(a), float(b)) for a, b in zip(series["lat"], series["lon"])}
+        if lat is not None and lon is not None:
+            distance = np.hypot(series["lat"] - lat, (series["lon"] - lon) * math.cos(math.radians(lat)))
+            subset = np.isclose(distance, distance.min())
+        elif len(stations) > 1:
+            raise InvalidInputError("wind stations", f"{len(stations)} stations but the plume has no location (map not georeferenced)")
     times, u, v = times[subset], u[subset], v[subset]
     order = np.argsort(times)
     times, u, v = times[order], u[order], v[order]
