@@ -83,14 +83,12 @@ class GroupStatistics:
     ----------
     count : ndarray (n_group,) int64
     mean : ndarray (n_group, n_band) float64, radiance units
-    cov : ndarray (n_group, n_band, n_band) float64, sample covariance (divided by n - 1)
-    scatter : ndarray (n_group, n_band, n_band) float64, ``Σ (x - mean)(x - mean)ᵀ``
+    cov : ndarray (n_group, n_band, n_band) float64, sample covariance ``Σ (x - mean)(x - mean)ᵀ / (n - 1)``
     """
 
     count: np.ndarray
     mean: np.ndarray
     cov: np.ndarray
-    scatter: np.ndarray
 
 
 def merge_columns(sums: ShiftedSums, group_of_column: np.ndarray, n_group: int) -> GroupStatistics:
@@ -137,10 +135,10 @@ def merge_columns(sums: ShiftedSums, group_of_column: np.ndarray, n_group: int) 
     del per_column
     scatter += scatter.transpose(0, 2, 1).copy()
     scatter *= 0.5
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = scatter / np.maximum(count - 1, 1)[:, None, None]
+    cov = scatter  # in place: one (n_group, n_band, n_band) array
+    cov /= np.maximum(count - 1, 1)[:, None, None]
     cov[count < 2] = np.nan
-    return GroupStatistics(count=count, mean=mean, cov=cov, scatter=scatter)
+    return GroupStatistics(count=count, mean=mean, cov=cov)
 
 
 def oas_shrinkage(corr: np.ndarray, n_samples: np.ndarray) -> np.ndarray:

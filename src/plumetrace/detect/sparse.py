@@ -17,6 +17,8 @@ set) and ``d = x - μ`` (centred on the group mean of the data),
 where ``S`` is the scatter matrix of the data (from the streaming pass) and ``s`` the previous target. So each
 iteration touches only the pixels with ``α > 0``; pixels at 0 stay at 0 (their ℓ1 weight ``1/(r ε)`` with
 ``ε = 1e-4`` ppm·m is far above any matched-filter score), so they are dropped from the active set as they appear.
+The engine runs the first update from sums gathered while applying the initial filter and the first reweighting
+while re-reading the file, so only pixels that survive it are ever held in memory.
 In these units (``k`` per ppm·m, ``α`` in ppm·m) the update is mag1c's exactly (its ``1e5`` scaling cancels).
 """
 
@@ -28,7 +30,7 @@ from scipy import sparse as sp
 from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.detect.matched_filter import FilterWeights
 
-__all__ = ["EPSILON_PPM_M", "sparse_iterations"]
+__all__ = ["EPSILON_PPM_M", "SparseState", "reweight", "sparse_iterations"]
 
 #: mag1c's ε (1e-9 in its 1e5-scaled units) in ppm·m.
 EPSILON_PPM_M = 1e-4
@@ -45,115 +47,185 @@ def _rowwise_dot(d: np.ndarray, per_group: np.ndarray, group: np.ndarray) -> np.
     return out
 
 
-def sparse_iterations(
-    centred: np.ndarray,
-    group: np.ndarray,
-    albedo: np.ndarray,
-    alpha0: np.ndarray,
-    stats: GroupStatistics,
-    weights: FilterWeights,
-    unit_absorption: np.ndarray,
-    *,
-    iterations: int = 30,
-    regularize: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run the reweighted-ℓ1 iterations on the active pixels.
+def _group_order(group: np.ndarray, n_group: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel order sorted by group and the CSR row pointer of each group."""
+    order = np.argsort(group, kind="stable")
+    indptr = np.searchsorted(group[order], np.arange(n_group + 1))
+    return order, indptr
+
+
+class SparseState:
+    """Background statistics of the plume-removed data, updated from per-group plume sums (Woodbury on ``C̃⁻¹``).
 
     Parameters
     ----------
-    centred : ndarray (n_active, n_band) float32
-        ``x - μ`` of the pixels whose initial estimate is positive (μ = their group's data mean).
+    stats : GroupStatistics
+        Statistics of the data (all valid pixels of each group).
+    weights : FilterWeights
+        The initial filter; its regularised covariance ``C̃`` is inverted once.
+    unit_absorption : ndarray (n_band,)
+        Target unit absorption per ppm·m.
+
+    Attributes after :meth:`update`: ``q`` (n_group, n_band) float32 filter, ``offset`` (n_group,) float32 so that
+    the score of a pixel is ``(x - μ)·q - offset``, ``normalizer`` (n_group,) float32, and :meth:`sigma`.
+    """
+
+    def __init__(self, stats: GroupStatistics, weights: FilterWeights, unit_absorption: np.ndarray) -> None:
+        self.k = np.asarray(unit_absorption, dtype=np.float64)
+        self.stats = stats
+        self.n_group, self.n_band = stats.mean.shape
+        self.good = stats.count >= 2
+        self.mean0 = np.nan_to_num(stats.mean)
+        self.target = self.mean0 * self.k
+        self.count = stats.count.astype(np.float64)
+        self.nm1 = np.maximum(self.count - 1.0, 1.0)
+        eye = np.eye(self.n_band)
+        self.inverse = np.linalg.inv(np.where(self.good[:, None, None], weights.cov, eye))  # C̃⁻¹, once
+        self._sigma0 = np.where(self.good, weights.sigma, np.nan)
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def update(self, sum_c: np.ndarray, sum_cc: np.ndarray, sum_cd: np.ndarray) -> None:
+        """New filter after removing the plume ``c s`` (``c = r α``) from the data.
+
+        Parameters
+        ----------
+        sum_c, sum_cc : ndarray (n_group,)
+            ``Σ c`` and ``Σ c²`` over each group's pixels.
+        sum_cd : ndarray (n_group, n_band)
+            ``Σ c (x - μ)``, with μ the data mean of the group.
+        """
+        count, nm1 = self.count, self.nm1
+        cbar = np.where(count > 0, sum_c / np.maximum(count, 1.0), 0.0)
+        v = sum_cc - count * cbar**2
+        # C' = C + U M Uᵀ with U = [s, a], M = [[v, -1], [-1, 0]] / (n - 1).
+        u = np.stack([self.target, sum_cd], axis=2)  # (G, B, 2)
+        m_inv = np.zeros((self.n_group, 2, 2))
+        m_inv[:, 0, 1] = m_inv[:, 1, 0] = -nm1
+        m_inv[:, 1, 1] = -nm1 * v
+        au = np.matmul(self.inverse, u)
+        cap = m_inv + np.matmul(u.transpose(0, 2, 1), au)
+        mean = self.mean0 - cbar[:, None] * self.target
+        self.target = mean * self.k
+        at = np.matmul(self.inverse, self.target[:, :, None])
+        rhs = np.matmul(u.transpose(0, 2, 1), at)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = (at - np.matmul(au, np.linalg.solve(cap, rhs)))[:, :, 0]
+        normalizer = np.maximum(np.einsum("gb,gb->g", self.target, q), 1e-10)
+        self.q = q.astype(np.float32)
+        self.offset = np.einsum("gb,gb->g", mean - self.mean0, q).astype(np.float32)  # (x-μ')·q = d·q - (μ'-μ)·q
+        self.normalizer = normalizer.astype(np.float32)
+        self._last = (q, u, v)
+
+    def sigma(self) -> np.ndarray:
+        """Noise-propagated 1σ (ppm·m, before albedo correction) of the current filter, per group."""
+        if self._last is None:
+            return self._sigma0
+        q, u, v = self._last
+        sample = np.where(self.good[:, None, None], self.stats.cov, np.eye(self.n_band))
+        uq = np.matmul(u.transpose(0, 2, 1), q[:, :, None])[:, :, 0]
+        quad = np.einsum("gb,gb->g", q, np.matmul(sample, q[:, :, None])[:, :, 0])
+        quad += (uq[:, 0] * v * uq[:, 0] - 2 * uq[:, 0] * uq[:, 1]) / self.nm1
+        normalizer = np.einsum("gb,gb->g", self.target, q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.good, np.sqrt(np.maximum(quad, 0)) / normalizer, np.nan)
+
+
+def reweight(
+    score: np.ndarray, albedo: np.ndarray, alpha_previous: np.ndarray, normalizer: np.ndarray, *, regularize: bool = True
+) -> np.ndarray:
+    """One reweighted-ℓ1 update ``max(0, (score - 1/(r (α + ε))) / (r · normalizer))`` (float32, ppm·m)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reg = (1.0 / (albedo * (alpha_previous + np.float32(EPSILON_PPM_M)))) if regularize else np.float32(0.0)
+        alpha = np.maximum((score - reg) / (albedo * normalizer), 0).astype(np.float32)
+    alpha[~np.isfinite(alpha)] = 0
+    return alpha
+
+
+def sparse_iterations(
+    centred: np.ndarray | list[np.ndarray],
+    group: np.ndarray,
+    albedo: np.ndarray,
+    alpha0: np.ndarray,
+    state: SparseState,
+    *,
+    iterations: int = 30,
+    regularize: bool = True,
+) -> np.ndarray:
+    """Run reweighted-ℓ1 iterations on the active pixels.
+
+    Parameters
+    ----------
+    centred : ndarray (n_active, n_band) float32, or a list of such arrays (consecutive pieces of the active set)
+        ``x - μ`` of the active pixels (μ = their group's data mean). A list is consumed (emptied) so that each
+        piece can be freed or shrunk on its own: memory never holds two copies of the active set.
     group : ndarray (n_active,) int
         Group of each active pixel.
     albedo : ndarray (n_active,) float
         Albedo factor ``r`` of each active pixel.
     alpha0 : ndarray (n_active,) float
-        Initial albedo-corrected matched-filter estimate (ppm·m, > 0).
-    stats : GroupStatistics
-        Statistics of the data (all valid pixels of each group).
-    weights : FilterWeights
-        The initial filter (its regularised covariance ``C̃`` is updated, not re-estimated: the plume removal is a
-        rank-2 change ``U M Uᵀ`` applied through the Woodbury identity to ``C̃⁻¹``).
-    unit_absorption : ndarray (n_band,)
-        Target unit absorption per ppm·m.
+        Current estimate (ppm·m, > 0); pixels outside the active set are 0 and stay 0.
+    state : SparseState
+        Statistics matching ``alpha0`` (updated in place; its :meth:`SparseState.sigma` gives the final 1σ).
     iterations : int, keyword-only
-        Number of reweighting iterations (mag1c default 30).
+        Number of reweighting iterations.
     regularize : bool, keyword-only
-        Apply the ℓ1 reweighting (False = mag1c ``--no-sparsity``).
+        Apply the ℓ1 reweighting (False = mag1c ``--no-sparsity``; then every pixel must be in the active set).
 
     Returns
     -------
     alpha : ndarray (n_active,) float32
         Final enhancement, ppm·m (≥ 0).
-    sigma : ndarray (n_group,) float64
-        Final noise-propagated 1σ per group before albedo correction (ppm·m); a pixel's is ``sigma / r``.
-    mean : ndarray (n_group, n_band) float64
-        Final plume-free background mean.
     """
-    k = np.asarray(unit_absorption, dtype=np.float64)
-    n_group, n_band = stats.mean.shape
-    good = stats.count >= 2
-    mean0 = np.nan_to_num(stats.mean)
-    target = mean0 * k
-    count = stats.count.astype(np.float64)
-    inverse = np.linalg.inv(np.where(good[:, None, None], weights.cov, np.eye(n_band)))  # C̃⁻¹, once
-    sample0 = np.where(good[:, None, None], stats.cov, np.eye(n_band))
+    n_group, n_band = state.n_group, state.n_band
+    if isinstance(centred, list):
+        pieces = [np.asarray(centred.pop(0), dtype=np.float32) for _ in range(len(centred))]
+    else:
+        pieces = [np.asarray(centred, dtype=np.float32)]
     alpha = np.asarray(alpha0, dtype=np.float32).copy()
-    g = np.asarray(group, dtype=np.int64)
-    order = np.argsort(g, kind="stable")  # pixels grouped, so per-group sums are CSR rows without a conversion
-    active = order
-    d = np.asarray(centred, dtype=np.float32)[order]
-    g = g[order]
-    ra = np.asarray(albedo, dtype=np.float32)[order]
-    al = alpha[order]
-    sigma = np.where(good, weights.sigma, np.nan)
-    mean = mean0
-    nm1 = np.maximum(count - 1.0, 1.0)
-    alive = np.ones(g.size, dtype=bool)
-    n_compacted = g.size
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for iteration in range(iterations):
-            c = ra * al  # float32; 0 for dead pixels
-            reg = (1.0 / (ra * (al + np.float32(EPSILON_PPM_M)))) if regularize else np.float32(0.0)
+    g_all = np.asarray(group, dtype=np.int64)
+    r_all = np.asarray(albedo, dtype=np.float32)
+    bounds = np.cumsum([0] + [p.shape[0] for p in pieces])
+    if bounds[-1] != alpha.size:
+        raise ValueError("centred pieces and alpha0 disagree in length")
+    # Per piece: original indices, groups, albedo, current alpha, CSR order.
+    parts = []
+    for piece, start, stop in zip(pieces, bounds[:-1], bounds[1:]):
+        g = g_all[start:stop]
+        parts.append([piece, np.arange(start, stop), g, r_all[start:stop], alpha[start:stop].copy(), *_group_order(g, n_group)])
+    del pieces
+    for iteration in range(iterations):
+        sum_c = np.zeros(n_group)
+        sum_cc = np.zeros(n_group)
+        sum_cd = np.zeros((n_group, n_band))
+        for d, _, g, ra, al, order, indptr in parts:
+            if not g.size:
+                continue
+            c = ra * al
             c64 = c.astype(np.float64)
-            sum_c = np.bincount(g, weights=c64, minlength=n_group)
-            sum_cc = np.bincount(g, weights=c64 * c64, minlength=n_group)
-            if g.size:
-                indptr = np.searchsorted(g, np.arange(n_group + 1))
-                mix = sp.csr_matrix((c, np.arange(g.size), indptr), shape=(n_group, g.size))
-                a = np.asarray(mix @ d, dtype=np.float64)  # Σ c d per group (float32 products of ~10³ terms)
-            else:
-                a = np.zeros((n_group, n_band))
-            cbar = np.where(count > 0, sum_c / np.maximum(count, 1.0), 0.0)
-            v = sum_cc - count * cbar**2
-            # C' = C + U M Uᵀ with U = [s, a], M = [[v, -1], [-1, 0]] / (n - 1); Woodbury on A = C̃⁻¹.
-            u = np.stack([target, a], axis=2)  # (G, B, 2)
-            m_inv = np.zeros((n_group, 2, 2))
-            m_inv[:, 0, 1] = m_inv[:, 1, 0] = -nm1
-            m_inv[:, 1, 1] = -nm1 * v
-            au = np.matmul(inverse, u)  # (G, B, 2)
-            cap = m_inv + np.matmul(u.transpose(0, 2, 1), au)  # (G, 2, 2)
-            mean = mean0 - cbar[:, None] * target
-            target = mean * k
-            at = np.matmul(inverse, target[:, :, None])  # (G, B, 1)
-            rhs = np.matmul(u.transpose(0, 2, 1), at)  # (G, 2, 1)
-            q = (at - np.matmul(au, np.linalg.solve(cap, rhs)))[:, :, 0]
-            normalizer = np.maximum(np.einsum("gb,gb->g", target, q), 1e-10)
-            if iteration == iterations - 1:  # noise propagation through the final filter
-                uq = np.matmul(u.transpose(0, 2, 1), q[:, :, None])[:, :, 0]
-                quad = np.einsum("gb,gb->g", q, np.matmul(sample0, q[:, :, None])[:, :, 0])
-                quad += (uq[:, 0] * v * uq[:, 0] - 2 * uq[:, 0] * uq[:, 1]) / nm1
-                sigma = np.where(good, np.sqrt(np.maximum(quad, 0)) / normalizer, np.nan)
-            offset = np.einsum("gb,gb->g", mean - mean0, q)  # (x - μ')·q = d·q - (μ' - μ)·q
-            score = _rowwise_dot(d, q, g) - offset[g].astype(np.float32)
-            al = np.maximum((score - reg) / (ra * normalizer[g].astype(np.float32)), 0).astype(np.float32)
-            al[~(np.isfinite(al) & alive)] = 0
-            alive = al > 0
-            n_alive = int(alive.sum())
-            if n_alive < 0.7 * n_compacted or iteration == iterations - 1:
-                # Dropping dead pixels is exact (their ℓ1 weight 1/(r ε) pins them at 0); do it when worth a copy.
-                alpha[active] = al
-                active, d, g, ra, al = active[alive], d[alive], g[alive], ra[alive], al[alive]
-                alive = np.ones(g.size, dtype=bool)
-                n_compacted = g.size
-    return alpha, sigma, mean
+            sum_c += np.bincount(g, weights=c64, minlength=n_group)
+            sum_cc += np.bincount(g, weights=c64 * c64, minlength=n_group)
+            mix = sp.csr_matrix((c[order], order, indptr), shape=(n_group, g.size))  # Σ c d per group, no copy of d
+            sum_cd += mix @ d
+        state.update(sum_c, sum_cc, sum_cd)
+        last = iteration == iterations - 1
+        for part in parts:
+            d, index, g, ra, al, _, _ = part
+            if not g.size:
+                continue
+            score = _rowwise_dot(d, state.q, g) - state.offset[g]
+            new = reweight(score, ra, al, state.normalizer[g], regularize=regularize)
+            if regularize:
+                new[al <= 0] = 0  # pixels at 0 stay at 0
+            part[4] = new
+            alive = new > 0
+            if regularize and (alive.sum() < 0.7 * g.size or last):
+                # Dropping dead pixels is exact (their ℓ1 weight 1/(r ε) pins them at 0): shrink this piece only.
+                alpha[index] = new
+                g = g[alive]
+                part[:] = [d[alive], index[alive], g, ra[alive], new[alive], *_group_order(g, n_group)]
+        if not regularize and last:
+            for d, index, _, _, al, _, _ in parts:
+                alpha[index] = al
+    for _, index, _, _, al, _, _ in parts:
+        alpha[index] = al
+    return alpha
