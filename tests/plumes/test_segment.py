@@ -136,3 +136,26 @@ def test_column_statistics_only_on_the_raw_sensor_grid():
     assert labels.values[151, 4] > 0  # found against its own quiet column's noise
     enhancement.attrs = {"stats": "column", "orthorectified": True}
     assert segment_plumes(enhancement).attrs["column_wise"] == 0
+
+
+def test_per_pixel_uncertainty_suppresses_false_plumes_over_noisy_pixels():
+    rng = np.random.default_rng(10)
+    shape = (200, 200)
+    noise_sigma = np.full(shape, 30.0)
+    dark = np.zeros(shape, dtype=bool)
+    for r, c in rng.integers(10, 190, (40, 2)):  # dark patches (albedo-corrected noise x8)
+        dark[r - 4 : r + 4, c - 4 : c + 4] = True
+    noise_sigma[dark] = 240.0
+    enhancement = rng.normal(0.0, 1.0, shape) * noise_sigma
+    plume = _discs(shape, [(100, 20)], 4, 1.0) * (~dark)
+    enhancement += 400.0 * plume
+    without = segment_plumes(enhancement)
+    with_unc = segment_plumes(enhancement, uncertainty=noise_sigma)
+    assert without.attrs["n_plumes"] > 3  # noise in the dark patches passes the scene-wide thresholds
+    assert with_unc.attrs["n_plumes"] == 1
+    assert with_unc.values[100, 20] == 1
+
+
+def test_rejects_uncertainty_of_another_shape():
+    with pytest.raises(InvalidInputError, match="uncertainty"):
+        segment_plumes(np.random.default_rng(0).normal(size=(20, 20)), uncertainty=np.ones((10, 10)))

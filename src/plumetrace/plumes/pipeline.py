@@ -111,7 +111,8 @@ def analyze_plumes(
     Parameters
     ----------
     enhancement : Dataset with ``enhancement(y, x)`` (ppm·m) or that DataArray
-        The detection product (``plumetrace.io.cog.read_enhancement`` or ``detect_scene``).
+        The detection product (``plumetrace.io.cog.read_enhancement`` or ``detect_scene``); its
+        ``uncertainty(y, x)`` (per-pixel 1σ), when present, shapes the segmentation's significance map.
     wind : Wind or callable(lat, lon, time) -> Wind
         One wind for every plume, or a function sampling a wind series at each source (lat/lon None when the map
         is not georeferenced; time is ``attrs["acquisition_time"]``).
@@ -150,7 +151,8 @@ def analyze_plumes(
 
     enh_for_segment = enh.copy()
     enh_for_segment.attrs = {**ds.attrs, **enh.attrs}
-    labels = segment_plumes(enh_for_segment, params=params)
+    uncertainty = ds["uncertainty"] if "uncertainty" in ds and ds["uncertainty"].shape == enh.shape else None
+    labels = segment_plumes(enh_for_segment, uncertainty=uncertainty, params=params)
     column_wise = bool(labels.attrs["column_wise"])
     median, sigma = robust_background(values, column_wise=column_wise, min_column_pixels=params.min_column_pixels)
     anomaly = values - median  # background-removed enhancement, ppm·m

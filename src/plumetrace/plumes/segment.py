@@ -189,17 +189,42 @@ def _resolve_column_wise(enhancement: Any, params: SegmentParams, n_rows: int) -
     return attrs.get("stats") == "column" and raw_grid and n_rows >= params.min_column_pixels
 
 
-def significance_map(enhancement: Any, *, params: SegmentParams = DEFAULT_SEGMENT_PARAMS) -> np.ndarray:
+def _usable_uncertainty(uncertainty: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    if uncertainty is None:
+        return None
+    values = uncertainty.values if isinstance(uncertainty, xr.DataArray) else uncertainty
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != shape:
+        raise InvalidInputError("uncertainty", f"shape {values.shape} does not match the map {shape}")
+    positive = np.isfinite(values) & (values > 0)
+    if positive.mean() < 0.5:
+        return None  # mostly missing: fall back to the map's own statistics
+    return np.where(positive, values, np.nan)
+
+
+def significance_map(
+    enhancement: Any, *, uncertainty: Any = None, params: SegmentParams = DEFAULT_SEGMENT_PARAMS
+) -> np.ndarray:
     """Significance ``z`` (y, x) of each pixel against the robust background, after optional smoothing.
 
-    ``z`` is in units of the background sigma of the (smoothed) map, so thresholds keep their meaning whatever the
-    smoothing. NaN pixels stay NaN.
+    Without ``uncertainty``, ``z = (E - median) / sigma`` with the robust background statistics. With the retrieval's
+    per-pixel 1σ ``uncertainty`` (ppm·m, e.g. larger over dark pixels after albedo correction), ``z = (E - median) /
+    uncertainty`` re-scaled by its own robust median and sigma: the per-pixel noise shape comes from the retrieval,
+    the overall level (clutter included) from the map. ``z`` is in units of the background sigma of the (smoothed)
+    map, so thresholds keep their meaning whatever the smoothing. NaN pixels stay NaN.
     """
     params = params.validated()
     array = _as_array(enhancement)
     column_wise = _resolve_column_wise(enhancement, params, array.shape[0])
     median, sigma = robust_background(array, column_wise=column_wise, min_column_pixels=params.min_column_pixels)
-    z = (array - median) / sigma
+    noise = _usable_uncertainty(uncertainty, array.shape)
+    if noise is None:
+        z = (array - median) / sigma
+    else:
+        z = (array - median) / noise
+        z_median, z_sigma = _median_sigma(z)
+        if z_sigma > 0:
+            z = (z - z_median) / z_sigma
     valid = np.isfinite(z)
     if params.smooth_px > 0:
         filled = np.where(valid, z, 0.0)
@@ -213,7 +238,9 @@ def significance_map(enhancement: Any, *, params: SegmentParams = DEFAULT_SEGMEN
     return z
 
 
-def segment_plumes(enhancement: Any, *, params: SegmentParams = DEFAULT_SEGMENT_PARAMS) -> xr.DataArray:
+def segment_plumes(
+    enhancement: Any, *, uncertainty: Any = None, params: SegmentParams = DEFAULT_SEGMENT_PARAMS
+) -> xr.DataArray:
     """Label the plumes of an enhancement map.
 
     Parameters
@@ -221,6 +248,9 @@ def segment_plumes(enhancement: Any, *, params: SegmentParams = DEFAULT_SEGMENT_
     enhancement : DataArray or array (y, x)
         Enhancement, ppm·m (NaN = no data). A DataArray keeps its coordinates and attributes in the result; its
         ``attrs["stats"]`` decides per-column statistics when ``params.column_wise`` is None.
+    uncertainty : DataArray or array (y, x), optional
+        The retrieval's per-pixel 1σ (ppm·m); shapes the significance where the noise varies from pixel to pixel
+        (see :func:`significance_map`). Ignored when mostly missing.
     params : SegmentParams
         Thresholds and clean-up settings (see :class:`SegmentParams` for the defaults).
 
@@ -238,7 +268,7 @@ def segment_plumes(enhancement: Any, *, params: SegmentParams = DEFAULT_SEGMENT_
     params = params.validated()
     array = _as_array(enhancement)
     column_wise = _resolve_column_wise(enhancement, params, array.shape[0])
-    z = significance_map(enhancement, params=params)
+    z = significance_map(enhancement, uncertainty=uncertainty, params=params)
     _, raw_sigma = robust_background(array, column_wise=column_wise, min_column_pixels=params.min_column_pixels)
     z_filled = np.where(np.isfinite(z), z, -np.inf)
 
