@@ -35,15 +35,11 @@ def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id
     out_dir = Path(out_dir)
     gas, method = result.attrs.get("gas", "gas"), result.attrs.get("method", "mf")
     tif = out_dir / "enhancement.tif"
-    grid = write_enhancement(result, tif)
     png = out_dir / "quicklook.png"
     when = result.attrs.get("acquisition_time")
-    write_quicklook(
-        _grid_enhancement(result, grid),
-        png,
-        title=f"{gas.upper()} enhancement ({method}, {result.attrs.get('stats', '')} statistics)"
-        + (f" {when}" if when else ""),
-    )
+    title = f"{gas.upper()} enhancement ({method}, {result.attrs.get('stats', '')} statistics)" + (f" {when}" if when else "")
+    grid = write_enhancement(result, tif)
+    write_quicklook(_grid_enhancement(result, grid), png, title=title)
     geometry: dict[str, Any] | None = None
     bbox: list[float] | None = None
     if grid["crs"] and grid["transform"] is not None:
