@@ -1,6 +1,7 @@
 """Cloud-Optimized GeoTIFF of the detection products, its reader, and the PNG quicklook.
 
-Layout of ``enhancement.tif`` (float32, nodata NaN, ZSTD level 1, 256-pixel tiles and overviews):
+Layout of ``enhancement.tif`` (float32, nodata NaN, ZSTD level 1, 256-pixel tiles, internal overviews when larger
+than 2048 pixels):
 
 ====  =====================  ======================================================
 band  description            meaning
@@ -40,6 +41,7 @@ BANDS = (
     ("sensitivity", "sensitivity"),
 )
 _QUICKLOOK_MAX_PIXELS = 800
+_OVERVIEW_MIN_PIXELS = 2048
 _TAG_KEYS = ("gas", "method", "stats", "sensor", "acquisition_time", "target_source", "airmass_factor", "window_nm",
              "columns_per_group", "iterations", "shrinkage", "albedo_correct", "source")
 
@@ -97,6 +99,9 @@ def write_enhancement(result: xr.Dataset, path: str | Path) -> dict[str, Any]:
         "level": 1,
         "blocksize": 256,
         "overview_resampling": "average",
+        # Internal overviews only for large maps: on an EMIT-size product they triple the writing time (GDAL re-reads
+        # and re-compresses the tiles) and a 1280-pixel map needs none to display quickly.
+        "overviews": "AUTO" if max(width, height) > _OVERVIEW_MIN_PIXELS else "NONE",
         "BIGTIFF": "IF_SAFER",
     }
     if transform is not None:
