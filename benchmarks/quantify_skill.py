@@ -63,9 +63,11 @@ def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> 
     return q, float(rng.uniform(1.0, 8.0)), float(rng.uniform(0.0, 360.0))
 
 
-def _retrieve(preset: str, shape: tuple[int, int], q: float, u: float, direction: float, seed: int):
+def _retrieve(preset: str, shape: tuple[int, int], q: float, u: float, direction: float, seed: int, *,
+              stats: str = "scene", albedo_correct: bool = False):
     scene, truth = simulate_scene(sensor=preset, shape=shape, rate_kg_h=q, wind_speed_m_s=u, wind_dir_deg=direction, seed=seed)
-    return detect_scene(scene, stats="scene", progress=False), truth
+    options = {"albedo_correct": True} if albedo_correct else {}
+    return detect_scene(scene, stats=stats, progress=False, **options), truth
 
 
 def _match(result, truth) -> dict[str, Any] | None:
@@ -115,11 +117,12 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
     return row
 
 
-def false_plumes(preset: str, n_scenes: int, seed0: int) -> dict[str, float]:
-    shape = PRESETS[preset]["free_shape"]
+def false_plumes(preset: str, n_scenes: int, seed0: int, *, size: int | None = None, stats: str = "scene",
+                 albedo_correct: bool = False) -> dict[str, float]:
+    shape = (size, size) if size else PRESETS[preset]["free_shape"]
     count, area_km2 = 0, 0.0
     for i in range(n_scenes):
-        detected, truth = _retrieve(preset, shape, 0.0, 3.0, 270.0, seed0 + i)
+        detected, truth = _retrieve(preset, shape, 0.0, 3.0, 270.0, seed0 + i, stats=stats, albedo_correct=albedo_correct)
         result = analyze_plumes(detected, wind=Wind(3.0, 270.0, 0.9), n_samples=200, params=PARAMS)
         count += len(result.records)
         area_km2 += shape[0] * shape[1] * truth.pixel_size_m**2 / 1e6
@@ -261,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--high-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.high_sigma)
     parser.add_argument("--min-peak-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.min_peak_sigma)
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
+    parser.add_argument("--free-only", action="store_true",
+                        help="only the plume-free false-plume count (with --free-size / --free-stats / --albedo-correct)")
+    parser.add_argument("--free-size", type=int, default=None, help="plume-free scene size (default 128)")
+    parser.add_argument("--free-stats", default="scene", help="detection statistics on plume-free scenes (auto: the CLI default)")
+    parser.add_argument("--albedo-correct", action="store_true", help="albedo-corrected matched filter on plume-free scenes")
     args = parser.parse_args(argv)
     if args.replot is not None:
         saved = json.loads(args.replot.read_text())
@@ -273,6 +281,18 @@ def main(argv: list[str] | None = None) -> int:
     n_free = args.free_scenes or (2 if args.quick else 4)
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     start = time.perf_counter()
+    if args.free_only:
+        rows = []
+        for preset in presets:
+            result = false_plumes(preset, n_free, seed0=91_000, size=args.free_size, stats=args.free_stats,
+                                  albedo_correct=args.albedo_correct)
+            rows.append({"preset": preset, "stats": args.free_stats, "albedo_correct": args.albedo_correct, **result})
+        print_table(rows, ["preset", "stats", "albedo_correct", "false_plumes", "area_km2", "false_plumes_per_100km2"],
+                    title="False plumes on plume-free scenes")
+        write_json(args.json, {"benchmark": "quantify_skill --free-only", "segment_params": PARAMS.as_dict(),
+                               "false_plumes_per_100km2": {r["preset"]: r["false_plumes_per_100km2"] for r in rows},
+                               "rows": rows, "wall_s": time.perf_counter() - start})
+        return 0
     summary: dict[str, Any] = {}
     rows_by_preset: dict[str, list[dict[str, Any]]] = {}
     for preset in presets:
