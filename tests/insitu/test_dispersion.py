@@ -7,7 +7,7 @@ from scipy.special import gamma
 
 from plumetrace.errors import InvalidInputError
 from plumetrace.insitu.dispersion import (
-    Meteorology, beam_coupling, briggs_sigmas, mean_plume_height, plume_coupling, psi_m, shape_parameter)
+    Meteorology, beam_coupling, briggs_sigmas, mean_plume_height, plume_coupling, psi_m, shape_parameter, wind_profile)
 
 
 @pytest.mark.parametrize("cls", ["B", "D", "F"])
@@ -73,3 +73,32 @@ def test_upwind_receptors_see_nothing():
     met = Meteorology(4.0, 270.0, "D", wind_height_m=10.0, roughness_length_m=0.03)
     c = plume_coupling([[-100.0, 0.0, 2.0], [100.0, 0.0, 2.0]], [0, 0, 2.0], met)
     assert c[0] == 0.0 and c[1] > 0
+
+
+@pytest.mark.parametrize("L", [-12.0, -150.0, 1e9, 40.0])
+def test_tabulated_similarity_plume_matches_the_published_formulas(L):
+    # direct evaluation of van Ulden z̄(x), shape s, A, B and ū = u(0.6 z̄) at receptors straight downwind
+    z0, h, zr, u2, sth = 0.006, 0.46, 1.5, 5.0, 12.0
+    x = np.array([20.0, 55.0, 140.0, 390.0, 790.0])
+    zbar = mean_plume_height(x, obukhov_length_m=L, roughness_length_m=z0, source_height_m=h)
+    s = shape_parameter(zbar, obukhov_length_m=L, roughness_length_m=z0)
+    A, B = s * gamma(2 / s) / gamma(1 / s) ** 2, gamma(2 / s) / gamma(1 / s)
+    ubar = wind_profile(0.6 * zbar, wind_speed_m_s=u2, wind_height_m=2.0, obukhov_length_m=L, roughness_length_m=z0)
+    sy = np.deg2rad(sth) * x / (1 + 0.9 * np.sqrt(x / ubar / 1000.0))
+    expected = 1000.0 * A / zbar * np.exp(-((B * zr / zbar) ** s)) / (np.sqrt(2 * np.pi) * sy * ubar)
+    met = Meteorology(u2, 270.0, None, L, sth, wind_height_m=2.0, roughness_length_m=z0)
+    got = plume_coupling(np.column_stack([x, np.zeros(5), np.full(5, zr)]), [0.0, 0.0, h], met)
+    np.testing.assert_allclose(got, expected, rtol=1e-3)
+
+
+def test_sigma_y_scale_keeps_mass_and_widens_the_plume():
+    met = Meteorology(4.0, 270.0, "D", wind_height_m=10.0, roughness_length_m=0.03)
+    y = np.linspace(-400, 400, 4001)
+    rec = np.column_stack([np.full(y.size, 300.0), y, np.full(y.size, 2.0)])
+    c = plume_coupling(rec, [0.0, 0.0, 2.0], met, sigma_y_scale=[1.0, 2.0])
+    assert c.shape == (2, y.size)
+    # crosswind integral unchanged, peak halved (Gaussian lateral profile)
+    assert np.trapezoid(c[1], y) == pytest.approx(np.trapezoid(c[0], y), rel=1e-4)
+    assert c[1].max() == pytest.approx(0.5 * c[0].max(), rel=1e-3)
+    with pytest.raises(InvalidInputError, match="sigma_y_scale"):
+        plume_coupling(rec, [0.0, 0.0, 2.0], met, sigma_y_scale=0.0)

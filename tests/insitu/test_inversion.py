@@ -18,12 +18,13 @@ QUIET = dict(meander_sd_deg=0.0, turbulence_sd=0.0, wind_noise_m_s=0.0, wind_dir
 
 def _drone(q=5.0, seed=1, **kw):
     raw, truth = simulate_survey(kind="drone", emission_rate_g_s=q, source_xyz_m=(10.0, -20.0, 2.0), seed=seed, **kw)
+    raw = raw.iloc[::3].reset_index(drop=True)  # 1-in-3 s keeps the tests fast
     return validate_observations(raw, origin=(40.0, -100.0)), truth
 
 
 def test_noise_free_drone_survey_recovers_position_and_rate():
     obs, truth = _drone(**QUIET)
-    r = invert_source(obs, source_heights_m=(2.0,))
+    r = invert_source(obs, source_heights_m=(2.0,), model_error_log_sd=0.0)  # the simulator has no model error
     assert r.detected
     assert np.hypot(r.x_m - truth["x_m"], r.y_m - truth["y_m"]) < 5.0
     assert r.q_g_s == pytest.approx(truth["emission_rate_g_s"], rel=0.05)
@@ -70,3 +71,48 @@ def test_prairie_grass_loader_geometry_matches_wind_direction():
     arcs = run.arcs[run.arcs.radius_m == 200]
     peak = arcs.azimuth_deg.to_numpy()[np.argmax(arcs.concentration_mg_m3.to_numpy())]
     assert abs(((peak - (run.wind_dir_deg + 180)) + 180) % 360 - 180) < 10
+
+
+def test_residual_temper_recovers_ar1_effective_sample_size():
+    from plumetrace.insitu.inversion import residual_temper
+
+    rng = np.random.default_rng(3)
+    rho, n = 0.8, 20000
+    e = np.empty(n)
+    e[0] = rng.standard_normal()
+    for i in range(1, n):
+        e[i] = rho * e[i - 1] + np.sqrt(1 - rho**2) * rng.standard_normal()
+    lam, rho_hat, kappa = residual_temper(e, np.ones(n), np.ones(n, dtype=bool))
+    assert rho_hat == pytest.approx(rho, abs=0.02)
+    assert lam == pytest.approx((1 - rho) / (1 + rho), rel=0.1)  # AR(1): n_eff / n
+    # independent but over-dispersed residuals (sd 2 for a model sd 1): lambda = 1 / 4
+    lam, rho_hat, kappa = residual_temper(2.0 * rng.standard_normal(n), np.ones(n), np.ones(n, dtype=bool))
+    assert kappa == pytest.approx(4.0, rel=0.05) and lam == pytest.approx(0.25, rel=0.1)
+
+
+def test_new_options_are_validated():
+    obs, _ = _drone(**QUIET)
+    with pytest.raises(InvalidInputError, match="model_error_log_sd"):
+        invert_source(obs, model_error_log_sd=-0.1)
+    with pytest.raises(InvalidInputError, match="sigma_y_log_sd"):
+        invert_source(obs, sigma_y_log_sd=5.0)
+
+
+def test_prairie_grass_loss_factors_multiply_the_reported_concentrations():
+    # Barad Table 5.4 "evaporation loss" factors scale the impinger readings down (see prairie_grass docstring)
+    raw = {}
+    lines = (PG / "PGARCS.txt").read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        head = lines[i].split(",")
+        n = int(lines[i + 1].split(",")[0])
+        if int(head[0]) == 5 and float(head[4]) == 50.0:
+            raw = {float(v.split()[0]): float(v.split()[3]) for v in lines[i + 2:i + 2 + n]}
+        i += 2 + n
+    run = next(r for r in load_prairie_grass(PG) if r.run == 5)
+    arc = run.arcs[run.arcs.radius_m == 50.0]
+    peak = arc.loc[arc.concentration_mg_m3.idxmax()]
+    assert peak.concentration_mg_m3 == pytest.approx(raw[peak.azimuth_deg] * 0.93)  # table: run 5, 50 m = 0.93

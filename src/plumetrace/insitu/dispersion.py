@@ -50,6 +50,7 @@ __all__ = [
     "mean_plume_height",
     "shape_parameter",
     "plume_coupling",
+    "similarity_table",
     "beam_coupling",
 ]
 
@@ -207,8 +208,93 @@ def _rotate(dx: NDArray, dy: NDArray, wind_dir_deg: NDArray) -> tuple[NDArray, N
     return dx * ex + dy * ey, -dx * ey + dy * ex
 
 
+def similarity_table(*, obukhov_length_m: float, roughness_length_m: float, source_height_m: float,
+                     wind_height_m: float, x_max_m: float = 1.0e5, n: int = 240) -> tuple[NDArray, ...]:
+    """Tabulate the similarity-scheme plume against downwind distance, for fast interpolation.
+
+    Returns ``(log_x, zbar_m, s, log_u_ratio)`` on ``n`` log-spaced distances from 0.1 m to ``x_max_m``:
+    mean plume height z̄(x) (m), profile shape s(x) and ln(ū/u_ref), the advection speed ū = u(c z̄) over the
+    measured wind at ``wind_height_m``. z̄, s and ū/u_ref depend on x only (for given L, z0 and release height),
+    so the plume is evaluated by 1-D interpolation instead of the stability functions at every receptor.
+    """
+    x = np.geomspace(0.1, max(x_max_m, 1.0), n)
+    zbar = mean_plume_height(x, obukhov_length_m=obukhov_length_m, roughness_length_m=roughness_length_m,
+                             source_height_m=source_height_m)
+    s = shape_parameter(zbar, obukhov_length_m=obukhov_length_m, roughness_length_m=roughness_length_m)
+    ratio = wind_profile(_C_ADVECTION * zbar, wind_speed_m_s=1.0, wind_height_m=wind_height_m,
+                         obukhov_length_m=obukhov_length_m, roughness_length_m=roughness_length_m)
+    return np.log(x), zbar, s, np.log(ratio)
+
+
+def _pair_terms(rec: NDArray, src: NDArray, met: Meteorology, wind_dir_offset_deg: float,
+                min_distance_m: float, lateral_cut: float = 6.5) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+    """Downwind (source, receptor) pairs and their plume terms.
+
+    Pairs more than ``lateral_cut`` σy off the plume axis (relative value < 1e-9) are left out (zero).
+
+    Returns ``gi, ri`` (pair indices into sources and receptors), ``base`` (mg m⁻³ per g s⁻¹ per m⁻¹ of lateral
+    density: 1000 · vertical profile / ū), crosswind offset ``y`` (m) and ``sy`` (m) for every pair.
+    """
+    n = rec.shape[0]
+    u = np.broadcast_to(np.asarray(met.wind_speed_m_s, dtype=float), (n,))
+    wd = np.broadcast_to(np.asarray(met.wind_dir_deg, dtype=float), (n,)) + wind_dir_offset_deg
+    dx = rec[None, :, 0] - src[:, None, 0]
+    dy = rec[None, :, 1] - src[:, None, 1]
+    xd, yc = _rotate(dx, dy, wd[None, :])
+    z0 = met.roughness_length_m
+    parts: list[tuple[NDArray, ...]] = []
+    for key, idx in _schemes(met, n).items():
+        sub_x = xd[:, idx]
+        gi, rj = np.nonzero(sub_x > min_distance_m)
+        if gi.size == 0:
+            continue
+        ri = idx[rj]
+        x = sub_x[gi, rj]
+        y = yc[gi, ri]
+        zr = rec[ri, 2]
+        h = src[gi, 2]
+        if key[0] == "similarity":
+            L, sth = key[1], np.deg2rad(key[2])
+            zbar = np.empty_like(x)
+            s = np.empty_like(x)
+            ubar = np.empty_like(x)
+            lx = np.log(x)
+            keep = np.zeros(x.size, dtype=bool)
+            for hval in np.unique(h):  # release heights are few: one table each
+                sel = np.flatnonzero(h == hval)
+                tx, tz, ts, tu = similarity_table(obukhov_length_m=L, roughness_length_m=z0, source_height_m=hval,
+                                                  wind_height_m=met.wind_height_m, x_max_m=float(x[sel].max()) * 1.01)
+                ubar[sel] = u[ri[sel]] * np.exp(np.interp(lx[sel], tx, tu))
+                sy_h = sth * x[sel] / (1.0 + 0.9 * np.sqrt(x[sel] / ubar[sel] / _TI_S))
+                near = sel[np.abs(y[sel]) <= lateral_cut * sy_h]  # the rest is < 1e-9 of the axis value: skip
+                keep[near] = True
+                zbar[near] = np.exp(np.interp(lx[near], tx, np.log(tz)))
+                s[near] = np.interp(lx[near], tx, ts)
+            gi, ri, x, y, zr, zbar, s, ubar = (v[keep] for v in (gi, ri, x, y, zr, zbar, s, ubar))
+            g1, g2 = gamma(1 / s), gamma(2 / s)
+            A, B = s * g2 / g1**2, g2 / g1
+            sy = sth * x / (1.0 + 0.9 * np.sqrt(x / ubar / _TI_S))
+            vert = A / zbar * np.exp(-((B * zr / zbar) ** s))
+        else:
+            sy, sz = briggs_sigmas(x, key[1])
+            keep = np.abs(y) <= lateral_cut * sy
+            gi, ri, x, y, zr, h, sy, sz = (v[keep] for v in (gi, ri, x, y, zr, h, sy, sz))
+            L = obukhov_from_class(key[1], roughness_length_m=z0)
+            hu, inv = np.unique(np.maximum(h, 2.0), return_inverse=True)  # u(h)/u_ref for the few release heights
+            ratio = wind_profile(hu, wind_speed_m_s=1.0, wind_height_m=met.wind_height_m, obukhov_length_m=L,
+                                 roughness_length_m=z0)
+            ubar = u[ri] * ratio[inv]
+            vert = (np.exp(-0.5 * ((zr - h) / sz) ** 2) + np.exp(-0.5 * ((zr + h) / sz) ** 2)) / (np.sqrt(2 * np.pi) * sz)
+        parts.append((gi, ri, 1000.0 * vert / ubar, y, sy))  # g/m3 -> mg/m3
+    if not parts:
+        e = np.empty(0)
+        return np.empty(0, dtype=int), np.empty(0, dtype=int), e, e, e
+    return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
+
+
 def plume_coupling(receptor_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Meteorology, *,
-                   wind_dir_offset_deg: float = 0.0, min_distance_m: float = 1.0) -> NDArray:
+                   wind_dir_offset_deg: float = 0.0, sigma_y_scale: float | ArrayLike = 1.0,
+                   min_distance_m: float = 1.0) -> NDArray:
     """Concentration per unit emission rate at receptors, mg m⁻³ per g s⁻¹.
 
     Parameters
@@ -221,63 +307,33 @@ def plume_coupling(receptor_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Mete
         Scalars or arrays of length N (one value per receptor row).
     wind_dir_offset_deg : float
         Added to every wind direction (a nuisance parameter of the inversion).
+    sigma_y_scale : float or array (S,)
+        Multiplies the lateral spread σy (a nuisance parameter of the inversion). An array adds a leading axis.
     min_distance_m : float
         Receptors closer than this downwind are treated as upwind (zero).
 
     Returns
     -------
-    ndarray (G, N), or (N,) for a single source.
+    ndarray (G, N), or (N,) for a single source; with an array ``sigma_y_scale``, (S, G, N) or (S, N).
     """
     rec = np.atleast_2d(np.asarray(receptor_xyz_m, dtype=float))
     src = np.asarray(source_xyz_m, dtype=float)
     single = src.ndim == 1
     src = np.atleast_2d(src)
-    n = rec.shape[0]
-    u = np.broadcast_to(np.asarray(met.wind_speed_m_s, dtype=float), (n,))
-    wd = np.broadcast_to(np.asarray(met.wind_dir_deg, dtype=float), (n,)) + wind_dir_offset_deg
-    dx = rec[None, :, 0] - src[:, None, 0]
-    dy = rec[None, :, 1] - src[:, None, 1]
-    xd, yc = _rotate(dx, dy, wd[None, :])
-    z = rec[None, :, 2]
-    hs = src[:, None, 2]
-    out = np.zeros(xd.shape)
-    down = xd > min_distance_m
-    scheme = _schemes(met, n)
-    z0 = met.roughness_length_m
-    for key, idx in scheme.items():
-        cols = np.zeros(n, dtype=bool)
-        cols[idx] = True
-        mask = down & cols[None, :]
-        if not mask.any():
-            continue
-        gi, ri = np.nonzero(mask)
-        x = xd[gi, ri]
-        y = yc[gi, ri]
-        zr = z[0, ri]
-        h = hs[gi, 0]
-        if key[0] == "similarity":
-            L, sth = key[1], np.deg2rad(key[2])
-            zbar = np.empty_like(x)
-            for hval in np.unique(h):  # release heights are few
-                sel = h == hval
-                zbar[sel] = mean_plume_height(x[sel], obukhov_length_m=L, roughness_length_m=z0, source_height_m=hval)
-            s = shape_parameter(zbar, obukhov_length_m=L, roughness_length_m=z0)
-            A = s * gamma(2 / s) / gamma(1 / s) ** 2
-            B = gamma(2 / s) / gamma(1 / s)
-            ubar = wind_profile(_C_ADVECTION * zbar, wind_speed_m_s=u[ri], wind_height_m=met.wind_height_m,
-                                obukhov_length_m=L, roughness_length_m=z0)
-            t = x / ubar
-            sy = sth * x / (1.0 + 0.9 * np.sqrt(t / _TI_S))
-            vert = A / zbar * np.exp(-((B * zr / zbar) ** s))
-        else:
-            sy, sz = briggs_sigmas(x, key[1])
-            L = obukhov_from_class(key[1], roughness_length_m=z0)
-            ubar = wind_profile(np.maximum(h, 2.0), wind_speed_m_s=u[ri], wind_height_m=met.wind_height_m,
-                                obukhov_length_m=L, roughness_length_m=z0)
-            vert = (np.exp(-0.5 * ((zr - h) / sz) ** 2) + np.exp(-0.5 * ((zr + h) / sz) ** 2)) / (np.sqrt(2 * np.pi) * sz)
-        lat = np.exp(-0.5 * (y / sy) ** 2) / (np.sqrt(2 * np.pi) * sy)
-        out[gi, ri] = 1000.0 * vert * lat / ubar  # g/m3 -> mg/m3
-    return out[0] if single else out
+    scales = np.asarray(sigma_y_scale, dtype=float)
+    many = scales.ndim == 1
+    scales = np.atleast_1d(scales)
+    if (scales <= 0).any() or not np.isfinite(scales).all():
+        raise InvalidInputError("sigma_y_scale", "must be finite and > 0")
+    gi, ri, base, y, sy = _pair_terms(rec, src, met, wind_dir_offset_deg, min_distance_m,
+                                      lateral_cut=6.5 * float(scales.max()))
+    out = np.zeros((scales.size, src.shape[0], rec.shape[0]))
+    u2 = -0.5 * (y / sy) ** 2
+    for k, sc in enumerate(scales):
+        out[k, gi, ri] = base * np.exp(u2 / sc**2) / (np.sqrt(2 * np.pi) * sy * sc)
+    if single:
+        out = out[:, 0]
+    return out if many else out[0]
 
 
 def _schemes(met: Meteorology, n: int) -> dict[tuple, NDArray]:
@@ -307,7 +363,8 @@ def _schemes(met: Meteorology, n: int) -> dict[tuple, NDArray]:
 
 
 def beam_coupling(start_xyz_m: ArrayLike, end_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Meteorology, *,
-                  wind_dir_offset_deg: float = 0.0, n_nodes: int = 12) -> NDArray:
+                  wind_dir_offset_deg: float = 0.0, sigma_y_scale: float | ArrayLike = 1.0,
+                  n_nodes: int = 12) -> NDArray:
     """Path-averaged concentration per unit rate along open-path beams (mg m⁻³ per g s⁻¹).
 
     The plume model is integrated along each beam with ``n_nodes``-point Gauss–Legendre quadrature and
@@ -320,9 +377,11 @@ def beam_coupling(start_xyz_m: ArrayLike, end_xyz_m: ArrayLike, source_xyz_m: Ar
     source_xyz_m : array (G, 3) or (3,)
     met : Meteorology with per-beam values (N,)
 
+    sigma_y_scale : float or array (S,), as in :func:`plume_coupling` (an array adds a leading axis).
+
     Returns
     -------
-    ndarray (G, N) or (N,)
+    ndarray (G, N) or (N,); (S, G, N) or (S, N) with an array ``sigma_y_scale``.
     """
     a = np.atleast_2d(np.asarray(start_xyz_m, dtype=float))
     b = np.atleast_2d(np.asarray(end_xyz_m, dtype=float))
@@ -336,6 +395,7 @@ def beam_coupling(start_xyz_m: ArrayLike, end_xyz_m: ArrayLike, source_xyz_m: Ar
 
     met_k = Meteorology(rep(met.wind_speed_m_s), rep(met.wind_dir_deg), rep(met.stability), rep(met.obukhov_length_m),
                         rep(met.sigma_theta_deg), met.wind_height_m, met.roughness_length_m)
-    c = plume_coupling(pts.reshape(-1, 3), source_xyz_m, met_k, wind_dir_offset_deg=wind_dir_offset_deg)
+    c = plume_coupling(pts.reshape(-1, 3), source_xyz_m, met_k, wind_dir_offset_deg=wind_dir_offset_deg,
+                       sigma_y_scale=sigma_y_scale)
     c = c.reshape(c.shape[:-1] + (n, n_nodes))
     return 0.5 * np.tensordot(c, weights, axes=([-1], [0]))

@@ -29,15 +29,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix, issparse
 from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
 from shapely.geometry import Point, Polygon, box
 from shapely.ops import unary_union
 
 from plumetrace.errors import InvalidInputError
 from plumetrace.insitu.background import Background, estimate_background
-from plumetrace.insitu.dispersion import Meteorology, beam_coupling, plume_coupling
+from plumetrace.insitu.dispersion import Meteorology, _pair_terms, beam_coupling, plume_coupling
 
-__all__ = ["InversionResult", "invert_source", "coupling_matrix", "meteorology_from_table"]
+__all__ = ["InversionResult", "invert_source", "coupling_matrix", "meteorology_from_table", "residual_temper",
+           "MODEL_ERROR_LOG_SD", "SIGMA_Y_LOG_SD"]
+
+# Common (whole-survey) multiplicative model error, ln units: a Gaussian plume driven by on-site wind and
+# turbulence data is taken to be good to a factor of 2 at 95 % for a crosswind-integrated quantity
+# (ln 2 / 1.96): the FAC2 criterion of Chang & Hanna (2004) read as a 95 % bound. Not fitted to any data set.
+MODEL_ERROR_LOG_SD = float(np.log(2.0) / 1.96)
+# Prior σ of ln k for the factor k on the lateral spread σy: σy from σθ (Draxler/Irwin) or from a stability class
+# is uncertain by about a factor of 1.5 (one sigma); the data then estimate k.
+SIGMA_Y_LOG_SD = float(np.log(1.5))
 
 
 @dataclass
@@ -103,10 +113,34 @@ def meteorology_from_table(obs: pd.DataFrame, *, wind_height_m: float, roughness
 
 
 def coupling_matrix(obs: pd.DataFrame, sources_xyz_m: NDArray, met: Meteorology, *,
-                    wind_dir_offset_deg: float = 0.0) -> NDArray:
-    """Coupling (G, N), mg m⁻³ per g s⁻¹, of G candidate sources to the N rows (points and beams) of ``obs``."""
+                    wind_dir_offset_deg: float = 0.0, sigma_y_scale: float | NDArray = 1.0,
+                    sparse: bool = False) -> NDArray | list[csr_matrix]:
+    """Coupling (G, N), mg m⁻³ per g s⁻¹, of G candidate sources to the N rows (points and beams) of ``obs``.
+
+    With an array ``sigma_y_scale`` (S,) the result is (S, G, N): one matrix per lateral-spread scale.
+    ``sparse=True`` returns a list (one per scale) of CSR matrices instead: most source-receptor pairs are
+    upwind or far off the plume axis, and the inversion only needs the non-zeros.
+    """
     src = np.atleast_2d(np.asarray(sources_xyz_m, dtype=float))
-    out = np.zeros((src.shape[0], len(obs)))
+    scales = np.asarray(sigma_y_scale, dtype=float)
+    if sparse and not (obs["kind"] == "beam").any():
+        sc = np.atleast_1d(scales)
+        rec = obs[["x_m", "y_m", "z_m"]].to_numpy(float)
+        gi, ri, base, y, sy = _pair_terms(rec, src, met, wind_dir_offset_deg, 1.0, lateral_cut=6.5 * float(sc.max()))
+        u2 = -0.5 * (y / sy) ** 2
+        norm = base / (np.sqrt(2 * np.pi) * sy)
+        shape = (src.shape[0], len(obs))
+        out = []
+        for k in sc:
+            near = u2 > -21.0 * k**2  # exp(-21) ≈ 1e-9 of the axis value: drop
+            out.append(csr_matrix((norm[near] * np.exp(u2[near] / k**2) / k, (gi[near], ri[near])), shape=shape))
+        return out
+    if sparse:
+        dense = coupling_matrix(obs, src, met, wind_dir_offset_deg=wind_dir_offset_deg,
+                                sigma_y_scale=np.atleast_1d(scales))
+        return [csr_matrix(d) for d in dense]
+    lead = (scales.size,) if scales.ndim == 1 else ()
+    out = np.zeros(lead + (src.shape[0], len(obs)))
     beam = (obs["kind"] == "beam").to_numpy()
     rows = np.flatnonzero(~beam)
 
@@ -119,26 +153,61 @@ def coupling_matrix(obs: pd.DataFrame, sources_xyz_m: NDArray, met: Meteorology,
 
     if rows.size:
         rec = obs[["x_m", "y_m", "z_m"]].to_numpy(float)[rows]
-        out[:, rows] = plume_coupling(rec, src, sub(rows), wind_dir_offset_deg=wind_dir_offset_deg)
+        out[..., rows] = plume_coupling(rec, src, sub(rows), wind_dir_offset_deg=wind_dir_offset_deg,
+                                        sigma_y_scale=scales)
     brows = np.flatnonzero(beam)
     if brows.size:
         a = obs[["x0_m", "y0_m", "z0_m"]].to_numpy(float)[brows]
         b = obs[["x1_m", "y1_m", "z1_m"]].to_numpy(float)[brows]
-        out[:, brows] = beam_coupling(a, b, src, sub(brows), wind_dir_offset_deg=wind_dir_offset_deg)
+        out[..., brows] = beam_coupling(a, b, src, sub(brows), wind_dir_offset_deg=wind_dir_offset_deg,
+                                        sigma_y_scale=scales)
     return out
 
 
-def _solve(M: NDArray, c: NDArray, sigma0: float, r: float, n_iter: int = 3) -> tuple[NDArray, ...]:
-    """Closed-form Q ≥ 0, β per row of M (G, N); returns q, q_sd, beta, log marginal (G,)."""
+def _solve(M: NDArray, c: NDArray, sigma0: float, r: float, n_iter: int = 3,
+           temper: float = 1.0) -> tuple[NDArray, ...]:
+    """Closed-form Q ≥ 0, β per row of M (G, N); returns q, q_sd, beta, log marginal (G,).
+
+    Weights: first pass 1/(σ0² + (r c⁺)²) from the data, then 1/(σ0² + (r q m)²) from the model (iteratively
+    reweighted). ``temper`` (0, 1] multiplies every weight (a power likelihood: variances inflated by 1/temper).
+    M is mostly zeros (upwind and off-plume pairs, where the model weight is the constant λ/σ0²), so the sums are
+    taken over its non-zero entries only (CSR) plus closed-form totals for the zeros.
+    """
     s0sq = sigma0**2
     sb2 = s0sq
-    w = 1.0 / (s0sq + (r * np.maximum(c, 0.0)) ** 2)[None, :] * np.ones_like(M)
+    n = c.size
+    G = M.shape[0]
+    if issparse(M):
+        Ms = M.tocsr()
+        Ms.sum_duplicates()
+    else:
+        Ms = csr_matrix(np.where(np.abs(M) > 1e-12 * max(float(np.abs(M).max()), 1e-300), M, 0.0))
+    rows = np.repeat(np.arange(G), np.diff(Ms.indptr))
+    m = Ms.data
+    cc = c[Ms.indices]
+    nnz_row = np.diff(Ms.indptr)
+
+    starts = np.minimum(Ms.indptr[:-1], max(m.size - 1, 0))
+    empty = nnz_row == 0
+
+    def rowsum(v: NDArray) -> NDArray:  # sum over each row's non-zeros (CSR segments)
+        if v.size == 0:
+            return np.zeros(G)
+        out = np.add.reduceat(v, starts)
+        out[empty] = 0.0
+        return out
+
+    w_data = temper / (s0sq + (r * np.maximum(c, 0.0)) ** 2)  # (N,) first pass
+    w0 = temper / s0sq
+    sum_c, sum_c2 = float(c.sum()), float(c @ c)
+    W = w_data[Ms.indices]
+    a = rowsum(W * m * m)
+    bm = rowsum(W * m)
+    e = rowsum(W * m * cc)
+    d = np.full(G, w_data.sum() + 1.0 / sb2)
+    f = np.full(G, float(w_data @ c))
+    model_w = False
     for it in range(n_iter):
-        a = (w * M * M).sum(1)
-        bm = (w * M).sum(1)
-        d = w.sum(1) + 1.0 / sb2
-        e = (w * M * c).sum(1)
-        f = (w * c).sum(1)
         det = a * d - bm * bm
         q = np.where(det > 0, (e * d - bm * f) / np.where(det > 0, det, 1.0), 0.0)
         beta = (f - bm * q) / d
@@ -146,15 +215,35 @@ def _solve(M: NDArray, c: NDArray, sigma0: float, r: float, n_iter: int = 3) -> 
         q = np.where(neg, 0.0, q)
         beta = np.where(neg, f / d, beta)
         if it < n_iter - 1:
-            w = 1.0 / (s0sq + (r * q[:, None] * M) ** 2)
-    resid = c[None, :] - q[:, None] * M - beta[:, None]
-    chi2 = (w * resid * resid).sum(1) + beta**2 / sb2
+            W = temper / (s0sq + (r * q[rows] * m) ** 2)
+            model_w = True
+            a = rowsum(W * m * m)
+            bm = rowsum(W * m)
+            e = rowsum(W * m * cc)
+            d = (n - nnz_row) * w0 + rowsum(W) + 1.0 / sb2
+            f = w0 * (sum_c - rowsum(cc)) + rowsum(W * cc)
+    # chi2 and the log normalisation with the weights of the last pass
+    resid_nz = cc - q[rows] * m - beta[rows]
+    if model_w:
+        zeros_c2 = sum_c2 - rowsum(cc * cc)
+        zeros_c = sum_c - rowsum(cc)
+        n0 = n - nnz_row
+        chi2 = (w0 * (zeros_c2 - 2 * beta * zeros_c + n0 * beta**2) + rowsum(W * resid_nz**2))
+        logw = n0 * np.log(w0 / temper) + rowsum(np.log(W / temper))
+    else:  # data weights on every sample
+        wc2 = float(w_data @ (c * c))
+        Wd = w_data[Ms.indices]
+        tot = wc2 - 2 * beta * f + beta**2 * (d - 1.0 / sb2)  # Σ w (c - β)²
+        chi2 = tot + rowsum(Wd * ((cc - q[rows] * m - beta[rows]) ** 2 - (cc - beta[rows]) ** 2))
+        logw = np.full(G, np.log(w_data / temper).sum())
+    chi2 = chi2 + beta**2 / sb2
+    det = a * d - bm * bm
     with np.errstate(over="ignore", divide="ignore"):
         var_q = np.where(det > 0, d / np.where(det > 0, det, 1.0), np.inf)
     q_sd = np.sqrt(var_q)
-    # unconstrained optimum for the truncation term
     q_un = np.where(det > 0, (e * d - bm * f) / np.where(det > 0, det, 1.0), 0.0)
-    logml = (-0.5 * chi2 + 0.5 * np.log(w).sum(1) - 0.5 * np.log(np.maximum(det, 1e-300))
+    # tempered normalisation: λ/2 Σ ln(w/λ); the Gaussian integrals over Q and β use the tempered weights
+    logml = (-0.5 * chi2 + 0.5 * temper * logw - 0.5 * np.log(np.maximum(det, 1e-300))
              + log_ndtr(np.where(np.isfinite(q_sd), q_un / q_sd, 0.0)))
     return q, q_sd, beta, logml
 
@@ -165,29 +254,59 @@ def _default_box(obs: pd.DataFrame) -> tuple[float, float, float, float]:
     return float(x.min() - pad), float(x.max() + pad), float(y.min() - pad), float(y.max() + pad)
 
 
+def residual_temper(resid: NDArray, var: NDArray, plume: NDArray) -> tuple[float, float, float]:
+    """Power-likelihood factor λ for correlated, over-dispersed residuals.
+
+    ``resid`` (N,) residuals at the best fit in row (time / along-track) order, ``var`` (N,) their model variance,
+    ``plume`` (N,) a mask of the in-plume samples. Over the in-plume samples: ρ = lag-1 autocorrelation of the
+    standardised residuals (consecutive in-plume pairs) and κ = their mean square. An AR(1) sequence of n
+    samples carries n (1 − ρ)/(1 + ρ) independent ones, so λ = (1 − ρ)/(1 + ρ) / max(1, κ), clipped to
+    [0.01, 1]. Returns ``(λ, ρ, κ)``.
+    """
+    z = resid / np.sqrt(var)
+    zi = z[plume]
+    if zi.size < 4:
+        return 1.0, 0.0, 1.0
+    kappa = float(np.mean(zi**2))
+    pairs = plume[1:] & plume[:-1]
+    if pairs.sum() >= 3:
+        a, b = z[1:][pairs], z[:-1][pairs]
+        rho = float(np.clip(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)), 0.0, 0.98))
+    else:
+        rho = 0.0
+    lam = (1.0 - rho) / (1.0 + rho) / max(1.0, kappa)
+    return float(np.clip(lam, 0.01, 1.0)), rho, kappa
+
+
 def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None = None,
                   prior_box: tuple[float, float, float, float] | None = None, grid_step_m: float | None = None,
                   source_heights_m: Sequence[float] = (0.5,), wind_height_m: float = 10.0,
                   roughness_length_m: float = 0.03, background: Background | None = None,
-                  model_error_fraction: float = 0.5, noise_floor_fraction: float = 0.01,
-                  wind_dir_sd_deg: float = 5.0, n_wind_offsets: int = 9, n_samples: int = 600,
-                  seed: int = 0) -> InversionResult:
+                  model_error_fraction: float = 0.5, model_error_log_sd: float = MODEL_ERROR_LOG_SD,
+                  noise_floor_fraction: float = 0.01, wind_dir_sd_deg: float = 5.0, n_wind_offsets: int = 7,
+                  sigma_y_log_sd: float = SIGMA_Y_LOG_SD, n_sigma_y: int = 5, temper: bool = True,
+                  n_samples: int = 400, seed: int = 0) -> InversionResult:
     """Estimate source position, height and emission rate from a validated observation table.
 
     Parameters
     ----------
     obs : canonical table from :func:`plumetrace.io.observations.validate_observations`.
-    source_known : (x, y) of a known source (m); only Q, β and δ are then estimated.
+    source_known : (x, y) of a known source (m); only Q, β and the nuisances are then estimated.
     prior_box : (xmin, xmax, ymin, ymax) uniform prior on the position (m); default: the sampled area padded by
         max(100 m, half its size).
     grid_step_m : grid spacing (m); default: box size / 40.
     source_heights_m : candidate release heights (m); more than one adds a height dimension to the grid.
     wind_height_m, roughness_length_m : wind measurement height and surface roughness z0 (m).
     background : per-row background and noise; default: :func:`estimate_background` (10 % quantile).
-    model_error_fraction : r, the multiplicative model error (one sigma).
+    model_error_fraction : r, the per-sample multiplicative error (one sigma) in the likelihood.
+    model_error_log_sd : τ0, the common (whole-survey) multiplicative model error, ln units: Q's posterior is
+        convolved with a log-normal of this width (the data constrain only Q times a common model factor).
     noise_floor_fraction : lower bound of the noise σ0 as a fraction of the largest enhancement.
     wind_dir_sd_deg : prior σ of the wind-direction offset δ; 0 turns the nuisance off.
     n_wind_offsets : grid points of δ across ±2.5 σ.
+    sigma_y_log_sd : prior σ of ln(k), k a factor on the lateral spread σy; 0 turns the nuisance off.
+    n_sigma_y : grid points of ln k across ±2 σ.
+    temper : temper the likelihood for correlated / over-dispersed residuals (:func:`residual_temper`).
     n_samples : importance samples for the refinement.
     seed : random seed of the sampler.
     """
@@ -195,6 +314,10 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         raise InvalidInputError("observations", "need at least 2 samples")
     if not 0 < model_error_fraction < 5:
         raise InvalidInputError("model_error_fraction", "must lie in (0, 5)")
+    if not 0 <= model_error_log_sd < 3:
+        raise InvalidInputError("model_error_log_sd", "must lie in [0, 3)")
+    if not 0 <= sigma_y_log_sd < 2:
+        raise InvalidInputError("sigma_y_log_sd", "must lie in [0, 2)")
     heights = np.atleast_1d(np.asarray(source_heights_m, dtype=float))
     if heights.size == 0 or (heights < 0).any():
         raise InvalidInputError("source_heights_m", "need one or more heights >= 0 m")
@@ -209,7 +332,15 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         log_prior_d = -0.5 * (offsets / wind_dir_sd_deg) ** 2
     else:
         offsets, log_prior_d = np.zeros(1), np.zeros(1)
-    d_step = offsets[1] - offsets[0] if offsets.size > 1 else 0.0
+    if sigma_y_log_sd > 0 and n_sigma_y > 1:
+        ln_k = np.linspace(-2.0, 2.0, n_sigma_y) * sigma_y_log_sd
+        scales = np.exp(ln_k)
+        log_prior_k = -0.5 * (ln_k / sigma_y_log_sd) ** 2
+    else:
+        scales, log_prior_k = np.ones(1), np.zeros(1)
+    # nuisance combinations (δ, k), flattened: index = i_offset * n_scales + i_scale
+    log_prior_nu = (log_prior_d[:, None] + log_prior_k[None, :]).ravel()
+    n_sc = scales.size
 
     if source_known is not None:
         gx = np.array([float(source_known[0])])
@@ -222,20 +353,39 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         step = grid_step_m or max(xmax - xmin, ymax - ymin) / 40.0
         gx = np.arange(xmin + step / 2, xmax, step)
         gy = np.arange(ymin + step / 2, ymax, step)
-    def evaluate(gx: NDArray, gy: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+
+    def evaluate(gx: NDArray, gy: NDArray, lam: float) -> tuple[NDArray, ...]:
         HH, YY, XX = np.meshgrid(heights, gy, gx, indexing="ij")
         sources = np.column_stack([XX.ravel(), YY.ravel(), HH.ravel()])
-        logp = np.empty((offsets.size, sources.shape[0]))
-        qs = np.empty_like(logp)
-        qsd = np.empty_like(logp)
+        shape = (offsets.size * n_sc, sources.shape[0])
+        logp, qs, qsd, beta = np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape)
         for k, off in enumerate(offsets):
-            M = coupling_matrix(obs, sources, met, wind_dir_offset_deg=float(off))
-            q, q_sd, _, lml = _solve(M, c, sigma0, model_error_fraction)
-            logp[k] = lml + log_prior_d[k]
-            qs[k], qsd[k] = q, q_sd
-        return sources, logp, qs, qsd
+            M = coupling_matrix(obs, sources, met, wind_dir_offset_deg=float(off), sigma_y_scale=scales, sparse=True)
+            for j in range(n_sc):
+                q, q_sd, b, lml = _solve(M[j], c, sigma0, model_error_fraction, temper=lam)
+                i = k * n_sc + j
+                logp[i] = lml + log_prior_nu[i]
+                qs[i], qsd[i], beta[i] = q, q_sd, b
+        return sources, logp, qs, qsd, beta
 
-    sources, logp, qs, qsd = evaluate(gx, gy)
+    def fit_temper(sources: NDArray, logp: NDArray, qs: NDArray, beta: NDArray) -> tuple[float, float, float]:
+        i, g = np.unravel_index(int(np.argmax(logp)), logp.shape)
+        k, j = divmod(int(i), n_sc)
+        m = coupling_matrix(obs, sources[g], met, wind_dir_offset_deg=float(offsets[k]),
+                            sigma_y_scale=float(scales[j]))[0]
+        model = qs[i, g] * m
+        var = sigma0**2 + (model_error_fraction * model) ** 2
+        plume = (model > 3 * sigma0) | (c > 3 * sigma0)
+        return residual_temper(c - model - beta[i, g], var, plume)
+
+    lam, rho, kappa = 1.0, 0.0, 1.0
+    sources, logp, qs, qsd, beta = evaluate(gx, gy, 1.0)
+    if temper:
+        lam, rho, kappa = fit_temper(sources, logp, qs, beta)
+        if step == 0.0 and lam < 1.0:
+            sources, logp, qs, qsd, beta = evaluate(gx, gy, lam)
+        elif lam < 1.0:
+            logp = lam * (logp - log_prior_nu[:, None]) + log_prior_nu[:, None]  # approximate, coarse grid only
     coarse = (gx, gy, step, logp)
     if step > 0:  # zoom once onto the cells holding 99.9 % of the mass (plus one cell around them)
         cell = np.exp(logsumexp(logp, axis=0) - logsumexp(logp)).reshape(heights.size, gy.size, gx.size).sum(0)
@@ -244,12 +394,12 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         iy, ix = np.unravel_index(order[:n_keep], cell.shape)
         x0, x1 = gx[ix.min()] - 1.5 * step, gx[ix.max()] + 1.5 * step
         y0, y1 = gy[iy.min()] - 1.5 * step, gy[iy.max()] + 1.5 * step
-        fine = max(step / 5.0, max(x1 - x0, y1 - y0) / 60.0)
+        fine = max(step / 4.0, max(x1 - x0, y1 - y0) / 40.0)
         if fine < step:
             gx = np.arange(x0 + fine / 2, x1, fine)
             gy = np.arange(y0 + fine / 2, y1, fine)
             step = fine
-            sources, logp, qs, qsd = evaluate(gx, gy)
+        sources, logp, qs, qsd, beta = evaluate(gx, gy, lam)
     norm = logsumexp(logp)
     post_cells = np.exp(logsumexp(logp, axis=0) - norm)  # over sources (h, y, x)
     post_map = post_cells.reshape(heights.size, gy.size, gx.size).sum(0)
@@ -261,33 +411,45 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
     samp = sources[gi].copy()
     if step > 0:
         samp[:, :2] += rng.uniform(-step / 2, step / 2, size=(n_samples, 2))
-    samp_off = offsets[kd]
     s_logp = np.empty(n_samples)
     s_q = np.empty(n_samples)
     s_qsd = np.empty(n_samples)
-    for k in np.unique(kd):  # evaluate exactly at the continuous positions, batched per offset
-        idx = np.flatnonzero(kd == k)
-        Ms = coupling_matrix(obs, samp[idx], met, wind_dir_offset_deg=float(offsets[k]))
-        q, q_sd, _, lml = _solve(Ms, c, sigma0, model_error_fraction)
-        s_logp[idx] = lml + log_prior_d[k]
-        s_q[idx], s_qsd[idx] = q, q_sd
-    logw = s_logp - np.log(flat[pick] + 1e-300)
+    if step > 0:
+        for k in np.unique(kd // n_sc):  # evaluate exactly at the continuous positions, batched per offset
+            idx = np.flatnonzero(kd // n_sc == k)
+            Ms = coupling_matrix(obs, samp[idx], met, wind_dir_offset_deg=float(offsets[k]), sigma_y_scale=scales,
+                                 sparse=True)
+            for j in np.unique(kd[idx] % n_sc):
+                sel = idx[kd[idx] % n_sc == j]
+                q, q_sd, _, lml = _solve(Ms[j][np.searchsorted(idx, sel)], c, sigma0, model_error_fraction,
+                                         temper=lam)
+                s_logp[sel] = lml + log_prior_nu[k * n_sc + j]
+                s_q[sel], s_qsd[sel] = q, q_sd
+        logw = s_logp - np.log(flat[pick] + 1e-300)
+    else:  # a single position: the grid values are exact
+        s_logp, s_q, s_qsd = logp.ravel()[pick], qs.ravel()[pick], qsd.ravel()[pick]
+        logw = np.zeros(n_samples)
     wts = np.exp(logw - logw.max())
     wts /= wts.sum()
-    # Q | position ~ N(q, sd) truncated at 0
+    # Q | position, nuisances ~ N(q, sd) truncated at 0, times a common log-normal model factor
     u = rng.uniform(size=n_samples)
     lo = ndtr(-np.where(np.isfinite(s_qsd), s_q / s_qsd, 0.0))
     z = ndtri(np.clip(lo + u * (1 - lo), 1e-12, 1 - 1e-12))
     qdraw = np.where(np.isfinite(s_qsd), np.maximum(s_q + z * s_qsd, 0.0), s_q)
-    qq = _weighted_quantiles(qdraw, wts, [0.5, 0.16, 0.84, 0.025, 0.975, 0.95])
+    # the log-normal model factor on stratified quantiles (deterministic, no extra sampling noise)
+    eps = ndtri((np.arange(16) + 0.5) / 16) * model_error_log_sd
+    qq = _weighted_quantiles((qdraw[:, None] * np.exp(eps)[None, :]).ravel(), np.repeat(wts / 16, 16),
+                             [0.5, 0.16, 0.84, 0.025, 0.975, 0.95])
     best = int(np.argmax(s_logp))
     mx = float(np.sum(wts * samp[:, 0]))
     my = float(np.sum(wts * samp[:, 1]))
     sdx = float(np.sqrt(np.sum(wts * (samp[:, 0] - mx) ** 2)))
     sdy = float(np.sqrt(np.sum(wts * (samp[:, 1] - my) ** 2)))
+    k_best, j_best = divmod(int(kd[best]), n_sc)
 
     # significance with noise-only weights at the best position
-    M_best = coupling_matrix(obs, samp[best], met, wind_dir_offset_deg=float(samp_off[best]))
+    M_best = coupling_matrix(obs, samp[best], met, wind_dir_offset_deg=float(offsets[k_best]),
+                             sigma_y_scale=float(scales[j_best]))
     q0, q0sd, _, _ = _solve(M_best, c, sigma0, 0.0, n_iter=1)
     signif = float(q0[0] / q0sd[0]) if np.isfinite(q0sd[0]) and q0sd[0] > 0 else 0.0
     n_hits = int((c > 3 * sigma0).sum())
@@ -297,7 +459,7 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
     if detected:
         q_upper = float(qq[5])
     else:
-        q_upper = _upper_limit(qs, qsd, logp, sources, obs, met, c, sigma0, offsets)
+        q_upper = _upper_limit(sources, obs, met, c, sigma0, offsets)
     return InversionResult(
         detected=detected, q_g_s=float(qq[0]), q_68_g_s=(float(qq[1]), float(qq[2])),
         q_95_g_s=(float(qq[3]), float(qq[4])), q_upper_95_g_s=q_upper,
@@ -306,9 +468,11 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         posterior=np.exp(logsumexp(coarse[3], axis=0) - logsumexp(coarse[3])).reshape(
             heights.size, coarse[1].size, coarse[0].size).sum(0),
         background_mg_m3=float(np.median(bg.level_mg_m3)), noise_mg_m3=float(sigma0),
-        wind_dir_offset_deg=float(samp_off[best]), significance_sigma=signif, n_obs=len(obs),
+        wind_dir_offset_deg=float(offsets[k_best]), significance_sigma=signif, n_obs=len(obs),
         source_known=source_known is not None,
-        extra={"effective_sample_size": float(1.0 / np.sum(wts**2)), "grid_step_m": float(step)},
+        extra={"effective_sample_size": float(1.0 / np.sum(wts**2)), "grid_step_m": float(step),
+               "sigma_y_scale": float(scales[j_best]), "likelihood_temper": lam, "residual_lag1_corr": rho,
+               "residual_overdispersion": kappa},
     )
 
 
@@ -331,7 +495,7 @@ def _credible_region(post: NDArray, gx: NDArray, gy: NDArray, step: float, *, le
     return unary_union(cells)
 
 
-def _upper_limit(qs, qsd, logp, sources, obs, met, c, sigma0, offsets) -> float:
+def _upper_limit(sources, obs, met, c, sigma0, offsets) -> float:
     """95 % upper limit on Q for sources the samples would have seen (noise-only weights, no wind offset)."""
     k0 = int(np.argmin(np.abs(offsets)))
     M = coupling_matrix(obs, sources, met, wind_dir_offset_deg=float(offsets[k0]))

@@ -7,9 +7,13 @@ wind speed at 2 m for 53 runs) and ``PGrassEvapLossTABLE_5_4.txt`` (Barad Table 
 Geometry: samplers sit on arcs of radius r around the source at azimuth α (degrees clockwise from north),
 so east = r sin α, north = r cos α. This matches the published wind directions (the plume peak lies at
 α ≈ wind direction + 180°) and the thesis ``stationCoord.txt`` (first station (0, −50) = α 180°).
-Loss correction: the measured concentration is divided by the Table 5.4 factor of its run and arc
-(fraction of SO2 retained by the samplers); the one implausible entry (run 12, 200 m: 0.09, a dropped digit)
-is replaced by the mean of the run's other arcs.
+Loss correction: the measured concentration is MULTIPLIED by the Table 5.4 factor of its run and arc. Irwin's
+file calls the table the "evaporation loss" correction: the absorbing solution of the SO2 impingers evaporates
+while sampling, which concentrates the sample, so the factors (0.88–1.00) scale the reported values down. The
+pattern supports this reading: the factors are lowest on hot afternoons (runs 5–10, 19–20: 0.88–0.93) and near
+1 at night (runs 3, 4, 13, 14: 0.95–1.00). The thesis code that ships these files does the same
+(``C = corrFactors(k) * expData`` in GuBij/dataAssimLangevin ``Code/MATLAB/PGConc.m``). The one implausible
+entry (run 12, 200 m: 0.09, a dropped digit) is replaced by the mean of the run's other arcs.
 """
 
 from __future__ import annotations
@@ -98,7 +102,7 @@ def load_prairie_grass(folder: str | os.PathLike) -> list[PrairieGrassRun]:
             keep = rows[:, 3] >= 0  # -9 marks missing
             entry["parts"].append(pd.DataFrame({
                 "azimuth_deg": rows[keep, 0], "radius_m": radius,
-                "concentration_mg_m3": rows[keep, 3] / lf, "loss_factor": lf,
+                "concentration_mg_m3": rows[keep, 3] * lf, "loss_factor": lf,
             }))
             i += 2 + n
     except (ValueError, IndexError) as exc:

@@ -66,7 +66,8 @@ def simulate_survey(*, kind: str = "drone", emission_rate_g_s: float = 5.0,
     ``drone``: crosswind transects at 60–240 m downwind, 2–8 m above ground, 1 Hz;
     ``vehicle``: a straight crosswind road 150 m downwind at 2.5 m, driven twice;
     ``fixed``: 8 sensors on a 100 m ring logging each minute for an hour (wind direction drifting);
-    ``beam``: 6 open-path beams 200 m long, crosswind at 50–300 m downwind, 1.5 m high, each minute for 20 min.
+    ``beam``: 6 open-path beams 200 m long, crosswind at 50–300 m downwind, plus one 50 m upwind for the
+    background, 1.5 m high, every 10 s for 20 rounds.
 
     Returns
     -------
@@ -103,7 +104,8 @@ def simulate_survey(*, kind: str = "drone", emission_rate_g_s: float = 5.0,
         pts = np.vstack([np.column_stack([ring, np.full(8, 3.0)])] * 60)
         dt = 60.0 / 8
     else:
-        mids = [src[:2] + d * down for d in np.linspace(50, 300, 6)]
+        # an upwind reference beam (as in real open-path deployments) gives the background
+        mids = [src[:2] + d * down for d in np.r_[-50.0, np.linspace(50, 300, 6)]]
         e = np.array([np.r_[m - 100 * cross, 1.5, m + 100 * cross, 1.5] for m in mids])
         ends = np.vstack([e] * 20)
         pts = 0.5 * (ends[:, :3] + ends[:, 3:])
