@@ -40,9 +40,10 @@ def _stability(run) -> str:
     return class_from_obukhov(run.obukhov_length_m, roughness_length_m=ROUGHNESS_LENGTH_M)
 
 
-def prairie_grass(folder: Path, *, quick: bool = False, seed: int = 0) -> dict:
-    """Invert every Prairie Grass run with meteorology (``quick``: every 4th run)."""
-    runs = [r for r in load_prairie_grass(folder) if r.has_meteorology]
+def prairie_grass(folder: Path, *, quick: bool = False, seed: int = 0, runs: tuple[int, ...] | None = None) -> dict:
+    """Invert every Prairie Grass run with meteorology (``quick``: every 4th run; ``runs``: only these)."""
+    selected = runs
+    runs = [r for r in load_prairie_grass(folder) if r.has_meteorology and (selected is None or r.run in selected)]
     if quick:
         runs = runs[::4]
     rng = np.random.default_rng(seed)
