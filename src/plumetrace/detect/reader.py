@@ -99,7 +99,7 @@ class WindowReader(Protocol):
     fill_value: float | None
     layout: str
 
-    def read(self, row0: int, row1: int) -> np.ndarray: ...
+    def read(self, row0: int, row1: int, *, writable: bool = True) -> np.ndarray: ...
 
 
 class ArrayWindowReader:
@@ -120,9 +120,12 @@ class ArrayWindowReader:
         self.fill_value = None
         self.layout = "rcb"
 
-    def read(self, row0: int, row1: int) -> np.ndarray:
+    def read(self, row0: int, row1: int, *, writable: bool = True) -> np.ndarray:
+        """Rows ``row0:row1``; a private copy when ``writable`` (callers centre it in place), else possibly a view."""
         block = self._radiance[row0:row1, :, self.band0 : self.band1]
-        return np.array(block, dtype=np.float32, order="C", copy=True)  # a copy: callers centre it in place
+        if writable:
+            return np.array(block, dtype=np.float32, order="C", copy=True)
+        return np.ascontiguousarray(np.asarray(block), dtype=np.float32)
 
 
 class EnviWindowReader:
@@ -189,7 +192,8 @@ class EnviWindowReader:
                 raise OSError(f"{self.path}: unexpected end of file at byte {position + done}")
             done += got
 
-    def read(self, row0: int, row1: int) -> np.ndarray:
+    def read(self, row0: int, row1: int, *, writable: bool = True) -> np.ndarray:
+        """Rows ``row0:row1`` of the window, always a fresh array."""
         rows = row1 - row0
         item = self.dtype.itemsize
         ns, nb, nw = self.n_samples, self.n_file_bands, self.n_bands
