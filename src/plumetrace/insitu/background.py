@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -85,4 +86,14 @@ def estimate_background(concentration_mg_m3: NDArray, *, time: pd.Series | NDArr
     med = float(np.median(resid))
     low = resid[resid <= med]  # plume-free side: its distances to the median are half-normal
     noise = 1.4826 * float(np.median(med - low)) if low.size else 0.0
+    # When most samples are in the plume (open-path beams, a drone inside the plume) the lower half is not
+    # plume-free. The lowest tail still is: the spread between the q/2 and q quantiles of the residuals, read as a
+    # Gaussian's, is exact when every sample is plume-free and over-estimates σ by at most ~2.5 (q = 0.1) when only
+    # a small fraction is; take the smaller of the two estimates.
+    qq = min(quantile, 0.25)
+    tail = np.quantile(resid, [qq / 2, qq])
+    spread = float(ndtri(qq) - ndtri(qq / 2))
+    noise_tail = float(tail[1] - tail[0]) / spread
+    if c.size >= 20 and noise_tail > 0:
+        noise = min(noise, noise_tail) if noise > 0 else noise_tail
     return Background(level_mg_m3=level, noise_mg_m3=noise, method=method)

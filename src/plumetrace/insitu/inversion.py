@@ -100,11 +100,26 @@ class InversionResult:
         }
 
 
-def meteorology_from_table(obs: pd.DataFrame, *, wind_height_m: float, roughness_length_m: float) -> Meteorology:
-    """Per-row :class:`Meteorology` from a validated observation table."""
+def meteorology_from_table(obs: pd.DataFrame, *, wind_height_m: float, roughness_length_m: float,
+                           wind_average_s: float = 0.0) -> Meteorology:
+    """Per-row :class:`Meteorology` from a validated observation table.
+
+    ``wind_average_s`` > 0 replaces each row's wind by the vector mean over a centred window of that length: a plume
+    sampled at a point was carried there by the wind of the last minute or so, not by the 1-s anemometer reading,
+    whose noise would otherwise jitter the model plume by x·δθ (most at the farthest candidate sources).
+    """
+    speed = obs["wind_speed_m_s"].to_numpy(float)
+    wdir = obs["wind_dir_deg"].to_numpy(float)
+    if wind_average_s > 0 and len(obs) > 1:
+        t = pd.DatetimeIndex(pd.to_datetime(obs["time"], utc=True))
+        rad = np.deg2rad(wdir)
+        comp = pd.DataFrame({"u": -speed * np.sin(rad), "v": -speed * np.cos(rad), "s": speed}, index=t)
+        mean = comp.rolling(pd.Timedelta(seconds=wind_average_s), center=True, min_periods=1).mean()
+        wdir = np.mod(np.rad2deg(np.arctan2(-mean["u"].to_numpy(), -mean["v"].to_numpy())), 360.0)
+        speed = mean["s"].to_numpy()  # scalar mean speed (the transport speed)
     st = obs["stability"].to_numpy(dtype=object) if "stability" in obs else None
     return Meteorology(
-        wind_speed_m_s=obs["wind_speed_m_s"].to_numpy(float), wind_dir_deg=obs["wind_dir_deg"].to_numpy(float),
+        wind_speed_m_s=speed, wind_dir_deg=wdir,
         stability=None if st is None else np.where(st == "", None, st),
         obukhov_length_m=obs["obukhov_length_m"].to_numpy(float) if "obukhov_length_m" in obs else None,
         sigma_theta_deg=obs["sigma_theta_deg"].to_numpy(float) if "sigma_theta_deg" in obs else None,
@@ -285,7 +300,7 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
                   model_error_fraction: float = 0.5, model_error_log_sd: float = MODEL_ERROR_LOG_SD,
                   noise_floor_fraction: float = 0.01, wind_dir_sd_deg: float = 5.0, n_wind_offsets: int = 7,
                   sigma_y_log_sd: float = SIGMA_Y_LOG_SD, n_sigma_y: int = 5, temper: bool = True,
-                  n_samples: int = 400, seed: int = 0) -> InversionResult:
+                  wind_average_s: float = 60.0, n_samples: int = 400, seed: int = 0) -> InversionResult:
     """Estimate source position, height and emission rate from a validated observation table.
 
     Parameters
@@ -307,6 +322,7 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
     sigma_y_log_sd : prior σ of ln(k), k a factor on the lateral spread σy; 0 turns the nuisance off.
     n_sigma_y : grid points of ln k across ±2 σ.
     temper : temper the likelihood for correlated / over-dispersed residuals (:func:`residual_temper`).
+    wind_average_s : vector-average the logged wind over this centred window (s); 0 uses each row's own reading.
     n_samples : importance samples for the refinement.
     seed : random seed of the sampler.
     """
@@ -326,7 +342,10 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
     bg = background or estimate_background(conc, time=obs["time"])
     c = conc - bg.level_mg_m3
     sigma0 = max(bg.noise_mg_m3, noise_floor_fraction * max(float(c.max()), 0.0), 1e-12)
-    met = meteorology_from_table(obs, wind_height_m=wind_height_m, roughness_length_m=roughness_length_m)
+    if wind_average_s < 0:
+        raise InvalidInputError("wind_average_s", "must be >= 0 s")
+    met = meteorology_from_table(obs, wind_height_m=wind_height_m, roughness_length_m=roughness_length_m,
+                                 wind_average_s=wind_average_s)
     if wind_dir_sd_deg > 0 and n_wind_offsets > 1:
         offsets = np.linspace(-2.5, 2.5, n_wind_offsets) * wind_dir_sd_deg
         log_prior_d = -0.5 * (offsets / wind_dir_sd_deg) ** 2
