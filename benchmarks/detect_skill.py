@@ -4,8 +4,9 @@
 
 Scene families (sensor × background): EMIT and AVIRIS-NG band sets, each over
 * ``procedural``: smooth random mixtures of USGS splib07 spectra (vegetation, dry grass, calcite soil);
-* ``jasper-ridge``: the real AVIRIS Jasper Ridge reflectance (100 × 100, read from ../shared/data, never copied),
-  mirrored 2 × 2 to 200 × 200 so per-column statistics have enough rows.
+* ``jasper-ridge``: the real AVIRIS Jasper Ridge reflectance (100 × 100, read from ../shared/data, never copied) at its
+  own size — a short scene (100 rows for 50–73 window bands) where per-column statistics starve; the second seed
+  uses it transposed.
 Radiance comes from the project's simulator (``plumetrace.simulate.simulate_scene``: high-resolution CH4 absorption,
 puff-model plume, the sensor's noise model; default ``--forward-model project``): per family and seed, three
 scenes whose plume peaks are 100, 700 and 5000 ppm·m (the rate is scaled to hit the peak). ``--forward-model bench``
@@ -64,17 +65,23 @@ BACKGROUNDS = ("procedural", "jasper-ridge")
 
 
 def average_precision(score: np.ndarray, label: np.ndarray) -> float:
-    """Area under the precision-recall curve as average precision (step-wise, ties broken by order)."""
+    """Area under the precision-recall curve as average precision, Σ (Rₙ − Rₙ₋₁) Pₙ over distinct thresholds.
+
+    Tied scores form one threshold (as scikit-learn's ``average_precision_score``), so a non-negative retrieval that
+    outputs many exact zeros is not ranked by pixel order; NaN (masked) pixels rank last.
+    """
     score = np.nan_to_num(np.asarray(score, dtype=np.float64).ravel(), nan=-np.inf)
     label = np.asarray(label, dtype=bool).ravel()
     n_pos = int(label.sum())
     if n_pos == 0:
         return float("nan")
     order = np.argsort(-score, kind="stable")
-    hits = label[order]
-    tp = np.cumsum(hits)
-    precision = tp / np.arange(1, hits.size + 1)
-    return float(np.sum(precision[hits]) / n_pos)
+    score, hits = score[order], label[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(score) != 0), score.size - 1]
+    tp = np.cumsum(hits)[last_of_tie]
+    precision = tp / (last_of_tie + 1)
+    recall = tp / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
 def skill_metrics(retrieved: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -149,11 +156,10 @@ def project_family_scenes(
 
     reflectance = None
     if background == "jasper-ridge":
-        cube, wl = jasper_ridge_native(shared_data)
-        tiled = mirrored_tile(cube, int(np.ceil(max(shape) / 100)))[: shape[0], : shape[1]]
+        cube, wl = jasper_ridge_native(shared_data)  # native 100 × 100: mirrored tiles would repeat rows per column
         if seed % 2 == 1:
-            tiled = np.ascontiguousarray(np.transpose(tiled, (1, 0, 2)))
-        reflectance = reflectance_cube(tiled, wl, source="Jasper Ridge (AVIRIS)")
+            cube = np.ascontiguousarray(np.transpose(cube, (1, 0, 2)))
+        reflectance = reflectance_cube(cube, wl, source="Jasper Ridge (AVIRIS)")
     common = {"sensor": sensor, "shape": shape, "seed": 100 + seed, "reflectance": reflectance}
     _, unit = simulate_scene(rate_kg_h=1000.0, noise=False, **common)
     peak_per_kg_h = float(np.max(unit.enhancement_ppm_m)) / 1000.0

@@ -82,3 +82,10 @@ def test_child_peak_rss_is_the_childs_own() -> None:
     assert 0.4 <= big.peak_rss_gb < 0.5  # 400 MB array + interpreter
     assert ballast.sum() > 0
     assert median_run([small, big, small]).wall_s == pytest.approx(small.wall_s)
+
+
+def test_average_precision_ties_form_one_threshold() -> None:
+    # Two tied scores, one positive: precision at that threshold is 1/2 whatever the pixel order.
+    label = np.array([0, 1], dtype=bool)
+    assert average_precision(np.array([0.0, 0.0]), label) == pytest.approx(0.5)
+    assert average_precision(np.array([0.0, 0.0]), label[::-1]) == pytest.approx(0.5)
