@@ -34,6 +34,8 @@ def invert(
     wind_height: float = typer.Option(10.0, "--wind-height", help="Height of the wind measurement, m."),
     roughness: float = typer.Option(0.03, "--roughness", help="Surface roughness length z0, m."),
     background: float = typer.Option(None, "--background", help="Known background, mg/m³ (default: estimated)."),
+    wind_average: float = typer.Option(60.0, "--wind-average",
+                                       help="Vector-average the logged wind over this window, s (0: per row)."),
     mass_balance: bool = typer.Option(False, "--mass-balance", help="Also compute the curtain-flight mass-balance flux."),
     seed: int = typer.Option(0, help="Random seed of the posterior sampler."),
 ) -> None:
@@ -51,7 +53,7 @@ def invert(
     obs = read_observations(observations, origin=parse_origin(origin), gas=gas)
     bg = estimate_background(obs["concentration_mg_m3"].to_numpy(), time=obs["time"], given_mg_m3=background)
     result = invert_source(obs, source_known=known, prior_box=box, source_heights_m=heights, wind_height_m=wind_height,
-                           roughness_length_m=roughness, background=bg, seed=seed)
+                           roughness_length_m=roughness, background=bg, wind_average_s=wind_average, seed=seed)
     flux = curtain_flux(obs, background=bg) if mass_balance else None
     with staged_output(out) as stage:
         write_inversion_products(stage, result, obs, flux=flux, title=observations.name)
