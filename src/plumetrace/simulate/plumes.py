@@ -1,13 +1,38 @@
 """Turbulent puff plume model: emission rate and wind → CH4 column enhancement (ppm·m) on a pixel grid.
 
-The plume is an ensemble of Gaussian puffs released every ``dt`` seconds from the source and carried by a wind that
-meanders in time: the wind direction follows an Ornstein-Uhlenbeck process (standard deviation
-``direction_std_deg``, Lagrangian time scale ``lagrangian_time_s``) and the speed fluctuates likewise
-(``speed_std_frac``). Every puff moves with the wind of each instant after its release, so the plume snakes; each
-puff also takes its own small random turbulent displacement. A puff's horizontal size grows with its travel
-distance d as ``σ = sqrt(σ0² + (f · a · d / sqrt(1 + 0.0001 d))²)`` with Briggs' (1973) rural σ_y coefficient ``a``
-for the Pasquill stability class and ``f = 0.5`` (relative, not meander-inclusive, dispersion: the meander is
-explicit here).
+The plume is an ensemble of Gaussian puffs released every ``dt`` seconds from the source and carried by the mean
+wind plus a low-frequency **meander** of its direction and speed (Ornstein-Uhlenbeck processes). Every puff moves
+with the wind of each instant after its release, so the plume snakes; each puff also takes its own random
+turbulent displacement (``turbulent_jitter`` × its size).
+
+Puff growth (default ``growth="taylor"``) follows Taylor's (1921) theory **with travel time** t, driven by the
+turbulence of a stated convective boundary layer (:class:`BoundaryLayer`)::
+
+    σ_y²(t) = σ0² + 2 σ_v² T_L² (t/T_L − 1 + exp(−t/T_L))      (→ σ_v t for t ≪ T_L, √(2 σ_v² T_L t) for t ≫ T_L)
+
+with the lateral and vertical turbulence of AERMOD's boundary-layer parameterisation (Cimorelli et al. 2005, J. Appl.
+Meteor. 44, 682, eqs. for σ_v and σ_w at the surface layer / mixed layer)::
+
+    σ_v² = 0.35 w*² + 3.6 u*²          σ_w² = (0.6 w*)² + (1.3 u*)²
+
+and the Lagrangian time scales of the convective boundary layer of Hanna (1982, in *Atmospheric Turbulence and Air
+Pollution Modelling*, Reidel, pp. 275-310): T_L,v = 0.15 z_i / σ_v, T_L,w = 0.15 z_i / σ_w. The friction velocity comes
+from the neutral log law, u* = κ U10 / ln(10 m / z0) (κ = 0.4), unless given. Convective eddies (σ_v ≈ 0.6 w*, of the
+order of 1 m/s at midday) therefore spread the plume with *time* and dominate at low wind, as in large-eddy
+simulations (Varon et al. 2018), instead of growing with travel distance regardless of wind speed. Vertical spread
+follows the same law with σ_w and is capped by the mixing height (σ_z ≤ z_i/√3, the RMS height of a layer mixed from
+the ground to z_i); it is recorded per puff but does not change the column. The defaults of
+:class:`BoundaryLayer` (w* = 1.5 m/s, z_i = 1000 m, z0 = 0.1 m) are typical of the midday convective boundary layer
+over land that sun-synchronous and ISS overpasses (10:00-14:00 local time) see (Stull 1988, *An Introduction to
+Boundary Layer Meteorology*, ch. 1 and 4: w* ≈ 1-2 m/s, z_i ≈ 1-2 km).
+
+Meander: sub-mesoscale motions move the whole plume with a velocity of standard deviation σ_m that hardly depends on
+the mean wind (Mahrt 2009, Boundary-Layer Meteorol. 130, 1-14; Anfossi et al. 2005, Boundary-Layer Meteorol. 114,
+179-203: 0.2-0.5 m/s, time scales of many minutes). The direction therefore meanders by σ_θ = atan(σ_m / U) (large at
+low wind, a few degrees at high wind) and the speed by σ_m / U of itself, both with time scale ``meander_time_s``.
+
+``growth="briggs"`` keeps the first model for comparison: σ = sqrt(σ0² + (0.5 · a · d / sqrt(1 + 0.0001 d))²) with
+the travel distance d and Briggs' (1973) rural σ_y coefficient ``a`` for the Pasquill class ``stability_class``.
 
 Column mass is conserved exactly: a puff of mass ``m = Q·dt`` contributes ``m`` times its pixel-integrated Gaussian
 weight (differences of normal CDFs), so the field's integrated mass equals the released mass that is still inside
@@ -30,7 +55,12 @@ from scipy.special import ndtr
 from plumetrace.errors import InvalidInputError
 
 __all__ = [
+    "BoundaryLayer",
+    "DEFAULT_BOUNDARY_LAYER",
     "PlumeTruth",
+    "Turbulence",
+    "boundary_layer_turbulence",
+    "taylor_sigma_m",
     "simulate_plume",
     "KG_M2_PER_PPM_M",
     "column_mass_kg",
@@ -41,11 +71,106 @@ _R = 8.314462618
 _P_SURFACE_PA = 101_325.0
 _T_SURFACE_K = 288.15
 _M_CH4_KG_MOL = 0.016043
+_KARMAN = 0.4
 AIR_MOLAR_DENSITY_MOL_M3 = _P_SURFACE_PA / (_R * _T_SURFACE_K)
 KG_M2_PER_PPM_M = 1e-6 * AIR_MOLAR_DENSITY_MOL_M3 * _M_CH4_KG_MOL
 BRIGGS_RURAL_SIGMA_Y = {"A": 0.22, "B": 0.16, "C": 0.11, "D": 0.08, "E": 0.06, "F": 0.04}
 _PUFF_FRACTION = 0.5
 _TAIL_PPM_M = 1e-3
+_GROWTH_LAWS = ("taylor", "briggs")
+
+
+@dataclass(frozen=True)
+class BoundaryLayer:
+    """State of the atmospheric boundary layer that drives the puff growth and the meander.
+
+    Attributes
+    ----------
+    convective_velocity_m_s : float
+        Deardorff convective velocity scale w*, m/s (default 1.5: midday over land; 0 for a neutral layer).
+    mixing_height_m : float
+        Mixing-layer depth z_i, m (default 1000).
+    roughness_length_m : float
+        Surface roughness length z0, m (default 0.1: grass, crops, scattered low buildings).
+    friction_velocity_m_s : float or None
+        u*, m/s; None (default): κ U10 / ln(10 / z0) from the wind speed.
+    meander_velocity_m_s : float
+        Standard deviation σ_m of the sub-mesoscale velocity that moves the whole plume, m/s (default 0.3).
+    meander_time_s : float
+        Time scale of the meander, s (default 600).
+    """
+
+    convective_velocity_m_s: float = 1.5
+    mixing_height_m: float = 1000.0
+    roughness_length_m: float = 0.1
+    friction_velocity_m_s: float | None = None
+    meander_velocity_m_s: float = 0.3
+    meander_time_s: float = 600.0
+
+    def validated(self) -> BoundaryLayer:
+        """Return self after checking every field; raise :class:`InvalidInputError` naming the first bad one."""
+        checks = {
+            "convective_velocity_m_s": (self.convective_velocity_m_s, 0.0, 5.0),
+            "mixing_height_m": (self.mixing_height_m, 50.0, 5000.0),
+            "roughness_length_m": (self.roughness_length_m, 1e-5, 2.0),
+            "meander_velocity_m_s": (self.meander_velocity_m_s, 0.0, 3.0),
+            "meander_time_s": (self.meander_time_s, 1.0, 1e5),
+        }
+        if self.friction_velocity_m_s is not None:
+            checks["friction_velocity_m_s"] = (self.friction_velocity_m_s, 0.0, 3.0)
+        for name, (value, low, high) in checks.items():
+            if not (np.isfinite(value) and low <= value <= high):
+                raise InvalidInputError(f"boundary_layer.{name}", f"{value!r} must lie in {low:g}-{high:g}")
+        return self
+
+
+DEFAULT_BOUNDARY_LAYER = BoundaryLayer()
+
+
+@dataclass(frozen=True)
+class Turbulence:
+    """Turbulence statistics of a boundary layer at a given wind (m/s and s)."""
+
+    friction_velocity_m_s: float
+    sigma_v_m_s: float
+    sigma_w_m_s: float
+    lagrangian_time_v_s: float
+    lagrangian_time_w_s: float
+
+
+def boundary_layer_turbulence(boundary_layer: BoundaryLayer, wind_speed_m_s: float) -> Turbulence:
+    """σ_v, σ_w (AERMOD, Cimorelli et al. 2005) and the Lagrangian time scales (Hanna 1982) of a boundary layer.
+
+    Parameters
+    ----------
+    boundary_layer : BoundaryLayer
+    wind_speed_m_s : float
+        10 m wind speed U10, m/s (gives u* by the neutral log law unless the layer states u*).
+    """
+    bl = boundary_layer.validated()
+    u_star = bl.friction_velocity_m_s
+    if u_star is None:
+        u_star = _KARMAN * wind_speed_m_s / math.log(10.0 / bl.roughness_length_m)
+    w_star = bl.convective_velocity_m_s
+    sigma_v = math.sqrt(0.35 * w_star**2 + 3.6 * u_star**2)
+    sigma_w = math.sqrt((0.6 * w_star) ** 2 + (1.3 * u_star) ** 2)
+    sigma_v, sigma_w = max(sigma_v, 1e-3), max(sigma_w, 1e-3)
+    return Turbulence(
+        friction_velocity_m_s=float(u_star), sigma_v_m_s=sigma_v, sigma_w_m_s=sigma_w,
+        lagrangian_time_v_s=0.15 * bl.mixing_height_m / sigma_v, lagrangian_time_w_s=0.15 * bl.mixing_height_m / sigma_w,
+    )
+
+
+def taylor_sigma_m(time_s: Any, sigma_velocity_m_s: float, lagrangian_time_s: float) -> np.ndarray:
+    """Taylor (1921) dispersion σ(t) = sqrt(2 σ² T_L² (t/T_L − 1 + e^(−t/T_L))) for an exponential autocorrelation, m.
+
+    Tends to ``σ t`` for t ≪ T_L and to ``sqrt(2 σ² T_L t)`` for t ≫ T_L.
+    """
+    x = np.asarray(time_s, dtype=np.float64) / lagrangian_time_s
+    # x - 1 + exp(-x) loses precision for small x: use its series there
+    small = x < 1e-3
+    core = np.where(small, x * x / 2 - x**3 / 6, x - 1.0 + np.exp(-np.where(small, 0.0, x)))
+    return np.sqrt(2.0 * sigma_velocity_m_s**2 * lagrangian_time_s**2 * np.maximum(core, 0.0))
 
 
 def column_mass_kg(enhancement_ppm_m: np.ndarray, pixel_size_m: float) -> float:
@@ -62,6 +187,7 @@ class PlumeTruth:
     rate_kg_h, wind_speed_m_s, wind_dir_deg (from, clockwise from north), pixel_size_m, duration_s : inputs.
     released_mass_kg : Q × duration; mass_in_scene_kg : mass of the puffs inside the grid (= field integral).
     residence_time_s : mass_in_scene_kg / Q.
+    growth : puff growth law ("taylor" or "briggs"); turbulence : the σ_v, σ_w, T_L and meander actually used.
     """
 
     enhancement_ppm_m: np.ndarray
@@ -76,6 +202,8 @@ class PlumeTruth:
     stability_class: str
     seed: int | None
     puffs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    growth: str = "taylor"
+    turbulence: dict[str, float] = field(default_factory=dict)
 
     @property
     def residence_time_s(self) -> float:
@@ -105,7 +233,7 @@ def _ou_series(n: int, dt: float, tau: float, std: float, rng: np.random.Generat
     return out
 
 
-def _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class) -> None:
+def _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class, growth) -> None:
     if not (np.isfinite(rate_kg_h) and rate_kg_h >= 0):
         raise InvalidInputError("rate_kg_h", f"{rate_kg_h} must be a non-negative number")
     if not (np.isfinite(wind_speed_m_s) and 0.5 <= wind_speed_m_s <= 30.0):
@@ -118,6 +246,8 @@ def _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stab
         raise InvalidInputError("shape", f"{tuple(shape)} must be (rows, cols) with at least 8 of each")
     if stability_class not in BRIGGS_RURAL_SIGMA_Y:
         raise InvalidInputError("stability_class", f"{stability_class!r}; expected one of A-F")
+    if growth not in _GROWTH_LAWS:
+        raise InvalidInputError("growth", f"{growth!r}; expected one of {', '.join(_GROWTH_LAWS)}")
 
 
 def simulate_plume(
@@ -131,9 +261,11 @@ def simulate_plume(
     *,
     duration_s: float | None = None,
     puff_interval_s: float | None = None,
-    direction_std_deg: float = 15.0,
-    speed_std_frac: float = 0.15,
-    lagrangian_time_s: float = 120.0,
+    boundary_layer: BoundaryLayer = DEFAULT_BOUNDARY_LAYER,
+    growth: str = "taylor",
+    direction_std_deg: float | None = None,
+    speed_std_frac: float | None = None,
+    meander_time_s: float | None = None,
     initial_sigma_m: float | None = None,
     stability_class: str = "D",
     turbulent_jitter: float = 0.3,
@@ -143,7 +275,7 @@ def simulate_plume(
     Parameters
     ----------
     rate_kg_h : emission rate Q, kg/h (0 gives an empty field).
-    wind_speed_m_s : mean wind speed at plume height, 0.5-30 m/s.
+    wind_speed_m_s : mean 10 m wind speed, 0.5-30 m/s.
     wind_dir_deg : mean direction the wind blows from, degrees clockwise from north.
     pixel_size_m : square pixel size, m.
     shape : (rows, cols) of the grid.
@@ -153,16 +285,36 @@ def simulate_plume(
     duration_s : time since the source started (default: the time the mean wind takes to cross 1.5 grid diagonals,
         so the plume fills the scene).
     puff_interval_s : release interval (default: puffs 0.4 pixel apart, at most 6000 puffs).
-    direction_std_deg, speed_std_frac, lagrangian_time_s : wind meander statistics (0, 0: a straight plume).
+    boundary_layer : the boundary-layer state (:class:`BoundaryLayer`) behind the puff growth and the meander.
+    growth : ``"taylor"`` (default: growth with travel time from the boundary layer's turbulence) or ``"briggs"``
+        (the first model: growth with travel distance, Briggs rural σ_y of ``stability_class``).
+    direction_std_deg, speed_std_frac : meander statistics; None (default) derives them from the boundary layer's
+        meander velocity σ_m: atan(σ_m / U) and σ_m / U (at most 0.5). 0, 0: a straight plume.
+    meander_time_s : meander time scale, s (default: the boundary layer's).
     initial_sigma_m : puff size at release (default 0.3 pixel, at least 1 m).
-    stability_class : Pasquill class A-F for the puff growth (Briggs rural σ_y).
+    stability_class : Pasquill class A-F, used by ``growth="briggs"`` only.
     turbulent_jitter : per-puff random displacement as a fraction of the puff's size.
 
     Returns
     -------
-    PlumeTruth with ``enhancement_ppm_m`` (rows, cols) float32 and the truth parameters.
+    PlumeTruth with ``enhancement_ppm_m`` (rows, cols) float32 and the truth parameters; ``puffs`` holds per puff
+    ``x_m``, ``y_m``, ``sigma_m``, ``sigma_z_m``, ``age_s`` and ``mass_kg``.
     """
-    _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class)
+    _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class, growth)
+    turb = boundary_layer_turbulence(boundary_layer, wind_speed_m_s)
+    bl = boundary_layer
+    if direction_std_deg is None:
+        direction_std_deg = math.degrees(math.atan2(bl.meander_velocity_m_s, wind_speed_m_s))
+    if speed_std_frac is None:
+        speed_std_frac = min(bl.meander_velocity_m_s / wind_speed_m_s, 0.5)
+    if meander_time_s is None:
+        meander_time_s = bl.meander_time_s
+    for name, value in (("direction_std_deg", direction_std_deg), ("speed_std_frac", speed_std_frac),
+                        ("turbulent_jitter", turbulent_jitter)):
+        if not (np.isfinite(value) and value >= 0):
+            raise InvalidInputError(name, f"{value!r} must be a non-negative number")
+    if not (np.isfinite(meander_time_s) and meander_time_s > 0):
+        raise InvalidInputError("meander_time_s", f"{meander_time_s!r} must be positive")
     ny, nx = int(shape[0]), int(shape[1])
     p = float(pixel_size_m)
     # Unit vector the wind blows TOWARD, in image axes (x east, y south).
@@ -185,23 +337,36 @@ def simulate_plume(
     rate_kg_s = rate_kg_h / 3600.0
     field_ppm = np.zeros((ny, nx), dtype=np.float32)
     released = rate_kg_s * duration_s
+    turbulence = {
+        "friction_velocity_m_s": turb.friction_velocity_m_s, "sigma_v_m_s": turb.sigma_v_m_s,
+        "sigma_w_m_s": turb.sigma_w_m_s, "lagrangian_time_v_s": turb.lagrangian_time_v_s,
+        "lagrangian_time_w_s": turb.lagrangian_time_w_s, "direction_std_deg": float(direction_std_deg),
+        "speed_std_frac": float(speed_std_frac), "meander_time_s": float(meander_time_s),
+        **{f"boundary_layer_{k}": (-1.0 if v is None else float(v)) for k, v in asdict(bl).items()},
+    }
     if rate_kg_s == 0:
         return PlumeTruth(field_ppm, (sy, sx), 0.0, wind_speed_m_s, wind_dir_deg, p, duration_s, 0.0, 0.0,
-                          stability_class, seed)
+                          stability_class, seed, growth=growth, turbulence=turbulence)
 
     rng = np.random.default_rng(seed)
     # Wind time series at the release times t_i = i·dt (i = 0 oldest); observation at t = duration.
-    angle = theta0 + np.deg2rad(_ou_series(n_puffs, dt, lagrangian_time_s, direction_std_deg, rng))
-    speed = wind_speed_m_s * np.maximum(0.1, 1.0 + _ou_series(n_puffs, dt, lagrangian_time_s, speed_std_frac, rng))
+    angle = theta0 + np.deg2rad(_ou_series(n_puffs, dt, meander_time_s, direction_std_deg, rng))
+    speed = wind_speed_m_s * np.maximum(0.1, 1.0 + _ou_series(n_puffs, dt, meander_time_s, speed_std_frac, rng))
     step_x = -np.sin(angle) * speed * dt  # metres moved during each interval
     step_y = np.cos(angle) * speed * dt
     # Puff i (released at the start of interval i) has moved through intervals i..n-1.
     disp_x = np.cumsum(step_x[::-1])[::-1]
     disp_y = np.cumsum(step_y[::-1])[::-1]
-    travel = np.cumsum((speed * dt)[::-1])[::-1]
+    age = dt * (n_puffs - np.arange(n_puffs))
     sigma0 = max(1.0, 0.3 * p) if initial_sigma_m is None else float(initial_sigma_m)
-    a = BRIGGS_RURAL_SIGMA_Y[stability_class]
-    sigma = np.sqrt(sigma0**2 + (_PUFF_FRACTION * a * travel / np.sqrt(1.0 + 1e-4 * travel)) ** 2)
+    if growth == "taylor":
+        sigma = np.sqrt(sigma0**2 + taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2)
+    else:
+        travel = np.cumsum((speed * dt)[::-1])[::-1]
+        a = BRIGGS_RURAL_SIGMA_Y[stability_class]
+        sigma = np.sqrt(sigma0**2 + (_PUFF_FRACTION * a * travel / np.sqrt(1.0 + 1e-4 * travel)) ** 2)
+    sigma_z = np.minimum(taylor_sigma_m(age, turb.sigma_w_m_s, turb.lagrangian_time_w_s),
+                         bl.mixing_height_m / math.sqrt(3.0))
     jitter = turbulent_jitter * sigma * rng.standard_normal((2, n_puffs))
     px = (sx + 0.5) * p + disp_x + jitter[0]
     py = (sy + 0.5) * p + disp_y + jitter[1]
@@ -222,8 +387,8 @@ def simulate_plume(
     mass_kg[mass_kg < _TAIL_PPM_M * KG_M2_PER_PPM_M * p * p] = 0.0
     field_ppm = (mass_kg / (p * p) / KG_M2_PER_PPM_M).astype(np.float32)
     in_scene = float(mass_kg.sum())
-    puffs = {"x_m": px, "y_m": py, "sigma_m": sigma, "mass_kg": mass}
+    puffs = {"x_m": px, "y_m": py, "sigma_m": sigma, "sigma_z_m": sigma_z, "age_s": age, "mass_kg": mass}
     return PlumeTruth(
         field_ppm, (sy, sx), float(rate_kg_h), float(wind_speed_m_s), float(wind_dir_deg), p, float(duration_s),
-        float(released), in_scene, stability_class, seed, puffs,
+        float(released), in_scene, stability_class, seed, puffs, growth, turbulence,
     )
