@@ -35,8 +35,10 @@ def test_column_wise_equals_scene_wide_for_identical_columns():
     # Without regularisation the statistics are identical (the loading scales with bands / pixels, so it differs).
     by_column = detect_scene(scene, window_nm=WINDOW, stats="column", shrinkage=0.0)
     by_scene = detect_scene(scene, window_nm=WINDOW, stats="scene", shrinkage=0.0)
-    np.testing.assert_allclose(by_column.enhancement.values, by_scene.enhancement.values, rtol=1e-3, atol=0.05)
-    np.testing.assert_allclose(by_column.uncertainty.values, by_scene.uncertainty.values, rtol=2e-3)
+    # The scene-wide pass multiplies uncentred-by-column float32 blocks: agreement to a few % of σ, not bit for bit.
+    sigma = float(np.nanmean(by_scene.uncertainty.values))
+    np.testing.assert_allclose(by_column.enhancement.values, by_scene.enhancement.values, atol=0.06 * sigma)
+    np.testing.assert_allclose(by_column.uncertainty.values, by_scene.uncertainty.values, rtol=5e-3)
     # Identical columns give identical results column by column.
     np.testing.assert_array_equal(by_column.enhancement.values, by_column.enhancement.values[:, :1].repeat(6, axis=1))
 

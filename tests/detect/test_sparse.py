@@ -92,5 +92,6 @@ def test_streamed_first_reweighting_equals_in_memory_iterations(plume_scene):
     diff = np.abs(ds.enhancement.values.ravel() - alpha)
     # Same algorithm; the engine's float32 streamed sums differ from these float64 ones in the last digits, which
     # moves a handful of pixels sitting right at the ℓ1 threshold by a few ppm·m.
-    assert np.mean(diff < 0.5) > 0.99
-    assert diff.max() < 5.0
+    sigma = float(np.nanmedian(ds.uncertainty.values))
+    assert np.mean(diff < 0.02 * sigma) > 0.97
+    assert diff.max() < 0.3 * sigma

@@ -212,6 +212,49 @@ def _accumulate(
     return sums
 
 
+def _accumulate_scene(
+    reader: WindowReader,
+    blocks: list[tuple[int, int]],
+    shift: np.ndarray,
+    ref_brightness: np.ndarray,
+    flare_factor: float,
+    saturation_value: float | None,
+    advance: Any,
+) -> tuple[ShiftedSums, np.ndarray]:
+    """Scene-wide shifted sums (one pseudo-column) and the valid count of each column.
+
+    The block is centred in place and multiplied in its own layout: one (bands × pixels)(pixels × bands) product
+    per block for band-last blocks, one per line for BIL blocks (each line is a contiguous bands × samples matrix).
+    """
+    sums = ShiftedSums.zeros(shift)
+    count = np.zeros(reader.n_samples, dtype=np.int64)
+    axis = band_axis(reader.layout)
+    k = shift[0].astype(np.float32)
+    for row0, row1 in blocks:
+        block = reader.read(row0, row1)  # fresh: centred in place
+        valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis)  # (n_row, n_col)
+        count += valid.sum(axis=0)
+        if reader.layout == "rbc":
+            block -= k[None, :, None]
+            if not valid.all():
+                block.transpose(0, 2, 1)[~valid] = 0.0
+            sums.sum1[0] += block.sum(axis=(0, 2), dtype=np.float64)
+            acc = np.zeros((block.shape[1], block.shape[1]))
+            for line in block:  # (bands, samples), contiguous; float32 product, float64 running sum
+                acc += line @ line.T
+        else:
+            block -= k[None, None, :]
+            if not valid.all():
+                block[~valid] = 0.0
+            flat = block.reshape(-1, block.shape[2])
+            sums.sum1[0] += flat.sum(axis=0, dtype=np.float64)
+            acc = flat.T @ flat
+        sums.sum2[0] += acc
+        advance()
+    sums.count[0] = int(count.sum())
+    return sums, count
+
+
 def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: int | None) -> tuple[str, int, np.ndarray, int]:
     n_col = sums.count.size
     total = int(sums.count.sum())
@@ -366,17 +409,35 @@ def detect_scene(
 
         # Pass 0 + 1: statistics.
         shift, ref_brightness = _pilot(reader, saturation_value)
-        partials = _run_threads(
-            threads,
-            lambda _w, part: _accumulate(reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance),
-            blocks,
-        )
-        sums = partials[0]
+        scene_wide = stats == "scene" and backend.name == "numpy"
+        if scene_wide:  # one pseudo-column: no per-column products, hence no reordering of the blocks
+            scene_shift = np.nanmean(shift, axis=0, keepdims=True)
+            partials = _run_threads(
+                threads,
+                lambda _w, part: _accumulate_scene(reader, part, scene_shift, ref_brightness, flare_factor, saturation_value, advance),
+                blocks,
+            )
+        else:
+            partials = _run_threads(
+                threads,
+                lambda _w, part: _accumulate(reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance),
+                blocks,
+            )
+        sums, column_count = partials[0] if scene_wide else (partials[0], None)
         for other in partials[1:]:
-            sums.add(other)
+            if scene_wide:
+                sums.add(other[0])
+                column_count += other[1]
+            else:
+                sums.add(other)
         del partials
-        mode, width, groups, n_group = _resolve_stats(stats, sums, n_band, group_columns)
-        group_stats = merge_columns(sums, groups, n_group)
+        if scene_wide:
+            per_column = ShiftedSums(shift=shift, count=column_count, sum1=np.zeros_like(shift), sum2=np.zeros((0,)))
+            mode, width, groups, n_group = _resolve_stats(stats, per_column, n_band, group_columns)
+            group_stats = merge_columns(sums, np.zeros(1, dtype=np.int64), 1)
+        else:
+            mode, width, groups, n_group = _resolve_stats(stats, sums, n_band, group_columns)
+            group_stats = merge_columns(sums, groups, n_group)
         del sums
         weights = filter_weights(group_stats, k, shrinkage=shrinkage)
         whitening = whitening_matrices(weights)[groups] if method == "ace" else None
