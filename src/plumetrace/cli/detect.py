@@ -36,6 +36,9 @@ def detect(
     albedo_correct: bool = typer.Option(
         None, "--albedo-correct/--no-albedo-correct", help="Divide by the albedo factor (default: on for sparse only)."
     ),
+    refine: bool = typer.Option(
+        False, "--refine", help="mf: remove the first plume estimate from the background statistics (one more read)."
+    ),
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     from plumetrace.detect.engine import detect_scene
@@ -49,7 +52,7 @@ def detect(
         result = detect_scene(
             scene, gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations,
             chunk_rows=chunk_rows, device=device, group_columns=group_columns, n_threads=threads,
-            albedo_correct=albedo_correct,
+            albedo_correct=albedo_correct, refine=refine,
         )
         write_detection_products(result, stage)
     enhancement = result["enhancement"].values

@@ -56,6 +56,7 @@ DEFAULT_WINDOW_NM = (2122.0, 2488.0)
 #: ``sensitivity`` is the signal-to-noise ratio of an enhancement of this size at the pixel (unitless).
 SENSITIVITY_REFERENCE_PPM_M = 1000.0
 _PILOT_LINES = 24
+_REFINE_SIGMA = 2.0
 
 
 def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> tuple[int, int]:
@@ -307,6 +308,7 @@ def detect_scene(
     direct_read: bool = True,
     progress: bool | None = None,
     albedo_correct: bool | None = None,
+    refine: bool = False,
 ) -> xr.Dataset:
     """Retrieve the gas column enhancement of every pixel.
 
@@ -349,6 +351,11 @@ def detect_scene(
         Divide estimate and uncertainty by the albedo factor ``r = xᵀμ/μᵀμ``: a dark pixel carries a weaker
         absolute absorption signal, so the plain matched filter underestimates it by ``r``. Default: on for
         ``sparse`` (always, as in mag1c), off for ``mf`` and ``ace``.
+    refine : bool, keyword-only
+        ``mf`` only: remove the first estimate of the plume (pixels above 2σ) from the background mean and
+        covariance (a rank-2 update) and apply the updated filter in one more read of the scene. A plume in the
+        statistics biases the matched filter low (the filter partly nulls the target direction); this removes most
+        of that bias at the cost of a third pass.
 
     Returns
     -------
@@ -365,6 +372,8 @@ def detect_scene(
         valid pixels for the statistics.
     """
     validate_scene(scene)
+    if refine and method != "mf":
+        raise InvalidInputError("refine", f"applies to method 'mf' only (the sparse filter always refines), not {method!r}")
     if albedo_correct is None:
         albedo_correct = method == "sparse"
     elif method == "sparse" and not albedo_correct:
@@ -400,6 +409,7 @@ def detect_scene(
 
     with progress_bar(disable=None if progress is None else not progress) as bar:
         total_steps = 2 * len(blocks) + ((len(blocks) + int(iterations) - 1) if method == "sparse" and iterations else 0)
+        total_steps += len(blocks) if refine and method != "sparse" else 0
         task = bar.add_task(f"detect {target.gas} ({method})", total=total_steps)
         lock = threading.Lock()
 
@@ -473,9 +483,13 @@ def detect_scene(
                     enh, unc, alb, score = apply_filter(
                         centred, valid, weights, groups, layout=layout, albedo_correct=bool(albedo_correct)
                     )
-                if method == "sparse":
-                    enh = np.where(valid, np.maximum(enh, 0), np.float32(np.nan))
-                    c = np.where(enh > 0, alb * enh, np.float32(0))
+                if method == "sparse" or refine:
+                    if method == "sparse":
+                        enh = np.where(valid, np.maximum(enh, 0), np.float32(np.nan))
+                        c = np.where(enh > 0, alb * enh, np.float32(0))
+                    else:  # plume part r·α of clearly enhanced pixels (the MF amplitude itself carries r when uncorrected)
+                        amplitude = alb * enh if albedo_correct else enh
+                        c = np.where(enh > _REFINE_SIGMA * unc, amplitude, np.float32(0))
                     plume_c += c.sum(axis=0, dtype=np.float64)
                     plume_cc += (c.astype(np.float64) ** 2).sum(axis=0)
                     plume_cd += np.einsum("rbc,rc->cb" if layout == "rbc" else "rcb,rc->cb", centred, c)
@@ -486,6 +500,38 @@ def detect_scene(
             return plume_c, plume_cc, plume_cd
 
         plume_sums = _run_threads(threads, apply, blocks)
+
+        if refine and method != "sparse":
+            # Background statistics with the first estimate of the plume removed (rank-2 update), then one more read.
+            state = SparseState(group_stats, weights, k)
+            state.update(
+                np.bincount(groups, weights=sum(p[0] for p in plume_sums), minlength=n_group),
+                np.bincount(groups, weights=sum(p[1] for p in plume_sums), minlength=n_group),
+                _sum_by_group(sum(p[2] for p in plume_sums), groups, n_group),
+            )
+            q1 = state.q[groups]  # (n_col, n_band)
+            q_layout = np.ascontiguousarray(q1.T) if layout == "rbc" else q1
+            subscripts = "rbc,bc->rc" if layout == "rbc" else "rcb,cb->rc"
+            offset1 = state.offset[groups][None, :]
+            norm1 = state.normalizer[groups][None, :]
+
+            def refined(_w: int, part: list[tuple[int, int]]) -> None:
+                for row0, row1 in part:
+                    block = reader.read(row0, row1)
+                    centred = centre_in_place(block, mean_col, layout)
+                    enh = (np.einsum(subscripts, centred, q_layout) - offset1) / norm1
+                    if albedo_correct:
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            enh /= out["albedo"][row0:row1]
+                    enh[~np.isfinite(out["enhancement"][row0:row1])] = np.nan
+                    out["enhancement"][row0:row1] = enh
+                    advance()
+
+            _run_threads(threads, refined, blocks)
+            sigma_col = state.sigma()[groups].astype(np.float32)[None, :]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = out["albedo"] if albedo_correct else np.float32(1.0)
+                out["uncertainty"] = np.where(np.isfinite(out["enhancement"]), sigma_col / scale, np.nan).astype(np.float32)
 
         if method == "sparse" and iterations > 0:
             # First reweighting: statistics from the sums of pass 2, then a third read keeps only the pixels that
@@ -545,7 +591,7 @@ def detect_scene(
     return _as_dataset(scene, out, sensitivity, target, method=method, mode=mode, width=width, amf=amf,
                        window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
                        iterations=int(iterations), shrinkage=shrinkage, n_band=n_band,
-                       albedo_correct=bool(albedo_correct))
+                       albedo_correct=bool(albedo_correct), refine=bool(refine) and method != "sparse")
 
 
 def _as_dataset(
@@ -564,6 +610,7 @@ def _as_dataset(
     shrinkage: float | str,
     n_band: int,
     albedo_correct: bool,
+    refine: bool,
 ) -> xr.Dataset:
     dims = ("y", "x")
     data_vars: dict[str, Any] = {
@@ -590,6 +637,7 @@ def _as_dataset(
         "airmass_factor": float(amf),
         "shrinkage": str(shrinkage),
         "albedo_correct": bool(albedo_correct),
+        "refine": bool(refine),
         "sensor": scene.attrs.get("sensor", "generic"),
         "source": str(scene.attrs.get("source", "")),
     }
