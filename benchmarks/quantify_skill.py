@@ -3,7 +3,8 @@
     python benchmarks/quantify_skill.py [--quick] [--json OUT] [--presets emit,aviris-ng] [--plot docs/img/quantify_skill.png]
 
 For each sensor preset, plumes from the simulator's turbulent puff model (``plumetrace.simulate.plumes``: meandering
-wind, puffs growing with travel distance; NOT the steady Gaussian plume) with known rate Q (log-uniform) and wind
+wind, puffs growing with travel TIME by Taylor's theory in a midday convective boundary layer; NOT the steady
+Gaussian plume; ``--growth briggs`` uses the first model's growth with travel distance) with known rate Q (log-uniform) and wind
 U (uniform 1-8 m/s, random direction) are rendered to radiance with instrument noise
 (``plumetrace.simulate.scene.simulate_scene``), retrieved by the detection engine
 (``plumetrace.detect.engine.detect_scene``, matched filter, scene statistics: the scenes are small crops around each
@@ -17,8 +18,9 @@ plume) and passed to ``plumetrace.plumes.pipeline.analyze_plumes`` with default 
   ``plumetrace plumes``) and (b) U_eff fitted on an independent calibration set of simulated plumes (different
   seeds, same pipeline; :func:`plumetrace.plumes.quantify.fit_ueff`) - the way Varon et al. (2018) calibrate on LES.
 * Calibration of the uncertainty: the wind given to the pipeline is U·(1 + 0.3 ε), ε ~ N(0, 1), with σ_U = 30 % of
-  the given speed; ``interval68_coverage`` is the fraction of detected plumes whose reported 16-84 % interval contains
-  the true Q (target 60-76 %).
+  the given speed, and direction θ + 15° ε', σ_θ = 15°; ``interval68_coverage`` is the fraction of detected plumes
+  whose reported 16-84 % interval contains the true Q (target 60-76 %); the CSF's own interval (wind speed and
+  direction drawn) is scored the same way.
 * False plumes: plume-free scenes (Q = 0) of the same preset through the same chain; every segmented component is
   false; ``false_plumes_per_100km2`` = count / area × 100.
 
@@ -56,6 +58,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 MATCH_PX = 3.0
 PARAMS: SegmentParams = DEFAULT_SEGMENT_PARAMS  # set from --min-peak-sigma / --high-sigma
 WIND_REL_ERROR = 0.3
+WIND_DIR_ERROR_DEG = 15.0
+GROWTH = "taylor"  # puff growth law of the simulator (--growth)
 
 
 def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> tuple[float, float, float]:
@@ -65,7 +69,8 @@ def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> 
 
 def _retrieve(preset: str, shape: tuple[int, int], q: float, u: float, direction: float, seed: int, *,
               stats: str = "scene", albedo_correct: bool = False):
-    scene, truth = simulate_scene(sensor=preset, shape=shape, rate_kg_h=q, wind_speed_m_s=u, wind_dir_deg=direction, seed=seed)
+    scene, truth = simulate_scene(sensor=preset, shape=shape, rate_kg_h=q, wind_speed_m_s=u, wind_dir_deg=direction, seed=seed,
+                                  plume_options={"growth": GROWTH})
     options = {"albedo_correct": True} if albedo_correct else {}
     return detect_scene(scene, stats=stats, progress=False, **options), truth
 
@@ -87,10 +92,11 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
     cfg = PRESETS[preset]
     q, u, direction = _case_parameters(rng, cfg["q_range"])
     wind_error = float(rng.normal())
+    dir_error = float(np.random.default_rng([seed, 7]).normal())  # own stream: the case draws stay as before
     detected, truth = _retrieve(preset, cfg["shape"], q, u, direction, seed)
     row: dict[str, Any] = {"preset": preset, "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction}
-    known = Wind(u, direction, 0.0)
-    result = analyze_plumes(detected, wind=known, n_samples=400, params=PARAMS)
+    known = Wind(u, direction, 0.0, direction_sigma_deg=0.0)
+    result = analyze_plumes(detected, wind=known, n_samples=400, params=PARAMS, csf_samples=20)
     match = _match(result, truth)
     row["detected"] = match is not None
     row["other_plumes"] = len(result.records) - (1 if match else 0)
@@ -104,14 +110,19 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
         source_sigma_m=match["source_sigma_m"],
     )
     given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
-    noisy_wind = Wind(given, direction, WIND_REL_ERROR * given)
+    given_dir = (direction + WIND_DIR_ERROR_DEG * dir_error) % 360.0
+    noisy_wind = Wind(given, given_dir, WIND_REL_ERROR * given, direction_sigma_deg=WIND_DIR_ERROR_DEG)
     for name, cal in calibrations.items():
-        res = analyze_plumes(detected, wind=noisy_wind, calibration=cal, n_samples=2000, seed=seed, params=PARAMS)
+        res = analyze_plumes(detected, wind=noisy_wind, calibration=cal, n_samples=2000, seed=seed, params=PARAMS,
+                             csf_samples=200 if name == "literature" else 20)
         m = _match(res, truth)
         if m is None:
             continue
         row[f"p16_{name}"] = m["emission_rate_p16_kg_h"]
         row[f"p84_{name}"] = m["emission_rate_p84_kg_h"]
+        if name == "literature":
+            row["p16_csf"] = m["emission_rate_csf_p16_kg_h"]
+            row["p84_csf"] = m["emission_rate_csf_p84_kg_h"]
         if name != "literature":
             row[f"q_{name}_kg_h"] = 3600.0 * (cal.a * u + cal.b) * match["ime_kg"] / match["length_m"]
     return row
@@ -123,7 +134,7 @@ def false_plumes(preset: str, n_scenes: int, seed0: int, *, size: int | None = N
     count, area_km2 = 0, 0.0
     for i in range(n_scenes):
         detected, truth = _retrieve(preset, shape, 0.0, 3.0, 270.0, seed0 + i, stats=stats, albedo_correct=albedo_correct)
-        result = analyze_plumes(detected, wind=Wind(3.0, 270.0, 0.9), n_samples=200, params=PARAMS)
+        result = analyze_plumes(detected, wind=Wind(3.0, 270.0, 0.9), n_samples=200, params=PARAMS, csf_samples=20)
         count += len(result.records)
         area_km2 += shape[0] * shape[1] * truth.pixel_size_m**2 / 1e6
     return {"false_plumes": count, "area_km2": area_km2, "false_plumes_per_100km2": 100.0 * count / area_km2}
@@ -156,7 +167,8 @@ def calibrate(preset: str, n_cases: int, seed0: int) -> UeffCalibration:
         # upper half of the log range, where plumes are detected: a calibration needs plumes to fit
         q, u, direction = _case_parameters(rng, (math.sqrt(low * high), high))
         detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed0 + i)
-        match = _match(analyze_plumes(detected, wind=Wind(u, direction, 0.0), n_samples=200, params=PARAMS), truth)
+        match = _match(analyze_plumes(detected, wind=Wind(u, direction, 0.0, direction_sigma_deg=0.0), n_samples=200,
+                                      params=PARAMS, csf_samples=20), truth)
         if match is not None:
             u_list.append(u), ime.append(match["ime_kg"]), length.append(match["length_m"]), rate.append(q)
             ime_sigma.append(match["ime_sigma_kg"])
@@ -189,7 +201,10 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
             "interval68_coverage": float(np.mean(covered)) if covered else float("nan"),
         }
     csf = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in found if np.isfinite(r.get("q_csf_kg_h", np.nan))])
+    csf_cov = [r["p16_csf"] <= r["q_kg_h"] <= r["p84_csf"] for r in found
+               if np.isfinite(r.get("p16_csf", np.nan)) and np.isfinite(r.get("p84_csf", np.nan))]
     out["csf"] = {
+        "interval68_coverage": float(np.mean(csf_cov)) if csf_cov else float("nan"),
         "median_abs_rel_error": float(np.median(np.abs(csf - 1))) if csf.size else float("nan"),
         "frac_within_50pct": float(np.mean(np.abs(csf - 1) <= 0.5)) if csf.size else float("nan"),
         "median_ratio": float(np.median(csf)) if csf.size else float("nan"),
@@ -263,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None, help="write the POD / accuracy figure here")
     parser.add_argument("--high-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.high_sigma)
     parser.add_argument("--min-peak-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.min_peak_sigma)
+    parser.add_argument("--growth", default="taylor", choices=["taylor", "briggs"], help="simulator puff growth law")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
     parser.add_argument("--free-only", action="store_true",
                         help="only the plume-free false-plume count (with --free-size / --free-stats / --albedo-correct)")
@@ -274,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(args.replot.read_text())
         plot(args.plot or Path("quantify_skill.png"), saved["cases"], saved["presets"])
         return 0
-    global PARAMS
+    global PARAMS, GROWTH
+    GROWTH = args.growth
     PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma).validated()
     n_cases = args.cases or (16 if args.quick else 50)
     n_cal = args.calibration_cases or (10 if args.quick else 30)
@@ -322,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             })
         table.append({"preset": preset, "U_eff": "CSF (c·U)", "detected": f"{s['n_detected']}/{s['n_cases']}",
                       "median |rel err|": s["csf"]["median_abs_rel_error"], "within ±50 %": s["csf"]["frac_within_50pct"],
-                      "median Q̂/Q": s["csf"]["median_ratio"]})
+                      "median Q̂/Q": s["csf"]["median_ratio"],
+                      "68 % coverage (±30 % wind)": s["csf"]["interval68_coverage"]})
     print_table(table, ["preset", "U_eff", "detected", "median |rel err|", "within ±50 %", "median Q̂/Q",
                         "68 % coverage (±30 % wind)"], title="Quantification (detected plumes)")
     print_table(
@@ -337,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         plot(args.plot, rows_by_preset, summary)
     primary = presets[0]
     payload = {
-        "benchmark": "quantify_skill", "quick": args.quick, "wall_s": time.perf_counter() - start,
+        "benchmark": "quantify_skill", "quick": args.quick, "wall_s": time.perf_counter() - start, "growth": GROWTH,
         "segment_params": PARAMS.as_dict(),
         "median_abs_rel_error": {p: summary[p]["literature"]["median_abs_rel_error"] for p in presets},
         "frac_within_50pct": {p: summary[p]["literature"]["frac_within_50pct"] for p in presets},

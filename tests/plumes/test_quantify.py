@@ -155,3 +155,74 @@ def test_fit_ueff_needs_three_plumes():
 
     with pytest.raises(InvalidInputError, match="calibration plumes"):
         fit_ueff([1, 2], [1, 1], [1, 1], [1, 1])
+
+
+def test_monte_carlo_ime_noise_from_per_pixel_sigma():
+    # the IME noise is the quadrature sum of each pixel's own 1σ, not one background σ for all
+    cal = UeffCalibration(0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 30.0, "test")
+    per_pixel = np.r_[np.full(300, 40.0), np.full(100, 160.0)]
+    est = monte_carlo_rate(100.0, 300.0, per_pixel.size, wind_speed_m_s=3.0, wind_speed_sigma_m_s=0.0,
+                           background_sigma_ppm_m=40.0, pixel_size_m=30.0, calibration=cal, n_samples=20000,
+                           pixel_sigma_ppm_m=per_pixel)
+    expected = ppm_m_to_kg_m2("ch4") * math.sqrt(300 * 40.0**2 + 100 * 160.0**2) * 900.0
+    assert est.ime_sigma_kg == pytest.approx(expected)
+    assert est.emission_rate_sigma_kg_h == pytest.approx(3600 * expected / 300.0, rel=0.03)
+
+
+def test_monte_carlo_ime_rejects_bad_pixel_sigma():
+    with pytest.raises(InvalidInputError, match="pixel_sigma_ppm_m"):
+        monte_carlo_rate(1.0, 1.0, 2, wind_speed_m_s=1, wind_speed_sigma_m_s=0, background_sigma_ppm_m=0,
+                         pixel_size_m=30.0, pixel_sigma_ppm_m=np.array([1.0, np.nan]))
+
+
+def _east(direction_deg: float) -> tuple[float, float]:
+    # north-up map: wind from `direction_deg` blows toward (row, col) = (cos θ, -sin θ)
+    theta = math.radians(direction_deg)
+    return (math.cos(theta), -math.sin(theta))
+
+
+def test_csf_monte_carlo_speed_error_propagates_linearly(analytic_plume):
+    from plumetrace.plumes.quantify import monte_carlo_csf
+
+    truth = analytic_plume((60, 100), source_rc=(30, 10), rate_kg_h=1500.0, wind_speed_m_s=4.0, pixel_size_m=30.0)
+    mask = truth > 0.002 * truth.max()
+    est = monte_carlo_csf(truth, mask, source_rc=(30, 10), wind_dir_deg=270.0, wind_dir_sigma_deg=0.0,
+                          wind_speed_m_s=4.0, wind_speed_sigma_m_s=0.8, downwind_rc=_east, pixel_size_m=30.0,
+                          calibration=EXACT, n_samples=400)
+    assert est.emission_rate_kg_h == pytest.approx(1500.0, rel=0.05)
+    # σ_Q / Q = σ_U / U = 20 % (the transect scatter of a noiseless analytic plume is small)
+    assert est.emission_rate_sigma_kg_h / est.emission_rate_kg_h == pytest.approx(0.2, rel=0.15)
+
+
+def test_csf_monte_carlo_samples_the_wind_direction_error(analytic_plume):
+    from plumetrace.plumes.quantify import monte_carlo_csf
+
+    truth = analytic_plume((60, 100), source_rc=(30, 10), rate_kg_h=1500.0, wind_speed_m_s=4.0, pixel_size_m=30.0)
+    mask = truth > 0.002 * truth.max()
+    common = dict(source_rc=(30, 10), wind_speed_m_s=4.0, wind_speed_sigma_m_s=0.0, downwind_rc=_east,
+                  pixel_size_m=30.0, calibration=EXACT, n_samples=120)
+    exact = monte_carlo_csf(truth, mask, wind_dir_deg=270.0, wind_dir_sigma_deg=0.0, **common)
+    tilted = monte_carlo_csf(truth, mask, wind_dir_deg=270.0, wind_dir_sigma_deg=25.0, **common)
+    # tilted transects cross the plume obliquely (a 1/cos θ longer path): the direction error must widen the
+    # interval and push it upward
+    assert (tilted.interval68_kg_h[1] - tilted.interval68_kg_h[0]) > 3 * (exact.interval68_kg_h[1] - exact.interval68_kg_h[0])
+    assert tilted.interval68_kg_h[1] > 1500.0 * 1.03
+    # a wrong given direction (20° off) is caught by its interval when its σ says so
+    wrong = monte_carlo_csf(truth, mask, wind_dir_deg=250.0, wind_dir_sigma_deg=20.0, **common)
+    assert wrong.interval68_kg_h[0] <= 1500.0 * 1.05
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [({"wind_dir_sigma_deg": -1.0}, "direction sigma"), ({"wind_speed_sigma_m_s": np.nan}, "speed sigma"),
+     ({"n_samples": 5}, "n_samples")],
+)
+def test_csf_monte_carlo_rejects_bad_options(analytic_plume, options, field):
+    from plumetrace.plumes.quantify import monte_carlo_csf
+
+    truth = analytic_plume((30, 40), source_rc=(15, 5), rate_kg_h=500.0, wind_speed_m_s=3.0, pixel_size_m=30.0)
+    kwargs = dict(source_rc=(15, 5), wind_dir_deg=270.0, wind_dir_sigma_deg=10.0, wind_speed_m_s=3.0,
+                  wind_speed_sigma_m_s=0.5, downwind_rc=_east, pixel_size_m=30.0, calibration=EXACT)
+    kwargs.update(options)
+    with pytest.raises(InvalidInputError, match=field):
+        monte_carlo_csf(truth, truth > 0, **kwargs)

@@ -159,3 +159,19 @@ def test_per_pixel_uncertainty_suppresses_false_plumes_over_noisy_pixels():
 def test_rejects_uncertainty_of_another_shape():
     with pytest.raises(InvalidInputError, match="uncertainty"):
         segment_plumes(np.random.default_rng(0).normal(size=(20, 20)), uncertainty=np.ones((10, 10)))
+
+
+def test_pixel_noise_follows_the_retrieval_uncertainty_at_the_map_level():
+    from plumetrace.plumes.segment import pixel_noise_ppm_m
+
+    rng = np.random.default_rng(3)
+    unc = np.full((100, 100), 50.0)
+    unc[:, 50:] = 150.0  # dark half: three times noisier
+    true_noise = 1.4 * unc  # clutter makes the map 40 % noisier than the propagated uncertainty
+    enhancement = rng.normal(0.0, true_noise)
+    noise = pixel_noise_ppm_m(enhancement, uncertainty=unc)
+    assert np.median(noise[:, :50]) == pytest.approx(70.0, rel=0.05)
+    assert np.median(noise[:, 50:]) == pytest.approx(210.0, rel=0.05)
+    # without the uncertainty: one robust sigma for the whole map
+    flat = pixel_noise_ppm_m(enhancement)
+    assert np.ptp(flat) == 0

@@ -94,3 +94,90 @@ def test_bad_input_rejected(args, field):
 def test_source_outside_grid_rejected():
     with pytest.raises(InvalidInputError, match="source_yx"):
         simulate_plume(100.0, 3.0, 270.0, 30.0, (32, 32), source_yx=(40.0, 5.0))
+
+
+# --- puff growth with travel time (Taylor) in a stated boundary layer -------------------------------------------
+
+
+def test_taylor_sigma_has_its_two_limits():
+    from plumetrace.simulate.plumes import taylor_sigma_m
+
+    sigma_v, t_l = 0.9, 150.0
+    short = np.array([0.01, 0.1, 1.0])
+    np.testing.assert_allclose(taylor_sigma_m(short, sigma_v, t_l), sigma_v * short, rtol=4e-3)
+    long = np.array([1e5, 1e6])
+    np.testing.assert_allclose(taylor_sigma_m(long, sigma_v, t_l), np.sqrt(2 * sigma_v**2 * t_l * long), rtol=2e-3)
+    # exact middle value: t = T_L gives 2 σ² T_L² e^-1
+    assert taylor_sigma_m(t_l, sigma_v, t_l) == pytest.approx(math.sqrt(2 * sigma_v**2 * t_l**2 * math.exp(-1)), rel=1e-9)
+
+
+def test_turbulence_follows_the_stated_parameterisation():
+    from plumetrace.simulate.plumes import BoundaryLayer, boundary_layer_turbulence
+
+    bl = BoundaryLayer(convective_velocity_m_s=2.0, mixing_height_m=1200.0, friction_velocity_m_s=0.3)
+    turb = boundary_layer_turbulence(bl, 4.0)
+    assert turb.sigma_v_m_s == pytest.approx(math.sqrt(0.35 * 4.0 + 3.6 * 0.09))  # AERMOD σv² = 0.35 w*² + 3.6 u*²
+    assert turb.sigma_w_m_s == pytest.approx(math.hypot(0.6 * 2.0, 1.3 * 0.3))
+    assert turb.lagrangian_time_v_s == pytest.approx(0.15 * 1200.0 / turb.sigma_v_m_s)  # Hanna (1982)
+    # u* from the neutral log law when not stated: 0.4 U / ln(10 / z0)
+    neutral = boundary_layer_turbulence(BoundaryLayer(convective_velocity_m_s=0.0, roughness_length_m=0.1), 5.0)
+    assert neutral.friction_velocity_m_s == pytest.approx(0.4 * 5.0 / math.log(100.0))
+    assert neutral.sigma_v_m_s == pytest.approx(1.897 * neutral.friction_velocity_m_s, rel=1e-3)
+
+
+def _puff_sigma_at(truth, distance_m: float, speed: float) -> float:
+    age = truth.puffs["age_s"]
+    return float(np.interp(distance_m / speed, age[::-1], truth.puffs["sigma_m"][::-1]))
+
+
+def test_low_wind_plumes_spread_more_per_metre_of_travel():
+    # Taylor: at the same distance downwind a plume in 1 m/s wind has had 8x longer to spread than in 8 m/s wind.
+    kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=3000.0)
+    slow = simulate_plume(500.0, 1.0, 270.0, 30.0, (64, 128), **kwargs)
+    fast = simulate_plume(500.0, 8.0, 270.0, 30.0, (64, 128), **kwargs)
+    assert _puff_sigma_at(slow, 1000.0, 1.0) > 2.0 * _puff_sigma_at(fast, 1000.0, 8.0)
+    # Briggs (the first model) grows with distance only: the same size whatever the wind
+    b_slow = simulate_plume(500.0, 1.0, 270.0, 30.0, (64, 128), growth="briggs", **kwargs)
+    b_fast = simulate_plume(500.0, 8.0, 270.0, 30.0, (64, 128), growth="briggs", **kwargs)
+    assert _puff_sigma_at(b_slow, 1000.0, 1.0) == pytest.approx(_puff_sigma_at(b_fast, 1000.0, 8.0), rel=0.02)
+
+
+def test_puff_sizes_are_the_taylor_law_and_vertical_spread_is_capped():
+    from plumetrace.simulate.plumes import BoundaryLayer, boundary_layer_turbulence, taylor_sigma_m
+
+    bl = BoundaryLayer(mixing_height_m=600.0)
+    truth = simulate_plume(300.0, 3.0, 90.0, 30.0, (32, 32), boundary_layer=bl, initial_sigma_m=5.0, duration_s=4000.0)
+    turb = boundary_layer_turbulence(bl, 3.0)
+    age = truth.puffs["age_s"]
+    expected = np.sqrt(25.0 + taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2)
+    np.testing.assert_allclose(truth.puffs["sigma_m"], expected, rtol=1e-12)
+    assert truth.puffs["sigma_z_m"].max() == pytest.approx(600.0 / math.sqrt(3.0))
+    assert truth.turbulence["sigma_v_m_s"] == pytest.approx(turb.sigma_v_m_s)
+
+
+def test_meander_is_wider_at_low_wind():
+    from plumetrace.simulate.plumes import DEFAULT_BOUNDARY_LAYER
+
+    slow = simulate_plume(100.0, 1.0, 270.0, 30.0, (32, 32), seed=0)
+    fast = simulate_plume(100.0, 8.0, 270.0, 30.0, (32, 32), seed=0)
+    sigma_m = DEFAULT_BOUNDARY_LAYER.meander_velocity_m_s
+    assert slow.turbulence["direction_std_deg"] == pytest.approx(math.degrees(math.atan(sigma_m / 1.0)))
+    assert fast.turbulence["direction_std_deg"] == pytest.approx(math.degrees(math.atan(sigma_m / 8.0)))
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        ({"growth": "gaussian"}, "growth"),
+        ({"boundary_layer": "BL"}, "mixing_height_m"),
+        ({"meander_time_s": 0.0}, "meander_time_s"),
+        ({"direction_std_deg": -1.0}, "direction_std_deg"),
+    ],
+)
+def test_bad_turbulence_options_rejected(options, field):
+    from plumetrace.simulate.plumes import BoundaryLayer
+
+    if options.get("boundary_layer") == "BL":
+        options = {"boundary_layer": BoundaryLayer(mixing_height_m=-5.0)}
+    with pytest.raises(InvalidInputError, match=field):
+        simulate_plume(100.0, 3.0, 270.0, 30.0, (32, 32), **options)

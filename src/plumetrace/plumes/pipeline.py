@@ -8,7 +8,6 @@ whose records carry exactly the properties of the plume products (see :data:`REC
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +19,19 @@ from scipy import ndimage
 from plumetrace.errors import InvalidInputError
 from plumetrace.plumes.quantify import (
     UeffCalibration,
-    cross_sectional_flux_kg_h,
     integrated_mass_enhancement_kg,
+    monte_carlo_csf,
     monte_carlo_rate,
     plume_length_m,
     ueff_calibration,
 )
-from plumetrace.plumes.segment import DEFAULT_SEGMENT_PARAMS, SegmentParams, robust_background, segment_plumes
+from plumetrace.plumes.segment import (
+    DEFAULT_SEGMENT_PARAMS,
+    SegmentParams,
+    pixel_noise_ppm_m,
+    robust_background,
+    segment_plumes,
+)
 from plumetrace.plumes.source import PixelGeometry, locate_source, pixel_geometry
 from plumetrace.plumes.wind import Wind
 
@@ -105,6 +110,7 @@ def analyze_plumes(
     n_samples: int = 4000,
     seed: int = 0,
     calibration: UeffCalibration | None = None,
+    csf_samples: int = 200,
 ) -> PlumeResult:
     """Segment the plumes of an enhancement map, locate their sources and quantify their emission rates.
 
@@ -123,7 +129,12 @@ def analyze_plumes(
     params : SegmentParams
         Segmentation settings.
     n_samples, seed : int
-        Monte Carlo draws per plume and their seed.
+        Monte Carlo draws per plume (IME) and their seed. The IME's retrieval-noise term uses each plume pixel's
+        1σ (:func:`plumetrace.plumes.segment.pixel_noise_ppm_m`: the per-pixel ``uncertainty`` scaled to the map's
+        robust level, or the background sigma without it).
+    csf_samples : int
+        Monte Carlo draws of the cross-sectional flux over the wind speed and direction errors (``wind`` carries
+        ``direction_sigma_deg``; 0 switches the direction error off).
     calibration : UeffCalibration, optional
         Effective-wind calibration replacing the sensor's row of ``UEFF_TABLE``.
 
@@ -157,6 +168,9 @@ def analyze_plumes(
     median, sigma = robust_background(values, column_wise=column_wise, min_column_pixels=params.min_column_pixels)
     anomaly = values - median  # background-removed enhancement, ppm·m
     background_sigma = float(np.median(sigma))
+    # per-pixel noise for the IME's retrieval-noise term (the retrieval's uncertainty scaled to the map's level)
+    noise_map = pixel_noise_ppm_m(values, uncertainty=uncertainty, column_wise=column_wise,
+                                  min_column_pixels=params.min_column_pixels)
 
     result = PlumeResult(labels=labels, geometry=geometry)
     pixel = geometry.pixel_size_m
@@ -193,13 +207,15 @@ def analyze_plumes(
             wind_speed_m_s=plume_wind.speed_m_s, wind_speed_sigma_m_s=plume_wind.speed_sigma_m_s,
             background_sigma_ppm_m=background_sigma, pixel_size_m=pixel, sensor=sensor, gas=gas,
             n_samples=n_samples, seed=seed + plume_id, calibration=calibration,
+            pixel_sigma_ppm_m=noise_map[crop][mask],
         )
-        csf_rate, csf_sigma, n_transects = cross_sectional_flux_kg_h(
-            crop_anomaly, mask, source_rc=(src.row, src.col), downwind_rc=geometry.downwind_rc(plume_wind.direction_deg),
-            pixel_size_m=pixel, wind_speed_m_s=plume_wind.speed_m_s, sensor=sensor, gas=gas, calibration=calibration,
+        csf = monte_carlo_csf(
+            crop_anomaly, mask, source_rc=(src.row, src.col), wind_dir_deg=plume_wind.direction_deg,
+            wind_dir_sigma_deg=plume_wind.direction_sigma_deg, wind_speed_m_s=plume_wind.speed_m_s,
+            wind_speed_sigma_m_s=plume_wind.speed_sigma_m_s, downwind_rc=geometry.downwind_rc, pixel_size_m=pixel,
+            sensor=sensor, gas=gas, calibration=calibration, n_samples=csf_samples, seed=seed + plume_id,
         )
-        if np.isfinite(csf_rate) and plume_wind.speed_m_s > 0:
-            csf_sigma = math.hypot(csf_sigma, csf_rate * plume_wind.speed_sigma_m_s / plume_wind.speed_m_s)
+        csf_rate, csf_sigma, n_transects = csf.emission_rate_kg_h, csf.emission_rate_sigma_kg_h, csf.n_transects
         peak_value = float(np.nanmax(np.where(mask, values[crop], np.nan)))
         record: dict[str, Any] = {
             "plume_id": plume_id,
@@ -220,11 +236,14 @@ def analyze_plumes(
             "emission_rate_p84_kg_h": estimate.interval68_kg_h[1],
             "emission_rate_csf_kg_h": csf_rate,
             "emission_rate_csf_sigma_kg_h": csf_sigma,
+            "emission_rate_csf_p16_kg_h": csf.interval68_kg_h[0],
+            "emission_rate_csf_p84_kg_h": csf.interval68_kg_h[1],
             "csf_transects": n_transects,
             "ime_sigma_kg": estimate.ime_sigma_kg,
             "ueff_m_s": estimate.ueff_m_s,
             "wind_dir_deg": plume_wind.direction_deg,
             "wind_speed_sigma_m_s": plume_wind.speed_sigma_m_s,
+            "wind_dir_sigma_deg": plume_wind.direction_sigma_deg,
             "wind_source": plume_wind.source,
             "source_row": source_row,
             "source_col": source_col,

@@ -17,13 +17,16 @@ downwind of the source; along each the enhancement is integrated across the plum
 ``Q = 3600 · U_eff,CSF · median(line density)`` with ``U_eff,CSF = c · U10``.
 
 Uncertainty: :func:`monte_carlo_rate` draws the wind speed, the U_eff coefficients, the retrieval noise of the
-IME (σ of the background enhancement, independent pixels) and the structural error of the U_eff model
+IME (the per-pixel 1σ of the plume pixels, independent pixels) and the structural error of the U_eff model
 (``model_rel_sigma``, a log-normal factor) and reports the 1σ spread and the 16-84 % interval.
+:func:`monte_carlo_csf` draws the wind speed and the wind DIRECTION (which tilts the transects) and the sampling
+error of the median transect.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +49,8 @@ __all__ = [
     "cross_sectional_flux_kg_h",
     "RateEstimate",
     "monte_carlo_rate",
+    "FluxEstimate",
+    "monte_carlo_csf",
     "fit_ueff",
 ]
 
@@ -231,6 +236,20 @@ def cross_sectional_flux_kg_h(
     pixel = _check_pixel_size(pixel_size_m)
     cal = calibration or ueff_calibration(sensor)
     values = np.nan_to_num(enhancement - background_ppm_m, nan=0.0)
+    flux = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc, pixel, gas, spacing_px)
+    if flux.size == 0:
+        return float("nan"), float("nan"), 0
+    ueff = cal.csf_c * wind_speed_m_s
+    rate = 3600.0 * ueff * float(np.median(flux))
+    sigma = 3600.0 * ueff * 1.2533 * float(np.std(flux)) / math.sqrt(len(flux)) if len(flux) > 1 else abs(rate)
+    return rate, sigma, len(flux)
+
+
+def _transect_line_densities_kg_m(
+    values: np.ndarray, mask: np.ndarray, source_rc: tuple[float, float], downwind_rc: tuple[float, float],
+    pixel: float, gas: str, spacing_px: float,
+) -> np.ndarray:
+    """Line densities (kg/m) of the transects perpendicular to ``downwind_rc`` that cross the mask (n,)."""
     dr, dc = downwind_rc
     norm = math.hypot(dr, dc)
     if norm == 0:
@@ -242,23 +261,104 @@ def cross_sectional_flux_kg_h(
     across = (rows - source_rc[0]) * cr + (cols - source_rc[1]) * cc
     half_width = float(np.abs(across).max()) + 2.0
     offsets = np.arange(-half_width, half_width + 0.25, 0.5)
-    fluxes = []
-    for distance in np.arange(spacing_px, float(along.max()) + 0.5, spacing_px):
-        r = source_rc[0] + distance * dr + offsets * cr
-        c = source_rc[1] + distance * dc + offsets * cc
-        inside = ndimage.map_coordinates(mask.astype(np.float64), [r, c], order=0, mode="constant", cval=0.0) > 0.5
-        if inside.sum() < 2:
+    distances = np.arange(spacing_px, float(along.max()) + 0.5, spacing_px)
+    if distances.size == 0:
+        return np.zeros(0)
+    # every transect at once: sample coordinates (n_transects, n_offsets)
+    r = source_rc[0] + distances[:, None] * dr + offsets[None, :] * cr
+    c = source_rc[1] + distances[:, None] * dc + offsets[None, :] * cc
+    inside = ndimage.map_coordinates(mask.astype(np.float64), [r, c], order=0, mode="constant", cval=0.0) > 0.5
+    samples = ndimage.map_coordinates(values, [r, c], order=1, mode="constant", cval=0.0)
+    crossing = inside.sum(axis=1) >= 2
+    return (np.where(inside, samples, 0.0).sum(axis=1) * 0.5 * pixel * ppm_m_to_kg_m2(gas))[crossing]
+
+
+@dataclass(frozen=True)
+class FluxEstimate:
+    """A cross-sectional-flux emission rate with its Monte Carlo uncertainty (kg/h)."""
+
+    emission_rate_kg_h: float
+    emission_rate_sigma_kg_h: float
+    interval68_kg_h: tuple[float, float]
+    n_transects: int
+
+
+def monte_carlo_csf(
+    enhancement_ppm_m: Any,
+    mask: Any,
+    *,
+    source_rc: tuple[float, float],
+    wind_dir_deg: float,
+    wind_dir_sigma_deg: float,
+    wind_speed_m_s: float,
+    wind_speed_sigma_m_s: float,
+    downwind_rc: Callable[[float], tuple[float, float]],
+    pixel_size_m: float,
+    sensor: str = "generic",
+    gas: str = "ch4",
+    background_ppm_m: float = 0.0,
+    spacing_px: float = 1.5,
+    n_samples: int = 200,
+    seed: int | None = 0,
+    calibration: UeffCalibration | None = None,
+) -> FluxEstimate:
+    """Cross-sectional flux with its uncertainty by Monte Carlo over the wind speed AND direction.
+
+    The transects are perpendicular to the wind, so a direction error tilts them: each draw takes a direction
+    θ ~ N(θ, σ_θ), recomputes the transects' median line density, and multiplies it by c · U with
+    U ~ N(U, σ_U) (truncated at 0.1 m/s) and by the sampling error of the median over the transects
+    (1.2533 · std / sqrt(n), normal). The central value is :func:`cross_sectional_flux_kg_h` at the given wind.
+
+    Parameters
+    ----------
+    enhancement_ppm_m, mask : arrays (y, x)
+        Background-removed enhancement (ppm·m) and the plume mask.
+    source_rc : (row, col)
+        Source position, pixels.
+    wind_dir_deg, wind_dir_sigma_deg : float
+        Direction the wind blows from (degrees clockwise from north) and its 1σ error.
+    wind_speed_m_s, wind_speed_sigma_m_s : float
+        10 m wind speed and its 1σ error, m/s.
+    downwind_rc : callable(direction_deg) -> (d_row, d_col)
+        The map's downwind unit vector for a wind direction (``PixelGeometry.downwind_rc``).
+    n_samples : int
+        Direction/speed draws (each recomputes the transects; 200 by default).
+
+    Returns
+    -------
+    FluxEstimate
+        NaN rate when no transect crosses the plume.
+    """
+    if n_samples < 20:
+        raise InvalidInputError("n_samples", f"must be at least 20, got {n_samples}")
+    if not (np.isfinite(wind_dir_sigma_deg) and wind_dir_sigma_deg >= 0):
+        raise InvalidInputError("wind direction sigma", f"must be >= 0, got {wind_dir_sigma_deg!r}")
+    if not (np.isfinite(wind_speed_sigma_m_s) and wind_speed_sigma_m_s >= 0):
+        raise InvalidInputError("wind speed sigma", f"must be >= 0, got {wind_speed_sigma_m_s!r}")
+    enhancement, mask = _check_mask(enhancement_ppm_m, mask)
+    pixel = _check_pixel_size(pixel_size_m)
+    cal = calibration or ueff_calibration(sensor)
+    values = np.nan_to_num(enhancement - background_ppm_m, nan=0.0)
+    central = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc(wind_dir_deg), pixel, gas, spacing_px)
+    if central.size == 0:
+        return FluxEstimate(float("nan"), float("nan"), (float("nan"), float("nan")), 0)
+    rate = 3600.0 * cal.csf_c * wind_speed_m_s * float(np.median(central))
+    rng = np.random.default_rng(seed)
+    directions = wind_dir_deg + wind_dir_sigma_deg * rng.standard_normal(n_samples)
+    speeds = np.maximum(rng.normal(wind_speed_m_s, wind_speed_sigma_m_s, n_samples), 0.1)
+    draws = np.full(n_samples, np.nan)
+    for i, direction in enumerate(directions):
+        flux = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc(float(direction) % 360.0), pixel, gas,
+                                             spacing_px)
+        if flux.size == 0:
             continue
-        samples = ndimage.map_coordinates(values, [r, c], order=1, mode="constant", cval=0.0)
-        line_density_kg_m = float(samples[inside].sum() * 0.5 * pixel * ppm_m_to_kg_m2(gas))
-        fluxes.append(line_density_kg_m)
-    if not fluxes:
-        return float("nan"), float("nan"), 0
-    flux = np.asarray(fluxes)
-    ueff = cal.csf_c * wind_speed_m_s
-    rate = 3600.0 * ueff * float(np.median(flux))
-    sigma = 3600.0 * ueff * 1.2533 * float(np.std(flux)) / math.sqrt(len(flux)) if len(flux) > 1 else abs(rate)
-    return rate, sigma, len(flux)
+        spread = 1.2533 * float(np.std(flux)) / math.sqrt(flux.size) if flux.size > 1 else abs(float(np.median(flux)))
+        draws[i] = 3600.0 * cal.csf_c * speeds[i] * (float(np.median(flux)) + spread * rng.standard_normal())
+    draws = draws[np.isfinite(draws)]
+    if draws.size < 10:
+        return FluxEstimate(rate, abs(rate), (float("nan"), float("nan")), int(central.size))
+    low, high = np.percentile(draws, [15.865, 84.135])
+    return FluxEstimate(rate, float(np.std(draws)), (float(low), float(high)), int(central.size))
 
 
 @dataclass(frozen=True)
@@ -288,12 +388,15 @@ def monte_carlo_rate(
     n_samples: int = 4000,
     seed: int | None = 0,
     calibration: UeffCalibration | None = None,
+    pixel_sigma_ppm_m: Any = None,
 ) -> RateEstimate:
     """IME emission rate and its uncertainty by Monte Carlo.
 
     Each draw takes U10 ~ N(U, σ_U) (truncated at 0.1 m/s), a ~ N(a, σ_a), b ~ N(b, σ_b),
-    IME ~ N(IME, σ_IME) with σ_IME = conv · σ_bg · sqrt(n_pixels) · A_pixel (independent pixel noise) and a
-    log-normal structural factor exp(N(0, model_rel_sigma)); the central value is the deterministic estimate.
+    IME ~ N(IME, σ_IME) and a log-normal structural factor exp(N(0, model_rel_sigma)); the central value is the
+    deterministic estimate. With ``pixel_sigma_ppm_m`` (the 1σ of each plume pixel, e.g. the retrieval's per-pixel
+    uncertainty) σ_IME = conv · A_pixel · sqrt(Σ σ_i²); without it σ_IME = conv · σ_bg · sqrt(n_pixels) · A_pixel
+    (independent pixels, one background σ).
 
     Returns
     -------
@@ -308,7 +411,13 @@ def monte_carlo_rate(
     cal = calibration or ueff_calibration(sensor)
     pixel = _check_pixel_size(pixel_size_m)
     rng = np.random.default_rng(seed)
-    ime_sigma = ppm_m_to_kg_m2(gas) * background_sigma_ppm_m * math.sqrt(max(n_pixels, 1)) * pixel**2
+    if pixel_sigma_ppm_m is not None:
+        per_pixel = np.asarray(pixel_sigma_ppm_m, dtype=np.float64).ravel()
+        if per_pixel.size == 0 or not np.all(np.isfinite(per_pixel)) or np.any(per_pixel < 0):
+            raise InvalidInputError("pixel_sigma_ppm_m", "must be finite, non-negative and not empty")
+        ime_sigma = ppm_m_to_kg_m2(gas) * float(np.sqrt(np.sum(per_pixel**2))) * pixel**2
+    else:
+        ime_sigma = ppm_m_to_kg_m2(gas) * background_sigma_ppm_m * math.sqrt(max(n_pixels, 1)) * pixel**2
     speed = np.maximum(rng.normal(wind_speed_m_s, wind_speed_sigma_m_s, n_samples), 0.1)
     ueff = speed * rng.normal(cal.a, cal.sigma_a, n_samples) + rng.normal(cal.b, cal.sigma_b, n_samples)
     ueff = np.maximum(ueff, 0.05)

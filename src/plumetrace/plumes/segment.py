@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_SEGMENT_PARAMS",
     "robust_background",
     "significance_map",
+    "pixel_noise_ppm_m",
     "segment_plumes",
 ]
 
@@ -200,6 +201,28 @@ def _usable_uncertainty(uncertainty: Any, shape: tuple[int, ...]) -> np.ndarray 
     if positive.mean() < 0.5:
         return None  # mostly missing: fall back to the map's own statistics
     return np.where(positive, values, np.nan)
+
+
+def pixel_noise_ppm_m(
+    enhancement: Any, *, uncertainty: Any = None, column_wise: bool = False, min_column_pixels: int = 100
+) -> np.ndarray:
+    """Noise 1σ of every pixel (y, x), ppm·m, as the significance map sees it.
+
+    With the retrieval's per-pixel ``uncertainty``: ``k · uncertainty`` where ``k`` is the robust sigma of
+    ``(E − median) / uncertainty`` over the map (the retrieval gives the pixel-to-pixel shape, the map the level,
+    clutter included; k ≈ 1 when the propagated noise is all there is). Without it (or where it is missing): the
+    robust background sigma (per column when ``column_wise``).
+    """
+    array = _as_array(enhancement)
+    median, sigma = robust_background(array, column_wise=column_wise, min_column_pixels=min_column_pixels)
+    fallback = np.broadcast_to(sigma, array.shape).astype(np.float64)
+    noise = _usable_uncertainty(uncertainty, array.shape)
+    if noise is None:
+        return fallback.copy()
+    _, k = _median_sigma((array - median) / noise)
+    if not (np.isfinite(k) and k > 0):
+        return fallback.copy()
+    return np.where(np.isfinite(noise), k * noise, fallback)
 
 
 def significance_map(
