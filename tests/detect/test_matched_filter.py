@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from _detect_synthetic import synthetic_scene
@@ -55,8 +57,8 @@ def test_uncertainty_matches_empirical_std(stats):
 
 def test_choose_stats_from_rows_vs_bands():
     assert choose_stats(ROWS_PER_BAND * 50, 50, 1242) == ("column", 1)
-    mode, width = choose_stats(256, 50, 1242)
-    assert mode == "group" and width == 2
+    mode, width = choose_stats(150, 50, 1242)
+    assert mode == "group" and width == math.ceil(ROWS_PER_BAND * 50 / 150)
     assert choose_stats(3, 50, 20)[0] == "scene"
 
 
