@@ -226,6 +226,7 @@ def run_mag1c(radiance: np.ndarray, model: ForwardModel, work: Path, family: str
 
 
 def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
+    """AUPRC (with the random-ranking base rate) and bias below 2000 ppm·m per family and method."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,26 +234,35 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
 
     families = list(dict.fromkeys(r["family"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), dpi=110)
     width = 0.8 / len(methods)
+    bias_lim = 60.0
+
+    def value(family: str, method: str, key: str) -> float:
+        return next((r[key] for r in rows if r["family"] == family and r["method"] == method), np.nan)
+
     for j, method in enumerate(methods):
-        auprc = [next((r["auprc"] for r in rows if r["family"] == f and r["method"] == method), np.nan) for f in families]
-        bias = [
-            next((r["bias_pct_below_2000"] for r in rows if r["family"] == f and r["method"] == method), np.nan)
-            for f in families
-        ]
         x = np.arange(len(families)) + (j - (len(methods) - 1) / 2) * width
-        axes[0].bar(x, auprc, width, label=method)
-        axes[1].bar(x, bias, width, label=method)
+        axes[0].bar(x, [value(f, method, "auprc") for f in families], width, label=method)
+        bias = np.array([value(f, method, "bias_pct_below_2000") for f in families])
+        axes[1].bar(x, np.clip(bias, -bias_lim, bias_lim), width, label=method)
+        for xi, b in zip(x, bias):
+            if abs(b) > bias_lim:
+                axes[1].text(xi, np.sign(b) * bias_lim, f"{b:+.0f}", ha="center", va="bottom" if b > 0 else "top", fontsize=6)
+    base = [value(f, methods[0], "positive_pct") / 100.0 for f in families]
+    axes[0].hlines(base, np.arange(len(families)) - 0.45, np.arange(len(families)) + 0.45, colors="k", lw=1,
+                   label="random ranking (base rate)")
+    labels = [f.replace("/", "\n") for f in families]
     for ax in axes:
-        ax.set_xticks(range(len(families)), families, fontsize=7)
-    axes[0].set_ylabel("AUPRC (truth ≥ 250 vs < 50 ppm·m)")
-    axes[0].set_ylim(0, 1)
-    axes[1].set_ylabel("bias (%), 100 ≤ truth < 2000 ppm·m")
+        ax.set_xticks(range(len(families)), labels, fontsize=7)
+    axes[0].set_ylabel("AUPRC (truth ≥ 250 vs < 50 ppm·m)", fontsize=8)
+    axes[0].set_ylim(0, max(0.05, np.nanmax([r["auprc"] for r in rows]) * 1.25))
+    axes[1].set_ylabel("bias (%), 100 ≤ truth < 2000 ppm·m", fontsize=8)
+    axes[1].set_ylim(-bias_lim * 1.15, bias_lim * 1.15)
     axes[1].axhspan(-10, 10, color="tab:green", alpha=0.15, lw=0)
     axes[1].axhline(0, color="k", lw=0.5)
-    axes[0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("detect_skill: simulated CH4 plumes, 100-5000 ppm·m peaks (dev-2core)", fontsize=9)
+    axes[0].legend(fontsize=6, loc="upper right")
+    fig.suptitle("detect_skill: simulated CH4 plumes, 100-5000 ppm·m peaks (dev-2core); bias clipped at ±60 %", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -266,7 +276,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-mag1c", action="store_true", help="skip mag1c (no environment)")
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--forward-model", choices=("project", "bench"), default="project")
+    parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from an earlier --json file")
     args = parser.parse_args(argv)
+    if args.replot is not None:
+        import json
+
+        plot_skill(json.loads(args.replot.read_text())["rows"], args.plot or REPO_ROOT / "docs" / "img" / "detect_skill.png")
+        return {}
     require_spectral()
     from plumetrace.shared_data import shared_data_dir
 
