@@ -7,6 +7,7 @@ under 2 minutes on a 2-core machine.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,14 +28,22 @@ class DemoContext:
     products: dict[str, Any] = field(default_factory=dict)
 
 
+# (name, "module:function"), in order: detect reads the simulated scene, plumes read the detection products.
+# Imported only when the demo runs, so `plumetrace --help` stays fast.
+_STEP_TARGETS = (
+    ("simulate", "plumetrace.simulate.products:demo_step"),
+    ("detect", "plumetrace.detect.demo_step:demo_step"),
+    ("plumes", "plumetrace.plumes.demo_step:demo_step"),
+    ("plan", "plumetrace.plan.demo:demo_step"),
+    ("invert", "plumetrace.insitu.demo_step:demo_step"),
+)
+
+
 def _steps() -> list[tuple[str, Callable[[DemoContext], list[Row]]]]:
-    # Imported lazily so `plumetrace --help` stays fast.
-    steps: list[tuple[str, Callable[[DemoContext], list[Row]]]] = []
-    from plumetrace.simulate.products import demo_step as simulate_step; steps.append(("simulate", simulate_step))  # noqa: E702  (first: later steps read its scene)
-    from plumetrace.detect.demo_step import demo_step as detect_step; steps.append(("detect", detect_step))  # noqa: E702  (needs the simulate step)
-    from plumetrace.plan.demo import demo_step as plan_step; steps.append(("plan", plan_step))  # noqa: E702
-    from plumetrace.plumes.demo_step import demo_step as plumes_step; steps.append(("plumes", plumes_step))  # noqa: E702  (needs the detect step before it)
-    from plumetrace.insitu.demo_step import demo_step as invert_step; steps.append(("invert", invert_step))  # noqa: E702
+    steps = []
+    for name, target in _STEP_TARGETS:
+        module_name, function_name = target.split(":")
+        steps.append((name, getattr(importlib.import_module(module_name), function_name)))
     return steps
 
 
