@@ -33,7 +33,7 @@ def test_chunked_threaded_equals_single_block(scene_with_plume, method):
     assert np.isnan(diff).sum() == np.isnan(whole.enhancement.values).sum()
     # The sparse filter's thresholds amplify round-off for the few pixels right at its ℓ1 threshold.
     assert np.nanquantile(diff, 0.98) < (0.05 if method == "sparse" else 0.02) * sigma
-    assert np.nanmax(diff) < (0.3 if method == "sparse" else 0.02) * sigma
+    assert np.nanmax(diff) < (0.5 if method == "sparse" else 0.02) * sigma
     for name in ("uncertainty", "albedo", "sensitivity"):
         np.testing.assert_allclose(streamed[name].values, whole[name].values, rtol=1e-2, err_msg=name)
     if method == "ace":
