@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None, help="write the POD / accuracy figure here")
     parser.add_argument("--high-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.high_sigma)
     parser.add_argument("--min-peak-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.min_peak_sigma)
+    parser.add_argument("--max-albedo-darkening", type=float, default=DEFAULT_SEGMENT_PARAMS.max_albedo_darkening,
+                        help="surface criterion of the segmentation (0: off)")
     parser.add_argument("--growth", default="taylor", choices=["taylor", "briggs"], help="simulator puff growth law")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
     parser.add_argument("--free-only", action="store_true",
@@ -292,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     global PARAMS, GROWTH
     GROWTH = args.growth
-    PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma).validated()
+    PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma,
+                           max_albedo_darkening=args.max_albedo_darkening).validated()
     n_cases = args.cases or (16 if args.quick else 50)
     n_cal = args.calibration_cases or (10 if args.quick else 30)
     n_free = args.free_scenes or (2 if args.quick else 4)

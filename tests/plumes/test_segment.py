@@ -91,6 +91,7 @@ def test_nan_pixels_stay_background():
         (SegmentParams(min_pixels=0), "min_pixels"),
         (SegmentParams(smooth_px=-1), "smooth_px"),
         (SegmentParams(min_peak_ppm_m=-5), "min_peak_ppm_m"),
+        (SegmentParams(max_albedo_darkening=1.5), "max_albedo_darkening"),
     ],
 )
 def test_rejects_bad_parameters(params, field):
@@ -175,3 +176,25 @@ def test_pixel_noise_follows_the_retrieval_uncertainty_at_the_map_level():
     # without the uncertainty: one robust sigma for the whole map
     flat = pixel_noise_ppm_m(enhancement)
     assert np.ptp(flat) == 0
+
+
+def test_surface_criterion_drops_a_feature_that_follows_a_dark_patch_only():
+    # a plume over uniform ground and an equally strong "enhancement" confined to a 25 % darker patch (the way a
+    # matched filter misreads a minority surface): only the latter is a surface feature
+    rng = np.random.default_rng(5)
+    shape = (120, 120)
+    plume = _discs(shape, [(40, 40)], 6, 1.0)
+    patch = _discs(shape, [(85, 85)], 6, 1.0)
+    enhancement = rng.normal(0.0, 50.0, shape) + 400.0 * (plume + patch)
+    albedo = 1.0 + rng.normal(0.0, 0.03, shape) - 0.25 * patch
+    kept = segment_plumes(enhancement, albedo=albedo)
+    assert kept.attrs["n_plumes"] == 2  # off by default
+    labels = segment_plumes(enhancement, albedo=albedo, params=SegmentParams(max_albedo_darkening=0.1))
+    assert labels.attrs["n_plumes"] == 1
+    assert labels.values[40, 40] == 1 and labels.values[85, 85] == 0
+
+
+def test_surface_criterion_rejects_a_mismatched_albedo_map():
+    enhancement = np.random.default_rng(0).normal(0.0, 50.0, (60, 60)) + 400.0 * _discs((60, 60), [(30, 30)], 5, 1.0)
+    with pytest.raises(InvalidInputError, match="albedo"):
+        segment_plumes(enhancement, albedo=np.ones((10, 10)), params=SegmentParams(max_albedo_darkening=0.1))

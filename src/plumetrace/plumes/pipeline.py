@@ -163,7 +163,8 @@ def analyze_plumes(
     enh_for_segment = enh.copy()
     enh_for_segment.attrs = {**ds.attrs, **enh.attrs}
     uncertainty = ds["uncertainty"] if "uncertainty" in ds and ds["uncertainty"].shape == enh.shape else None
-    labels = segment_plumes(enh_for_segment, uncertainty=uncertainty, params=params)
+    albedo = ds["albedo"] if "albedo" in ds and ds["albedo"].shape == enh.shape else None
+    labels = segment_plumes(enh_for_segment, uncertainty=uncertainty, albedo=albedo, params=params)
     column_wise = bool(labels.attrs["column_wise"])
     median, sigma = robust_background(values, column_wise=column_wise, min_column_pixels=params.min_column_pixels)
     anomaly = values - median  # background-removed enhancement, ppm·m

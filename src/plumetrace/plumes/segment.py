@@ -10,7 +10,12 @@ signal-to-noise ratio of plumes a few pixels across and suppresses single-pixel 
 2. morphological clean-up: a closing with a disk of ``closing_radius_px`` bridges one-pixel gaps, holes are filled;
 3. connected components (8-connectivity) become candidate plumes;
 4. candidates with fewer than ``min_pixels`` pixels, or whose peak significance is below ``min_peak_sigma``, or
-   whose peak enhancement is below ``min_peak_ppm_m``, are dropped.
+   whose peak enhancement is below ``min_peak_ppm_m``, are dropped;
+5. optionally (``max_albedo_darkening`` > 0, with the retrieval's ``albedo`` map), candidates whose median albedo
+   lies more than that fraction below the median albedo of the 3-pixel ring around them are dropped as surface
+   features: a gas plume does not follow the outline of a darker surface patch, whereas a matched filter run with
+   scene-wide statistics reads some minority surfaces (e.g. dry shrubs, with lignin/cellulose absorption near
+   2100 and 2300 nm) as an enhancement (see docs/benchmarks.md, issue 4).
 
 Defaults (:data:`DEFAULT_SEGMENT_PARAMS`) were chosen on simulated plume-free EMIT scenes to keep false plumes
 below one per 100 km² (see docs/benchmarks.md, issue 4) while keeping ~1000 kg/h plumes at 3 m/s detectable.
@@ -65,6 +70,9 @@ class SegmentParams:
         ``attrs["orthorectified"]``) and has at least ``min_column_pixels`` rows (None, default).
     min_column_pixels : int
         Fewest valid pixels for a per-column statistic; sparser columns use the scene statistic (default 100).
+    max_albedo_darkening : float
+        Drop candidates whose median albedo is more than this fraction below that of the 3-pixel ring around them
+        (needs the ``albedo`` map; default 0: off).
     """
 
     high_sigma: float = 4.0
@@ -76,6 +84,7 @@ class SegmentParams:
     closing_radius_px: int = 1
     column_wise: bool | None = None
     min_column_pixels: int = 100
+    max_albedo_darkening: float = 0.0
 
     def validated(self) -> SegmentParams:
         """Return self after checking every field; raise :class:`InvalidInputError` naming the first bad one."""
@@ -91,6 +100,8 @@ class SegmentParams:
             raise InvalidInputError("min_peak_ppm_m", f"must be >= 0, got {self.min_peak_ppm_m!r}")
         if not np.isfinite(self.smooth_px) or self.smooth_px < 0:
             raise InvalidInputError("smooth_px", f"must be >= 0, got {self.smooth_px!r}")
+        if not (np.isfinite(self.max_albedo_darkening) and 0.0 <= self.max_albedo_darkening < 1.0):
+            raise InvalidInputError("max_albedo_darkening", f"must lie in [0, 1), got {self.max_albedo_darkening!r}")
         if int(self.closing_radius_px) < 0:
             raise InvalidInputError("closing_radius_px", f"must be >= 0, got {self.closing_radius_px!r}")
         return self
@@ -261,8 +272,25 @@ def significance_map(
     return z
 
 
+def _albedo_darkening(labels: np.ndarray, n: int, albedo: np.ndarray) -> np.ndarray:
+    """1 − median albedo inside / median albedo of the 3-pixel ring, per label 1..n (index 0 unused; NaN: unknown)."""
+    out = np.full(n + 1, np.nan)
+    objects = ndimage.find_objects(labels)
+    for label, box in enumerate(objects, start=1):
+        if box is None:
+            continue
+        sl = tuple(slice(max(b.start - 4, 0), b.stop + 4) for b in box)
+        inside = labels[sl] == label
+        ring = ndimage.binary_dilation(inside, iterations=3) & ~inside & (labels[sl] == 0)
+        a_in, a_ring = albedo[sl][inside], albedo[sl][ring]
+        a_in, a_ring = a_in[np.isfinite(a_in)], a_ring[np.isfinite(a_ring)]
+        if a_in.size and a_ring.size >= 5 and np.median(a_ring) > 0:
+            out[label] = 1.0 - float(np.median(a_in)) / float(np.median(a_ring))
+    return out
+
+
 def segment_plumes(
-    enhancement: Any, *, uncertainty: Any = None, params: SegmentParams = DEFAULT_SEGMENT_PARAMS
+    enhancement: Any, *, uncertainty: Any = None, albedo: Any = None, params: SegmentParams = DEFAULT_SEGMENT_PARAMS
 ) -> xr.DataArray:
     """Label the plumes of an enhancement map.
 
@@ -274,6 +302,8 @@ def segment_plumes(
     uncertainty : DataArray or array (y, x), optional
         The retrieval's per-pixel 1σ (ppm·m); shapes the significance where the noise varies from pixel to pixel
         (see :func:`significance_map`). Ignored when mostly missing.
+    albedo : DataArray or array (y, x), optional
+        The retrieval's albedo map, for the surface criterion ``params.max_albedo_darkening``.
     params : SegmentParams
         Thresholds and clean-up settings (see :class:`SegmentParams` for the defaults).
 
@@ -318,8 +348,16 @@ def segment_plumes(
         np.maximum.at(peaks_z, which, z_filled[inside])
         peaks_e = np.full(n + 1, -np.inf)
         np.maximum.at(peaks_e, which, np.where(np.isfinite(array), array, -np.inf)[inside])
+        darkening = np.full(n + 1, np.nan)
+        if params.max_albedo_darkening > 0 and albedo is not None:
+            albedo_values = np.asarray(albedo.values if isinstance(albedo, xr.DataArray) else albedo, dtype=np.float64)
+            if albedo_values.shape != array.shape:
+                raise InvalidInputError("albedo", f"shape {albedo_values.shape} does not match the map {array.shape}")
+            darkening = _albedo_darkening(labels, n, albedo_values)
         for label, size, peak_z, peak_e in zip(range(1, n + 1), sizes, peaks_z[1:], peaks_e[1:]):
-            if size >= params.min_pixels and peak_z >= params.min_peak_sigma and peak_e >= params.min_peak_ppm_m:
+            surface = params.max_albedo_darkening > 0 and darkening[label] > params.max_albedo_darkening
+            if size >= params.min_pixels and peak_z >= params.min_peak_sigma and peak_e >= params.min_peak_ppm_m \
+                    and not surface:
                 kept.append((float(peak_z), int(label)))
     kept.sort(key=lambda item: -item[0])
     lookup = np.zeros(n + 1, dtype=np.int32)
