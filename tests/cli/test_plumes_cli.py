@@ -141,3 +141,13 @@ def test_own_ueff_scales_the_rate(run_cli, cog, tmp_path):
         assert code == 0, stderr
         rates.append(float(next(csv.DictReader((out / "plumes.csv").open()))["emission_rate_kg_h"]))
     assert rates[1] == pytest.approx(0.5 * rates[0], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "option, value, field",
+    [("--wind-dir-sigma", "400", "wind direction sigma"), ("--max-albedo-darkening", "1.5", "max_albedo_darkening")],
+)
+def test_bad_direction_sigma_or_surface_criterion(run_cli, cog, tmp_path, option, value, field):
+    out = tmp_path / "plumes"
+    code, _, stderr = run_cli("plumes", cog, "--wind-speed", "3", "--wind-dir", "90", option, value, "--out", out)
+    _assert_clean_failure(code, stderr, out, field)

@@ -16,6 +16,7 @@ def plumes(
     wind_speed: float | None = typer.Option(None, "--wind-speed", help="10 m wind speed U10, m/s (0.1-30)."),
     wind_dir: float | None = typer.Option(None, "--wind-dir", help="Direction the wind blows FROM, degrees from north."),
     wind_sigma: float | None = typer.Option(None, "--wind-sigma", help="1-sigma error of the wind speed, m/s (default 30 % of the speed)."),
+    wind_dir_sigma: float = typer.Option(20.0, "--wind-dir-sigma", help="1-sigma error of the wind direction, degrees (drawn by the CSF Monte Carlo)."),
     wind_file: Path | None = typer.Option(None, "--wind-file", help="Wind time series (CSV or NetCDF) sampled at the plume time and place."),
     pixel_size: float | None = typer.Option(None, "--pixel-size", help="Pixel size, m (required when the map has no georeferencing)."),
     sensor: str | None = typer.Option(None, "--sensor", help="Override the map's sensor (selects the U_eff calibration)."),
@@ -24,6 +25,7 @@ def plumes(
     low_sigma: float = typer.Option(2.0, "--low-sigma", help="Hysteresis growth threshold, background sigmas."),
     min_pixels: int = typer.Option(5, "--min-pixels", help="Smallest plume kept, pixels."),
     min_peak_sigma: float = typer.Option(5.0, "--min-peak-sigma", help="Smallest plume peak, background sigmas."),
+    max_albedo_darkening: float = typer.Option(0.0, "--max-albedo-darkening", help="Drop plumes whose albedo is this fraction below their surroundings (surface features; 0: off)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo uncertainty."),
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
@@ -39,7 +41,7 @@ def plumes(
     if wind_file is not None and (wind_speed is not None or wind_dir is not None):
         raise InvalidInputError("wind", "give either --wind-speed/--wind-dir or --wind-file, not both")
     if wind_file is None:
-        wind = wind_from_options(wind_speed, wind_dir, speed_sigma_m_s=wind_sigma)
+        wind = wind_from_options(wind_speed, wind_dir, speed_sigma_m_s=wind_sigma, direction_sigma_deg=wind_dir_sigma)
     else:
         series = read_wind_series(wind_file)
 
@@ -51,7 +53,8 @@ def plumes(
     calibration = None
     if ueff is not None:
         calibration = _parse_ueff(ueff, sensor)
-    params = SegmentParams(high_sigma=high_sigma, low_sigma=low_sigma, min_pixels=min_pixels, min_peak_sigma=min_peak_sigma)
+    params = SegmentParams(high_sigma=high_sigma, low_sigma=low_sigma, min_pixels=min_pixels, min_peak_sigma=min_peak_sigma,
+                           max_albedo_darkening=max_albedo_darkening)
     from plumetrace.io.cog import read_enhancement  # the detection product's reader
 
     data = read_enhancement(enhancement)
