@@ -60,6 +60,7 @@ PARAMS: SegmentParams = DEFAULT_SEGMENT_PARAMS  # set from --min-peak-sigma / --
 WIND_REL_ERROR = 0.3
 WIND_DIR_ERROR_DEG = 15.0
 GROWTH = "taylor"  # puff growth law of the simulator (--growth)
+MATERIALS: tuple[str, ...] | None = None  # procedural background materials (--materials; None: all)
 
 
 def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> tuple[float, float, float]:
@@ -70,7 +71,7 @@ def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> 
 def _retrieve(preset: str, shape: tuple[int, int], q: float, u: float, direction: float, seed: int, *,
               stats: str = "scene", albedo_correct: bool = False):
     scene, truth = simulate_scene(sensor=preset, shape=shape, rate_kg_h=q, wind_speed_m_s=u, wind_dir_deg=direction, seed=seed,
-                                  plume_options={"growth": GROWTH})
+                                  plume_options={"growth": GROWTH}, materials=MATERIALS)
     options = {"albedo_correct": True} if albedo_correct else {}
     return detect_scene(scene, stats=stats, progress=False, **options), truth
 
@@ -280,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-peak-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.min_peak_sigma)
     parser.add_argument("--max-albedo-darkening", type=float, default=DEFAULT_SEGMENT_PARAMS.max_albedo_darkening,
                         help="surface criterion of the segmentation (0: off)")
+    parser.add_argument("--materials", default=None,
+                        help="procedural background materials, e.g. soil,bright_soil,dry_grass (arid); default all")
     parser.add_argument("--growth", default="taylor", choices=["taylor", "briggs"], help="simulator puff growth law")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
     parser.add_argument("--free-only", action="store_true",
@@ -292,8 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(args.replot.read_text())
         plot(args.plot or Path("quantify_skill.png"), saved["cases"], saved["presets"])
         return 0
-    global PARAMS, GROWTH
+    global PARAMS, GROWTH, MATERIALS
     GROWTH = args.growth
+    MATERIALS = tuple(m.strip() for m in args.materials.split(",")) if args.materials else None
     PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma,
                            max_albedo_darkening=args.max_albedo_darkening).validated()
     n_cases = args.cases or (16 if args.quick else 50)
@@ -359,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     primary = presets[0]
     payload = {
         "benchmark": "quantify_skill", "quick": args.quick, "wall_s": time.perf_counter() - start, "growth": GROWTH,
+        "materials": MATERIALS,
         "segment_params": PARAMS.as_dict(),
         "median_abs_rel_error": {p: summary[p]["literature"]["median_abs_rel_error"] for p in presets},
         "frac_within_50pct": {p: summary[p]["literature"]["frac_within_50pct"] for p in presets},
