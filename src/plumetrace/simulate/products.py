@@ -149,7 +149,7 @@ def write_simulation(stage: str | Path, *, netcdf: bool = False, **options: Any)
 
 
 def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
-    """Demo: simulate the example EMIT scene with a 1000 kg/h plume and write scene, truth and quicklook.
+    """Demo: simulate the example EMIT scene with a 3000 kg/h plume and write scene, truth and quicklook.
 
     Puts ``scene_path``, ``truth_path`` (GeoTIFF, ppm·m), ``truth_json_path``, ``quicklook_path`` and ``truth``
     (dict: source_yx, source_map_xy, rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, …) in ``ctx.products``.
@@ -158,7 +158,7 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     from plumetrace.simulate.plumes import column_mass_kg
 
     out = Path(ctx.out_dir) / "simulate"
-    options = dict(sensor="emit", shape=(200, 200), rate_kg_h=1000.0, wind_speed_m_s=3.0, wind_dir_deg=270.0,
+    options = dict(sensor="emit", shape=(200, 200), rate_kg_h=3000.0, wind_speed_m_s=3.0, wind_dir_deg=270.0,
                    seed=int(ctx.seed))
     with staged_output(out) as stage:
         result = write_simulation(stage, **options)
