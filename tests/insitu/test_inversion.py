@@ -116,3 +116,18 @@ def test_prairie_grass_loss_factors_multiply_the_reported_concentrations():
     arc = run.arcs[run.arcs.radius_m == 50.0]
     peak = arc.loc[arc.concentration_mg_m3.idxmax()]
     assert peak.concentration_mg_m3 == pytest.approx(raw[peak.azimuth_deg] * 0.93)  # table: run 5, 50 m = 0.93
+
+
+def test_common_model_error_pools_prior_with_crossing_scatter():
+    from plumetrace.insitu.inversion import _common_model_error
+
+    rng = np.random.default_rng(5)
+    true_s = 0.3
+    model, c = [], []
+    for _ in range(40):  # 40 crossings of 10 in-plume samples, each off by its own log-normal factor
+        m = np.exp(-0.5 * np.linspace(-2, 2, 10) ** 2)
+        model += [m, np.zeros(3)]
+        c += [m * np.exp(true_s * rng.standard_normal()), np.zeros(3)]
+    tau, s, G = _common_model_error(np.concatenate(c), np.concatenate(model), 0.01, prior_log_sd=0.1)
+    assert G == 40 and s == pytest.approx(true_s, rel=0.25)
+    assert tau == pytest.approx(np.sqrt((2 * 0.1**2 + 39 * s**2) / 41))

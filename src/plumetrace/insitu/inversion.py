@@ -275,8 +275,8 @@ def residual_temper(resid: NDArray, var: NDArray, plume: NDArray) -> tuple[float
     ``resid`` (N,) residuals at the best fit in row (time / along-track) order, ``var`` (N,) their model variance,
     ``plume`` (N,) a mask of the in-plume samples. Over the in-plume samples: ρ = lag-1 autocorrelation of the
     standardised residuals (consecutive in-plume pairs) and κ = their mean square. An AR(1) sequence of n
-    samples carries n (1 − ρ)/(1 + ρ) independent ones, so λ = (1 − ρ)/(1 + ρ) / max(1, κ), clipped to
-    [0.01, 1]. Returns ``(λ, ρ, κ)``.
+    samples carries n (1 − ρ)/(1 + ρ) independent ones, and κ rescales the assumed variance to the one seen
+    (both ways), so λ = (1 − ρ)/(1 + ρ) / κ, clipped to [0.01, 1]. Returns ``(λ, ρ, κ)``.
     """
     z = resid / np.sqrt(var)
     zi = z[plume]
@@ -289,7 +289,7 @@ def residual_temper(resid: NDArray, var: NDArray, plume: NDArray) -> tuple[float
         rho = float(np.clip(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)), 0.0, 0.98))
     else:
         rho = 0.0
-    lam = (1.0 - rho) / (1.0 + rho) / max(1.0, kappa)
+    lam = (1.0 - rho) / (1.0 + rho) / kappa
     return float(np.clip(lam, 0.01, 1.0)), rho, kappa
 
 
@@ -455,20 +455,22 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
     lo = ndtr(-np.where(np.isfinite(s_qsd), s_q / s_qsd, 0.0))
     z = ndtri(np.clip(lo + u * (1 - lo), 1e-12, 1 - 1e-12))
     qdraw = np.where(np.isfinite(s_qsd), np.maximum(s_q + z * s_qsd, 0.0), s_q)
-    # the log-normal model factor on stratified quantiles (deterministic, no extra sampling noise)
-    eps = ndtri((np.arange(16) + 0.5) / 16) * model_error_log_sd
-    qq = _weighted_quantiles((qdraw[:, None] * np.exp(eps)[None, :]).ravel(), np.repeat(wts / 16, 16),
-                             [0.5, 0.16, 0.84, 0.025, 0.975, 0.95])
     best = int(np.argmax(s_logp))
     mx = float(np.sum(wts * samp[:, 0]))
     my = float(np.sum(wts * samp[:, 1]))
     sdx = float(np.sqrt(np.sum(wts * (samp[:, 0] - mx) ** 2)))
     sdy = float(np.sqrt(np.sum(wts * (samp[:, 1] - my) ** 2)))
     k_best, j_best = divmod(int(kd[best]), n_sc)
-
-    # significance with noise-only weights at the best position
     M_best = coupling_matrix(obs, samp[best], met, wind_dir_offset_deg=float(offsets[k_best]),
                              sigma_y_scale=float(scales[j_best]))
+    # common model error: pooled from the a-priori value and the scatter of the plume crossings' own scales
+    tau, tau_data, n_groups = _common_model_error(c, M_best[0] * s_q[best], sigma0, prior_log_sd=model_error_log_sd)
+    # the log-normal model factor on stratified quantiles (deterministic, no extra sampling noise)
+    eps = ndtri((np.arange(16) + 0.5) / 16) * tau
+    qq = _weighted_quantiles((qdraw[:, None] * np.exp(eps)[None, :]).ravel(), np.repeat(wts / 16, 16),
+                             [0.5, 0.16, 0.84, 0.025, 0.975, 0.95])
+
+    # significance with noise-only weights at the best position
     q0, q0sd, _, _ = _solve(M_best, c, sigma0, 0.0, n_iter=1)
     signif = float(q0[0] / q0sd[0]) if np.isfinite(q0sd[0]) and q0sd[0] > 0 else 0.0
     n_hits = int((c > 3 * sigma0).sum())
@@ -491,8 +493,40 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         source_known=source_known is not None,
         extra={"effective_sample_size": float(1.0 / np.sum(wts**2)), "grid_step_m": float(step),
                "sigma_y_scale": float(scales[j_best]), "likelihood_temper": lam, "residual_lag1_corr": rho,
-               "residual_overdispersion": kappa},
+               "residual_overdispersion": kappa, "model_error_log_sd": tau, "crossing_scale_log_sd": tau_data,
+               "n_crossings": n_groups},
     )
+
+
+def _common_model_error(c: NDArray, model: NDArray, sigma0: float, *, prior_log_sd: float,
+                        prior_weight: float = 2.0, min_size: int = 3) -> tuple[float, float, int]:
+    """Log-sd τ of the model factor common to a whole survey, from the survey's own residuals.
+
+    In-plume samples (data or best-fit model above 3 σ0) are split into crossings: runs of consecutive rows (an
+    arc, a transect, a beam sweep). Each crossing's own least-squares scale s_g = Σ c m / Σ m² against the best-fit
+    model gives ln s_g; their spread s is how far the model's shape is off from one crossing to the next. The
+    common factor is taken to be as uncertain as one crossing's (the errors of the crossings of one survey share
+    their cause: σ from the same wind and stability), pooled with the a-priori value τ_prior as a prior worth
+    ``prior_weight`` crossings: τ² = (ν0 τ_prior² + (G − 1) s²) / (ν0 + G − 1). Returns ``(τ, s, G)``.
+    """
+    plume = (c > 3 * sigma0) | (model > 3 * sigma0)
+    idx = np.flatnonzero(plume)
+    if idx.size == 0 or prior_log_sd == 0.0:
+        return float(prior_log_sd), float("nan"), 0
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    logs = []
+    for g in np.split(idx, breaks):
+        mm = model[g]
+        if g.size >= min_size and np.sum(mm * mm) > 0:
+            scale = float(np.sum(c[g] * mm) / np.sum(mm * mm))
+            if scale > 0:
+                logs.append(np.log(scale))
+    G = len(logs)
+    if G < 2:
+        return float(prior_log_sd), float("nan"), G
+    s = float(np.std(logs, ddof=1))
+    tau2 = (prior_weight * prior_log_sd**2 + (G - 1) * s**2) / (prior_weight + G - 1)
+    return float(np.sqrt(tau2)), s, G
 
 
 def _weighted_quantiles(values: NDArray, weights: NDArray, probs: Sequence[float]) -> NDArray:
