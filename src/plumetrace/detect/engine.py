@@ -29,12 +29,14 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage
 
 from plumetrace.backend import Backend, get_backend
 from plumetrace.detect.ace import ace_score, whitening_matrices
-from plumetrace.detect.covariance import ShiftedSums, merge_columns
+from plumetrace.detect.covariance import GroupStatistics, ShiftedSums, merge_columns
 from plumetrace.detect.matched_filter import (
     MIN_GROUP_PIXELS,
+    ROWS_PER_BAND,
     STATS_CHOICES,
     FilterWeights,
     apply_filter,
@@ -42,6 +44,7 @@ from plumetrace.detect.matched_filter import (
     column_groups,
     filter_weights,
 )
+from plumetrace.detect.robust import exclude_pixels, plume_mask
 from plumetrace.detect.reader import WindowReader, band_axis, centre_in_place, columns_first, pixels, window_reader
 from plumetrace.detect.sparse import SparseState, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
@@ -57,6 +60,7 @@ DEFAULT_WINDOW_NM = (2122.0, 2488.0)
 SENSITIVITY_REFERENCE_PPM_M = 1000.0
 _PILOT_LINES = 24
 _REFINE_SIGMA = 2.0
+_STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
 
 
 def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> tuple[int, int]:
@@ -256,6 +260,52 @@ def _accumulate_scene(
     return sums, count
 
 
+def merge_columns_stats(stats: GroupStatistics) -> GroupStatistics:
+    """Statistics of all groups pooled into one (exact: counts, means and scatters combined)."""
+    good = stats.count > 0
+    n = stats.count[good].astype(np.float64)
+    total = float(n.sum())
+    mean = (n[:, None] * stats.mean[good]).sum(axis=0) / total
+    dev = stats.mean[good] - mean
+    scatter = np.einsum("g,gbc->bc", np.maximum(n - 1.0, 0.0), np.nan_to_num(stats.cov[good]))
+    scatter += np.einsum("g,gb,gc->bc", n, dev, dev)
+    return GroupStatistics(count=np.array([int(total)]), mean=mean[None, :], cov=(scatter / max(total - 1.0, 1.0))[None])
+
+
+def _masked_sums(
+    reader: WindowReader,
+    blocks: list[tuple[int, int]],
+    mask: np.ndarray,
+    mean_col: np.ndarray,
+    groups: np.ndarray,
+    n_group: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group count, ``Σ (x - μ)`` and ``Σ (x - μ)(x - μ)ᵀ`` of the pixels marked in ``mask`` (n_lines, n_col)."""
+    n_band = mean_col.shape[1]
+    count = np.zeros(n_group, dtype=np.int64)
+    sum_d = np.zeros((n_group, n_band))
+    sum_dd = np.zeros((n_group, n_band, n_band))
+    for row0, row1 in blocks:
+        marked = mask[row0:row1]
+        block = reader.read(row0, row1)
+        centred = centre_in_place(block, mean_col, reader.layout)
+        d = pixels(centred, marked, reader.layout)  # (n, band), row-major order
+        del block, centred
+        g = groups[np.nonzero(marked)[1]]
+        order = np.argsort(g, kind="stable")
+        g, d = g[order], d[order]
+        bounds = np.flatnonzero(np.diff(g)) + 1
+        starts = np.concatenate([[0], bounds])
+        stops = np.concatenate([bounds, [g.size]])
+        for start, stop in zip(starts, stops):
+            piece = d[start:stop]
+            group = int(g[start])
+            count[group] += stop - start
+            sum_d[group] += piece.sum(axis=0, dtype=np.float64)
+            sum_dd[group] += piece.T @ piece
+    return count, sum_d, sum_dd
+
+
 def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: int | None) -> tuple[str, int, np.ndarray, int]:
     n_col = sums.count.size
     total = int(sums.count.sum())
@@ -309,6 +359,8 @@ def detect_scene(
     progress: bool | None = None,
     albedo_correct: bool | None = None,
     refine: bool = False,
+    robust: bool = True,
+    robust_rounds: int = 2,
 ) -> xr.Dataset:
     """Retrieve the gas column enhancement of every pixel.
 
@@ -355,7 +407,14 @@ def detect_scene(
         ``mf`` only: remove the first estimate of the plume (pixels above 2σ) from the background mean and
         covariance (a rank-2 update) and apply the updated filter in one more read of the scene. A plume in the
         statistics biases the matched filter low (the filter partly nulls the target direction); this removes most
-        of that bias at the cost of a third pass.
+        of that bias at the cost of a third pass. Replaces ``robust``.
+    robust : bool, keyword-only
+        ``mf`` and ``ace``: take the significant plume pixels (:func:`plumetrace.detect.robust.plume_mask`) out of
+        the background statistics and apply the filter again (:mod:`plumetrace.detect.robust`). Skipped when the
+        marked pixels cannot move any group's mean by more than 1 % of its 1σ (then it costs nothing); otherwise it
+        costs a re-read of the blocks holding plume pixels and one more application pass per round.
+    robust_rounds : int, keyword-only
+        Rounds of mask → exclusion → re-application (each mask from the previous round's estimate).
 
     Returns
     -------
@@ -450,9 +509,9 @@ def detect_scene(
             group_stats = merge_columns(sums, groups, n_group)
         del sums
         weights = filter_weights(group_stats, k, shrinkage=shrinkage)
+        do_robust = bool(robust) and method in ("mf", "ace") and not refine and int(robust_rounds) > 0
         whitening = whitening_matrices(weights)[groups] if method == "ace" else None
 
-        # Pass 2: apply.
         out = {name: np.full((n_lines, n_col), np.nan, dtype=np.float32) for name in ("enhancement", "uncertainty", "albedo")}
         if method == "ace":
             out["ace_score"] = np.full((n_lines, n_col), np.nan, dtype=np.float32)
@@ -460,6 +519,18 @@ def detect_scene(
 
         layout = reader.layout
         axis = band_axis(layout)
+
+        pooled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        z_pooled: np.ndarray | None = None
+        if do_robust and n_group > 1:
+            # A plume running along a column is nearly invisible to that column's own filter (it is in its mean);
+            # under statistics pooled over the scene it stands out, so the first mask also looks there.
+            scene_weights = filter_weights(merge_columns_stats(group_stats), k, shrinkage=shrinkage)
+            q_s = scene_weights.q[0]
+            offset = (weights.mean[groups] - scene_weights.mean[0]) @ q_s  # (x-μ_s)·q = (x-μ_col)·q + (μ_col-μ_s)·q
+            scale = 1.0 / (scene_weights.normalizer[0] * scene_weights.sigma[0])
+            pooled = (q_s.astype(np.float32), offset.astype(np.float32)[None, :], np.float32(scale))
+            z_pooled = np.full((n_lines, n_col), np.nan, dtype=np.float32)
 
         def apply(_w: int, part: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             plume_c = np.zeros(n_col)  # sparse: first plume-removal sums Σc, Σc², Σc(x-μ) per column
@@ -483,6 +554,16 @@ def detect_scene(
                     enh, unc, alb, score = apply_filter(
                         centred, valid, weights, groups, layout=layout, albedo_correct=bool(albedo_correct)
                     )
+                if pooled is not None:  # first pass of the robust mode: significance under pooled statistics
+                    q_pooled, offset_pooled, scale_pooled = pooled
+                    if method == "ace":
+                        z = np.einsum("crb,b->cr", centred, q_pooled).T
+                    else:
+                        z = np.einsum("rbc,b->rc" if layout == "rbc" else "rcb,b->rc", centred, q_pooled)
+                    z += offset_pooled
+                    z *= scale_pooled
+                    z[~valid] = np.nan
+                    z_pooled[row0:row1] = z
                 if method == "sparse" or refine:
                     if method == "sparse":
                         enh = np.where(valid, np.maximum(enh, 0), np.float32(np.nan))
@@ -500,6 +581,52 @@ def detect_scene(
             return plume_c, plume_cc, plume_cd
 
         plume_sums = _run_threads(threads, apply, blocks)
+
+        robust_done: tuple[int, int] | None = None
+        if do_robust:
+            # Plume-free statistics: mark the plume, downdate the statistics of all pixels, apply again.
+            base_mean_col = mean_col
+            pooled = None
+            pooled_mask = None
+            if z_pooled is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    medians = np.nan_to_num(np.nanmedian(z_pooled, axis=0))
+                # Column-to-column striping is not a plume; a plume is smooth across columns (and may fill most of
+                # some columns), so only the high-pass part of the column medians is removed.
+                z_pooled -= (medians - ndimage.median_filter(medians, size=_STRIPE_WINDOW, mode="nearest"))[None, :]
+                pooled_mask = plume_mask(z_pooled)
+                del z_pooled
+            for round_index in range(int(robust_rounds)):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mask = plume_mask(out["enhancement"] / out["uncertainty"])
+                if pooled_mask is not None:
+                    mask |= pooled_mask
+                rows_with = np.flatnonzero(mask.any(axis=1))
+                if not rows_with.size:
+                    break
+                # Skip when the marked pixels cannot move any group's mean by 1 % of its 1σ.
+                shift_ppm_m = np.bincount(groups, weights=np.where(mask, out["enhancement"], 0).sum(axis=0, dtype=np.float64),
+                                          minlength=n_group) / np.maximum(group_stats.count, 1)
+                sigma_group = np.bincount(groups, weights=np.nan_to_num(np.nanmedian(out["uncertainty"], axis=0)),
+                                          minlength=n_group) / np.maximum(np.bincount(groups, minlength=n_group), 1)
+                if round_index == 0 and not np.any(np.abs(shift_ppm_m) > 0.01 * sigma_group):
+                    break
+                marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
+                gathered = _run_threads(
+                    threads, lambda _w, part: _masked_sums(reader, part, mask, base_mean_col, groups, n_group), marked
+                )
+                m_count = sum(g[0] for g in gathered)
+                m_sum = sum(g[1] for g in gathered)
+                m_outer = sum(g[2] for g in gathered)
+                del gathered
+                robust_stats = exclude_pixels(group_stats, m_count, m_sum, m_outer, min_pixels=ROWS_PER_BAND * n_band * width)
+                weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
+                whitening = whitening_matrices(weights)[groups] if method == "ace" else None
+                mean_col = weights.mean[groups].astype(np.float32)
+                bar.update(task, total=bar.tasks[task].total + len(blocks))
+                _run_threads(threads, apply, blocks)
+                robust_done = (round_index + 1, int(mask.sum()))
 
         if refine and method != "sparse":
             # Background statistics with the first estimate of the plume removed (rank-2 update), then one more read.
@@ -586,12 +713,17 @@ def detect_scene(
 
     if hasattr(reader, "close"):
         reader.close()
+    if robust_done is not None:
+        out_attrs_extra = {"robust_rounds": robust_done[0], "robust_masked_pixels": robust_done[1]}
+    else:
+        out_attrs_extra = {"robust_rounds": 0, "robust_masked_pixels": 0}
     with np.errstate(divide="ignore", invalid="ignore"):
         sensitivity = (SENSITIVITY_REFERENCE_PPM_M / out["uncertainty"]).astype(np.float32)
     return _as_dataset(scene, out, sensitivity, target, method=method, mode=mode, width=width, amf=amf,
                        window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
                        iterations=int(iterations), shrinkage=shrinkage, n_band=n_band,
-                       albedo_correct=bool(albedo_correct), refine=bool(refine) and method != "sparse")
+                       albedo_correct=bool(albedo_correct), refine=bool(refine) and method != "sparse",
+                       robust_attrs=out_attrs_extra)
 
 
 def _as_dataset(
@@ -611,6 +743,7 @@ def _as_dataset(
     n_band: int,
     albedo_correct: bool,
     refine: bool,
+    robust_attrs: dict[str, int],
 ) -> xr.Dataset:
     dims = ("y", "x")
     data_vars: dict[str, Any] = {
@@ -638,6 +771,7 @@ def _as_dataset(
         "shrinkage": str(shrinkage),
         "albedo_correct": bool(albedo_correct),
         "refine": bool(refine),
+        **robust_attrs,
         "sensor": scene.attrs.get("sensor", "generic"),
         "source": str(scene.attrs.get("source", "")),
     }
