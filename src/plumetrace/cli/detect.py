@@ -39,6 +39,10 @@ def detect(
     refine: bool = typer.Option(
         False, "--refine", help="mf: remove the first plume estimate from the background statistics (one more read)."
     ),
+    robust: bool = typer.Option(
+        True, "--robust/--no-robust",
+        help="mf/ace: take the significant plume pixels out of the background statistics and apply again (default on).",
+    ),
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     from plumetrace.detect.engine import detect_scene
@@ -52,7 +56,7 @@ def detect(
         result = detect_scene(
             scene, gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations,
             chunk_rows=chunk_rows, device=device, group_columns=group_columns, n_threads=threads,
-            albedo_correct=albedo_correct, refine=refine,
+            albedo_correct=albedo_correct, refine=refine, robust=robust,
         )
         write_detection_products(result, stage)
     enhancement = result["enhancement"].values

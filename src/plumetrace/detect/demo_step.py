@@ -14,7 +14,7 @@ _BACKGROUND_PPM_M = 10.0
 
 
 def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
-    """Run ``detect`` on ``ctx.products["scene_path"]``: the albedo-corrected, refined matched filter (the product:
+    """Run ``detect`` on ``ctx.products["scene_path"]``: the albedo-corrected, robust matched filter (the product:
     closest to unbiased for the mass estimate downstream) and the sparse filter (for its false-alarm rate).
 
     Writes ``<out>/detect/`` (enhancement.tif, quicklook.png, item.json) and puts ``enhancement_path`` in
@@ -30,7 +30,7 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     out = Path(ctx.out_dir) / "detect"
     scene = open_scene(ctx.products["scene_path"])
     with staged_output(out) as stage:
-        result = detect_scene(scene, gas="ch4", method="mf", albedo_correct=True, refine=True, progress=False)
+        result = detect_scene(scene, gas="ch4", method="mf", albedo_correct=True, progress=False)
         write_detection_products(result, stage)
     sparse = detect_scene(scene, gas="ch4", method="sparse", iterations=30, progress=False)["enhancement"].values
     ctx.products["enhancement_path"] = out / "enhancement.tif"
@@ -58,5 +58,5 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
         zero = float(np.mean(sparse[outside] == 0)) if outside.any() else float("nan")
         rows.append(("detect", "sparse filter: false alarms / exact zeros outside plume",
                      f"{100 * fa_sparse:.2f} % / {100 * zero:.0f} %", "0 % / 100 %"))
-    rows.append(("detect", "statistics, median 1σ (albedo-corrected, refined MF)", f"{result.attrs['stats']}, {sigma:.0f} ppm·m", "-"))
+    rows.append(("detect", "statistics, median 1σ (albedo-corrected, robust MF)", f"{result.attrs['stats']}, {sigma:.0f} ppm·m", "-"))
     return rows

@@ -124,7 +124,7 @@ def exclude_pixels(
         ``B = Σ (x - μ)(x - μ)ᵀ`` over the removed pixels.
     min_pixels : int, keyword-only
         A group left with fewer pixels than this (but at least ``MIN_KEPT``) keeps its own downdated mean but takes
-        the covariance pooled over the remaining pixels of all groups (within-group scatter): a plume that fills most
+        the covariance pooled (within-group scatter) over the groups that kept enough pixels: a plume that fills most
         of a column leaves too few rows for that column's covariance.
 
     Returns
