@@ -110,3 +110,21 @@ def test_several_stations_need_a_plume_location(tmp_path):
     )
     with pytest.raises(InvalidFileError, match="wind stations"):
         wind_from_file(path, time="2026-06-01T17:00:00")
+
+
+def test_direction_sigma_from_a_veering_series(tmp_path):
+    # within the hour around the plume the wind veers 200° -> 260° -> 320°: unit vectors at -60°, 0°, +60°
+    # have mean resultant length R = (1 + 2 cos 60°) / 3 = 2/3, circular sigma sqrt(-2 ln R) = 51.5°
+    path = tmp_path / "wind.csv"
+    path.write_text(
+        "time,wind_speed_m_s,wind_dir_deg\n"
+        "2026-06-01T17:00:00,4.0,200.0\n"
+        "2026-06-01T17:30:00,4.0,260.0\n"
+        "2026-06-01T18:00:00,4.0,320.0\n"
+    )
+    wind = wind_from_file(path, time="2026-06-01T17:30:00")
+    assert wind.direction_deg == pytest.approx(260.0, abs=0.5)
+    assert wind.direction_sigma_deg == pytest.approx(np.degrees(np.sqrt(-2 * np.log(2 / 3))), rel=1e-3)
+    steady = tmp_path / "steady.csv"
+    steady.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4.0,260.0\n2026-06-01T18:00:00,4.0,260.0\n")
+    assert wind_from_file(steady, time="2026-06-01T17:30:00").direction_sigma_deg == pytest.approx(20.0)

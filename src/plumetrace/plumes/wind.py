@@ -206,7 +206,9 @@ def sample_wind(
 
     Components are interpolated linearly in time (nearest grid point / nearest station in space). The speed sigma
     is the larger of the file's ``wind_speed_sigma_m_s`` (when given), the spread of the speed within ±1 h of the
-    plume time and :data:`DEFAULT_SPEED_REL_SIGMA` x speed.
+    plume time and :data:`DEFAULT_SPEED_REL_SIGMA` x speed; the direction sigma is the larger of the circular
+    standard deviation of the direction within ±1 h (sqrt(-2 ln R), R the mean resultant length of the unit
+    vectors) and ``DEFAULT_DIRECTION_SIGMA_DEG``.
 
     Raises
     ------
@@ -249,7 +251,13 @@ def sample_wind(
     if "wind_speed_sigma_m_s" in series:
         file_sigma = series["wind_speed_sigma_m_s"][subset][order]
         sigma = max(sigma, float(np.interp(0.0, hours, file_sigma)))
-    return Wind(speed, direction, sigma, DEFAULT_DIRECTION_SIGMA_DEG, source=source)
+    direction_sigma = DEFAULT_DIRECTION_SIGMA_DEG
+    moving = near & (np.hypot(u, v) > 0)
+    if moving.sum() >= 2:
+        unit = (u[moving] + 1j * v[moving]) / np.hypot(u[moving], v[moving])
+        resultant = float(np.clip(abs(unit.mean()), 1e-12, 1.0))
+        direction_sigma = min(max(direction_sigma, math.degrees(math.sqrt(-2.0 * math.log(resultant)))), 180.0)
+    return Wind(speed, direction, sigma, direction_sigma, source=source)
 
 
 def wind_from_file(
