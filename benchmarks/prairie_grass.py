@@ -114,6 +114,28 @@ def _summary(rows: list[dict]) -> dict:
     }
 
 
+def tower_check(folder: Path) -> dict:
+    """Model mean plume height at 100 m vs Barad's tower profiles (Table 5.3), by Pasquill class."""
+    from plumetrace.insitu.dispersion import mean_plume_height
+    from plumetrace.insitu.prairie_grass import load_tower_profiles, tower_mean_height
+
+    runs = {r.run: r for r in load_prairie_grass(folder) if r.has_meteorology}
+    by: dict[str, list] = {}
+    for run, prof in load_tower_profiles(folder).items():
+        r = runs.get(run)
+        zobs = tower_mean_height(prof)
+        if r is None or not np.isfinite(zobs):
+            continue
+        zmod = float(mean_plume_height(100.0, obukhov_length_m=r.obukhov_length_m,
+                                       roughness_length_m=ROUGHNESS_LENGTH_M, source_height_m=r.source_height_m))
+        top = float(prof.iloc[-1].max() / max(prof.max().max(), 1e-12))
+        by.setdefault(_stability(r), []).append((zmod / zobs, zobs, zmod, top > 0.1))
+    return {cls: {"n_runs": len(v), "median_zbar_model_over_towers": float(np.median([x[0] for x in v])),
+                  "median_zbar_towers_m": float(np.median([x[1] for x in v])),
+                  "median_zbar_model_m": float(np.median([x[2] for x in v])),
+                  "n_truncated_at_17_5m": int(sum(x[3] for x in v))} for cls, v in sorted(by.items())}
+
+
 def simulated_calibration(*, quick: bool = False, seed: int = 0) -> dict:
     """Coverage of the 68 %/95 % Q intervals and the 95 % region on simulated surveys with known truth.
 
@@ -189,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     res = prairie_grass(args.data, quick=args.quick)
     res.update(mass_balance(quick=args.quick))
+    res["tower_check"] = tower_check(args.data)
     if not args.no_simulated:
         res["simulated"] = simulated_calibration(quick=args.quick)
     print(f"Project Prairie Grass: {res['n_runs']} runs with meteorology, {res['seconds']:.1f} s wall, "
@@ -215,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     for cls, v in res["by_stability"].items():
         print(f"  {cls:3s} " + " ".join(f"{v[c[0]]:>9{c[2]}}" for c in cols))
     print(f"very stable runs {VERY_STABLE_RUNS}: {res['very_stable_runs']['note']}")
+    print("mean plume height at 100 m, model vs Barad towers (Table 5.3):")
+    for cls, v in res["tower_check"].items():
+        print(f"  {cls}: model/towers {v['median_zbar_model_over_towers']:.2f} (towers {v['median_zbar_towers_m']:.1f} m, "
+              f"model {v['median_zbar_model_m']:.1f} m; {v['n_runs']} runs, {v['n_truncated_at_17_5m']} truncated)")
     if "simulated" in res:
         sim = res["simulated"]
         print(f"simulated surveys (position unknown unless 'known'), {sim['seconds']:.1f} s:")

@@ -102,3 +102,25 @@ def test_sigma_y_scale_keeps_mass_and_widens_the_plume():
     assert c[1].max() == pytest.approx(0.5 * c[0].max(), rel=1e-3)
     with pytest.raises(InvalidInputError, match="sigma_y_scale"):
         plume_coupling(rec, [0.0, 0.0, 2.0], met, sigma_y_scale=0.0)
+
+
+def test_mean_plume_height_matches_prairie_grass_towers_in_neutral_and_stable_air():
+    # independent real data: Barad Table 5.3 vertical profiles at 100 m; z̄ from van Ulden (1978) with the run's L
+    from pathlib import Path
+
+    from plumetrace.insitu.prairie_grass import (
+        ROUGHNESS_LENGTH_M, load_prairie_grass, load_tower_profiles, tower_mean_height)
+
+    pg = Path(__file__).resolve().parents[1] / "data" / "prairie_grass"
+    runs = {r.run: r for r in load_prairie_grass(pg) if r.has_meteorology}
+    ratios = []
+    for run, prof in load_tower_profiles(pg).items():
+        r = runs.get(run)
+        zobs = tower_mean_height(prof)
+        if r is None or not np.isfinite(zobs) or not 0 < r.obukhov_length_m < 500:  # stable and near-neutral
+            continue
+        zmod = mean_plume_height(100.0, obukhov_length_m=r.obukhov_length_m, roughness_length_m=ROUGHNESS_LENGTH_M,
+                                 source_height_m=r.source_height_m)
+        ratios.append(float(zmod) / zobs)
+    assert len(ratios) >= 8
+    assert 0.8 <= np.median(ratios) <= 1.25

@@ -27,8 +27,8 @@ import pandas as pd
 
 from plumetrace.errors import InvalidFileError, MissingFileError
 
-__all__ = ["PrairieGrassRun", "load_prairie_grass", "run_observations", "ROUGHNESS_LENGTH_M", "WIND_HEIGHT_M",
-           "VERY_STABLE_RUNS"]
+__all__ = ["PrairieGrassRun", "load_prairie_grass", "run_observations", "load_tower_profiles", "tower_mean_height",
+           "ROUGHNESS_LENGTH_M", "WIND_HEIGHT_M", "VERY_STABLE_RUNS"]
 
 ROUGHNESS_LENGTH_M = 0.006  # Barad 1958; Olesen et al. 2007
 WIND_HEIGHT_M = 2.0
@@ -132,3 +132,47 @@ def run_observations(run: PrairieGrassRun) -> pd.DataFrame:
         "wind_speed_m_s": run.wind_speed_m_s, "wind_dir_deg": run.wind_dir_deg,
         "obukhov_length_m": run.obukhov_length_m, "sigma_theta_deg": run.sigma_theta_deg,
     })
+
+
+def load_tower_profiles(folder: str | os.PathLike) -> dict[int, pd.DataFrame]:
+    """Barad Table 5.3 (``PGVertConc.txt``): per run, concentrations (mg/m³) at 9 heights on 6 towers of the 100 m arc.
+
+    Returns ``{run: DataFrame}`` with index ``height_m`` (ascending) and one column per tower azimuth (degrees);
+    missing values (−9) are NaN.
+    """
+    path = Path(folder) / "PGVertConc.txt"
+    if not path.is_file():
+        raise MissingFileError(path, "Prairie Grass tower file")
+    out: dict[int, pd.DataFrame] = {}
+    for block in path.read_text().split("Run No.")[1:]:
+        lines = [ln for ln in block.strip().splitlines() if ln.strip()]
+        try:
+            run = int(lines[0].split()[0])
+            azimuths = [float(v) for v in lines[1].split()[1:]]
+            rows = np.array([[float(v) for v in ln.split()] for ln in lines[2:11]])
+        except (ValueError, IndexError):
+            raise InvalidFileError(path, f"run block {block.split()[0]!r}", "malformed tower block") from None
+        if rows.shape != (9, len(azimuths) + 1):
+            continue
+        table = pd.DataFrame(np.where(rows[:, 1:] < 0, np.nan, rows[:, 1:]), index=pd.Index(rows[:, 0], name="height_m"),
+                             columns=azimuths)
+        out[run] = table.sort_index()
+    return out
+
+
+def tower_mean_height(profile: pd.DataFrame) -> float:
+    """Mean plume height z̄ = ∫ z C dz / ∫ C dz (m) on the tower with the largest column sum.
+
+    The profile is extended to the ground with the lowest reading (0.5 m); NaN when that tower has a gap or no
+    plume. Profiles that still carry > 10 % of their peak at the top level (17.5 m) are truncated, so z̄ is then
+    a lower bound.
+    """
+    col = profile.sum(skipna=False)
+    if not np.isfinite(col).any() or np.nanmax(col) <= 0:
+        return float("nan")
+    c = profile[col.idxmax()].to_numpy(float)
+    if np.isnan(c).any():
+        return float("nan")
+    z = np.r_[0.0, profile.index.to_numpy(float)]
+    c = np.r_[c[0], c]
+    return float(np.trapezoid(z * c, z) / np.trapezoid(c, z))
