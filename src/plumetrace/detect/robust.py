@@ -21,7 +21,6 @@ robust spread of the averaged significance itself).
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.errors import InvalidInputError
@@ -74,6 +73,8 @@ def plume_mask(
     -------
     ndarray (n_row, n_col) bool; False wherever ``significance`` is NaN.
     """
+    from scipy import ndimage  # lazy: keeps `plumetrace detect` start-up short
+
     z = np.asarray(significance, dtype=np.float32)
     if z.ndim != 2:
         raise InvalidInputError("significance", f"expected a 2-D map, got shape {z.shape}")
@@ -86,12 +87,17 @@ def plume_mask(
     filled = np.where(valid, z, np.float32(0.0))
     weight = valid.astype(np.float32)
     mask = np.zeros(z.shape, dtype=bool)
+    all_valid = bool(valid.all())
     for side in windows:
-        total = ndimage.uniform_filter(filled, size=int(side), mode="constant")
-        count = ndimage.uniform_filter(weight, size=int(side), mode="constant")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # Σz / √n over the window: unit variance for independent unit-variance z (the window area cancels).
-            averaged = np.where(count > 0, total / np.sqrt(count) * np.float32(side), np.float32(np.nan))
+        # Σz / √n over the window: unit variance for independent unit-variance z (the window area cancels).
+        if all_valid:  # every window full (edges reflected): Σz / √n = mean × side
+            averaged = ndimage.uniform_filter(filled, size=int(side), mode="reflect")
+            averaged *= np.float32(side)
+        else:
+            total = ndimage.uniform_filter(filled, size=int(side), mode="constant")
+            count = ndimage.uniform_filter(weight, size=int(side), mode="constant")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                averaged = np.where(count > 0, total / np.sqrt(count) * np.float32(side), np.float32(np.nan))
         centre, spread = _robust_scale(averaged)
         mask |= (averaged - centre) > threshold * spread
     z_centre, z_spread = _robust_scale(z)
@@ -137,23 +143,28 @@ def exclude_pixels(
     m = np.asarray(count, dtype=np.float64)
     n = stats.count.astype(np.float64)
     remaining = n - m
-    keep_all = (m <= 0) | (remaining < MIN_KEPT)
-    safe = np.where(keep_all, 1.0, remaining)
-    a = np.where(keep_all[:, None], 0.0, sum_d)
-    b = np.where(keep_all[:, None, None], 0.0, sum_dd)
-    mean = stats.mean - a / safe[:, None]
-    scatter = np.nan_to_num(stats.cov) * np.maximum(n - 1.0, 1.0)[:, None, None]
-    scatter -= b
-    scatter -= a[:, :, None] * a[:, None, :] / safe[:, None, None]
-    scatter = 0.5 * (scatter + scatter.transpose(0, 2, 1))
-    new_count = np.where(keep_all, n, remaining)
-    cov = scatter / np.maximum(new_count - 1.0, 1.0)[:, None, None]
-    scarce = ~keep_all & (new_count < min_pixels) & (m > 0)
+    change = (m > 0) & (remaining >= MIN_KEPT)
+    idx = np.flatnonzero(change)
+    new_count = np.where(change, remaining, n)
+    mean = stats.mean.copy()
+    cov = stats.cov.copy()
+    if idx.size:  # only the groups that lose pixels
+        a = np.asarray(sum_d, dtype=np.float64)[idx]
+        kept = remaining[idx]
+        mean[idx] -= a / kept[:, None]
+        scatter = np.nan_to_num(stats.cov[idx]) * np.maximum(n[idx] - 1.0, 1.0)[:, None, None]
+        scatter -= np.asarray(sum_dd, dtype=np.float64)[idx]
+        scatter -= a[:, :, None] * a[:, None, :] / kept[:, None, None]
+        scatter += scatter.transpose(0, 2, 1).copy()
+        scatter *= 0.5
+        cov[idx] = scatter / np.maximum(kept - 1.0, 1.0)[:, None, None]
+    scarce = change & (new_count < min_pixels)
     if np.any(scarce):
         good = (stats.count >= 2) & ~scarce
         if not good.any():
             good = stats.count >= 2
-        pooled = scatter[good].sum(axis=0) / max(float(np.sum(new_count[good] - 1.0)), 1.0)
+        weights = np.maximum(new_count[good] - 1.0, 0.0)
+        pooled = np.einsum("g,gbc->bc", weights, np.nan_to_num(cov[good])) / max(float(weights.sum()), 1.0)
         cov[scarce] = pooled
     cov[stats.count < 2] = np.nan
     return GroupStatistics(count=new_count.astype(np.int64), mean=mean, cov=cov)

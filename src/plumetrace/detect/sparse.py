@@ -25,7 +25,6 @@ In these units (``k`` per ppm·m, ``α`` in ppm·m) the update is mag1c's exactl
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse as sp
 
 from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.detect.matched_filter import FilterWeights
@@ -176,6 +175,8 @@ def sparse_iterations(
     alpha : ndarray (n_active,) float32
         Final enhancement, ppm·m (≥ 0).
     """
+    from scipy import sparse as sp  # lazy: start-up time of `plumetrace detect`
+
     n_group, n_band = state.n_group, state.n_band
     if isinstance(centred, list):
         pieces = [np.asarray(centred.pop(0), dtype=np.float32) for _ in range(len(centred))]
