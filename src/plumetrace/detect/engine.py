@@ -59,6 +59,7 @@ DEFAULT_WINDOW_NM = (2122.0, 2488.0)
 SENSITIVITY_REFERENCE_PPM_M = 1000.0
 _PILOT_LINES = 24
 _REFINE_SIGMA = 2.0
+_ROBUST_MIN_SHIFT = 0.05  # of a group's 1σ: the smallest mean shift by the marked pixels worth another pass
 _STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
 
 
@@ -410,7 +411,7 @@ def detect_scene(
     robust : bool, keyword-only
         ``mf`` and ``ace``: take the significant plume pixels (:func:`plumetrace.detect.robust.plume_mask`) out of
         the background statistics and apply the filter again (:mod:`plumetrace.detect.robust`). Skipped when the
-        marked pixels cannot move any group's mean by more than 1 % of its 1σ (then it costs nothing); otherwise it
+        marked pixels cannot move any group's mean by more than 5 % of its 1σ (then it costs nothing); otherwise it
         costs a re-read of the blocks holding plume pixels and one more application pass per round.
     robust_rounds : int, keyword-only
         Rounds of mask → exclusion → re-application (each mask from the previous round's estimate).
@@ -606,11 +607,11 @@ def detect_scene(
                 rows_with = np.flatnonzero(mask.any(axis=1))
                 if not rows_with.size:
                     break
-                # Skip when the marked pixels cannot move any group's mean by 1 % of its 1σ.
+                # Skip when the marked pixels cannot move any group's mean by 5 % of its 1σ (noise clumps do not).
                 shift_ppm_m = np.bincount(groups, weights=np.where(mask, out["enhancement"], 0).sum(axis=0, dtype=np.float64),
                                           minlength=n_group) / np.maximum(group_stats.count, 1)
                 sigma_group = np.nan_to_num(weights.sigma)  # before albedo correction: near enough for this test
-                if round_index == 0 and not np.any(np.abs(shift_ppm_m) > 0.01 * sigma_group):
+                if round_index == 0 and not np.any(np.abs(shift_ppm_m) > _ROBUST_MIN_SHIFT * sigma_group):
                     break
                 marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
                 gathered = _run_threads(

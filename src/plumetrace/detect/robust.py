@@ -25,15 +25,18 @@ import numpy as np
 from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.errors import InvalidInputError
 
-__all__ = ["MASK_THRESHOLD", "MASK_WINDOW", "MASK_GROW", "MIN_KEPT", "plume_mask", "exclude_pixels"]
+__all__ = ["MASK_THRESHOLD", "MASK_WINDOW", "MASK_GROW", "MIN_KEPT", "POOL_BELOW_FRACTION", "plume_mask", "exclude_pixels"]
 
 #: Threshold (robust standard deviations) of the spatially averaged significance for a pixel to count as plume.
-MASK_THRESHOLD = 4.0
+MASK_THRESHOLD = 3.0
 #: Sides (pixels) of the square windows over which the significance is averaged (a faint, broad plume needs the
 #: larger one: 0.8σ per pixel over 15 × 15 pixels is 12σ).
 MASK_WINDOW = (5, 15)
 #: Fewest pixels a group must keep for its statistics to be downdated at all.
 MIN_KEPT = 10
+#: A group pools its covariance only when it keeps less than this share of its pixels (and fewer than ``min_pixels``):
+#: a few masked pixels cost its own covariance little, pooling costs column-to-column detail (noise +10 %).
+POOL_BELOW_FRACTION = 0.75
 #: Pixels by which the mask is grown (binary dilation) to take in the plume's faint fringe.
 MASK_GROW = 2
 
@@ -129,7 +132,8 @@ def exclude_pixels(
     sum_dd : ndarray (n_group, n_band, n_band) float64
         ``B = Σ (x - μ)(x - μ)ᵀ`` over the removed pixels.
     min_pixels : int, keyword-only
-        A group left with fewer pixels than this (but at least ``MIN_KEPT``) keeps its own downdated mean but takes
+        A group left with fewer pixels than this and less than ``POOL_BELOW_FRACTION`` of its own (but at least
+        ``MIN_KEPT``) keeps its own downdated mean but takes
         the covariance pooled (within-group scatter) over the groups that kept enough pixels: a plume that fills most
         of a column leaves too few rows for that column's covariance.
 
@@ -158,7 +162,7 @@ def exclude_pixels(
         scatter += scatter.transpose(0, 2, 1).copy()
         scatter *= 0.5
         cov[idx] = scatter / np.maximum(kept - 1.0, 1.0)[:, None, None]
-    scarce = change & (new_count < min_pixels)
+    scarce = change & (new_count < min_pixels) & (new_count < POOL_BELOW_FRACTION * n)
     if np.any(scarce):
         good = (stats.count >= 2) & ~scarce
         if not good.any():
