@@ -275,8 +275,9 @@ def residual_temper(resid: NDArray, var: NDArray, plume: NDArray) -> tuple[float
     ``resid`` (N,) residuals at the best fit in row (time / along-track) order, ``var`` (N,) their model variance,
     ``plume`` (N,) a mask of the in-plume samples. Over the in-plume samples: ρ = lag-1 autocorrelation of the
     standardised residuals (consecutive in-plume pairs) and κ = their mean square. An AR(1) sequence of n
-    samples carries n (1 − ρ)/(1 + ρ) independent ones, and κ rescales the assumed variance to the one seen
-    (both ways), so λ = (1 − ρ)/(1 + ρ) / κ, clipped to [0.01, 1]. Returns ``(λ, ρ, κ)``.
+    samples carries n (1 − ρ)/(1 + ρ) independent ones, and κ > 1 inflates the assumed variance to the one seen
+    (κ < 1 is not used to sharpen: on Prairie Grass that cut the 95 % region's coverage from 0.91 to 0.60), so
+    λ = (1 − ρ)/(1 + ρ) / max(1, κ), clipped to [0.01, 1]. Returns ``(λ, ρ, κ)``.
     """
     z = resid / np.sqrt(var)
     zi = z[plume]
@@ -289,7 +290,7 @@ def residual_temper(resid: NDArray, var: NDArray, plume: NDArray) -> tuple[float
         rho = float(np.clip(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)), 0.0, 0.98))
     else:
         rho = 0.0
-    lam = (1.0 - rho) / (1.0 + rho) / kappa
+    lam = (1.0 - rho) / (1.0 + rho) / max(1.0, kappa)
     return float(np.clip(lam, 0.01, 1.0)), rho, kappa
 
 
