@@ -95,3 +95,27 @@ def test_streamed_first_reweighting_equals_in_memory_iterations(plume_scene):
     sigma = float(np.nanmedian(ds.uncertainty.values))
     assert np.mean(diff < 0.02 * sigma) > 0.97
     assert diff.max() < 0.3 * sigma
+
+
+def test_spilled_active_set_gives_the_same_result(tmp_path, monkeypatch):
+    """Keeping the active set in temporary files (long flight lines) changes nothing but where it is held."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    scene, _, _ = synthetic_scene(rows=120, cols=6, seed=3, plume_ppm_m=disc_plume(120, 6, 3000.0, radius=5))
+    from plumetrace.detect import sparse
+
+    created = []
+    original = sparse.SpilledPiece.__init__
+
+    def counting(self, array, directory=None):
+        created.append(array.shape[0])
+        original(self, array, directory)
+
+    held = detect_scene(scene, method="sparse", window_nm=WINDOW, iterations=8)
+    assert not created
+    monkeypatch.setattr(sparse.SpilledPiece, "__init__", counting)
+    spilled = detect_scene(scene, method="sparse", window_nm=WINDOW, iterations=8, spill_bytes=0)
+    assert created and sum(created) > 0
+    np.testing.assert_array_equal(spilled.enhancement.values, held.enhancement.values)
+    assert not list(tmp_path.glob("plumetrace-sparse-*"))  # temporary files removed

@@ -45,7 +45,7 @@ from plumetrace.detect.matched_filter import (
 )
 from plumetrace.detect.robust import exclude_pixels, plume_mask
 from plumetrace.detect.reader import WindowReader, band_axis, centre_in_place, columns_first, pixels, window_reader
-from plumetrace.detect.sparse import SparseState, reweight, sparse_iterations
+from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
 from plumetrace.progress import progress_bar
 from plumetrace.scene import airmass_factor, pixel_size_m, validate_scene
@@ -58,6 +58,8 @@ DEFAULT_WINDOW_NM = (2122.0, 2488.0)
 #: ``sensitivity`` is the signal-to-noise ratio of an enhancement of this size at the pixel (unitless).
 SENSITIVITY_REFERENCE_PPM_M = 1000.0
 _PILOT_LINES = 24
+#: Active-set size (bytes of spectra) above which the sparse filter keeps it in temporary files.
+SPILL_BYTES = 256 * 2**20
 _REFINE_SIGMA = 2.0
 _ROBUST_MIN_SHIFT = 0.05  # of a group's 1σ: the smallest mean shift by the marked pixels worth another pass
 _STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
@@ -361,6 +363,7 @@ def detect_scene(
     refine: bool = False,
     robust: bool = True,
     robust_rounds: int = 1,
+    spill_bytes: int = SPILL_BYTES,
 ) -> xr.Dataset:
     """Retrieve the gas column enhancement of every pixel.
 
@@ -415,6 +418,10 @@ def detect_scene(
         costs a re-read of the blocks holding plume pixels and one more application pass per round.
     robust_rounds : int, keyword-only
         Rounds of mask → exclusion → re-application (each mask from the previous round's estimate).
+    spill_bytes : int, keyword-only
+        ``sparse``: when the pixels with a positive first estimate would hold more spectra than this (bytes), the
+        active set is kept in temporary files and read back at each iteration, so memory does not grow with the
+        flight-line length (default 256 MiB).
 
     Returns
     -------
@@ -688,10 +695,16 @@ def detect_scene(
                     score = np.einsum("nb,nb->n", d, q1[cols_idx]) - offset1[cols_idx]
                     alpha1 = reweight(score, r, alpha0[positive], norm1[cols_idx])
                     alive = alpha1 > 0
-                    kept.append((d[alive], rows_idx[alive] + row0, cols_idx[alive], r[alive], alpha1[alive]))
+                    piece = d[alive]
+                    del d
+                    kept.append((SpilledPiece(piece) if spill else piece, rows_idx[alive] + row0, cols_idx[alive],
+                                 r[alive], alpha1[alive]))
                     advance()
                 return kept
 
+            # A long flight line can leave more active spectra than memory should hold: then each block's piece goes
+            # to a temporary file (page cache, not resident memory) and is read back at each iteration.
+            spill = int(np.count_nonzero(out["enhancement"] > 0)) * n_band * 4 > spill_bytes
             kept_parts = _run_threads(threads, survivors, blocks)
             pieces = [p for part in kept_parts for p in part]
             del kept_parts

@@ -24,16 +24,52 @@ In these units (``k`` per ppm·m, ``α`` in ppm·m) the update is mag1c's exactl
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.detect.matched_filter import FilterWeights
 
-__all__ = ["EPSILON_PPM_M", "SparseState", "reweight", "sparse_iterations"]
+__all__ = ["EPSILON_PPM_M", "SpilledPiece", "SparseState", "reweight", "sparse_iterations"]
 
 #: mag1c's ε (1e-9 in its 1e5-scaled units) in ppm·m.
 EPSILON_PPM_M = 1e-4
 _CHUNK = 65536
+
+
+class SpilledPiece:
+    """A float32 (n, n_band) array kept in a temporary file instead of memory; loaded for each use.
+
+    The page cache holds the file (not counted in the process's resident memory), so the active set of a long flight
+    line costs one piece of memory at a time. Deleted with :meth:`close` (or when collected).
+    """
+
+    def __init__(self, array: np.ndarray, directory: str | None = None) -> None:
+        import tempfile
+
+        handle, self.path = tempfile.mkstemp(prefix="plumetrace-sparse-", suffix=".f32", dir=directory)
+        os.close(handle)
+        self.n_band = int(array.shape[1])
+        self.store(array)
+
+    def store(self, array: np.ndarray) -> None:
+        """Replace the content."""
+        np.ascontiguousarray(array, dtype=np.float32).tofile(self.path)
+        self.shape = (int(array.shape[0]), self.n_band)
+
+    def load(self) -> np.ndarray:
+        """The array, freshly read."""
+        return np.fromfile(self.path, dtype=np.float32).reshape(self.shape)
+
+    def close(self) -> None:
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        self.close()
 
 
 def _rowwise_dot(d: np.ndarray, per_group: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -154,9 +190,11 @@ def sparse_iterations(
 
     Parameters
     ----------
-    centred : ndarray (n_active, n_band) float32, or a list of such arrays (consecutive pieces of the active set)
+    centred : ndarray (n_active, n_band) float32, or a list of such arrays or :class:`SpilledPiece` (consecutive
+        pieces of the active set)
         ``x - μ`` of the active pixels (μ = their group's data mean). A list is consumed (emptied) so that each
-        piece can be freed or shrunk on its own: memory never holds two copies of the active set.
+        piece can be freed or shrunk on its own: memory never holds two copies of the active set. Spilled pieces
+        are read from their file at each use and deleted at the end.
     group : ndarray (n_active,) int
         Group of each active pixel.
     albedo : ndarray (n_active,) float
@@ -179,7 +217,8 @@ def sparse_iterations(
 
     n_group, n_band = state.n_group, state.n_band
     if isinstance(centred, list):
-        pieces = [np.asarray(centred.pop(0), dtype=np.float32) for _ in range(len(centred))]
+        pieces = [centred.pop(0) for _ in range(len(centred))]
+        pieces = [p if isinstance(p, SpilledPiece) else np.asarray(p, dtype=np.float32) for p in pieces]
     else:
         pieces = [np.asarray(centred, dtype=np.float32)]
     alpha = np.asarray(alpha0, dtype=np.float32).copy()
@@ -198,9 +237,10 @@ def sparse_iterations(
         sum_c = np.zeros(n_group)
         sum_cc = np.zeros(n_group)
         sum_cd = np.zeros((n_group, n_band))
-        for d, _, g, ra, al, order, indptr in parts:
+        for held, _, g, ra, al, order, indptr in parts:
             if not g.size:
                 continue
+            d = held.load() if isinstance(held, SpilledPiece) else held
             c = ra * al
             c64 = c.astype(np.float64)
             sum_c += np.bincount(g, weights=c64, minlength=n_group)
@@ -210,9 +250,10 @@ def sparse_iterations(
         state.update(sum_c, sum_cc, sum_cd)
         last = iteration == iterations - 1
         for part in parts:
-            d, index, g, ra, al, _, _ = part
+            held, index, g, ra, al, _, _ = part
             if not g.size:
                 continue
+            d = held.load() if isinstance(held, SpilledPiece) else held
             score = _rowwise_dot(d, state.q, g) - state.offset[g]
             new = reweight(score, ra, al, state.normalizer[g], regularize=regularize)
             if regularize:
@@ -223,10 +264,18 @@ def sparse_iterations(
                 # Dropping dead pixels is exact (their ℓ1 weight 1/(r ε) pins them at 0): shrink this piece only.
                 alpha[index] = new
                 g = g[alive]
-                part[:] = [d[alive], index[alive], g, ra[alive], new[alive], *_group_order(g, n_group)]
+                if isinstance(held, SpilledPiece):
+                    held.store(d[alive])
+                    kept = held
+                else:
+                    kept = d[alive]
+                part[:] = [kept, index[alive], g, ra[alive], new[alive], *_group_order(g, n_group)]
+            del d
         if not regularize and last:
             for d, index, _, _, al, _, _ in parts:
                 alpha[index] = al
-    for _, index, _, _, al, _, _ in parts:
+    for held, index, _, _, al, _, _ in parts:
         alpha[index] = al
+        if isinstance(held, SpilledPiece):
+            held.close()
     return alpha
