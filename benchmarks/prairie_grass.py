@@ -270,6 +270,9 @@ def _plot(res: dict, path: Path) -> None:
     lim = np.array([q.min() / 3, q.max() * 3])
     ax[0].plot(lim, lim, "k-", lim, lim * 2, "k:", lim, lim / 2, "k:")
     ax[0].set(xlabel="measured Q (g/s)", ylabel="estimated Q (g/s)", title="Prairie Grass")
+    from matplotlib.ticker import NullFormatter
+    ax[0].xaxis.set_minor_formatter(NullFormatter())
+    ax[0].yaxis.set_minor_formatter(NullFormatter())
     ax[0].legend()
     ax[1].plot([r["x"] for r in res["runs"]], [r["y"] for r in res["runs"]], "o")
     ax[1].plot(0, 0, "r*", ms=14)
