@@ -112,12 +112,21 @@ def curtain_flux(obs: pd.DataFrame, *, background: Background | None = None, gri
     zg = np.arange(step_z / 2, z.max(), step_z)
     flux, dens = _integrate(s, z, f, sg, zg)
 
-    jack = []
     if len(legs) >= 3:
+        # leg jackknife on the layered structure: each leg's line integral ∫ f ds, then the trapezoid over heights
+        # (held down to the ground). Same piecewise-linear interpolation between legs as the triangulated curtain,
+        # without re-triangulating once per left-out leg (that cost ~0.5 s per leg).
+        heights = np.array([z[leg_of == k].mean() for k in range(len(legs))])
+        line = np.empty(len(legs))
         for k in range(len(legs)):
-            keep = leg_of != k
-            jack.append(_integrate(s[keep], z[keep], f[keep], sg, zg)[0])
-        jack = np.asarray(jack)
+            o = np.argsort(s[leg_of == k])
+            line[k] = np.trapezoid(f[leg_of == k][o], s[leg_of == k][o]) if o.size > 1 else 0.0
+
+        def layered(keep: NDArray) -> float:
+            h, v = heights[keep], line[keep]
+            return float((np.trapezoid(v, h) + v[0] * h[0]) / 1000.0)
+
+        jack = np.array([layered(np.arange(len(legs)) != k) for k in range(len(legs))])
         sd_jack = float(np.sqrt((len(jack) - 1) / len(jack) * np.sum((jack - jack.mean()) ** 2)))
     else:
         sd_jack = abs(flux)
