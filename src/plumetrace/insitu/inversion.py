@@ -396,7 +396,14 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
         model = qs[i, g] * m
         var = sigma0**2 + (model_error_fraction * model) ** 2
         plume = (model > 3 * sigma0) | (c > 3 * sigma0)
-        return residual_temper(c - model - beta[i, g], var, plume)
+        resid = c - model - beta[i, g]
+        return residual_temper(resid[order], var[order], plume[order])
+
+    # residual order for the autocorrelation: the table order (time / along-track), except for fixed sensors
+    # (few distinct positions), whose rows interleave: then each sensor's own time series, one after another
+    pos = obs[["x_m", "y_m", "z_m"]].round(1).to_numpy()
+    _, loc = np.unique(pos, axis=0, return_inverse=True)
+    order = np.lexsort((np.arange(len(obs)), loc.ravel())) if loc.max() + 1 < len(obs) / 2 else np.arange(len(obs))
 
     lam, rho, kappa = 1.0, 0.0, 1.0
     sources, logp, qs, qsd, beta = evaluate(gx, gy, 1.0)
