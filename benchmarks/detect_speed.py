@@ -110,7 +110,7 @@ def ours_in_memory(window: np.ndarray, idx: np.ndarray, *, repeats: int) -> floa
     scene = make_scene(window, bands.wavelength_nm[idx], bands.fwhm_nm[idx], sensor="emit", source="benchmark")
 
     def run() -> None:
-        out = detect_scene(scene, gas="ch4", method="mf", stats="column", window_nm=WINDOW_NM)
+        out = detect_scene(scene, gas="ch4", method="mf", stats="column", window_nm=WINDOW_NM, robust=False)
         out.load()
 
     run()  # warm-up: target convolution, imports
@@ -150,10 +150,13 @@ def tool_commands(scene: Path, work: Path) -> dict[str, list[str]]:
     target = work / "unit_absorption.npy"
     np.save(target, ForwardModel(sensor_bands("emit")).unit_absorption_per_ppm_m)
     return {
-        "plumetrace mf (column, single pass)": det + ["--method", "mf", "--stats", "column", "--out", str(work / "o1")],
+        "plumetrace mf (column, single pass)": det
+        + ["--method", "mf", "--stats", "column", "--no-robust", "--out", str(work / "o1")],
+        "plumetrace mf (column, robust default)": det + ["--method", "mf", "--stats", "column", "--out", str(work / "o4")],
         "plumetrace sparse (column, 30 it.)": det
         + ["--method", "sparse", "--stats", "column", "--iterations", "30", "--out", str(work / "o2")],
-        "plumetrace mf (scene-wide)": det + ["--method", "mf", "--stats", "scene", "--out", str(work / "o3")],
+        "plumetrace mf (scene-wide)": det
+        + ["--method", "mf", "--stats", "scene", "--no-robust", "--out", str(work / "o3")],
         "SPy matched_filter (scene-wide)": [
             python_in_main_venv(),
             str(Path(__file__).resolve().parent / "_spy_mf.py"),
