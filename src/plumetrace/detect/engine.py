@@ -25,10 +25,10 @@ import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from plumetrace.backend import Backend, get_backend
 from plumetrace.detect.ace import ace_score, whitening_matrices
@@ -44,14 +44,16 @@ from plumetrace.detect.matched_filter import (
     filter_weights,
 )
 from plumetrace.detect.robust import exclude_pixels, plume_mask
-from plumetrace.detect.reader import WindowReader, band_axis, centre_in_place, columns_first, pixels, window_reader
+from plumetrace.detect.reader import WindowReader, band_axis, centre_in_place, columns_first, pixels
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
 from plumetrace.progress import progress_bar
-from plumetrace.scene import airmass_factor, pixel_size_m, validate_scene
 from plumetrace.spectra.target import Target, resolve_target
 
-__all__ = ["METHODS", "DEFAULT_WINDOW_NM", "SENSITIVITY_REFERENCE_PPM_M", "select_window", "detect_scene"]
+if TYPE_CHECKING:  # xarray and the Scene helpers load only with detect_scene: the file-to-file path never needs them
+    import xarray as xr
+
+__all__ = ["METHODS", "DEFAULT_WINDOW_NM", "SENSITIVITY_REFERENCE_PPM_M", "select_window", "detect_window", "detect_scene"]
 
 METHODS = ("mf", "sparse", "ace")
 DEFAULT_WINDOW_NM = (2122.0, 2488.0)
@@ -91,6 +93,8 @@ def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> 
 
 
 def _scene_airmass(scene: xr.Dataset) -> float:
+    from plumetrace.scene import airmass_factor
+
     amf = airmass_factor(scene, default_solar_zenith_deg=0.0)
     return float(np.nanmean(np.asarray(amf))) if not isinstance(amf, float) else amf
 
@@ -342,9 +346,12 @@ def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: in
     return mode, width, groups, n_group
 
 
-def detect_scene(
-    scene: xr.Dataset,
+def detect_window(
+    open_reader: Callable[[int, int], WindowReader],
+    wavelength_nm: np.ndarray,
+    fwhm_nm: np.ndarray,
     *,
+    airmass_factor: float,
     gas: str = "ch4",
     method: str = "mf",
     stats: str = "auto",
@@ -357,87 +364,33 @@ def detect_scene(
     flare_factor: float = 4.0,
     saturation_value: float | None = None,
     n_threads: int | None = None,
-    direct_read: bool = True,
     progress: bool | None = None,
     albedo_correct: bool | None = None,
     refine: bool = False,
     robust: bool = True,
     robust_rounds: int = 1,
     spill_bytes: int = SPILL_BYTES,
-) -> xr.Dataset:
-    """Retrieve the gas column enhancement of every pixel.
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Plain-NumPy core of :func:`detect_scene`: retrieve the enhancement from a window reader (no xarray).
 
     Parameters
     ----------
-    scene : xarray.Dataset
-        A Scene (:mod:`plumetrace.scene`); radiance may be lazy. When ``attrs["source"]`` is an ENVI file it is read
-        directly, window bands only.
-    gas : str, keyword-only
-        ``ch4`` or a user target file / ``.npz`` LUT (:func:`plumetrace.spectra.target.resolve_target`).
-    method : {"mf", "sparse", "ace"}, keyword-only
-        Classic matched filter; albedo-corrected reweighted-ℓ1 sparse filter (mag1c class, non-negative); or ACE
-        (enhancement = matched-filter amplitude, plus ``ace_score``).
-    stats : {"auto", "column", "group", "scene"}, keyword-only
-        Which pixels share background statistics; ``auto`` chooses from valid rows vs window bands.
-    window_nm : (float, float), keyword-only
-        Spectral window, nm.
-    iterations : int, keyword-only
-        Reweighting iterations of the sparse filter.
-    chunk_rows : int, keyword-only
-        Lines per block.
-    device : {"cpu", "cuda"}, keyword-only
-        Where the block products run (:mod:`plumetrace.backend`).
-    group_columns : int, optional, keyword-only
-        Columns per group for ``stats="group"`` (default: from the valid rows).
-    shrinkage : "loading", "oas" or float, keyword-only
-        Covariance regularisation: diagonal loading at the noise floor (default), OAS or a fixed fraction toward the
-        diagonal (:func:`plumetrace.detect.covariance.regularize_covariance`).
-    flare_factor : float, keyword-only
-        Pixels brighter than this × their column's reference brightness are masked as flare (``inf`` disables).
-    saturation_value : float, optional, keyword-only
-        Pixels with any window band at or above this value (file units) are masked as saturated.
-    n_threads : int, optional, keyword-only
-        Worker threads (default: CPU count, at most 8).
-    direct_read : bool, keyword-only
-        Read ENVI files directly (False: through the Scene's array).
-    progress : bool, optional, keyword-only
-        Show a progress bar (default: when stderr is a terminal).
-    albedo_correct : bool, optional, keyword-only
-        Divide estimate and uncertainty by the albedo factor ``r = xᵀμ/μᵀμ``: a dark pixel carries a weaker
-        absolute absorption signal, so the plain matched filter underestimates it by ``r``. Default: on for
-        ``sparse`` (always, as in mag1c), off for ``mf`` and ``ace``.
-    refine : bool, keyword-only
-        ``mf`` only: remove the first estimate of the plume (pixels above 2σ) from the background mean and
-        covariance (a rank-2 update) and apply the updated filter in one more read of the scene. A plume in the
-        statistics biases the matched filter low (the filter partly nulls the target direction); this removes most
-        of that bias at the cost of a third pass. Replaces ``robust``.
-    robust : bool, keyword-only
-        ``mf`` and ``ace``: take the significant plume pixels (:func:`plumetrace.detect.robust.plume_mask`) out of
-        the background statistics and apply the filter again (:mod:`plumetrace.detect.robust`). Skipped when the
-        marked pixels cannot move any group's mean by more than 5 % of its 1σ (then it costs nothing); otherwise it
-        costs a re-read of the blocks holding plume pixels and one more application pass per round.
-    robust_rounds : int, keyword-only
-        Rounds of mask → exclusion → re-application (each mask from the previous round's estimate).
-    spill_bytes : int, keyword-only
-        ``sparse``: when the pixels with a positive first estimate would hold more spectra than this (bytes), the
-        active set is kept in temporary files and read back at each iteration, so memory does not grow with the
-        flight-line length (default 256 MiB).
+    open_reader : callable (band0, band1) -> WindowReader
+        Opens a reader of the window bands ``band0:band1`` (:mod:`plumetrace.detect.reader`).
+    wavelength_nm, fwhm_nm : ndarray (n_band_total,)
+        Band centres and widths of the whole sensor, nm.
+    airmass_factor : float, keyword-only
+        Two-way air-mass factor of the scene (scales the target).
+    gas, method, stats, … : keyword-only
+        As for :func:`detect_scene`.
 
     Returns
     -------
-    xarray.Dataset
-        ``enhancement(y, x)`` ppm·m, ``uncertainty(y, x)`` noise-propagated 1σ ppm·m, ``albedo(y, x)`` (albedo
-        factor ``xᵀμ/μᵀμ``, unitless), ``sensitivity(y, x)`` (signal-to-noise ratio of a 1000 ppm·m enhancement,
-        unitless), all float32 with NaN where masked; ``ace_score`` for ACE. Attributes record gas, method, stats,
-        window, target, air-mass factor and the Scene's sensor, time and georeferencing.
-
-    Raises
-    ------
-    InvalidInputError
-        Unknown gas/method/stats/device, a target without overlap, a window outside the sensor's range, or too few
-        valid pixels for the statistics.
+    (arrays, attrs)
+        ``arrays``: ``enhancement``, ``uncertainty``, ``albedo``, ``sensitivity`` (and ``ace_score``), float32
+        (y, x) with NaN where masked; ``attrs``: the detection attributes of :func:`detect_scene` (gas, method,
+        stats, window, target, air-mass factor, …) without the Scene's own.
     """
-    validate_scene(scene)
     if refine and method != "mf":
         raise InvalidInputError("refine", f"applies to method 'mf' only (the sparse filter always refines), not {method!r}")
     if albedo_correct is None:
@@ -459,15 +412,15 @@ def detect_scene(
     backend = get_backend(device)
     _return_freed_memory_promptly()
 
-    wavelength = np.asarray(scene["wavelength"].values, dtype=np.float64)
-    fwhm = np.asarray(scene["fwhm"].values, dtype=np.float64)
+    wavelength = np.asarray(wavelength_nm, dtype=np.float64)
+    fwhm = np.asarray(fwhm_nm, dtype=np.float64)
     band0, band1 = select_window(wavelength, window_nm)
-    amf = _scene_airmass(scene)
+    amf = float(airmass_factor)
     target: Target = resolve_target(gas, wavelength[band0:band1], fwhm[band0:band1], airmass_factor=amf)
     k = target.unit_absorption
     n_band = band1 - band0
 
-    reader = window_reader(scene, band0, band1, direct=direct_read)
+    reader = open_reader(band0, band1)
     n_lines, n_col = reader.n_lines, reader.n_samples
     blocks = _blocks(n_lines, int(chunk_rows))
     threads = n_threads or min(os.cpu_count() or 1, 8)
@@ -733,17 +686,128 @@ def detect_scene(
         out_attrs_extra = {"robust_rounds": 0, "robust_masked_pixels": 0}
     with np.errstate(divide="ignore", invalid="ignore"):
         sensitivity = (SENSITIVITY_REFERENCE_PPM_M / out["uncertainty"]).astype(np.float32)
-    return _as_dataset(scene, out, sensitivity, target, method=method, mode=mode, width=width, amf=amf,
-                       window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
-                       iterations=int(iterations), shrinkage=shrinkage, n_band=n_band,
-                       albedo_correct=bool(albedo_correct), refine=bool(refine) and method != "sparse",
-                       robust_attrs=out_attrs_extra)
+    out["sensitivity"] = sensitivity
+    attrs = _result_attrs(target, method=method, mode=mode, width=width, amf=amf,
+                          window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
+                          iterations=int(iterations), shrinkage=shrinkage, n_band=n_band,
+                          albedo_correct=bool(albedo_correct), refine=bool(refine) and method != "sparse",
+                          robust_attrs=out_attrs_extra)
+    return out, attrs
 
 
-def _as_dataset(
+def detect_scene(
     scene: xr.Dataset,
-    out: dict[str, np.ndarray],
-    sensitivity: np.ndarray,
+    *,
+    gas: str = "ch4",
+    method: str = "mf",
+    stats: str = "auto",
+    window_nm: tuple[float, float] = DEFAULT_WINDOW_NM,
+    iterations: int = 30,
+    chunk_rows: int = 64,
+    device: str = "cpu",
+    group_columns: int | None = None,
+    shrinkage: float | str = "loading",
+    flare_factor: float = 4.0,
+    saturation_value: float | None = None,
+    n_threads: int | None = None,
+    direct_read: bool = True,
+    progress: bool | None = None,
+    albedo_correct: bool | None = None,
+    refine: bool = False,
+    robust: bool = True,
+    robust_rounds: int = 1,
+    spill_bytes: int = SPILL_BYTES,
+) -> xr.Dataset:
+    """Retrieve the gas column enhancement of every pixel.
+
+    Parameters
+    ----------
+    scene : xarray.Dataset
+        A Scene (:mod:`plumetrace.scene`); radiance may be lazy. When ``attrs["source"]`` is an ENVI file it is read
+        directly, window bands only.
+    gas : str, keyword-only
+        ``ch4`` or a user target file / ``.npz`` LUT (:func:`plumetrace.spectra.target.resolve_target`).
+    method : {"mf", "sparse", "ace"}, keyword-only
+        Classic matched filter; albedo-corrected reweighted-ℓ1 sparse filter (mag1c class, non-negative); or ACE
+        (enhancement = matched-filter amplitude, plus ``ace_score``).
+    stats : {"auto", "column", "group", "scene"}, keyword-only
+        Which pixels share background statistics; ``auto`` chooses from valid rows vs window bands.
+    window_nm : (float, float), keyword-only
+        Spectral window, nm.
+    iterations : int, keyword-only
+        Reweighting iterations of the sparse filter.
+    chunk_rows : int, keyword-only
+        Lines per block.
+    device : {"cpu", "cuda"}, keyword-only
+        Where the block products run (:mod:`plumetrace.backend`).
+    group_columns : int, optional, keyword-only
+        Columns per group for ``stats="group"`` (default: from the valid rows).
+    shrinkage : "loading", "oas" or float, keyword-only
+        Covariance regularisation: diagonal loading at the noise floor (default), OAS or a fixed fraction toward the
+        diagonal (:func:`plumetrace.detect.covariance.regularize_covariance`).
+    flare_factor : float, keyword-only
+        Pixels brighter than this × their column's reference brightness are masked as flare (``inf`` disables).
+    saturation_value : float, optional, keyword-only
+        Pixels with any window band at or above this value (file units) are masked as saturated.
+    n_threads : int, optional, keyword-only
+        Worker threads (default: CPU count, at most 8).
+    direct_read : bool, keyword-only
+        Read ENVI files directly (False: through the Scene's array).
+    progress : bool, optional, keyword-only
+        Show a progress bar (default: when stderr is a terminal).
+    albedo_correct : bool, optional, keyword-only
+        Divide estimate and uncertainty by the albedo factor ``r = xᵀμ/μᵀμ``: a dark pixel carries a weaker
+        absolute absorption signal, so the plain matched filter underestimates it by ``r``. Default: on for
+        ``sparse`` (always, as in mag1c), off for ``mf`` and ``ace``.
+    refine : bool, keyword-only
+        ``mf`` only: remove the first estimate of the plume (pixels above 2σ) from the background mean and
+        covariance (a rank-2 update) and apply the updated filter in one more read of the scene. A plume in the
+        statistics biases the matched filter low (the filter partly nulls the target direction); this removes most
+        of that bias at the cost of a third pass. Replaces ``robust``.
+    robust : bool, keyword-only
+        ``mf`` and ``ace``: take the significant plume pixels (:func:`plumetrace.detect.robust.plume_mask`) out of
+        the background statistics and apply the filter again (:mod:`plumetrace.detect.robust`). Skipped when the
+        marked pixels cannot move any group's mean by more than 5 % of its 1σ (then it costs nothing); otherwise it
+        costs a re-read of the blocks holding plume pixels and one more application pass per round.
+    robust_rounds : int, keyword-only
+        Rounds of mask → exclusion → re-application (each mask from the previous round's estimate).
+    spill_bytes : int, keyword-only
+        ``sparse``: when the pixels with a positive first estimate would hold more spectra than this (bytes), the
+        active set is kept in temporary files and read back at each iteration, so memory does not grow with the
+        flight-line length (default 256 MiB).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``enhancement(y, x)`` ppm·m, ``uncertainty(y, x)`` noise-propagated 1σ ppm·m, ``albedo(y, x)`` (albedo
+        factor ``xᵀμ/μᵀμ``, unitless), ``sensitivity(y, x)`` (signal-to-noise ratio of a 1000 ppm·m enhancement,
+        unitless), all float32 with NaN where masked; ``ace_score`` for ACE. Attributes record gas, method, stats,
+        window, target, air-mass factor and the Scene's sensor, time and georeferencing.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown gas/method/stats/device, a target without overlap, a window outside the sensor's range, or too few
+        valid pixels for the statistics.
+    """
+    from plumetrace.detect.reader import window_reader
+    from plumetrace.scene import validate_scene
+
+    validate_scene(scene)
+    arrays, attrs = detect_window(
+        lambda band0, band1: window_reader(scene, band0, band1, direct=direct_read),
+        np.asarray(scene["wavelength"].values, dtype=np.float64),
+        np.asarray(scene["fwhm"].values, dtype=np.float64),
+        airmass_factor=_scene_airmass(scene),
+        gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations, chunk_rows=chunk_rows,
+        device=device, group_columns=group_columns, shrinkage=shrinkage, flare_factor=flare_factor,
+        saturation_value=saturation_value, n_threads=n_threads, progress=progress, albedo_correct=albedo_correct,
+        refine=refine, robust=robust, robust_rounds=robust_rounds, spill_bytes=spill_bytes,
+    )
+    return _as_dataset(scene, arrays, attrs)
+
+
+def _result_attrs(
     target: Target,
     *,
     method: str,
@@ -758,20 +822,7 @@ def _as_dataset(
     albedo_correct: bool,
     refine: bool,
     robust_attrs: dict[str, int],
-) -> xr.Dataset:
-    dims = ("y", "x")
-    data_vars: dict[str, Any] = {
-        "enhancement": (dims, out["enhancement"], {"units": "ppm m", "long_name": f"{target.gas} column enhancement"}),
-        "uncertainty": (dims, out["uncertainty"], {"units": "ppm m", "long_name": "noise-propagated 1-sigma uncertainty"}),
-        "albedo": (dims, out["albedo"], {"units": "1", "long_name": "albedo factor x.mu / mu.mu"}),
-        "sensitivity": (
-            dims,
-            sensitivity,
-            {"units": "1", "long_name": f"signal-to-noise ratio of a {SENSITIVITY_REFERENCE_PPM_M:g} ppm m enhancement"},
-        ),
-    }
-    if "ace_score" in out:
-        data_vars["ace_score"] = (dims, out["ace_score"], {"units": "1", "long_name": "signed ACE score (cosine squared)"})
+) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "gas": target.gas,
         "method": method,
@@ -786,12 +837,45 @@ def _as_dataset(
         "albedo_correct": bool(albedo_correct),
         "refine": bool(refine),
         **robust_attrs,
-        "sensor": scene.attrs.get("sensor", "generic"),
-        "source": str(scene.attrs.get("source", "")),
     }
     if method == "sparse":
         attrs["iterations"] = iterations
-    for key in ("acquisition_time", "crs", "transform", "glt_crs", "glt_transform"):
+    return attrs
+
+
+#: Scene attributes carried into the detection result.
+SCENE_ATTRS = ("acquisition_time", "crs", "transform", "glt_crs", "glt_transform")
+
+
+def result_variables(arrays: dict[str, np.ndarray], gas: str) -> dict[str, tuple[np.ndarray, dict[str, str]]]:
+    """Product arrays of :func:`detect_window` with their units and long names (variable → (array, attrs))."""
+    variables = {
+        "enhancement": (arrays["enhancement"], {"units": "ppm m", "long_name": f"{gas} column enhancement"}),
+        "uncertainty": (arrays["uncertainty"], {"units": "ppm m", "long_name": "noise-propagated 1-sigma uncertainty"}),
+        "albedo": (arrays["albedo"], {"units": "1", "long_name": "albedo factor x.mu / mu.mu"}),
+        "sensitivity": (
+            arrays["sensitivity"],
+            {"units": "1", "long_name": f"signal-to-noise ratio of a {SENSITIVITY_REFERENCE_PPM_M:g} ppm m enhancement"},
+        ),
+    }
+    if "ace_score" in arrays:
+        variables["ace_score"] = (arrays["ace_score"], {"units": "1", "long_name": "signed ACE score (cosine squared)"})
+    return variables
+
+
+def _as_dataset(scene: xr.Dataset, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> xr.Dataset:
+    import xarray as xr
+
+    from plumetrace.scene import pixel_size_m
+
+    dims = ("y", "x")
+    data_vars: dict[str, Any] = {
+        name: (dims, values, var_attrs) for name, (values, var_attrs) in result_variables(arrays, attrs["gas"]).items()
+    }
+    attrs = dict(attrs)
+    attrs["sensor"] = scene.attrs.get("sensor", "generic")
+    attrs["source"] = str(scene.attrs.get("source", ""))
+    for key in SCENE_ATTRS:
         if key in scene.attrs:
             attrs[key] = scene.attrs[key]
     try:

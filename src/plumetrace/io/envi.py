@@ -17,29 +17,27 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
-import xarray as xr
 
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError, PlumetraceWarning
-from plumetrace.georef import (
-    affine_from_map_info,
-    crs_from_map_info,
-    glt_from_envi,
-    glt_to_envi,
-    map_info_from_affine,
-    parse_map_info,
-)
-from plumetrace.progress import track
-from plumetrace.scene import RADIANCE_UNITS, radiance_unit_scale, validate_scene
+
+if TYPE_CHECKING:
+    import dask.array as da
+    import xarray as xr
+
+# dask, xarray, the Scene helpers and georef load inside the functions that need them: the header helpers
+# (envi_metadata) serve the file-to-file detection path, whose start-up time they would otherwise double.
+RADIANCE_UNITS = "uW cm-2 sr-1 nm-1"  # plumetrace.scene.RADIANCE_UNITS (checked by tests/io/test_envi.py)
 
 __all__ = [
     "ENVI_DTYPES",
     "read_envi_header",
     "find_envi_files",
     "open_envi_raw",
+    "envi_metadata",
+    "envi_companions",
     "read_envi",
     "write_envi_header",
     "write_envi",
@@ -368,6 +366,8 @@ def open_envi_raw(
         out_dtype=out_dtype,
     )
     stat = data_path.stat()
+    import dask.array as da
+
     name = f"envi-{da.core.tokenize(str(data_path.resolve()), stat.st_size, stat.st_mtime_ns, scale, str(out_dtype))}"
     rows = _rows_per_chunk(samples, bands, np.dtype(out_dtype).itemsize)
     array = da.from_array(cube, chunks=(rows, samples, bands), name=name, asarray=False, lock=False, inline_array=True)
@@ -416,6 +416,10 @@ def _radiance_scale(header: dict[str, Any], sensor: str, source: Path) -> float:
                 f"{source}: data units: missing; assuming {RADIANCE_UNITS}", PlumetraceWarning, stacklevel=3
             )
         return 1.0
+    if str(units).strip() == RADIANCE_UNITS:  # plumetrace's own unit: no conversion (and no Scene import)
+        return 1.0
+    from plumetrace.scene import radiance_unit_scale
+
     try:
         return radiance_unit_scale(str(units))
     except InvalidInputError as exc:  # name the file
@@ -459,6 +463,8 @@ def _band_index(header: dict[str, Any], fragment: str, default: int, nbands: int
 def _georef(header: dict[str, Any], source: Path) -> tuple[str | None, tuple[float, ...] | None]:
     if "map info" not in header:
         return None, None
+    from plumetrace.georef import affine_from_map_info, crs_from_map_info, parse_map_info
+
     info = parse_map_info(header["map info"], source=str(source))
     transform = affine_from_map_info(info)
     crs = header.get("coordinate system string") or crs_from_map_info(info, source=str(source))
@@ -477,35 +483,40 @@ def _check_not_all_fill(radiance: da.Array, source: Path) -> None:
     raise InvalidFileError(source, "radiance", "every pixel is fill (data ignore value / NaN)")
 
 
-def read_envi(path: str | Path) -> xr.Dataset:
-    """Open an ENVI radiance cube as a lazy Scene.
+def envi_metadata(
+    path: str | Path, *, header: dict[str, Any] | None = None, header_path: Path | None = None, check_units: bool = True
+) -> tuple[Path, Path, dict[str, Any], np.ndarray, np.ndarray, dict[str, Any]]:
+    """Header-only metadata of an ENVI radiance cube (no data read, no xarray).
 
     Parameters
     ----------
     path : path
-        The data file (``ang…_rdn_v2p9_img``, ``scene.img``) or its header.
+        The data file or its header.
+    header, header_path : optional, keyword-only
+        An already parsed header and its path (skips parsing again).
+    check_units : bool, keyword-only
+        Check the radiance units (False when the caller already has).
 
     Returns
     -------
-    xarray.Dataset
-        Scene (see :mod:`plumetrace.scene`): ``radiance(y, x, band)`` float32 dask array in µW cm⁻² sr⁻¹ nm⁻¹,
-        chunked by rows with bands whole; ``wavelength``/``fwhm`` in nm; ``crs``/``transform`` from ``map info``;
-        ``lat``/``lon``/``elevation_m`` from ``_loc``; per-pixel ``solar_zenith_deg``, ``view_zenith_deg`` (and
-        azimuths) from ``_obs``; ``glt_row``/``glt_col`` (0-based, -1 = none) with ``glt_crs``/``glt_transform``
-        from ``_glt``; ``map_x``/``map_y`` from ``_igm``.
+    (data_path, header_path, header, wavelength_nm, fwhm_nm, attrs)
+        ``wavelength_nm``/``fwhm_nm`` (bands,) float64 in nm; ``attrs``: the Scene attributes :func:`read_envi` sets
+        from the header (sensor, source, acquisition_time, crs/transform, solar/view zenith, ``plumetrace …`` keys).
 
     Raises
     ------
     MissingFileError, InvalidFileError
-        Missing header/data, truncated data, header/data size mismatch, missing or inconsistent wavelength or
-        fwhm, non-monotonic wavelengths, unknown units, unsupported interleave or data type, all-fill data.
+        Missing header/data, missing or inconsistent wavelength or fwhm, non-monotonic wavelengths, unknown units.
     """
-    data_path, header_path = find_envi_files(path)
-    header = read_envi_header(header_path)
+    if header is None or header_path is None:
+        data_path, header_path = find_envi_files(path)
+        header = read_envi_header(header_path)
+    else:
+        data_path = Path(path)
     sensor, acquisition_time = _sensor_and_time(header, data_path)
-    scale = _radiance_scale(header, sensor, header_path)
-    radiance, header, data_path = open_envi_raw(data_path, scale=scale)
-    nbands = radiance.shape[2]
+    if check_units:
+        _radiance_scale(header, sensor, header_path)  # unknown units are an error here too
+    nbands = _integer(header, "bands", header_path)
     wavelength = _floats(header, "wavelength", header_path, nbands)
     if wavelength is None:
         raise InvalidFileError(header_path, "wavelength", "missing")
@@ -538,6 +549,48 @@ def read_envi(path: str | Path) -> xr.Dataset:
                 )
             except json.JSONDecodeError:
                 pass
+    return data_path, header_path, header, wavelength, fwhm, attrs
+
+
+def envi_companions(data_path: str | Path) -> list[str]:
+    """Kinds of companion files (``loc``, ``igm``, ``obs``, ``glt``) found beside an ENVI data file."""
+    return [kind for kind in ("loc", "igm", "obs", "glt") if _companion(Path(data_path), kind) is not None]
+
+
+def read_envi(path: str | Path) -> xr.Dataset:
+    """Open an ENVI radiance cube as a lazy Scene.
+
+    Parameters
+    ----------
+    path : path
+        The data file (``ang…_rdn_v2p9_img``, ``scene.img``) or its header.
+
+    Returns
+    -------
+    xarray.Dataset
+        Scene (see :mod:`plumetrace.scene`): ``radiance(y, x, band)`` float32 dask array in µW cm⁻² sr⁻¹ nm⁻¹,
+        chunked by rows with bands whole; ``wavelength``/``fwhm`` in nm; ``crs``/``transform`` from ``map info``;
+        ``lat``/``lon``/``elevation_m`` from ``_loc``; per-pixel ``solar_zenith_deg``, ``view_zenith_deg`` (and
+        azimuths) from ``_obs``; ``glt_row``/``glt_col`` (0-based, -1 = none) with ``glt_crs``/``glt_transform``
+        from ``_glt``; ``map_x``/``map_y`` from ``_igm``.
+
+    Raises
+    ------
+    MissingFileError, InvalidFileError
+        Missing header/data, truncated data, header/data size mismatch, missing or inconsistent wavelength or
+        fwhm, non-monotonic wavelengths, unknown units, unsupported interleave or data type, all-fill data.
+    """
+    import xarray as xr
+
+    from plumetrace.scene import validate_scene
+
+    data_path, header_path = find_envi_files(path)
+    header = read_envi_header(header_path)
+    sensor, _ = _sensor_and_time(header, data_path)
+    radiance, header, data_path = open_envi_raw(data_path, scale=_radiance_scale(header, sensor, header_path))
+    _, _, _, wavelength, fwhm, attrs = envi_metadata(
+        data_path, header=header, header_path=header_path, check_units=False
+    )
 
     data_vars: dict[str, Any] = {
         "radiance": (("y", "x", "band"), radiance, {"units": RADIANCE_UNITS, "long_name": "at-sensor radiance"})
@@ -592,6 +645,8 @@ def _add_companions(
             raise InvalidFileError(glt_path, "bands", "a GLT needs 2 bands (sample, line)")
         sample_band = _band_index(glt_header, "sample", 0, 2)
         line_band = _band_index(glt_header, "line", 1, 2)
+        from plumetrace.georef import glt_from_envi
+
         glt_row, glt_col = glt_from_envi(glt[:, :, sample_band], glt[:, :, line_band])
         data_vars["glt_row"] = (("gy", "gx"), glt_row, {"long_name": "raw-grid row of each map cell (-1 = none)"})
         data_vars["glt_col"] = (("gy", "gx"), glt_col, {"long_name": "raw-grid column of each map cell (-1 = none)"})
@@ -643,6 +698,8 @@ def _write_cube(
     array: Any, path: Path, *, interleave: str, dtype: Any, description: str, fill: float | None = None
 ) -> None:
     """Stream ``array (lines, samples, bands)`` to ``path`` one row chunk at a time (memory bounded by a chunk)."""
+    from plumetrace.progress import track
+
     lines, samples, bands = (int(n) for n in array.shape)
     dtype = np.dtype(dtype).newbyteorder("<")
     rows = _rows_per_chunk(samples, bands, dtype.itemsize)
@@ -705,6 +762,9 @@ def write_envi(scene: xr.Dataset, path: str | Path, *, interleave: str = "bil") 
         The Scene does not satisfy the Scene contract.
     """
     interleave = str(interleave).lower()
+    from plumetrace.georef import map_info_from_affine
+    from plumetrace.scene import validate_scene
+
     if interleave not in ("bil", "bip", "bsq"):
         raise InvalidInputError("interleave", f"{interleave!r}, expected bil, bip or bsq")
     validate_scene(scene)
@@ -753,6 +813,10 @@ def _one_line_wkt(crs: str) -> str:
 
 
 def _write_companions(scene: xr.Dataset, path: Path) -> None:
+    import dask.array as da
+
+    from plumetrace.georef import glt_to_envi, map_info_from_affine
+
     stem = _stem(path)
     lines, samples = int(scene.sizes["y"]), int(scene.sizes["x"])
     if "lat" in scene.coords and "lon" in scene.coords:
