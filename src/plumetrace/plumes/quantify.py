@@ -113,7 +113,8 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
 # travel time in a convective boundary layer), rendered, retrieved by the matched filter and segmented with the
 # defaults (calibration seeds 50000+, disjoint from the validation seeds). For SIMULATED data only. The EMIT fit
 # (0.35 U + 0.62) agrees with the published EMIT rows (0.36 U + 0.43 / 0.66) within its errors; the AVIRIS-NG fit is
-# poorly constrained (28 plumes, 30 % scatter). Real data: use UEFF_TABLE.
+# poorly constrained (28 plumes, 30 % scatter), and refits on other seeds scatter widely (EMIT 0.69 U - 0.33 on 60
+# plumes), so these rows illustrate the simulator rather than calibrate it. Real data: use UEFF_TABLE.
 SIMULATOR_UEFF: dict[str, UeffCalibration] = {
     "emit": UeffCalibration(
         0.350, 0.622, 0.046, 0.183, 1.12, 0.14, 60.0,
