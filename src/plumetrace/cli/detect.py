@@ -45,20 +45,30 @@ def detect(
     ),
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
-    from plumetrace.detect.engine import detect_scene
+    from plumetrace.detect.envi_file import detect_envi_file
     from plumetrace.detect.products import write_detection_products
-    from plumetrace.io.open_scene import open_scene
     from plumetrace.io.staging import staged_output
 
     window_nm = _window(window)
-    scene = open_scene(scene_path)
-    with staged_output(out) as stage:
-        result = detect_scene(
-            scene, gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations,
-            chunk_rows=chunk_rows, device=device, group_columns=group_columns, n_threads=threads,
-            albedo_correct=albedo_correct, refine=refine, robust=robust,
-        )
-        write_detection_products(result, stage)
+    options = dict(
+        gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations, chunk_rows=chunk_rows,
+        device=device, group_columns=group_columns, n_threads=threads, albedo_correct=albedo_correct, refine=refine,
+        robust=robust,
+    )
+    # A plain ENVI cube goes file to file without xarray/dask (their import alone is ~0.8 s); anything else, or a
+    # file with a problem to report, through the Scene.
+    result = detect_envi_file(scene_path, **options)
+    if result is not None:
+        with staged_output(out) as stage:
+            write_detection_products(result, stage)
+    else:
+        from plumetrace.detect.engine import detect_scene
+        from plumetrace.io.open_scene import open_scene
+
+        scene = open_scene(scene_path)
+        with staged_output(out) as stage:
+            result = detect_scene(scene, **options)
+            write_detection_products(result, stage)
     enhancement = result["enhancement"].values
     sigma = float(_nanmedian(result["uncertainty"].values))
     console.print(

@@ -31,6 +31,7 @@ __all__ = [
     "EnviWindowReader",
     "ArrayWindowReader",
     "window_reader",
+    "envi_window_reader",
     "band_axis",
     "centre_in_place",
     "pixels",
@@ -227,17 +228,15 @@ class EnviWindowReader:
         return out
 
 
-def _envi_reader(scene: xr.Dataset, band0: int, band1: int) -> EnviWindowReader | None:
-    source = scene.attrs.get("source")
-    if not source or not Path(str(source)).is_file():
-        return None
+def envi_window_reader(data_path: str | Path, header: dict, band0: int, band1: int) -> EnviWindowReader | None:
+    """Direct reader of bands ``band0:band1`` of an ENVI file from its parsed header.
+
+    Returns None when the header does not describe a layout the direct reader handles, or the data file's size is
+    not exactly the one the header describes (the Scene reader then reports the problem).
+    """
+    from plumetrace.io.envi import ENVI_DTYPES
+
     try:
-        from plumetrace.io.envi import ENVI_DTYPES, find_envi_files, read_envi_header
-    except ImportError:  # pragma: no cover - the ENVI module is part of the package
-        return None
-    try:
-        data_path, header_path = find_envi_files(source)
-        header = read_envi_header(header_path)
         samples, lines, bands = (int(header[k]) for k in ("samples", "lines", "bands"))
         code = int(header["data type"])
         byte_order = int(header.get("byte order", 0))
@@ -245,16 +244,21 @@ def _envi_reader(scene: xr.Dataset, band0: int, band1: int) -> EnviWindowReader 
         offset = int(header.get("header offset", 0))
     except Exception:
         return None
-    if (lines, samples, bands) != tuple(scene["radiance"].shape) or code not in ENVI_DTYPES:
+    if code not in ENVI_DTYPES or interleave not in ("bil", "bip", "bsq") or byte_order not in (0, 1):
         return None
-    if interleave not in ("bil", "bip", "bsq") or byte_order not in (0, 1):
+    if not 0 <= band0 < band1 <= bands:
+        return None
+    dtype = np.dtype(("<" if byte_order == 0 else ">") + ENVI_DTYPES[code])
+    try:
+        if Path(data_path).stat().st_size != offset + lines * samples * bands * dtype.itemsize:
+            return None
+    except OSError:
         return None
     ignore = header.get("data ignore value")
     try:
         fill = float(ignore) if ignore not in (None, "") else None
     except (TypeError, ValueError):
         fill = None
-    dtype = np.dtype(("<" if byte_order == 0 else ">") + ENVI_DTYPES[code])
     return EnviWindowReader(
         data_path,
         dtype=dtype,
@@ -267,6 +271,23 @@ def _envi_reader(scene: xr.Dataset, band0: int, band1: int) -> EnviWindowReader 
         band1=band1,
         fill_value=fill,
     )
+
+
+def _envi_reader(scene: xr.Dataset, band0: int, band1: int) -> EnviWindowReader | None:
+    source = scene.attrs.get("source")
+    if not source or not Path(str(source)).is_file():
+        return None
+    from plumetrace.io.envi import find_envi_files, read_envi_header
+
+    try:
+        data_path, header_path = find_envi_files(source)
+        header = read_envi_header(header_path)
+        lines, samples, bands = (int(header[k]) for k in ("lines", "samples", "bands"))
+    except Exception:
+        return None
+    if (lines, samples, bands) != tuple(scene["radiance"].shape):
+        return None
+    return envi_window_reader(data_path, header, band0, band1)
 
 
 def window_reader(scene: xr.Dataset, band0: int, band1: int, *, direct: bool = True) -> WindowReader:

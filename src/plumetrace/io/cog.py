@@ -24,12 +24,14 @@ import json
 import math
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from plumetrace.errors import InvalidFileError, MissingFileError
+
+if TYPE_CHECKING:  # writing takes any result with ``result[name].values``, ``name in result`` and ``.attrs``
+    import xarray as xr
 
 __all__ = ["BANDS", "product_grid", "write_enhancement", "read_enhancement", "write_quicklook"]
 
@@ -137,6 +139,7 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
     MissingFileError, InvalidFileError
     """
     import rasterio
+    import xarray as xr
     from rasterio.errors import NotGeoreferencedWarning
 
     path = Path(path)
