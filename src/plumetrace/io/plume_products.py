@@ -20,27 +20,13 @@ from typing import Any
 
 from shapely.geometry import Point, mapping
 
+from plumetrace.io.jsonable import to_jsonable
 from plumetrace.io.vector import write_csv, write_geojson, write_kml
 
 __all__ = ["write_plume_products", "write_plume_quicklook", "PRODUCT_FILES"]
 
 PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "plumes.png", "items/")
 
-
-def _jsonable(value: Any) -> Any:
-    import math
-
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> list[tuple[Any, dict[str, Any]]]:
@@ -64,10 +50,10 @@ def _write_items(
         properties = {f"plumetrace:{k}": v for k, v in record.items() if k != "time"}
         item = make_item(
             item_id,
-            geometry=_jsonable(mapping(outline)) if georeferenced else None,
+            geometry=to_jsonable(mapping(outline)) if georeferenced else None,
             bbox=list(outline.bounds) if georeferenced else None,
             datetime=record.get("time"),
-            properties=_jsonable(properties),
+            properties=to_jsonable(properties),
             assets=assets,
         )
         paths.append(write_item(item, directory / f"{item_id}.json"))
@@ -114,7 +100,7 @@ def write_plume_products(
         doc = {
             "type": "FeatureCollection",
             "features": [
-                {"type": "Feature", "geometry": None, "properties": _jsonable({"name": f"plume {r['plume_id']}", **r})}
+                {"type": "Feature", "geometry": None, "properties": to_jsonable({"name": f"plume {r['plume_id']}", **r})}
                 for r in records
             ],
         }

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +38,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from plumetrace.errors import InvalidFileError, MissingFileError
+from plumetrace.io.jsonable import to_jsonable
 
 __all__ = [
     "Feature",
@@ -311,21 +311,6 @@ def _check_geometry(path: str | os.PathLike, field: str, geom: BaseGeometry) -> 
 
 
 # ----------------------------------------------------------------------------------------------- writing
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    return str(value)
-
 
 def write_geojson(path: str | os.PathLike, features: Iterable[Feature]) -> Path:
     """Write features as a GeoJSON FeatureCollection (RFC 7946, lon/lat WGS84).
@@ -346,7 +331,7 @@ def write_geojson(path: str | os.PathLike, features: Iterable[Feature]) -> Path:
     doc = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "geometry": _jsonable(mapping(geom)), "properties": _jsonable(dict(props))}
+            {"type": "Feature", "geometry": to_jsonable(mapping(geom)), "properties": to_jsonable(dict(props))}
             for geom, props in features
         ],
     }
@@ -403,7 +388,7 @@ def write_kml(path: str | os.PathLike, features: Iterable[Feature], *, name: str
     for index, (geom, props) in enumerate(features):
         label = escape(str(props.get("name", f"feature {index}")))
         data = "".join(
-            f'<Data name="{escape(str(k), {chr(34): "&quot;"})}"><value>{escape(str(_jsonable(v)))}</value></Data>'
+            f'<Data name="{escape(str(k), {chr(34): "&quot;"})}"><value>{escape(str(to_jsonable(v)))}</value></Data>'
             for k, v in props.items()
         )
         extended = f"<ExtendedData>{data}</ExtendedData>" if data else ""
@@ -441,5 +426,5 @@ def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Pat
         writer = csv.DictWriter(fh, fieldnames=list(columns), restval="")
         writer.writeheader()
         for row in rows:
-            writer.writerow({str(k): _jsonable(v) for k, v in row.items()})
+            writer.writerow({str(k): to_jsonable(v) for k, v in row.items()})
     return path

@@ -27,6 +27,7 @@ from plumetrace.errors import InvalidFileError, MissingFileError
 from plumetrace.io.vector import Feature, write_csv, write_geojson, write_kml
 from plumetrace.plan.geometry import unwrap_longitudes
 from plumetrace.plan.survey import FlightPlan, PlanWaypoint
+from plumetrace.io.jsonable import to_jsonable
 
 __all__ = [
     "MAV_CMD_NAV_WAYPOINT",
@@ -311,18 +312,9 @@ def write_plan_outputs(out_dir: str | os.PathLike, plan: FlightPlan, *, png: boo
     written.append(write_kml(out / "plan.kml", feats, name=f"plumetrace {plan.mode} plan"))
     written.append(write_csv(out / "waypoints.csv", waypoint_rows(plan)))
     report = out / "report.json"
-    report.write_text(json.dumps(_jsonable(plan.summary), indent=2), encoding="utf-8")
+    report.write_text(json.dumps(to_jsonable(plan.summary), indent=2), encoding="utf-8")
     written.append(report)
     if png:
         written.append(plot_plan(out / "plan.png", plan))
     return written
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    return value
