@@ -11,13 +11,7 @@ from plumetrace.cli._app import app, err_console
 from plumetrace.errors import PlumetraceError
 
 # Each module registers its command(s) on `app` when imported.
-from plumetrace.cli import demo as _demo  # noqa: E402,F401
-from plumetrace.cli import detect as _detect  # noqa: E402,F401
-from plumetrace.cli import plumes as _plumes  # noqa: E402,F401
-from plumetrace.cli import invert as _invert  # noqa: E402,F401
-from plumetrace.cli import simulate as _simulate  # noqa: E402,F401
-from plumetrace.cli import info as _info  # noqa: E402,F401
-from plumetrace.cli import plan as _plan  # noqa: E402,F401
+from plumetrace.cli import demo, detect, info, invert, plan, plumes, simulate  # noqa: E402,F401
 
 __all__ = ["app", "main"]
 
