@@ -92,7 +92,9 @@ class GroupStatistics:
     cov: np.ndarray
 
 
-def merge_columns(sums: ShiftedSums, group_of_column: np.ndarray, n_group: int) -> GroupStatistics:
+def merge_columns(
+    sums: ShiftedSums, group_of_column: np.ndarray, n_group: int, *, overwrite: bool = False
+) -> GroupStatistics:
     """Mean and covariance of each group of columns from per-column shifted sums.
 
     Parameters
@@ -102,6 +104,8 @@ def merge_columns(sums: ShiftedSums, group_of_column: np.ndarray, n_group: int) 
     group_of_column : ndarray (n_col,) int
         Group index (0 … n_group-1) of every column.
     n_group : int
+    overwrite : bool, keyword-only
+        Re-centre ``sums.sum2`` in place (no copy of the n_col × n_band² array); ``sums`` is unusable afterwards.
 
     Returns
     -------
@@ -119,7 +123,7 @@ def merge_columns(sums: ShiftedSums, group_of_column: np.ndarray, n_group: int) 
     # Σ(x-m)(x-m)ᵀ = Σ(x-k)(x-k)ᵀ + d s1ᵀ + s1 dᵀ + n d dᵀ = Σ(x-k)(x-k)ᵀ + w dᵀ + d wᵀ  (in place, two temporaries).
     d = sums.shift - np.nan_to_num(mean)[group_of_column]
     w = sums.sum1 + 0.5 * sums.count[:, None] * d
-    per_column = sums.sum2.copy()
+    per_column = sums.sum2 if overwrite else sums.sum2.copy()
     outer = w[:, :, None] * d[:, None, :]
     per_column += outer
     per_column += outer.transpose(0, 2, 1)

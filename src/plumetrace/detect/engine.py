@@ -488,7 +488,7 @@ def detect_window(
             group_stats = merge_columns(sums, np.zeros(1, dtype=np.int64), 1)
         else:
             mode, width, groups, n_group = _resolve_stats(stats, sums, n_band, group_columns)
-            group_stats = merge_columns(sums, groups, n_group)
+            group_stats = merge_columns(sums, groups, n_group, overwrite=True)
         del sums
         weights = filter_weights(group_stats, k, shrinkage=shrinkage)
         do_robust = bool(robust) and method in ("mf", "ace") and not refine and int(robust_rounds) > 0

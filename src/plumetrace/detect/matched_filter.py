@@ -146,7 +146,8 @@ def filter_weights(
     good = stats.count >= 2
     n_group, n_band = stats.mean.shape
     mean = np.where(good[:, None], stats.mean, 0.0)
-    sample = np.where(good[:, None, None], stats.cov, np.eye(n_band))
+    # No copy when every group is usable (the usual case: the covariances are n_group × n_band² float64).
+    sample = stats.cov if good.all() else np.where(good[:, None, None], stats.cov, np.eye(n_band))
     cov, loading = regularize_covariance(sample, np.maximum(stats.count, 1), shrinkage=shrinkage)
     target = mean * k
     try:
@@ -154,7 +155,7 @@ def filter_weights(
     except np.linalg.LinAlgError:
         q = cholesky_solve(stable_cholesky(cov), target)
     normalizer = np.einsum("gb,gb->g", target, q)
-    quad = np.einsum("gb,gbc,gc->g", q, sample, q)
+    quad = np.einsum("gb,gb->g", q, np.matmul(sample, q[..., None])[..., 0])  # qᵀ C q (a 3-operand einsum is 5× slower)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.sqrt(np.maximum(quad, 0)) / normalizer
     bad = ~good | ~(normalizer > 0)
@@ -213,8 +214,14 @@ def apply_filter(
     q = weights.q[group_of_column].astype(np.float32)
     if bands_first:
         q, mean_dir = np.ascontiguousarray(q.T), np.ascontiguousarray(mean_dir.T)
-    score = np.einsum(subscripts, centred, q)
-    albedo = np.einsum(subscripts, centred, mean_dir)
+    if not bands_first:  # one small GEMM per column gives both products (2-3× faster than two einsums)
+        by_column = centred if layout == "crb" else centred.transpose(1, 0, 2)  # BLAS takes the row stride
+        both = np.matmul(by_column, np.stack([q, mean_dir], axis=-1))  # (col, row, 2)
+        score, albedo = (both[..., i] if layout == "crb" else both[..., i].T for i in (0, 1))
+        score, albedo = np.ascontiguousarray(score), np.ascontiguousarray(albedo)
+    else:
+        score = np.einsum(subscripts, centred, q)
+        albedo = np.einsum(subscripts, centred, mean_dir)
     albedo += np.float32(1.0)
     column_axis = 0 if layout == "crb" else 1
     shape = [1, 1]
