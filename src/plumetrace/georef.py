@@ -20,10 +20,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from plumetrace.errors import InvalidFileError, InvalidInputError
+
+if TYPE_CHECKING:  # xarray is slow to import; the lean detection path uses this module without it
+    import xarray as xr
 
 __all__ = [
     "MapInfo",
@@ -232,7 +236,7 @@ def orthorectify(array: Any, glt_row: Any, glt_col: Any, *, fill: float = np.nan
     array (gy, gx) or (gy, gx, band)
         NumPy input gives NumPy; dask input gives a lazy dask array with the GLT's chunks along (gy, gx).
     """
-    if isinstance(array, xr.DataArray):
+    if hasattr(array, "dims") and hasattr(array, "data"):  # an xarray.DataArray
         array = array.data
     if np.ndim(array) not in (2, 3):
         raise InvalidInputError("array", f"must be (y, x) or (y, x, band), got {np.ndim(array)} dims")
