@@ -310,7 +310,7 @@ def test_writer_rejects_unknown_interleave(tmp_path):
 
 
 _STREAM_SCRIPT = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from plumetrace.io.envi import read_envi
 start = time.perf_counter()
@@ -318,7 +318,10 @@ scene = read_envi(sys.argv[1])
 opened = time.perf_counter() - start
 window = scene["radiance"].sel(band=slice(300, 360)).isel(y=slice(0, 300))
 mean = float(window.mean().compute())
-print(json.dumps({"open_s": opened, "mean": mean, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries the forking parent's ru_maxrss across exec, so a child of a big pytest worker
+# would report the worker's peak.
+hwm_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"open_s": opened, "mean": mean, "rss_mib": hwm_kib / 1024}))
 """
 
 
