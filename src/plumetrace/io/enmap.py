@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from plumetrace.errors import InvalidFileError, MissingFileError
+from plumetrace.io._blocks import block_request
 from plumetrace.scene import RADIANCE_UNITS, radiance_unit_scale, validate_scene
 
 __all__ = ["read_enmap_l1b", "find_enmap_metadata", "ENMAP_RADIANCE_UNITS"]
@@ -92,26 +93,11 @@ class _TifCube:
         import rasterio
         from rasterio.windows import Window
 
-        key = key if isinstance(key, tuple) else (key,)
-        key = key + (slice(None),) * (3 - len(key))
-        squeeze = tuple(axis for axis, k in enumerate(key) if isinstance(k, (int, np.integer)))
-        key = tuple(slice(int(k), int(k) + 1) if isinstance(k, (int, np.integer)) else k for k in key)
-        spans, picks = [], []
-        for k, size in zip(key[:2], self.shape[:2]):
-            if isinstance(k, slice):
-                start, stop, step = k.indices(size)
-                spans.append((start, max(start, stop)))
-                picks.append(slice(None, None, step))
-            else:
-                index = np.asarray(k, dtype=np.int64) % size
-                low = int(index.min()) if index.size else 0
-                spans.append((low, int(index.max()) + 1 if index.size else low))
-                picks.append(index - low)
-        (row0, row1), (col0, col1) = spans
+        request = block_request(key, self.shape)
+        (row0, row1), (col0, col1) = request.rows, request.cols
         with _quiet(), rasterio.open(self.path) as src:
             block = src.read(window=Window(col0, row0, col1 - col0, row1 - row0))  # (band, rows, cols)
-        block = block.transpose(1, 2, 0)[picks[0]][:, picks[1]][:, :, key[2]]
-        return np.squeeze(block, axis=squeeze) if squeeze else block
+        return request.finish(block.transpose(1, 2, 0))
 
 
 def _open_tif(path: Path, bands: int) -> tuple[da.Array, float | None]:

@@ -24,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
+from plumetrace.io._blocks import block_request
 from plumetrace.scene import RADIANCE_UNITS, radiance_unit_scale, validate_scene
 
 __all__ = ["read_prisma_l1", "is_prisma_he5", "PRISMA_SWATH", "PRISMA_RADIANCE_UNITS"]
@@ -62,26 +63,13 @@ class _PrismaCube:
     def __getitem__(self, key: Any) -> np.ndarray:
         import h5py
 
-        key = key if isinstance(key, tuple) else (key,)
-        key = key + (slice(None),) * (3 - len(key))
-        squeeze = tuple(axis for axis, k in enumerate(key) if isinstance(k, (int, np.integer)))
-        key = tuple(slice(int(k), int(k) + 1) if isinstance(k, (int, np.integer)) else k for k in key)
-        reads, picks = [], []
-        for k, size in zip(key[:2], self.shape[:2]):
-            if isinstance(k, slice):
-                reads.append(k)
-                picks.append(slice(None))
-            else:  # an index array: read its covering range, then pick
-                index = np.asarray(k, dtype=np.int64) % size
-                low = int(index.min()) if index.size else 0
-                reads.append(slice(low, int(index.max()) + 1 if index.size else 0))
-                picks.append(index - low)
+        request = block_request(key, self.shape)
+        (row0, row1), (col0, col1) = request.rows, request.cols
         with h5py.File(self.path, "r") as handle:
-            block = handle[self.dataset][reads[0], :, reads[1]]  # (lines, bands, samples)
+            block = handle[self.dataset][row0:row1, :, col0:col1]  # (lines, bands, samples)
         block = block.transpose(0, 2, 1)[:, :, self.bands]
-        block = block[picks[0]][:, picks[1]][:, :, key[2]]
         block = block.astype(np.float32) * np.float32(self.gain) - np.float32(self.offset)
-        return np.squeeze(block, axis=squeeze) if squeeze else block
+        return request.finish(block)
 
 
 def _attr(attrs: Any, name: str, path: Path) -> Any:
