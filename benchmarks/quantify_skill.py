@@ -3,8 +3,9 @@
     python benchmarks/quantify_skill.py [--quick] [--json OUT] [--presets emit,aviris-ng] [--plot docs/img/quantify_skill.png]
 
 For each sensor preset, plumes from the simulator's turbulent puff model (``plumetrace.simulate.plumes``: meandering
-wind, puffs growing with travel TIME by Taylor's theory in a midday convective boundary layer; NOT the steady
-Gaussian plume; ``--growth briggs`` uses the first model's growth with travel distance) with known rate Q (log-uniform) and wind
+wind, puffs growing by relative dispersion about centres that wander (Gifford 1982) so that the ensemble spreads with
+travel TIME by Taylor's theory in a midday convective boundary layer; NOT the steady
+Gaussian plume; ``--growth taylor`` is the round-2 model, ``--growth briggs`` the first one) with known rate Q (log-uniform) and wind
 U (uniform 1-8 m/s, random direction) are rendered to radiance with instrument noise
 (``plumetrace.simulate.scene.simulate_scene``), retrieved by the detection engine
 (``plumetrace.detect.engine.detect_scene``, matched filter, scene statistics: the scenes are small crops around each
@@ -59,7 +60,7 @@ MATCH_PX = 3.0
 PARAMS: SegmentParams = DEFAULT_SEGMENT_PARAMS  # set from --min-peak-sigma / --high-sigma
 WIND_REL_ERROR = 0.3
 WIND_DIR_ERROR_DEG = 15.0
-GROWTH = "taylor"  # puff growth law of the simulator (--growth)
+GROWTH = "gifford"  # puff growth law of the simulator (--growth)
 MATERIALS: tuple[str, ...] | None = None  # procedural background materials (--materials; None: all)
 
 
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="surface criterion of the segmentation (0: off)")
     parser.add_argument("--materials", default=None,
                         help="procedural background materials, e.g. soil,bright_soil,dry_grass (arid); default all")
-    parser.add_argument("--growth", default="taylor", choices=["taylor", "briggs"], help="simulator puff growth law")
+    parser.add_argument("--growth", default="gifford", choices=["gifford", "taylor", "briggs"], help="simulator puff growth law")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
     parser.add_argument("--free-only", action="store_true",
                         help="only the plume-free false-plume count (with --free-size / --free-stats / --albedo-correct)")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from plumetrace.errors import InvalidInputError
-from plumetrace.simulate.plumes import KG_M2_PER_PPM_M, column_mass_kg, simulate_plume
+from plumetrace.simulate.plumes import DEFAULT_BOUNDARY_LAYER, KG_M2_PER_PPM_M, column_mass_kg, simulate_plume
 
 
 def test_ppm_m_conversion_constant():
@@ -21,7 +21,8 @@ def test_straight_plume_mass_equals_rate_times_residence_time():
     # Wind from the west, source at column 30 of 200 (30 m pixels): released mass still in the scene is
     # Q × (distance to the east edge) / U once the plume has crossed the scene.
     rate, u, p = 500.0, 4.0, 30.0
-    truth = simulate_plume(rate, u, 270.0, p, (120, 200), source_yx=(60.0, 30.0), seed=0,
+    # (growth="taylor": no centroid meander, so puffs leave the east edge exactly at travel time distance / U)
+    truth = simulate_plume(rate, u, 270.0, p, (120, 200), source_yx=(60.0, 30.0), seed=0, growth="taylor",
                            direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0)
     distance_m = (200 - (30 + 0.5)) * p
     analytic = rate / 3600.0 * distance_m / u
@@ -146,7 +147,8 @@ def test_puff_sizes_are_the_taylor_law_and_vertical_spread_is_capped():
     from plumetrace.simulate.plumes import BoundaryLayer, boundary_layer_turbulence, taylor_sigma_m
 
     bl = BoundaryLayer(mixing_height_m=600.0)
-    truth = simulate_plume(300.0, 3.0, 90.0, 30.0, (32, 32), boundary_layer=bl, initial_sigma_m=5.0, duration_s=4000.0)
+    truth = simulate_plume(300.0, 3.0, 90.0, 30.0, (32, 32), boundary_layer=bl, initial_sigma_m=5.0, duration_s=4000.0,
+                           growth="taylor")
     turb = boundary_layer_turbulence(bl, 3.0)
     age = truth.puffs["age_s"]
     expected = np.sqrt(25.0 + taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2)
@@ -163,6 +165,74 @@ def test_meander_is_wider_at_low_wind():
     sigma_m = DEFAULT_BOUNDARY_LAYER.meander_velocity_m_s
     assert slow.turbulence["direction_std_deg"] == pytest.approx(math.degrees(math.atan(sigma_m / 1.0)))
     assert fast.turbulence["direction_std_deg"] == pytest.approx(math.degrees(math.atan(sigma_m / 8.0)))
+
+
+# --- relative dispersion + centroid meander (Gifford 1982) ---------------------------------------------------------
+
+
+def test_relative_sigma_is_richardson_obukhov_then_capped():
+    from plumetrace.simulate.plumes import RICHARDSON_CONSTANT, relative_sigma_m
+
+    eps = 2e-3
+    t = np.array([1.0, 10.0, 100.0])
+    big = np.full(3, 1e9)
+    sig = relative_sigma_m(t, eps, big)
+    # t^3/2 law: sigma ratio over a decade of time is 10^1.5
+    np.testing.assert_allclose(sig[1:] / sig[:-1], 10**1.5, rtol=1e-12)
+    assert sig[2] == pytest.approx(math.sqrt(RICHARDSON_CONSTANT * eps * 1e6 / 6.0))
+    # never wider than the absolute (ensemble) spread
+    np.testing.assert_allclose(relative_sigma_m(t, eps, np.ones(3)), np.minimum(sig, 1.0))
+    assert relative_sigma_m(100.0, eps, 1.0) == 1.0
+
+
+def test_dissipation_rate_of_a_convective_layer():
+    from plumetrace.simulate.plumes import BoundaryLayer, boundary_layer_turbulence, dissipation_rate_m2_s3
+
+    bl = BoundaryLayer(convective_velocity_m_s=2.0, mixing_height_m=1000.0, friction_velocity_m_s=0.0)
+    assert dissipation_rate_m2_s3(bl, boundary_layer_turbulence(bl, 3.0)) == pytest.approx(0.4 * 8.0 / 1000.0)
+    neutral = BoundaryLayer(convective_velocity_m_s=0.0, mixing_height_m=500.0, friction_velocity_m_s=0.4)
+    assert dissipation_rate_m2_s3(neutral, boundary_layer_turbulence(neutral, 3.0)) == pytest.approx(0.064 / (0.4 * 50.0))
+
+
+def test_gifford_puffs_are_narrower_and_split_the_taylor_variance_exactly():
+    from plumetrace.simulate.plumes import boundary_layer_turbulence, taylor_sigma_m
+
+    kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=600.0, initial_sigma_m=2.0)
+    truth = simulate_plume(50.0, 3.0, 270.0, 10.0, (32, 96), seed=3, **kwargs)
+    turb = boundary_layer_turbulence(DEFAULT_BOUNDARY_LAYER, 3.0)
+    age = truth.puffs["age_s"]
+    sigma_t2 = taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2
+    # relative + centroid variance = ensemble (Taylor) variance: the mean plume is unchanged
+    np.testing.assert_allclose(truth.puffs["sigma_m"] ** 2 + truth.puffs["centroid_sigma_m"] ** 2, 4.0 + sigma_t2,
+                               rtol=1e-10)
+    # near the source (age 60 s) a puff is far narrower than the ensemble plume
+    young = np.argmin(np.abs(age - 60.0))
+    assert truth.puffs["sigma_m"][young] < 0.3 * math.sqrt(4.0 + sigma_t2[young])
+    # straight mean wind: the centroid offsets are the only lateral displacement
+    lateral = truth.puffs["y_m"] - (truth.source_yx[0] + 0.5) * 10.0
+    np.testing.assert_allclose(lateral, truth.puffs["centroid_dy_m"], atol=1e-9)
+
+
+def test_gifford_centroid_offsets_have_the_stated_spread_over_seeds():
+    # across realisations, offsets of old puffs scatter with σ_c (ensemble consistency of the meander)
+    kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=300.0)
+    offsets, sigma_c = [], None
+    for seed in range(300):
+        truth = simulate_plume(10.0, 4.0, 270.0, 30.0, (8, 64), seed=seed, **kwargs)
+        offsets.append(truth.puffs["centroid_dy_m"][0])
+        sigma_c = truth.puffs["centroid_sigma_m"][0]
+    z = np.asarray(offsets) / sigma_c
+    assert abs(z.mean()) < 0.2  # 0.2 ≈ 3.5 standard errors of the mean for 300 draws
+    assert 0.85 < z.std() < 1.15
+
+
+def test_gifford_conserves_mass_with_meander():
+    kwargs = dict(duration_s=400.0)
+    truth = simulate_plume(200.0, 2.0, 300.0, 20.0, (200, 200), seed=5, **kwargs)
+    assert truth.growth == "gifford"
+    # 200 x 200 x 20 m: every puff (at most ~800 m of travel plus a few σ_c) stays well inside the 4 km scene
+    assert truth.mass_in_scene_kg == pytest.approx(truth.released_mass_kg, rel=1e-4)
+    assert column_mass_kg(truth.enhancement_ppm_m, 20.0) == pytest.approx(truth.mass_in_scene_kg, rel=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ wind plus a low-frequency **meander** of its direction and speed (Ornstein-Uhlen
 with the wind of each instant after its release, so the plume snakes; each puff also takes its own random
 turbulent displacement (``turbulent_jitter`` × its size).
 
-Puff growth (default ``growth="taylor"``) follows Taylor's (1921) theory **with travel time** t, driven by the
-turbulence of a stated convective boundary layer (:class:`BoundaryLayer`)::
+Ensemble puff growth (``growth="taylor"``; the absolute spread of ``growth="gifford"``) follows Taylor's (1921)
+theory **with travel time** t, driven by the turbulence of a stated convective boundary layer (:class:`BoundaryLayer`)::
 
     σ_y²(t) = σ0² + 2 σ_v² T_L² (t/T_L − 1 + exp(−t/T_L))      (→ σ_v t for t ≪ T_L, √(2 σ_v² T_L t) for t ≫ T_L)
 
@@ -30,6 +30,25 @@ Meander: sub-mesoscale motions move the whole plume with a velocity of standard 
 the mean wind (Mahrt 2009, Boundary-Layer Meteorol. 130, 1-14; Anfossi et al. 2005, Boundary-Layer Meteorol. 114,
 179-203: 0.2-0.5 m/s, time scales of many minutes). The direction therefore meanders by σ_θ = atan(σ_m / U) (large at
 low wind, a few degrees at high wind) and the speed by σ_m / U of itself, both with time scale ``meander_time_s``.
+
+Relative dispersion and centroid meander (default ``growth="gifford"``): a snapshot sees one *realisation*, not the
+ensemble average. Following Gifford's (1982) fluctuating-plume model (Atmos. Environ. 16, 107-120; also Sykes et al.
+1986 / SCIPUFF, and Seinfeld & Pandis, *Atmospheric Chemistry and Physics*, ch. 18) the ensemble (Taylor) variance
+is split into the growth of each puff about its own centre (relative dispersion) and the wandering of that centre
+(meander by eddies larger than the puff)::
+
+    σ_r²(t) = σ0² + min(g ε t³ / 6, σ_T²(t))        σ_c²(t) = σ_T²(t) − min(g ε t³ / 6, σ_T²(t))
+
+so σ_r² + σ_c² = σ0² + σ_T² (the ensemble-mean plume is Taylor's, unchanged). The puff term is Richardson-Obukhov
+relative dispersion in the inertial range, ⟨|r|²⟩ = g ε t³ for particle pairs with Richardson's constant g = 0.5
+(Sawford 2001, Annu. Rev. Fluid Mech. 33, 289; Ott & Mann 2000, J. Fluid Mech. 422, 207); the per-axis variance of a
+cloud about its centroid is ⟨|r|²⟩/6. The dissipation rate is that of a convective boundary layer plus the shear
+production at the top of the surface layer, ε = 0.4 w*³/z_i + u*³/(κ · 0.1 z_i) (Caughey & Palmer 1979, Q. J. R.
+Meteorol. Soc. 105, 811; Hanna 1982). The centre offset of a puff is σ_c(age) times a unit Ornstein-Uhlenbeck process
+in release time with the Lagrangian time scale T_L,v (puffs released within T_L of each other are moved by the same
+eddy), independently along x and y. No constant was tuned to any benchmark target.
+
+``growth="taylor"`` keeps the round-2 model (each puff grows at the full ensemble rate σ_T, no centroid meander).
 
 ``growth="briggs"`` keeps the first model for comparison: σ = sqrt(σ0² + (0.5 · a · d / sqrt(1 + 0.0001 d))²) with
 the travel distance d and Briggs' (1973) rural σ_y coefficient ``a`` for the Pasquill class ``stability_class``.
@@ -61,6 +80,9 @@ __all__ = [
     "Turbulence",
     "boundary_layer_turbulence",
     "taylor_sigma_m",
+    "relative_sigma_m",
+    "dissipation_rate_m2_s3",
+    "RICHARDSON_CONSTANT",
     "simulate_plume",
     "KG_M2_PER_PPM_M",
     "column_mass_kg",
@@ -77,7 +99,8 @@ KG_M2_PER_PPM_M = 1e-6 * AIR_MOLAR_DENSITY_MOL_M3 * _M_CH4_KG_MOL
 BRIGGS_RURAL_SIGMA_Y = {"A": 0.22, "B": 0.16, "C": 0.11, "D": 0.08, "E": 0.06, "F": 0.04}
 _PUFF_FRACTION = 0.5
 _TAIL_PPM_M = 1e-3
-_GROWTH_LAWS = ("taylor", "briggs")
+_GROWTH_LAWS = ("gifford", "taylor", "briggs")
+RICHARDSON_CONSTANT = 0.5  # g in <|r|^2> = g ε t^3 (Sawford 2001; Ott & Mann 2000)
 
 
 @dataclass(frozen=True)
@@ -173,6 +196,28 @@ def taylor_sigma_m(time_s: Any, sigma_velocity_m_s: float, lagrangian_time_s: fl
     return np.sqrt(2.0 * sigma_velocity_m_s**2 * lagrangian_time_s**2 * np.maximum(core, 0.0))
 
 
+def dissipation_rate_m2_s3(boundary_layer: BoundaryLayer, turbulence: Turbulence) -> float:
+    """Turbulent kinetic energy dissipation rate ε, m² s⁻³: 0.4 w*³/z_i + u*³/(κ · 0.1 z_i).
+
+    Convective mixed-layer value (Caughey & Palmer 1979; Hanna 1982) plus the neutral surface-layer shear production
+    u*³/(κ z) at the top of the surface layer, z = 0.1 z_i.
+    """
+    z_i = boundary_layer.mixing_height_m
+    return (0.4 * boundary_layer.convective_velocity_m_s**3 / z_i
+            + turbulence.friction_velocity_m_s**3 / (_KARMAN * 0.1 * z_i))
+
+
+def relative_sigma_m(time_s: Any, dissipation_m2_s3: float, absolute_sigma_m: Any) -> np.ndarray:
+    """Puff spread about its own centre (Richardson-Obukhov), per axis, capped by the absolute spread, m.
+
+    σ_r = min(sqrt(g ε t³ / 6), σ_abs) with g = :data:`RICHARDSON_CONSTANT`; ``time_s`` and ``absolute_sigma_m``
+    broadcast together.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    richardson = np.sqrt(RICHARDSON_CONSTANT * dissipation_m2_s3 * t**3 / 6.0)
+    return np.minimum(richardson, np.asarray(absolute_sigma_m, dtype=np.float64))
+
+
 def column_mass_kg(enhancement_ppm_m: np.ndarray, pixel_size_m: float) -> float:
     """Total CH4 mass (kg) of a column-enhancement field (ppm·m) with square pixels of ``pixel_size_m``."""
     return float(np.nansum(enhancement_ppm_m, dtype=np.float64) * KG_M2_PER_PPM_M * pixel_size_m**2)
@@ -187,7 +232,7 @@ class PlumeTruth:
     rate_kg_h, wind_speed_m_s, wind_dir_deg (from, clockwise from north), pixel_size_m, duration_s : inputs.
     released_mass_kg : Q × duration; mass_in_scene_kg : mass of the puffs inside the grid (= field integral).
     residence_time_s : mass_in_scene_kg / Q.
-    growth : puff growth law ("taylor" or "briggs"); turbulence : the σ_v, σ_w, T_L and meander actually used.
+    growth : puff growth law ("gifford", "taylor" or "briggs"); turbulence : the σ_v, σ_w, T_L and meander actually used.
     """
 
     enhancement_ppm_m: np.ndarray
@@ -202,7 +247,7 @@ class PlumeTruth:
     stability_class: str
     seed: int | None
     puffs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    growth: str = "taylor"
+    growth: str = "gifford"
     turbulence: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -262,7 +307,7 @@ def simulate_plume(
     duration_s: float | None = None,
     puff_interval_s: float | None = None,
     boundary_layer: BoundaryLayer = DEFAULT_BOUNDARY_LAYER,
-    growth: str = "taylor",
+    growth: str = "gifford",
     direction_std_deg: float | None = None,
     speed_std_frac: float | None = None,
     meander_time_s: float | None = None,
@@ -286,8 +331,9 @@ def simulate_plume(
         so the plume fills the scene).
     puff_interval_s : release interval (default: puffs 0.4 pixel apart, at most 6000 puffs).
     boundary_layer : the boundary-layer state (:class:`BoundaryLayer`) behind the puff growth and the meander.
-    growth : ``"taylor"`` (default: growth with travel time from the boundary layer's turbulence) or ``"briggs"``
-        (the first model: growth with travel distance, Briggs rural σ_y of ``stability_class``).
+    growth : ``"gifford"`` (default: puffs grow by relative dispersion and their centres wander so that the ensemble
+        spread is Taylor's), ``"taylor"`` (round 2: every puff grows at the ensemble rate with travel time) or
+        ``"briggs"`` (the first model: growth with travel distance, Briggs rural σ_y of ``stability_class``).
     direction_std_deg, speed_std_frac : meander statistics; None (default) derives them from the boundary layer's
         meander velocity σ_m: atan(σ_m / U) and σ_m / U (at most 0.5). 0, 0: a straight plume.
     meander_time_s : meander time scale, s (default: the boundary layer's).
@@ -298,7 +344,8 @@ def simulate_plume(
     Returns
     -------
     PlumeTruth with ``enhancement_ppm_m`` (rows, cols) float32 and the truth parameters; ``puffs`` holds per puff
-    ``x_m``, ``y_m``, ``sigma_m``, ``sigma_z_m``, ``age_s`` and ``mass_kg``.
+    ``x_m``, ``y_m``, ``sigma_m`` (the puff's own spread), ``sigma_z_m``, ``age_s``, ``mass_kg`` and, for
+    ``growth="gifford"``, ``centroid_sigma_m`` (σ_c) and ``centroid_dx_m``, ``centroid_dy_m`` (the offsets drawn).
     """
     _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class, growth)
     turb = boundary_layer_turbulence(boundary_layer, wind_speed_m_s)
@@ -359,17 +406,30 @@ def simulate_plume(
     disp_y = np.cumsum(step_y[::-1])[::-1]
     age = dt * (n_puffs - np.arange(n_puffs))
     sigma0 = max(1.0, 0.3 * p) if initial_sigma_m is None else float(initial_sigma_m)
-    if growth == "taylor":
-        sigma = np.sqrt(sigma0**2 + taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2)
-    else:
+    centroid = np.zeros((2, n_puffs))
+    extra: dict[str, np.ndarray] = {}
+    if growth in ("taylor", "gifford"):
+        sigma_abs = taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s)
+        sigma = np.sqrt(sigma0**2 + sigma_abs**2)
+    if growth == "gifford":
+        epsilon = dissipation_rate_m2_s3(bl, turb)
+        turbulence["dissipation_rate_m2_s3"] = epsilon
+        sigma_rel = relative_sigma_m(age, epsilon, sigma_abs)
+        sigma = np.sqrt(sigma0**2 + sigma_rel**2)
+        sigma_c = np.sqrt(np.maximum(sigma_abs**2 - sigma_rel**2, 0.0))
+        # Unit OU process in release time (time scale T_L,v), one per axis: the eddy that moves a puff's centre.
+        eddy = np.stack([_ou_series(n_puffs, dt, turb.lagrangian_time_v_s, 1.0, rng) for _ in range(2)])
+        centroid = sigma_c * eddy
+        extra = {"centroid_sigma_m": sigma_c, "centroid_dx_m": centroid[0], "centroid_dy_m": centroid[1]}
+    elif growth == "briggs":
         travel = np.cumsum((speed * dt)[::-1])[::-1]
         a = BRIGGS_RURAL_SIGMA_Y[stability_class]
         sigma = np.sqrt(sigma0**2 + (_PUFF_FRACTION * a * travel / np.sqrt(1.0 + 1e-4 * travel)) ** 2)
     sigma_z = np.minimum(taylor_sigma_m(age, turb.sigma_w_m_s, turb.lagrangian_time_w_s),
                          bl.mixing_height_m / math.sqrt(3.0))
     jitter = turbulent_jitter * sigma * rng.standard_normal((2, n_puffs))
-    px = (sx + 0.5) * p + disp_x + jitter[0]
-    py = (sy + 0.5) * p + disp_y + jitter[1]
+    px = (sx + 0.5) * p + disp_x + centroid[0] + jitter[0]
+    py = (sy + 0.5) * p + disp_y + centroid[1] + jitter[1]
     mass = np.full(n_puffs, rate_kg_s * dt)
 
     # Pixel-integrated Gaussian weights (exact mass per pixel), separable in x and y; puffs in batches to bound memory.
@@ -387,7 +447,7 @@ def simulate_plume(
     mass_kg[mass_kg < _TAIL_PPM_M * KG_M2_PER_PPM_M * p * p] = 0.0
     field_ppm = (mass_kg / (p * p) / KG_M2_PER_PPM_M).astype(np.float32)
     in_scene = float(mass_kg.sum())
-    puffs = {"x_m": px, "y_m": py, "sigma_m": sigma, "sigma_z_m": sigma_z, "age_s": age, "mass_kg": mass}
+    puffs = {"x_m": px, "y_m": py, "sigma_m": sigma, "sigma_z_m": sigma_z, "age_s": age, "mass_kg": mass, **extra}
     return PlumeTruth(
         field_ppm, (sy, sx), float(rate_kg_h), float(wind_speed_m_s), float(wind_dir_deg), p, float(duration_s),
         float(released), in_scene, stability_class, seed, puffs, growth, turbulence,
