@@ -120,14 +120,13 @@ def merge_columns(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = raw1 / count[:, None]
     # Re-centre each column's shifted sums on its group mean: with d = k - m and w = s1 + n d / 2,
-    # Σ(x-m)(x-m)ᵀ = Σ(x-k)(x-k)ᵀ + d s1ᵀ + s1 dᵀ + n d dᵀ = Σ(x-k)(x-k)ᵀ + w dᵀ + d wᵀ  (in place, two temporaries).
+    # Σ(x-m)(x-m)ᵀ = Σ(x-k)(x-k)ᵀ + d s1ᵀ + s1 dᵀ + n d dᵀ = Σ(x-k)(x-k)ᵀ + w dᵀ + d wᵀ. The result is symmetrised
+    # below, and sym(S + w dᵀ + d wᵀ) = sym(S + 2 w dᵀ): one contiguous update here, one transposed pass there.
     d = sums.shift - np.nan_to_num(mean)[group_of_column]
     w = sums.sum1 + 0.5 * sums.count[:, None] * d
     per_column = sums.sum2 if overwrite else sums.sum2.copy()
-    outer = w[:, :, None] * d[:, None, :]
+    outer = np.multiply(w[:, :, None], 2.0 * d[:, None, :])
     per_column += outer
-    per_column += outer.transpose(0, 2, 1)
-    del outer
     if n_group == group_of_column.size and np.array_equal(group_of_column, np.arange(n_group)):
         scatter = per_column
     elif np.all(np.diff(group_of_column) >= 0):  # contiguous groups: one segmented sum
@@ -137,11 +136,12 @@ def merge_columns(
     else:
         scatter = np.zeros((n_group, n_band, n_band))
         np.add.at(scatter, group_of_column, per_column)
-    del per_column
-    scatter += scatter.transpose(0, 2, 1).copy()
-    scatter *= 0.5
-    cov = scatter  # in place: one (n_group, n_band, n_band) array
-    cov /= np.maximum(count - 1, 1)[:, None, None]
+    # Symmetrise into a free (n_group, n_band, n_band) buffer (``outer`` when the shapes agree): no extra copy.
+    cov = outer if outer.shape == scatter.shape else np.empty_like(scatter)
+    del per_column, outer
+    np.add(scatter, scatter.transpose(0, 2, 1), out=cov)
+    del scatter
+    cov *= (0.5 / np.maximum(count - 1, 1))[:, None, None]
     cov[count < 2] = np.nan
     return GroupStatistics(count=count, mean=mean, cov=cov)
 

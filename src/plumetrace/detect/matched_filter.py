@@ -20,6 +20,8 @@ Reed, Mallett & Brennan 1974), so columns are pooled into groups, or the whole s
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +128,28 @@ def column_groups(n_col: int, mode: str, columns_per_group: int = 1) -> tuple[np
     return groups, n_group
 
 
+def _solve_batched(matrices: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``np.linalg.solve`` of a stack (n, p, p) against (n, p), split over threads when the stack is large.
+
+    NumPy's batched solve releases the GIL but runs one matrix after another; a thousand 50 × 50 solves (one per
+    column) take ~20 ms on one core. Each matrix is solved by the same LAPACK call either way (identical results).
+    """
+    n = matrices.shape[0]
+    n_threads = min(os.cpu_count() or 1, 8, n // 256)
+    if n_threads <= 1:
+        return np.linalg.solve(matrices, rhs[..., None])[..., 0]
+    out = np.empty(rhs.shape, dtype=np.result_type(matrices, rhs))
+    bounds = np.linspace(0, n, n_threads + 1).astype(int)
+
+    def part(i: int) -> None:
+        lo, hi = bounds[i], bounds[i + 1]
+        out[lo:hi] = np.linalg.solve(matrices[lo:hi], rhs[lo:hi, :, None])[..., 0]
+
+    with ThreadPoolExecutor(n_threads) as pool:
+        list(pool.map(part, range(n_threads)))
+    return out
+
+
 def filter_weights(
     stats: GroupStatistics, unit_absorption: np.ndarray, *, shrinkage: float | str = "loading"
 ) -> FilterWeights:
@@ -151,7 +175,7 @@ def filter_weights(
     cov, loading = regularize_covariance(sample, np.maximum(stats.count, 1), shrinkage=shrinkage)
     target = mean * k
     try:
-        q = np.linalg.solve(cov, target[..., None])[..., 0]
+        q = _solve_batched(cov, target)
     except np.linalg.LinAlgError:
         q = cholesky_solve(stable_cholesky(cov), target)
     normalizer = np.einsum("gb,gb->g", target, q)
