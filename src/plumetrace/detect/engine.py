@@ -127,12 +127,18 @@ def _pilot(reader: WindowReader, saturation_value: float | None) -> tuple[np.nda
     lines = np.concatenate([reader.read(int(r), int(r) + 1) for r in rows])
     valid = _validity(lines, None, np.inf, saturation_value, band_axis(reader.layout)).T  # (n_col, n_pilot)
     samples = lines.transpose(2, 0, 1) if reader.layout == "rbc" else lines.transpose(1, 0, 2)  # (col, pilot, band)
-    masked = np.where(valid[..., None], samples, np.nan)
+    # Means of the valid pixels as sums over a zero-filled copy (what nanmean does, without its extra copies).
+    zeroed = np.where(valid[..., None], samples, np.float32(0))
+    count = valid.sum(axis=1)
+    column_sum = zeroed.sum(axis=1)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        shift = np.nanmean(masked, axis=1)  # any spectrum near the mean will do for the shift
-        scene_shift = np.nan_to_num(np.nanmean(masked.reshape(-1, masked.shape[-1]), axis=0))
-        brightness = np.nanmedian(masked.sum(axis=2), axis=1)  # robust against a flare in the pilot lines
+        # Any spectrum near the mean will do for the shift (NaN: no valid pixel); float32, so that the shift the
+        # blocks are centred with (float32) is exactly the one the sums are corrected with (float64).
+        shift = (column_sum / count[:, None]).astype(np.float32)
+        scene_shift = np.nan_to_num(column_sum.sum(axis=0) / count.sum())
+        totals = np.where(valid, zeroed.sum(axis=2), np.nan)
+        brightness = np.nanmedian(totals, axis=1)  # robust against a flare in the pilot lines
     missing = ~np.all(np.isfinite(shift), axis=1)
     shift[missing] = scene_shift
     brightness = np.where(np.isfinite(brightness) & (brightness > 0), brightness, np.inf)
