@@ -92,6 +92,33 @@ def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> 
     return band0, band1
 
 
+_TARGET_CACHE: dict[tuple[str, bytes, bytes, float], Target] = {}
+_TARGET_CACHE_SIZE = 8
+
+
+def _target(gas: str, wavelength_nm: np.ndarray, fwhm_nm: np.ndarray, airmass_factor: float) -> Target:
+    """:func:`resolve_target`, remembered for bundled gases (the band convolution of the LUT costs ~5-10 ms a scene).
+
+    User target files are read every time (they may change between calls). Cached targets are read-only.
+    """
+    from plumetrace.spectra.target import BUNDLED_GASES
+
+    name = gas.strip().lower() if isinstance(gas, str) else gas
+    if name not in BUNDLED_GASES:
+        return resolve_target(gas, wavelength_nm, fwhm_nm, airmass_factor=airmass_factor)
+    key = (name, np.ascontiguousarray(wavelength_nm).tobytes(), np.ascontiguousarray(fwhm_nm).tobytes(), float(airmass_factor))
+    target = _TARGET_CACHE.get(key)
+    if target is None:
+        target = resolve_target(gas, wavelength_nm, fwhm_nm, airmass_factor=airmass_factor)
+        for value in vars(target).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        if len(_TARGET_CACHE) >= _TARGET_CACHE_SIZE:
+            _TARGET_CACHE.pop(next(iter(_TARGET_CACHE)))
+        _TARGET_CACHE[key] = target
+    return target
+
+
 def _scene_airmass(scene: xr.Dataset) -> float:
     from plumetrace.scene import airmass_factor
 
@@ -501,7 +528,7 @@ def detect_window(
     fwhm = np.asarray(fwhm_nm, dtype=np.float64)
     band0, band1 = select_window(wavelength, window_nm)
     amf = float(airmass_factor)
-    target: Target = resolve_target(gas, wavelength[band0:band1], fwhm[band0:band1], airmass_factor=amf)
+    target = _target(gas, wavelength[band0:band1], fwhm[band0:band1], amf)
     k = target.unit_absorption
     n_band = band1 - band0
 
