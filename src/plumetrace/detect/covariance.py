@@ -19,6 +19,8 @@ that is still not numerically positive definite is repaired by flooring its eige
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,12 +126,14 @@ def merge_columns(
     # below, and sym(S + w dᵀ + d wᵀ) = sym(S + 2 w dᵀ): one contiguous update here, one transposed pass there.
     d = sums.shift - np.nan_to_num(mean)[group_of_column]
     w = sums.sum1 + 0.5 * sums.count[:, None] * d
+    if n_group == group_of_column.size and np.array_equal(group_of_column, np.arange(n_group)):
+        cov = _recentred_columns(sums.sum2, w, 2.0 * d, 0.5 / np.maximum(count - 1, 1))
+        cov[count < 2] = np.nan
+        return GroupStatistics(count=count, mean=mean, cov=cov)
     per_column = sums.sum2 if overwrite else sums.sum2.copy()
     outer = np.multiply(w[:, :, None], 2.0 * d[:, None, :])
     per_column += outer
-    if n_group == group_of_column.size and np.array_equal(group_of_column, np.arange(n_group)):
-        scatter = per_column
-    elif np.all(np.diff(group_of_column) >= 0):  # contiguous groups: one segmented sum
+    if np.all(np.diff(group_of_column) >= 0):  # contiguous groups: one segmented sum
         starts = np.searchsorted(group_of_column, np.arange(n_group))
         scatter = np.add.reduceat(per_column, starts, axis=0)
         scatter[np.bincount(group_of_column, minlength=n_group) == 0] = 0.0
@@ -144,6 +148,36 @@ def merge_columns(
     cov *= (0.5 / np.maximum(count - 1, 1))[:, None, None]
     cov[count < 2] = np.nan
     return GroupStatistics(count=count, mean=mean, cov=cov)
+
+
+_RECENTRE_CHUNK = 32  # columns per step: a 32 × 50² float64 temporary stays in L2
+
+
+def _recentred_columns(sum2: np.ndarray, w: np.ndarray, d2: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """``factor × sym(S + w d2ᵀ)`` per column with ``sym(A) = A + Aᵀ``, into a new array; ``sum2`` is left alone.
+
+    Computed a few columns at a time (the temporaries stay in cache) and split over threads for wide scenes:
+    the same operations, element by element, as the whole-array form.
+    """
+    n_col = sum2.shape[0]
+    cov = np.empty_like(sum2)
+
+    def part(bounds: tuple[int, int]) -> None:
+        for c0 in range(bounds[0], bounds[1], _RECENTRE_CHUNK):
+            c1 = min(c0 + _RECENTRE_CHUNK, bounds[1])
+            tmp = np.multiply(w[c0:c1, :, None], d2[c0:c1, None, :])
+            tmp += sum2[c0:c1]
+            np.add(tmp, tmp.transpose(0, 2, 1), out=cov[c0:c1])
+            cov[c0:c1] *= factor[c0:c1, None, None]
+
+    n_threads = min(os.cpu_count() or 1, 8, n_col // 256)
+    if n_threads <= 1:
+        part((0, n_col))
+    else:
+        edges = np.linspace(0, n_col, n_threads + 1).astype(int)
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(part, zip(edges[:-1], edges[1:])))
+    return cov
 
 
 def oas_shrinkage(corr: np.ndarray, n_samples: np.ndarray) -> np.ndarray:
