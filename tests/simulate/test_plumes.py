@@ -185,13 +185,37 @@ def test_relative_sigma_is_richardson_obukhov_then_capped():
     assert relative_sigma_m(100.0, eps, 1.0) == 1.0
 
 
-def test_dissipation_rate_of_a_convective_layer():
+def test_relative_sigma_integrates_a_varying_dissipation_rate():
+    from plumetrace.simulate.plumes import RICHARDSON_CONSTANT, relative_sigma_m
+
+    t = np.linspace(0.5, 200.0, 400)
+    big = np.full(t.size, 1e9)
+    # constant ε as an array: the integral is the closed form g ε t³ / 6
+    const = relative_sigma_m(t, np.full(t.size, 3e-3), big)
+    np.testing.assert_allclose(const[-1], math.sqrt(RICHARDSON_CONSTANT * 3e-3 * 200.0**3 / 6.0), rtol=1e-4)
+    # ε ∝ 1/t (a puff rising through the surface layer): ∫ (g/2) (c/t) t² dt = g c t² / 4
+    c = 0.1
+    varying = relative_sigma_m(t, c / t, big)
+    np.testing.assert_allclose(varying[-1], math.sqrt(RICHARDSON_CONSTANT * c * 200.0**2 / 4.0), rtol=2e-3)
+
+
+def test_dissipation_rate_follows_surface_layer_similarity():
     from plumetrace.simulate.plumes import BoundaryLayer, boundary_layer_turbulence, dissipation_rate_m2_s3
 
-    bl = BoundaryLayer(convective_velocity_m_s=2.0, mixing_height_m=1000.0, friction_velocity_m_s=0.0)
-    assert dissipation_rate_m2_s3(bl, boundary_layer_turbulence(bl, 3.0)) == pytest.approx(0.4 * 8.0 / 1000.0)
+    # neutral: ε = u*³ / (κ z)
     neutral = BoundaryLayer(convective_velocity_m_s=0.0, mixing_height_m=500.0, friction_velocity_m_s=0.4)
-    assert dissipation_rate_m2_s3(neutral, boundary_layer_turbulence(neutral, 3.0)) == pytest.approx(0.064 / (0.4 * 50.0))
+    turb = boundary_layer_turbulence(neutral, 3.0)
+    np.testing.assert_allclose(dissipation_rate_m2_s3(neutral, turb, np.array([5.0, 20.0])), 0.064 / (0.4 * np.array([5.0, 20.0])))
+    # unstable: u*³/(κz) (1 + 0.5 |z/L|^(2/3))^(3/2) with -L = u*³ z_i / (κ w*³)
+    bl = BoundaryLayer(convective_velocity_m_s=1.5, mixing_height_m=1000.0, friction_velocity_m_s=0.3)
+    turb = boundary_layer_turbulence(bl, 3.0)
+    minus_l = 0.3**3 * 1000.0 / (0.4 * 1.5**3)
+    z = 20.0
+    expected = 0.3**3 / (0.4 * z) * (1.0 + 0.5 * (z / minus_l) ** (2.0 / 3.0)) ** 1.5
+    assert dissipation_rate_m2_s3(bl, turb, z) == pytest.approx(expected, rel=1e-12)
+    # free convection (u* = 0): the mixed-layer floor 0.4 w*³ / z_i (the similarity law gives 0.35 w*³ / z_i)
+    free = BoundaryLayer(convective_velocity_m_s=2.0, mixing_height_m=1000.0, friction_velocity_m_s=0.0)
+    assert dissipation_rate_m2_s3(free, boundary_layer_turbulence(free, 3.0), 300.0) == pytest.approx(0.4 * 8.0 / 1000.0)
 
 
 def test_gifford_puffs_are_narrower_and_split_the_taylor_variance_exactly():

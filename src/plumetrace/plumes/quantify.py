@@ -109,8 +109,9 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
 }
 
 
-# U_eff fitted by benchmarks/quantify_skill.py (fit_ueff) on plumes of the plumetrace puff model (puff growth with
-# travel time in a convective boundary layer), rendered, retrieved by the matched filter and segmented with the
+# U_eff fitted by benchmarks/quantify_skill.py (fit_ueff) on plumes of the round-2 plumetrace puff model
+# (growth="taylor": puff growth with travel time in a convective boundary layer; the round-3 default
+# growth="gifford" gives AVIRIS-NG 0.18 U + 0.58 and EMIT 0.64 U - 0.56, see docs/benchmarks.md), rendered, retrieved by the matched filter and segmented with the
 # defaults (calibration seeds 50000+, disjoint from the validation seeds). For SIMULATED data only. The EMIT fit
 # (0.35 U + 0.62) agrees with the published EMIT rows (0.36 U + 0.43 / 0.66) within its errors; the AVIRIS-NG fit is
 # poorly constrained (28 plumes, 30 % scatter), and refits on other seeds scatter widely (EMIT 0.69 U - 0.33 on 60

@@ -37,16 +37,20 @@ ensemble average. Following Gifford's (1982) fluctuating-plume model (Atmos. Env
 is split into the growth of each puff about its own centre (relative dispersion) and the wandering of that centre
 (meander by eddies larger than the puff)::
 
-    σ_r²(t) = σ0² + min(g ε t³ / 6, σ_T²(t))        σ_c²(t) = σ_T²(t) − min(g ε t³ / 6, σ_T²(t))
+    σ_r²(t) = σ0² + min(S(t), σ_T²(t))     S(t) = ∫₀ᵗ (g/2) ε(t') t'² dt'     σ_c²(t) = σ_T²(t) − min(S(t), σ_T²(t))
 
 so σ_r² + σ_c² = σ0² + σ_T² (the ensemble-mean plume is Taylor's, unchanged). The puff term is Richardson-Obukhov
 relative dispersion in the inertial range, ⟨|r|²⟩ = g ε t³ for particle pairs with Richardson's constant g = 0.5
 (Sawford 2001, Annu. Rev. Fluid Mech. 33, 289; Ott & Mann 2000, J. Fluid Mech. 422, 207); the per-axis variance of a
-cloud about its centroid is ⟨|r|²⟩/6. The dissipation rate is that of a convective boundary layer plus the shear
-production at the top of the surface layer, ε = 0.4 w*³/z_i + u*³/(κ · 0.1 z_i) (Caughey & Palmer 1979, Q. J. R.
-Meteorol. Soc. 105, 811; Hanna 1982). The centre offset of a puff is σ_c(age) times a unit Ornstein-Uhlenbeck process
-in release time with the Lagrangian time scale T_L,v (puffs released within T_L of each other are moved by the same
-eddy), independently along x and y. No constant was tuned to any benchmark target.
+cloud about its centroid is ⟨|r|²⟩/6, i.e. S = g ε t³/6 at constant ε. A ground-level plume rises through the
+surface layer as it ages, so ε is taken at the puff's mean height z̄ = √(2/π) σ_z(t) (a Gaussian reflected at the
+ground; at least 2 m) from the unstable surface-layer similarity law of Wyngaard & Coté (1971) as given by Kaimal &
+Finnigan (1994, *Atmospheric Boundary Layer Flows*, ch. 1), ε = u*³/(κ z) (1 + 0.5 |z/L|^(2/3))^(3/2) with
+−L = u*³ z_i / (κ w*³), and no less than the mixed-layer value 0.4 w*³/z_i (Caughey & Palmer 1979, Q. J. R.
+Meteorol. Soc. 105, 811); S integrates the growth rate g ε t²/2 along the puff's life. The centre offset of a puff is
+σ_c(age) times a unit Ornstein-Uhlenbeck process in release time with the Lagrangian time scale T_L,v (puffs
+released within T_L of each other are moved by the same eddy), independently along x and y. No constant was tuned
+to any benchmark target.
 
 ``growth="taylor"`` keeps the round-2 model (each puff grows at the full ensemble rate σ_T, no centroid meander).
 
@@ -196,26 +200,43 @@ def taylor_sigma_m(time_s: Any, sigma_velocity_m_s: float, lagrangian_time_s: fl
     return np.sqrt(2.0 * sigma_velocity_m_s**2 * lagrangian_time_s**2 * np.maximum(core, 0.0))
 
 
-def dissipation_rate_m2_s3(boundary_layer: BoundaryLayer, turbulence: Turbulence) -> float:
-    """Turbulent kinetic energy dissipation rate ε, m² s⁻³: 0.4 w*³/z_i + u*³/(κ · 0.1 z_i).
+def dissipation_rate_m2_s3(boundary_layer: BoundaryLayer, turbulence: Turbulence, height_m: Any) -> np.ndarray:
+    """Turbulent kinetic energy dissipation rate ε(z), m² s⁻³, of an unstable or neutral boundary layer.
 
-    Convective mixed-layer value (Caughey & Palmer 1979; Hanna 1982) plus the neutral surface-layer shear production
-    u*³/(κ z) at the top of the surface layer, z = 0.1 z_i.
+    ε = u*³/(κ z) (1 + 0.5 |z/L|^(2/3))^(3/2) with −L = u*³ z_i / (κ w*³) (Wyngaard & Coté 1971; Kaimal & Finnigan
+    1994), written as (u*² + 0.5 (κ z w*³ / z_i)^(2/3))^(3/2) / (κ z) so that it holds for u* = 0 (free convection,
+    → 0.35 w*³/z_i), and never less than the mixed-layer value 0.4 w*³/z_i (Caughey & Palmer 1979).
+
+    Parameters
+    ----------
+    height_m : float or array, height above ground z > 0, m.
     """
-    z_i = boundary_layer.mixing_height_m
-    return (0.4 * boundary_layer.convective_velocity_m_s**3 / z_i
-            + turbulence.friction_velocity_m_s**3 / (_KARMAN * 0.1 * z_i))
+    z = np.maximum(np.asarray(height_m, dtype=np.float64), 1e-3)
+    w3_over_zi = boundary_layer.convective_velocity_m_s**3 / boundary_layer.mixing_height_m
+    u2 = turbulence.friction_velocity_m_s**2
+    surface = (u2 + 0.5 * (_KARMAN * z * w3_over_zi) ** (2.0 / 3.0)) ** 1.5 / (_KARMAN * z)
+    return np.maximum(surface, 0.4 * w3_over_zi)
 
 
-def relative_sigma_m(time_s: Any, dissipation_m2_s3: float, absolute_sigma_m: Any) -> np.ndarray:
+def relative_sigma_m(time_s: Any, dissipation_m2_s3: Any, absolute_sigma_m: Any) -> np.ndarray:
     """Puff spread about its own centre (Richardson-Obukhov), per axis, capped by the absolute spread, m.
 
-    σ_r = min(sqrt(g ε t³ / 6), σ_abs) with g = :data:`RICHARDSON_CONSTANT`; ``time_s`` and ``absolute_sigma_m``
-    broadcast together.
+    Parameters
+    ----------
+    time_s : (n,) puff ages, s; ascending when ``dissipation_m2_s3`` is an array.
+    dissipation_m2_s3 : scalar ε (then σ_r² = g ε t³ / 6 exactly) or (n,) ε at each age (then σ_r² is the
+        trapezoidal integral of g ε t² / 2 from t = 0, with ε at t = 0 taken as at the first age).
+    absolute_sigma_m : absolute (ensemble) spread that caps σ_r, broadcastable to ``time_s``.
     """
     t = np.asarray(time_s, dtype=np.float64)
-    richardson = np.sqrt(RICHARDSON_CONSTANT * dissipation_m2_s3 * t**3 / 6.0)
-    return np.minimum(richardson, np.asarray(absolute_sigma_m, dtype=np.float64))
+    eps = np.asarray(dissipation_m2_s3, dtype=np.float64)
+    if eps.ndim == 0:
+        variance = RICHARDSON_CONSTANT * float(eps) * t**3 / 6.0
+    else:
+        tt = np.concatenate([[0.0], t])
+        rate = 0.5 * RICHARDSON_CONSTANT * np.concatenate([eps[:1], eps]) * tt**2
+        variance = np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(tt))
+    return np.minimum(np.sqrt(variance), np.asarray(absolute_sigma_m, dtype=np.float64))
 
 
 def column_mass_kg(enhancement_ppm_m: np.ndarray, pixel_size_m: float) -> float:
@@ -345,7 +366,8 @@ def simulate_plume(
     -------
     PlumeTruth with ``enhancement_ppm_m`` (rows, cols) float32 and the truth parameters; ``puffs`` holds per puff
     ``x_m``, ``y_m``, ``sigma_m`` (the puff's own spread), ``sigma_z_m``, ``age_s``, ``mass_kg`` and, for
-    ``growth="gifford"``, ``centroid_sigma_m`` (σ_c) and ``centroid_dx_m``, ``centroid_dy_m`` (the offsets drawn).
+    ``growth="gifford"``, ``centroid_sigma_m`` (σ_c), ``centroid_dx_m``, ``centroid_dy_m`` (the offsets drawn) and
+    ``dissipation_m2_s3`` (ε at the puff's mean height).
     """
     _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class, growth)
     turb = boundary_layer_turbulence(boundary_layer, wind_speed_m_s)
@@ -412,15 +434,19 @@ def simulate_plume(
         sigma_abs = taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s)
         sigma = np.sqrt(sigma0**2 + sigma_abs**2)
     if growth == "gifford":
-        epsilon = dissipation_rate_m2_s3(bl, turb)
-        turbulence["dissipation_rate_m2_s3"] = epsilon
-        sigma_rel = relative_sigma_m(age, epsilon, sigma_abs)
+        # ages ascend along [::-1]; ε at the puff's mean height above ground (reflected Gaussian, at least 2 m)
+        sigma_z_free = taylor_sigma_m(age[::-1], turb.sigma_w_m_s, turb.lagrangian_time_w_s)
+        mean_height = np.clip(math.sqrt(2.0 / math.pi) * sigma_z_free, 2.0, bl.mixing_height_m / 2.0)
+        epsilon = dissipation_rate_m2_s3(bl, turb, mean_height)
+        sigma_rel = relative_sigma_m(age[::-1], epsilon, sigma_abs[::-1])[::-1]
+        extra_eps = epsilon[::-1]
         sigma = np.sqrt(sigma0**2 + sigma_rel**2)
         sigma_c = np.sqrt(np.maximum(sigma_abs**2 - sigma_rel**2, 0.0))
         # Unit OU process in release time (time scale T_L,v), one per axis: the eddy that moves a puff's centre.
         eddy = np.stack([_ou_series(n_puffs, dt, turb.lagrangian_time_v_s, 1.0, rng) for _ in range(2)])
         centroid = sigma_c * eddy
-        extra = {"centroid_sigma_m": sigma_c, "centroid_dx_m": centroid[0], "centroid_dy_m": centroid[1]}
+        extra = {"centroid_sigma_m": sigma_c, "centroid_dx_m": centroid[0], "centroid_dy_m": centroid[1],
+                 "dissipation_m2_s3": extra_eps}
     elif growth == "briggs":
         travel = np.cumsum((speed * dt)[::-1])[::-1]
         a = BRIGGS_RURAL_SIGMA_Y[stability_class]
