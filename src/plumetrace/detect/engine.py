@@ -301,8 +301,10 @@ def _accumulate_columns(
     flare_factor: float,
     saturation_value: float | None,
     advance: Any,
+    valid_out: np.ndarray | None = None,
 ) -> None:
-    """Per-column shifted sums of an in-memory (band-last) Scene, written into ``sums`` for the given column ranges.
+    """Per-column shifted sums of an in-memory (band-last) Scene, written into ``sums`` for the given column ranges
+    (and the valid-pixel mask into ``valid_out`` (n_lines, n_col), for the apply pass to reuse).
 
     Column-range outer, row-block inner: each range's float64 sums stay in cache while every block is added to
     them in order, so each column sees the same float32 block products (``chunk_rows`` rows) summed in the same
@@ -323,6 +325,8 @@ def _accumulate_columns(
         for row0, row1 in blocks:
             block = reader.read(row0, row1, out=buffer[: row1 - row0, :n], col0=col0, col1=col1)
             valid = _validity(block, brightness, flare_factor, saturation_value, 2)  # (n_row, n)
+            if valid_out is not None:
+                valid_out[row0:row1, col0:col1] = valid
             centred = centre_in_place(block, shift32, "rcb")
             if not valid.all():
                 centred[~valid] = 0.0
@@ -551,6 +555,7 @@ def detect_window(
         # Pass 0 + 1: statistics.
         shift, ref_brightness = _pilot(reader, saturation_value)
         scene_wide = stats == "scene" and backend.name == "numpy"
+        valid_map: np.ndarray | None = None  # validity of every pixel, when the statistics pass keeps it
         if scene_wide:  # one pseudo-column: no per-column products, hence no reordering of the blocks
             scene_shift = np.nanmean(shift, axis=0, keepdims=True)
             partials = _run_threads(
@@ -562,11 +567,12 @@ def detect_window(
             # In memory: each worker takes whole column ranges through all blocks (cache-resident sums, no merge).
             column_sums = ShiftedSums.zeros(shift)
             chunks = _column_chunks(n_col, threads)
+            valid_map = np.empty((n_lines, n_col), dtype=bool)
             _run_threads(
                 threads,
                 lambda _w, part: _accumulate_columns(
                     reader, blocks, part, column_sums, ref_brightness, flare_factor, saturation_value,
-                    lambda n: advance(len(blocks) * n / n_col),
+                    lambda n: advance(len(blocks) * n / n_col), valid_map,
                 ),
                 chunks,
             )
@@ -628,7 +634,10 @@ def detect_window(
                 block = reader.read(row0, row1, out=read_buffer)
             else:
                 block = reader.read(row0, row1, out=read_buffer[: row1 - row0, : col1 - col0], col0=col0, col1=col1)
-            valid = _validity(block, ref_brightness[cols], flare_factor, saturation_value, axis)  # (n_row, n_c)
+            if valid_map is not None:
+                valid = valid_map[row0:row1, cols]
+            else:
+                valid = _validity(block, ref_brightness[cols], flare_factor, saturation_value, axis)  # (n_row, n_c)
             if method == "ace":  # the whitening needs per-column matrix products: columns first
                 buffer = centred = columns_first(block, mean_col[cols], buffer, layout)
                 enh, unc, alb, score = apply_filter(centred, valid.T, weights, g, layout="crb", albedo_correct=bool(albedo_correct))
