@@ -303,7 +303,7 @@ def noise_floor(cov: np.ndarray, n_samples: np.ndarray, *, max_groups: int = 64)
     cov = np.asarray(cov, dtype=np.float64)
     n_group, p = cov.shape[0], cov.shape[-1]
     picks = np.unique(np.linspace(0, n_group - 1, min(n_group, max_groups)).round().astype(int))
-    values = np.linalg.eigvalsh(np.nan_to_num(cov[picks]))[:, ::-1]  # descending
+    values = _eigvalsh_threads(np.nan_to_num(cov[picks]))[:, ::-1]  # descending
     floors = np.empty(picks.size)
     tiny = np.finfo(np.float64).tiny
     for i, (vals, n) in enumerate(zip(values, np.asarray(n_samples)[picks])):
@@ -313,6 +313,17 @@ def noise_floor(cov: np.ndarray, n_samples: np.ndarray, *, max_groups: int = 64)
     if picks.size == n_group:
         return floors
     return np.interp(np.arange(n_group), picks, floors)
+
+
+def _eigvalsh_threads(matrices: np.ndarray) -> np.ndarray:
+    """``np.linalg.eigvalsh`` of a stack, split over two threads when it is large (NumPy releases the GIL)."""
+    n = matrices.shape[0]
+    if n < 32 or (os.cpu_count() or 1) < 2:
+        return np.linalg.eigvalsh(matrices)
+    half = n // 2
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(np.linalg.eigvalsh, (matrices[:half], matrices[half:]))
+    return np.concatenate([first, second])
 
 
 def regularize_covariance(

@@ -151,7 +151,11 @@ def _pilot(reader: WindowReader, saturation_value: float | None) -> tuple[np.nda
     """Per-column shift spectra (n_col, n_band) and reference window brightness (sum over bands, n_col)."""
     n_lines = reader.n_lines
     rows = np.unique(np.linspace(0, n_lines - 1, min(_PILOT_LINES, n_lines)).astype(int))
-    lines = np.concatenate([reader.read(int(r), int(r) + 1) for r in rows])
+    lines = block_buffer(reader, rows.size)  # one buffer, filled line by line
+    for i, r in enumerate(rows):
+        line = reader.read(int(r), int(r) + 1, out=lines[i : i + 1])
+        if not np.may_share_memory(line, lines):  # a reader may return its own array instead
+            lines[i : i + 1] = line
     valid = _validity(lines, None, np.inf, saturation_value, band_axis(reader.layout)).T  # (n_col, n_pilot)
     samples = lines.transpose(2, 0, 1) if reader.layout == "rbc" else lines.transpose(1, 0, 2)  # (col, pilot, band)
     # Means of the valid pixels as sums over a zero-filled copy (what nanmean does, without its extra copies).
@@ -210,10 +214,22 @@ def _run_threads(n_threads: int, func: Any, items: list[Any]) -> list[Any]:
     parts = [p for p in parts if p]
     if len(parts) <= 1:
         return [func(0, parts[0] if parts else [])]
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(len(parts)) as pool:
+    with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(len(parts)) as pool:
         return list(pool.map(func, range(len(parts)), parts))
+
+
+_BLAS_CONTROLLER: Any = None
+
+
+def _blas_controller() -> Any:
+    """One ``threadpoolctl.ThreadpoolController`` per process: finding the loaded BLAS libraries (reading the
+    process's maps) costs ~2 ms, which ``threadpool_limits`` would pay on every pass."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER
 
 
 def _accumulate(
