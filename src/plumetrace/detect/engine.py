@@ -619,7 +619,9 @@ def detect_window(
         do_robust = bool(robust) and method in ("mf", "ace") and not refine and int(robust_rounds) > 0
         whitening = whitening_matrices(weights)[groups] if method == "ace" else None
 
-        out = {name: np.full((n_lines, n_col), np.nan, dtype=np.float32) for name in ("enhancement", "uncertainty", "albedo")}
+        by_columns = backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory and method != "ace"
+        # The apply pass writes every pixel of these (NaN where invalid): no fill needed.
+        out = {name: np.empty((n_lines, n_col), dtype=np.float32) for name in ("enhancement", "uncertainty", "albedo")}
         if method == "ace":
             out["ace_score"] = np.full((n_lines, n_col), np.nan, dtype=np.float32)
         mean_col = weights.mean[groups].astype(np.float32)
@@ -714,8 +716,6 @@ def detect_window(
                     apply_block(row0, row1, col0, col1, read_buffer, None, plume)
                 advance(len(blocks) * (col1 - col0) / n_col)
             return plume
-
-        by_columns = backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory and method != "ace"
 
         def apply_pass() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
             if by_columns:
