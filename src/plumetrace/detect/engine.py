@@ -37,7 +37,6 @@ from plumetrace.detect.matched_filter import (
     MIN_GROUP_PIXELS,
     ROWS_PER_BAND,
     STATS_CHOICES,
-    FilterWeights,
     apply_filter,
     choose_stats,
     column_groups,
