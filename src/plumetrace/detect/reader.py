@@ -269,42 +269,27 @@ def envi_window_reader(data_path: str | Path, header: dict, band0: int, band1: i
     Returns None when the header does not describe a layout the direct reader handles, or the data file's size is
     not exactly the one the header describes (the Scene reader then reports the problem).
     """
-    from plumetrace.io.envi import ENVI_DTYPES
+    from plumetrace.errors import PlumetraceError
+    from plumetrace.io.envi import envi_layout
 
+    data_path = Path(data_path)
     try:
-        samples, lines, bands = (int(header[k]) for k in ("samples", "lines", "bands"))
-        code = int(header["data type"])
-        byte_order = int(header.get("byte order", 0))
-        interleave = str(header.get("interleave", "bsq")).strip().lower()
-        offset = int(header.get("header offset", 0))
-    except Exception:
+        layout = envi_layout(header, data_path, data_path)
+    except (PlumetraceError, OSError):
         return None
-    if code not in ENVI_DTYPES or interleave not in ("bil", "bip", "bsq") or byte_order not in (0, 1):
+    if not 0 <= band0 < band1 <= layout.bands:
         return None
-    if not 0 <= band0 < band1 <= bands:
-        return None
-    dtype = np.dtype(("<" if byte_order == 0 else ">") + ENVI_DTYPES[code])
-    try:
-        if Path(data_path).stat().st_size != offset + lines * samples * bands * dtype.itemsize:
-            return None
-    except OSError:
-        return None
-    ignore = header.get("data ignore value")
-    try:
-        fill = float(ignore) if ignore not in (None, "") else None
-    except (TypeError, ValueError):
-        fill = None
     return EnviWindowReader(
         data_path,
-        dtype=dtype,
-        interleave=interleave,
-        lines=lines,
-        samples=samples,
-        bands=bands,
-        offset=offset,
+        dtype=layout.dtype,
+        interleave=layout.interleave,
+        lines=layout.lines,
+        samples=layout.samples,
+        bands=layout.bands,
+        offset=layout.offset,
         band0=band0,
         band1=band1,
-        fill_value=fill,
+        fill_value=layout.ignore_value,
     )
 
 

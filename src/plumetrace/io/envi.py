@@ -16,6 +16,7 @@ import json
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -296,33 +297,28 @@ def _rows_per_chunk(samples: int, bands: int, itemsize: int = 4) -> int:
     return int(max(1, min(4096, CHUNK_BYTES // max(1, samples * bands * itemsize))))
 
 
-def open_envi_raw(
-    path: str | Path, *, out_dtype: Any = np.float32, scale: float = 1.0, apply_ignore: bool = True
-) -> tuple[da.Array, dict[str, Any], Path]:
-    """Open any ENVI file as a lazy dask array ``(lines, samples, bands)``, chunked by rows with bands whole.
 
-    Parameters
-    ----------
-    path : path
-        Data file (or its header).
-    out_dtype : dtype, keyword-only
-        Dtype of the returned blocks (float32 by default; pass ``None`` to keep the file's type).
-    scale : float, keyword-only
-        Factor applied to every value (unit conversion).
-    apply_ignore : bool, keyword-only
-        Replace ``data ignore value`` with NaN (floating output only).
+@dataclass(frozen=True)
+class EnviLayout:
+    """Where the values of an ENVI cube lie in its data file."""
 
-    Returns
-    -------
-    (array, header, data_path)
+    lines: int
+    samples: int
+    bands: int
+    offset: int
+    dtype: np.dtype
+    interleave: str
+    ignore_value: float | None
+
+
+def envi_layout(header: dict[str, Any], header_path: Path, data_path: Path) -> EnviLayout:
+    """The data layout a parsed header describes, checked against the data file's size.
 
     Raises
     ------
     InvalidFileError
         Unknown data type, interleave or byte order, or a file size that does not match the header.
     """
-    data_path, header_path = find_envi_files(path)
-    header = read_envi_header(header_path)
     samples = _integer(header, "samples", header_path)
     lines = _integer(header, "lines", header_path)
     bands = _integer(header, "bands", header_path)
@@ -351,6 +347,38 @@ def open_envi_raw(
         )
     ignore = header.get("data ignore value")
     ignore_value = _number(header, "data ignore value", header_path) if ignore not in (None, "") else None
+    return EnviLayout(lines, samples, bands, offset, dtype, interleave, ignore_value)
+
+def open_envi_raw(
+    path: str | Path, *, out_dtype: Any = np.float32, scale: float = 1.0, apply_ignore: bool = True
+) -> tuple[da.Array, dict[str, Any], Path]:
+    """Open any ENVI file as a lazy dask array ``(lines, samples, bands)``, chunked by rows with bands whole.
+
+    Parameters
+    ----------
+    path : path
+        Data file (or its header).
+    out_dtype : dtype, keyword-only
+        Dtype of the returned blocks (float32 by default; pass ``None`` to keep the file's type).
+    scale : float, keyword-only
+        Factor applied to every value (unit conversion).
+    apply_ignore : bool, keyword-only
+        Replace ``data ignore value`` with NaN (floating output only).
+
+    Returns
+    -------
+    (array, header, data_path)
+
+    Raises
+    ------
+    InvalidFileError
+        Unknown data type, interleave or byte order, or a file size that does not match the header.
+    """
+    data_path, header_path = find_envi_files(path)
+    header = read_envi_header(header_path)
+    layout = envi_layout(header, header_path, data_path)
+    lines, samples, bands, offset = layout.lines, layout.samples, layout.bands, layout.offset
+    dtype, interleave, ignore_value = layout.dtype, layout.interleave, layout.ignore_value
     if out_dtype is None:
         out_dtype = dtype.newbyteorder("=")
     cube = _EnviCube(
