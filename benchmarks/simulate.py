@@ -14,11 +14,9 @@ Speed: each case runs in its own child process (wall time and peak RSS via bench
 
 from __future__ import annotations
 
-import glob
 import math
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -26,32 +24,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import make_parser, print_table, python_in_main_venv, run_child, write_json  # noqa: E402
 
-PAIRS = {
-    "AstroGreenBaseball": "AstroGreenBaseball",
-    "AstroRedBaseball": "AstroRedBaseball",
-    "BeckmanLawn": "BeckmanLawn",
-    "DarkTarget_Trial1": "darklot",
-    "Horse_Trial2": "horse",
-}
-
-
 def pasadena(root: Path) -> list[dict]:
-    from plumetrace.simulate.radiance import ForwardModel, reflectance_to_grid
+    from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance
     from plumetrace.spectra.response import gaussian_response_matrix
     from plumetrace.spectra.sensors import get_sensor
-    from plumetrace.spectra.solar import solar_irradiance, solar_zenith_deg
+    from plumetrace.spectra.solar import solar_irradiance
 
     sensor = get_sensor("aviris-ng")
     rows = []
-    for insitu, remote in PAIRS.items():
-        refl = np.loadtxt(root / "insitu" / f"{insitu}.txt", comments="#")
-        (path,) = glob.glob(str(root / "remote" / f"*_rdn_v2p11_{remote}.txt"))
-        meas = np.loadtxt(path)
-        stamp = path.split("ang20171108t")[1][:6]
-        when = datetime(2017, 11, 8, int(stamp[:2]), int(stamp[2:4]), int(stamp[4:6]), tzinfo=timezone.utc)
-        sza = solar_zenith_deg(when, 34.14, -118.12)
-        model = ForwardModel(meas[:, 0], sensor.fwhm_nm, solar_zenith_deg=sza, day_of_year=312)
-        sim = model.band_radiance(reflectance_to_grid(refl[:, 0], refl[:, 1], model.grid_nm))
+    for target in load_pasadena_targets(root):
+        insitu, remote, refl, meas, sza = (target.insitu, target.remote, target.reflectance, target.measured,
+                                           target.solar_zenith_deg)
+        sim = simulate_pasadena_radiance(target)
         # Baseline: no atmosphere at all, on the Kurucz 0.1 nm grid.
         grid = np.arange(1990.0, 2460.0, 0.1)
         matrix = gaussian_response_matrix(grid, meas[:, 0], sensor.fwhm_nm)

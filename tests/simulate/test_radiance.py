@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import glob
 import math
-from datetime import datetime, timezone
 
 import numpy as np
 import pytest
 
 from plumetrace.errors import InvalidInputError
-from plumetrace.simulate.radiance import ForwardModel, ch4_optical_depth, reflectance_to_grid
+from plumetrace.simulate.radiance import ForwardModel, ch4_optical_depth
 from plumetrace.simulate.scene import enhancement_levels, interpolate_levels
+from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance
 from plumetrace.spectra.ch4_lut import REFERENCE_AIRMASS_FACTOR, load_ch4_lut
 from plumetrace.spectra.response import gaussian_response_matrix
 from plumetrace.spectra.sensors import get_sensor
-from plumetrace.spectra.solar import solar_irradiance, solar_zenith_deg
+from plumetrace.spectra.solar import solar_irradiance
 
 
 @pytest.fixture(scope="module")
@@ -129,33 +128,15 @@ def test_bad_geometry_rejected():
         ForwardModel(s.wavelength_nm, s.fwhm_nm, solar_zenith_deg=89.0)
 
 
-# Pasadena 2017-11-08: ASD ground reflectance (insitu) ↔ AVIRIS-NG radiance (remote), paired by target name.
-PASADENA_PAIRS = {
-    "AstroGreenBaseball": "AstroGreenBaseball",
-    "AstroRedBaseball": "AstroRedBaseball",
-    "BeckmanLawn": "BeckmanLawn",
-    "DarkTarget_Trial1": "darklot",
-    "Horse_Trial2": "horse",
-}
-
-
 def pasadena_correlations(root) -> dict[str, tuple[float, float]]:
     """Per-target (correlation, gain) of simulated vs measured AVIRIS-NG radiance over 2.0-2.45 µm."""
-    sensor = get_sensor("aviris-ng")
     out = {}
-    for insitu, remote in PASADENA_PAIRS.items():
-        reflectance = np.loadtxt(root / "insitu" / f"{insitu}.txt", comments="#")
-        (remote_path,) = glob.glob(str(root / "remote" / f"*_rdn_v2p11_{remote}.txt"))
-        measured = np.loadtxt(remote_path)
-        stamp = remote_path.split("ang20171108t")[1][:6]
-        when = datetime(2017, 11, 8, int(stamp[:2]), int(stamp[2:4]), int(stamp[4:6]), tzinfo=timezone.utc)
-        sza = solar_zenith_deg(when, 34.14, -118.12)
-        model = ForwardModel(measured[:, 0], sensor.fwhm_nm, solar_zenith_deg=sza, day_of_year=312)
-        simulated = model.band_radiance(reflectance_to_grid(reflectance[:, 0], reflectance[:, 1], model.grid_nm))
+    for target in load_pasadena_targets(root):
+        simulated, measured = simulate_pasadena_radiance(target), target.measured
         window = (measured[:, 0] >= 2000.0) & (measured[:, 0] <= 2450.0)
         sim, meas = simulated[window], measured[window, 1]
         gain = float(sim @ meas / (sim @ sim))
-        out[insitu] = (float(np.corrcoef(gain * sim, meas)[0, 1]), gain)
+        out[target.insitu] = (float(np.corrcoef(gain * sim, meas)[0, 1]), gain)
     return out
 
 
