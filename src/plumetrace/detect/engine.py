@@ -281,9 +281,8 @@ def _accumulate(
             sums.count += valid.sum(axis=1)
             if on_cpu:
                 np.matmul(np.swapaxes(centred, -1, -2), centred, out=prod)
-            else:  # keep the running sum on the device; shifted data keep float32 sums accurate
-                product = xp.gram(xp.asarray(centred))
-                acc2 = product if acc2 is None else acc2 + product
+            else:  # the running sum stays on the device: float32 product, float64 sum (as on the CPU)
+                acc2 = xp.add_gram(acc2, xp.asarray(centred))
         if on_cpu:
             sums.sum2 += prod
         advance()
