@@ -218,11 +218,12 @@ def test_dissipation_rate_follows_surface_layer_similarity():
     assert dissipation_rate_m2_s3(free, boundary_layer_turbulence(free, 3.0), 300.0) == pytest.approx(0.4 * 8.0 / 1000.0)
 
 
-def test_gifford_puffs_are_narrower_and_split_the_taylor_variance_exactly():
+@pytest.mark.parametrize("growth", ["inertial", "gifford"])
+def test_gifford_puffs_are_narrower_and_split_the_taylor_variance_exactly(growth):
     from plumetrace.simulate.plumes import boundary_layer_turbulence, taylor_sigma_m
 
     kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=600.0, initial_sigma_m=2.0)
-    truth = simulate_plume(50.0, 3.0, 270.0, 10.0, (32, 96), seed=3, **kwargs)
+    truth = simulate_plume(50.0, 3.0, 270.0, 10.0, (32, 96), seed=3, growth=growth, **kwargs)
     turb = boundary_layer_turbulence(DEFAULT_BOUNDARY_LAYER, 3.0)
     age = truth.puffs["age_s"]
     sigma_t2 = taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2
@@ -237,9 +238,10 @@ def test_gifford_puffs_are_narrower_and_split_the_taylor_variance_exactly():
     np.testing.assert_allclose(lateral, truth.puffs["centroid_dy_m"], atol=1e-9)
 
 
-def test_gifford_centroid_offsets_have_the_stated_spread_over_seeds():
+@pytest.mark.parametrize("growth", ["inertial", "gifford"])
+def test_gifford_centroid_offsets_have_the_stated_spread_over_seeds(growth):
     # across realisations, offsets of old puffs scatter with σ_c (ensemble consistency of the meander)
-    kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=300.0)
+    kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=300.0, growth=growth)
     offsets, sigma_c = [], None
     for seed in range(300):
         truth = simulate_plume(10.0, 4.0, 270.0, 30.0, (8, 64), seed=seed, **kwargs)
@@ -253,7 +255,7 @@ def test_gifford_centroid_offsets_have_the_stated_spread_over_seeds():
 def test_gifford_conserves_mass_with_meander():
     kwargs = dict(duration_s=400.0)
     truth = simulate_plume(200.0, 2.0, 300.0, 20.0, (200, 200), seed=5, **kwargs)
-    assert truth.growth == "gifford"
+    assert truth.growth == "inertial"
     # 200 x 200 x 20 m: every puff (at most ~800 m of travel plus a few σ_c) stays well inside the 4 km scene
     assert truth.mass_in_scene_kg == pytest.approx(truth.released_mass_kg, rel=1e-4)
     assert column_mass_kg(truth.enhancement_ppm_m, 20.0) == pytest.approx(truth.mass_in_scene_kg, rel=1e-5)
@@ -275,3 +277,68 @@ def test_bad_turbulence_options_rejected(options, field):
         options = {"boundary_layer": BoundaryLayer(mixing_height_m=-5.0)}
     with pytest.raises(InvalidInputError, match=field):
         simulate_plume(100.0, 3.0, 270.0, 30.0, (32, 32), **options)
+
+
+# --- multi-scale (inertial-range) centroid process: growth="inertial" -------------------------------------------
+
+
+def test_inertial_time_scales_are_octaves_with_kolmogorov_weights():
+    from plumetrace.simulate.plumes import inertial_time_scales
+
+    tau, weights = inertial_time_scales(0.5, 160.0)
+    assert tau[-1] == pytest.approx(160.0) and tau[0] <= 0.5 < 2 * tau[0]
+    np.testing.assert_allclose(tau[1:] / tau[:-1], 2.0)
+    assert weights.sum() == pytest.approx(1.0, rel=1e-12)
+    # w ∝ τ^(2/3): each octave up carries 2^(2/3) times the variance
+    np.testing.assert_allclose(weights[1:] / weights[:-1], 2 ** (2 / 3), rtol=1e-12)
+    # T_L no longer than the release interval: a single OU component (the Gifford process)
+    tau1, w1 = inertial_time_scales(200.0, 160.0)
+    assert tau1.tolist() == [160.0] and w1.tolist() == [1.0]
+
+
+def test_inertial_structure_function_follows_the_two_thirds_law():
+    from plumetrace.simulate.plumes import centroid_structure_function, inertial_time_scales
+
+    t_l = 160.0
+    tau, weights = inertial_time_scales(0.01, t_l)  # a wide range: the law holds away from both ends
+    lags = np.logspace(-1, 0.5, 8)  # 0.1 - 3 s, deep inside 0.01 s - 160 s
+    d = centroid_structure_function(lags, tau, weights)
+    slope = np.polyfit(np.log(lags), np.log(d), 1)[0]
+    assert slope == pytest.approx(2 / 3, abs=0.03)
+    # variance 1: D → 2 far beyond T_L; at short lags far above the OU's linear 2Δ/T_L
+    assert centroid_structure_function(50 * t_l, tau, weights) == pytest.approx(2.0, abs=1e-6)
+    assert centroid_structure_function(1.0, tau, weights) > 10 * (2 * 1.0 / t_l)
+
+
+def test_inertial_centroid_process_has_the_stated_structure_over_seeds():
+    # the offsets drawn by simulate_plume: unit variance (mean plume unchanged) and the analytic D(Δ) between puffs
+    from plumetrace.simulate.plumes import (
+        boundary_layer_turbulence, centroid_structure_function, inertial_time_scales,
+    )
+
+    kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=300.0)
+    etas = []
+    for seed in range(200):
+        truth = simulate_plume(10.0, 4.0, 270.0, 30.0, (8, 64), seed=seed, **kwargs)
+        sigma_c = truth.puffs["centroid_sigma_m"]
+        good = sigma_c > 0
+        etas.append(truth.puffs["centroid_dy_m"][good] / sigma_c[good])
+    eta = np.asarray(etas)
+    dt = 300.0 / truth.puffs["age_s"].size
+    tau, weights = inertial_time_scales(dt, boundary_layer_turbulence(DEFAULT_BOUNDARY_LAYER, 4.0).lagrangian_time_v_s)
+    assert 0.85 < eta.var() < 1.15
+    for lag in (1, 4, 16):
+        measured = float(np.mean((eta[:, lag:] - eta[:, :-lag]) ** 2))
+        assert measured == pytest.approx(float(centroid_structure_function(lag * dt, tau, weights)), rel=0.15)
+    # the round-3 process (one OU of time scale T_L) is far smoother between neighbouring puffs
+    gifford = simulate_plume(10.0, 4.0, 270.0, 30.0, (8, 64), seed=0, growth="gifford", **kwargs)
+    g = gifford.puffs["centroid_dy_m"][1:] / gifford.puffs["centroid_sigma_m"][1:]
+    assert np.mean(np.diff(g) ** 2) < 0.3 * np.mean((eta[:, 1:] - eta[:, :-1]) ** 2)
+
+
+@pytest.mark.parametrize("bad", [(0.0, 10.0, 2.0), (1.0, -1.0, 2.0), (1.0, 10.0, 1.0)])
+def test_inertial_time_scales_reject_bad_input(bad):
+    from plumetrace.simulate.plumes import inertial_time_scales
+
+    with pytest.raises(InvalidInputError):
+        inertial_time_scales(bad[0], bad[1], ratio=bad[2])

@@ -5,7 +5,7 @@ wind plus a low-frequency **meander** of its direction and speed (Ornstein-Uhlen
 with the wind of each instant after its release, so the plume snakes; each puff also takes its own random
 turbulent displacement (``turbulent_jitter`` × its size).
 
-Ensemble puff growth (``growth="taylor"``; the absolute spread of ``growth="gifford"``) follows Taylor's (1921)
+Ensemble puff growth (``growth="taylor"``; the absolute spread of ``growth="inertial"`` and ``"gifford"``) follows Taylor's (1921)
 theory **with travel time** t, driven by the turbulence of a stated convective boundary layer (:class:`BoundaryLayer`)::
 
     σ_y²(t) = σ0² + 2 σ_v² T_L² (t/T_L − 1 + exp(−t/T_L))      (→ σ_v t for t ≪ T_L, √(2 σ_v² T_L t) for t ≫ T_L)
@@ -31,7 +31,7 @@ the mean wind (Mahrt 2009, Boundary-Layer Meteorol. 130, 1-14; Anfossi et al. 20
 179-203: 0.2-0.5 m/s, time scales of many minutes). The direction therefore meanders by σ_θ = atan(σ_m / U) (large at
 low wind, a few degrees at high wind) and the speed by σ_m / U of itself, both with time scale ``meander_time_s``.
 
-Relative dispersion and centroid meander (default ``growth="gifford"``): a snapshot sees one *realisation*, not the
+Relative dispersion and centroid meander (``growth="gifford"`` and the default ``growth="inertial"``): a snapshot sees one *realisation*, not the
 ensemble average. Following Gifford's (1982) fluctuating-plume model (Atmos. Environ. 16, 107-120; also Sykes et al.
 1986 / SCIPUFF, and Seinfeld & Pandis, *Atmospheric Chemistry and Physics*, ch. 18) the ensemble (Taylor) variance
 is split into the growth of each puff about its own centre (relative dispersion) and the wandering of that centre
@@ -48,9 +48,22 @@ ground; at least 2 m) from the unstable surface-layer similarity law of Wyngaard
 Finnigan (1994, *Atmospheric Boundary Layer Flows*, ch. 1), ε = u*³/(κ z) (1 + 0.5 |z/L|^(2/3))^(3/2) with
 −L = u*³ z_i / (κ w*³), and no less than the mixed-layer value 0.4 w*³/z_i (Caughey & Palmer 1979, Q. J. R.
 Meteorol. Soc. 105, 811); S integrates the growth rate g ε t²/2 along the puff's life. The centre offset of a puff is
-σ_c(age) times a unit Ornstein-Uhlenbeck process in release time with the Lagrangian time scale T_L,v (puffs
-released within T_L of each other are moved by the same eddy), independently along x and y. No constant was tuned
-to any benchmark target.
+σ_c(age) times a unit random process η in release time, independently along x and y:
+
+* ``growth="gifford"`` (round 3): η is one Ornstein-Uhlenbeck process with the Lagrangian time scale T_L,v, so
+  puffs released within T_L of each other are moved by the same eddy; its structure function
+  ⟨(η(t+Δ) − η(t))²⟩ = 2 (1 − e^(−Δ/T_L)) is linear in Δ, and the near-field plume moves almost rigidly.
+* ``growth="inertial"`` (default, round 4): η is a sum of independent unit OU processes with time scales spaced by
+  octaves from the puff release interval up to T_L,v and variance weights ∝ τ^(2/3) (:func:`inertial_time_scales`),
+  so that its variance is still exactly 1 (the ensemble-mean plume is unchanged) while its structure function grows
+  as Δ^(2/3) below T_L: with the puffs strung out at r = U Δ (Taylor's frozen turbulence) this is Kolmogorov's
+  inertial-range r^(2/3) law (Kolmogorov 1941; Monin & Yaglom 1975, vol. 2, §21), so eddies of 10-100 m
+  decorrelate neighbouring puffs instead of moving the whole near field together. The sum of exponentials with
+  geometrically spaced rates is the usual Markov approximation of a power-law correlation (Carmona & Coutin 1998;
+  Harms & Stefanovits 2019). The only choice is the octave spacing (a finer one changes the log-slope ripple, not
+  the law).
+
+No constant was tuned to any benchmark target.
 
 ``growth="taylor"`` keeps the round-2 model (each puff grows at the full ensemble rate σ_T, no centroid meander).
 
@@ -87,6 +100,9 @@ __all__ = [
     "relative_sigma_m",
     "dissipation_rate_m2_s3",
     "RICHARDSON_CONSTANT",
+    "INERTIAL_SCALE_RATIO",
+    "inertial_time_scales",
+    "centroid_structure_function",
     "simulate_plume",
     "KG_M2_PER_PPM_M",
     "column_mass_kg",
@@ -103,7 +119,8 @@ KG_M2_PER_PPM_M = 1e-6 * AIR_MOLAR_DENSITY_MOL_M3 * _M_CH4_KG_MOL
 BRIGGS_RURAL_SIGMA_Y = {"A": 0.22, "B": 0.16, "C": 0.11, "D": 0.08, "E": 0.06, "F": 0.04}
 _PUFF_FRACTION = 0.5
 _TAIL_PPM_M = 1e-3
-_GROWTH_LAWS = ("gifford", "taylor", "briggs")
+_GROWTH_LAWS = ("inertial", "gifford", "taylor", "briggs")
+INERTIAL_SCALE_RATIO = 2.0  # one OU component per octave of time scale (growth="inertial")
 RICHARDSON_CONSTANT = 0.5  # g in <|r|^2> = g ε t^3 (Sawford 2001; Ott & Mann 2000)
 
 
@@ -253,7 +270,7 @@ class PlumeTruth:
     rate_kg_h, wind_speed_m_s, wind_dir_deg (from, clockwise from north), pixel_size_m, duration_s : inputs.
     released_mass_kg : Q × duration; mass_in_scene_kg : mass of the puffs inside the grid (= field integral).
     residence_time_s : mass_in_scene_kg / Q.
-    growth : puff growth law ("gifford", "taylor" or "briggs"); turbulence : the σ_v, σ_w, T_L and meander actually used.
+    growth : puff growth law ("inertial", "gifford", "taylor" or "briggs"); turbulence : the σ_v, σ_w, T_L and meander actually used.
     """
 
     enhancement_ppm_m: np.ndarray
@@ -268,7 +285,7 @@ class PlumeTruth:
     stability_class: str
     seed: int | None
     puffs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    growth: str = "gifford"
+    growth: str = "inertial"
     turbulence: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -296,6 +313,64 @@ def _ou_series(n: int, dt: float, tau: float, std: float, rng: np.random.Generat
     out[0] = std * noise[0]
     for i in range(1, n):
         out[i] = phi * out[i - 1] + innovation * noise[i]
+    return out
+
+
+def inertial_time_scales(
+    shortest_s: float, longest_s: float, *, ratio: float = INERTIAL_SCALE_RATIO
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time scales and variance weights of a unit multi-scale Ornstein-Uhlenbeck process with a Kolmogorov structure.
+
+    The process is Σ_k √w_k · η_k(t) with independent unit OU components η_k of time scale τ_k, spaced
+    geometrically (factor ``ratio``) down from ``longest_s`` until one is no longer than ``shortest_s``, and
+    weights w_k ∝ τ_k^(2/3), Σ w_k = 1. Its correlation is ρ(Δ) = Σ w_k exp(−Δ/τ_k), so its variance is exactly 1
+    and its structure function D(Δ) = 2 (1 − ρ(Δ)) grows as Δ^(2/3) between the shortest and the longest scale
+    (each component contributes w_k for τ_k ≪ Δ and w_k Δ/τ_k for τ_k ≫ Δ; with w_k ∝ τ_k^(2/3) both geometric sums
+    scale as Δ^(2/3)): the frequency spectrum is the sum of Lorentzians ∝ ω^(−5/3), the inertial range. Sums of
+    exponentials with geometrically spaced rates are the standard Markov approximation of power-law correlations
+    (Carmona & Coutin 1998, Electron. Commun. Probab. 3, 95-107; Harms & Stefanovits 2019, Stoch. Proc. Appl.
+    129, 1185-1228).
+
+    Parameters
+    ----------
+    shortest_s, longest_s : float
+        The smallest resolved lag (the puff release interval) and the largest time scale (T_L), s; 0 < shortest.
+    ratio : float
+        Factor between successive time scales (> 1; default 2, one component per octave).
+
+    Returns
+    -------
+    tau_s : (n,) ascending time scales, s (the last is ``longest_s``).
+    weights : (n,) variance weights, summing to 1.
+    """
+    if not (np.isfinite(shortest_s) and np.isfinite(longest_s) and 0 < shortest_s and 0 < longest_s):
+        raise InvalidInputError("time scales", f"({shortest_s!r}, {longest_s!r}) must be positive")
+    if not (np.isfinite(ratio) and ratio > 1):
+        raise InvalidInputError("ratio", f"{ratio!r} must be greater than 1")
+    n = 1 if longest_s <= shortest_s else int(math.ceil(math.log(longest_s / shortest_s) / math.log(ratio))) + 1
+    tau = longest_s * ratio ** -np.arange(n - 1, -1, -1, dtype=np.float64)
+    weights = tau ** (2.0 / 3.0)
+    return tau, weights / weights.sum()
+
+
+def centroid_structure_function(lag_s: Any, tau_s: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Structure function D(Δ) = ⟨(η(t+Δ) − η(t))²⟩ = 2 (1 − Σ w_k e^(−Δ/τ_k)) of the unit multi-scale OU process."""
+    lag = np.abs(np.asarray(lag_s, dtype=np.float64))
+    rho = np.exp(-lag[..., None] / np.asarray(tau_s)) @ np.asarray(weights)
+    return 2.0 * (1.0 - rho)
+
+
+def _multiscale_ou_series(n: int, dt: float, tau_s: np.ndarray, weights: np.ndarray,
+                          rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance sum of independent stationary OU series (n samples at step dt), one per (τ_k, w_k)."""
+    from scipy.signal import lfilter
+
+    out = np.zeros(n)
+    for tau, weight in zip(tau_s, weights):
+        phi = math.exp(-dt / float(tau))
+        drive = math.sqrt(1.0 - phi * phi) * rng.standard_normal(n)
+        drive[0] = rng.standard_normal()  # stationary start: unit variance
+        out += math.sqrt(float(weight)) * lfilter([1.0], [1.0, -phi], drive)
     return out
 
 
@@ -328,7 +403,7 @@ def simulate_plume(
     duration_s: float | None = None,
     puff_interval_s: float | None = None,
     boundary_layer: BoundaryLayer = DEFAULT_BOUNDARY_LAYER,
-    growth: str = "gifford",
+    growth: str = "inertial",
     direction_std_deg: float | None = None,
     speed_std_frac: float | None = None,
     meander_time_s: float | None = None,
@@ -352,8 +427,10 @@ def simulate_plume(
         so the plume fills the scene).
     puff_interval_s : release interval (default: puffs 0.4 pixel apart, at most 6000 puffs).
     boundary_layer : the boundary-layer state (:class:`BoundaryLayer`) behind the puff growth and the meander.
-    growth : ``"gifford"`` (default: puffs grow by relative dispersion and their centres wander so that the ensemble
-        spread is Taylor's), ``"taylor"`` (round 2: every puff grows at the ensemble rate with travel time) or
+    growth : ``"inertial"`` (default: puffs grow by relative dispersion and their centres wander so that the
+        ensemble spread is Taylor's, with a multi-scale centroid process whose structure between puffs follows the
+        inertial-range 2/3 law), ``"gifford"`` (round 3: the same split with one OU centroid process of time scale
+        T_L), ``"taylor"`` (round 2: every puff grows at the ensemble rate with travel time) or
         ``"briggs"`` (the first model: growth with travel distance, Briggs rural σ_y of ``stability_class``).
     direction_std_deg, speed_std_frac : meander statistics; None (default) derives them from the boundary layer's
         meander velocity σ_m: atan(σ_m / U) and σ_m / U (at most 0.5). 0, 0: a straight plume.
@@ -366,7 +443,7 @@ def simulate_plume(
     -------
     PlumeTruth with ``enhancement_ppm_m`` (rows, cols) float32 and the truth parameters; ``puffs`` holds per puff
     ``x_m``, ``y_m``, ``sigma_m`` (the puff's own spread), ``sigma_z_m``, ``age_s``, ``mass_kg`` and, for
-    ``growth="gifford"``, ``centroid_sigma_m`` (σ_c), ``centroid_dx_m``, ``centroid_dy_m`` (the offsets drawn) and
+    ``growth="inertial"`` and ``"gifford"``, ``centroid_sigma_m`` (σ_c), ``centroid_dx_m``, ``centroid_dy_m`` (the offsets drawn) and
     ``dissipation_m2_s3`` (ε at the puff's mean height).
     """
     _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class, growth)
@@ -430,10 +507,10 @@ def simulate_plume(
     sigma0 = max(1.0, 0.3 * p) if initial_sigma_m is None else float(initial_sigma_m)
     centroid = np.zeros((2, n_puffs))
     extra: dict[str, np.ndarray] = {}
-    if growth in ("taylor", "gifford"):
+    if growth in ("taylor", "gifford", "inertial"):
         sigma_abs = taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s)
         sigma = np.sqrt(sigma0**2 + sigma_abs**2)
-    if growth == "gifford":
+    if growth in ("gifford", "inertial"):
         # ages ascend along [::-1]; ε at the puff's mean height above ground (reflected Gaussian, at least 2 m)
         sigma_z_free = taylor_sigma_m(age[::-1], turb.sigma_w_m_s, turb.lagrangian_time_w_s)
         mean_height = np.clip(math.sqrt(2.0 / math.pi) * sigma_z_free, 2.0, bl.mixing_height_m / 2.0)
@@ -442,8 +519,14 @@ def simulate_plume(
         extra_eps = epsilon[::-1]
         sigma = np.sqrt(sigma0**2 + sigma_rel**2)
         sigma_c = np.sqrt(np.maximum(sigma_abs**2 - sigma_rel**2, 0.0))
-        # Unit OU process in release time (time scale T_L,v), one per axis: the eddy that moves a puff's centre.
-        eddy = np.stack([_ou_series(n_puffs, dt, turb.lagrangian_time_v_s, 1.0, rng) for _ in range(2)])
+        if growth == "gifford":
+            # Unit OU process in release time (time scale T_L,v), one per axis: the eddy that moves a puff's centre.
+            eddy = np.stack([_ou_series(n_puffs, dt, turb.lagrangian_time_v_s, 1.0, rng) for _ in range(2)])
+        else:
+            # Unit multi-scale OU process (octaves from the release interval to T_L,v, weights ∝ τ^(2/3)): puffs
+            # released Δ apart differ as Δ^(2/3), i.e. as r^(2/3) at r = U Δ (inertial range, frozen turbulence).
+            tau, weights = inertial_time_scales(dt, turb.lagrangian_time_v_s)
+            eddy = np.stack([_multiscale_ou_series(n_puffs, dt, tau, weights, rng) for _ in range(2)])
         centroid = sigma_c * eddy
         extra = {"centroid_sigma_m": sigma_c, "centroid_dx_m": centroid[0], "centroid_dy_m": centroid[1],
                  "dissipation_m2_s3": extra_eps}
