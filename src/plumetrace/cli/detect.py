@@ -26,7 +26,12 @@ def detect(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; written all-or-nothing).", file_okay=False),
     gas: str = typer.Option("ch4", "--gas", help="ch4, or a target file (band, wavelength nm, value) or .npz LUT."),
     method: str = typer.Option("mf", "--method", help="mf (matched filter), sparse (mag1c class) or ace."),
-    stats: str = typer.Option("auto", "--stats", help="Background statistics: auto, column, group or scene."),
+    stats: str = typer.Option(
+        "auto", "--stats", help="Background statistics: auto, column, group, scene or cluster (per spectral class)."
+    ),
+    clusters: int = typer.Option(
+        None, "--clusters", help="Spectral classes for --stats cluster (default: up to 6, fewer on small scenes)."
+    ),
     window: str = typer.Option("2122,2488", "--window", help="Spectral window START,END in nm."),
     iterations: int = typer.Option(30, "--iterations", help="Reweighting iterations of the sparse filter."),
     chunk_rows: int = typer.Option(64, "--chunk-rows", help="Lines per block read (memory ~ 2 × threads × block)."),
@@ -55,6 +60,8 @@ def detect(
         device=device, group_columns=group_columns, n_threads=threads, albedo_correct=albedo_correct, refine=refine,
         robust=robust,
     )
+    if clusters is not None:
+        options["clusters"] = clusters
     # A plain ENVI cube goes file to file without xarray/dask (their import alone is ~0.8 s); anything else, or a
     # file with a problem to report, through the Scene.
     result = detect_envi_file(scene_path, **options)

@@ -500,6 +500,8 @@ def detect_window(
     robust: bool = True,
     robust_rounds: int = 1,
     spill_bytes: int = SPILL_BYTES,
+    clusters: int | None = None,
+    cluster_features: str = "shape",
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Plain-NumPy core of :func:`detect_scene`: retrieve the enhancement from a window reader (no xarray).
 
@@ -539,6 +541,17 @@ def detect_window(
         raise InvalidInputError("group_columns", f"{group_columns!r}; expected ≥ 1")
     if not flare_factor > 1:
         raise InvalidInputError("flare_factor", f"{flare_factor!r}; expected a number above 1 (inf disables)")
+    if stats != "cluster" and (clusters is not None or cluster_features != "shape"):
+        raise InvalidInputError("clusters", f"applies to stats 'cluster' only, not {stats!r}")
+    if stats == "cluster":
+        from plumetrace.detect.clusters import FEATURES, check_clusters
+
+        if clusters is not None:
+            check_clusters(clusters, 2**62, 1)  # the type and sign; the pixel count is checked once it is known
+        if cluster_features not in FEATURES:
+            raise InvalidInputError("cluster_features", f"{cluster_features!r}; expected one of {', '.join(FEATURES)}")
+        if device != "cpu":
+            raise InvalidInputError("device", f"{device!r}: stats 'cluster' runs on the CPU only")
     backend = get_backend(device)
     _return_freed_memory_promptly()
 
@@ -555,6 +568,15 @@ def detect_window(
     blocks = _blocks(n_lines, int(chunk_rows))
     threads = n_threads or min(os.cpu_count() or 1, 8)
     threads = max(1, min(int(threads), len(blocks))) if backend.name == "numpy" else 1
+
+    if stats == "cluster":
+        return _detect_clusters(
+            reader, target, method=method, clusters=clusters, cluster_features=cluster_features, blocks=blocks,
+            threads=threads, shrinkage=shrinkage, flare_factor=flare_factor, saturation_value=saturation_value,
+            albedo_correct=bool(albedo_correct), refine=bool(refine), robust=bool(robust), robust_rounds=robust_rounds,
+            iterations=int(iterations), spill_bytes=spill_bytes, progress=progress, amf=amf, window_nm=window_nm,
+            window=(float(wavelength[band0]), float(wavelength[band1 - 1])),
+        )
 
     with progress_bar(disable=None if progress is None else not progress) as bar:
         total_steps = 2 * len(blocks) + ((len(blocks) + int(iterations) - 1) if method == "sparse" and iterations else 0)
@@ -875,6 +897,54 @@ def detect_window(
     return out, attrs
 
 
+def _detect_clusters(
+    reader: WindowReader,
+    target: Target,
+    *,
+    method: str,
+    clusters: int | None,
+    cluster_features: str,
+    blocks: list[tuple[int, int]],
+    threads: int,
+    shrinkage: float | str,
+    flare_factor: float,
+    saturation_value: float | None,
+    albedo_correct: bool,
+    refine: bool,
+    robust: bool,
+    robust_rounds: int,
+    iterations: int,
+    spill_bytes: int,
+    progress: bool | None,
+    amf: float,
+    window_nm: tuple[float, float],
+    window: tuple[float, float],
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``stats="cluster"``: class-wise statistics (:mod:`plumetrace.detect.cluster_engine`), products and attributes."""
+    from plumetrace.detect.cluster_engine import cluster_retrieval
+
+    try:
+        with progress_bar(disable=None if progress is None else not progress) as bar:
+            out, extra = cluster_retrieval(
+                reader, target.unit_absorption, method=method, clusters=clusters, features=cluster_features,
+                blocks=blocks, threads=threads, shrinkage=shrinkage, flare_factor=flare_factor,
+                saturation_value=saturation_value, albedo_correct=albedo_correct, refine=refine and method != "sparse",
+                robust=robust, robust_rounds=robust_rounds, iterations=iterations, spill_bytes=spill_bytes, bar=bar,
+                description=f"detect {target.gas} ({method})",
+            )
+    finally:
+        if hasattr(reader, "close"):
+            reader.close()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["sensitivity"] = (SENSITIVITY_REFERENCE_PPM_M / out["uncertainty"]).astype(np.float32)
+    robust_attrs = {"robust_rounds": extra.pop("robust_rounds"), "robust_masked_pixels": extra.pop("robust_masked_pixels")}
+    attrs = _result_attrs(target, method=method, mode="cluster", width=0, amf=amf, window=window, window_nm=window_nm,
+                          iterations=iterations, shrinkage=shrinkage, n_band=int(target.unit_absorption.size),
+                          albedo_correct=albedo_correct, refine=refine and method != "sparse", robust_attrs=robust_attrs)
+    attrs.update(extra)
+    return out, attrs
+
+
 def detect_scene(
     scene: xr.Dataset,
     *,
@@ -897,6 +967,8 @@ def detect_scene(
     robust: bool = True,
     robust_rounds: int = 1,
     spill_bytes: int = SPILL_BYTES,
+    clusters: int | None = None,
+    cluster_features: str = "shape",
 ) -> xr.Dataset:
     """Retrieve the gas column enhancement of every pixel.
 
@@ -910,8 +982,11 @@ def detect_scene(
     method : {"mf", "sparse", "ace"}, keyword-only
         Classic matched filter; albedo-corrected reweighted-ℓ1 sparse filter (mag1c class, non-negative); or ACE
         (enhancement = matched-filter amplitude, plus ``ace_score``).
-    stats : {"auto", "column", "group", "scene"}, keyword-only
-        Which pixels share background statistics; ``auto`` chooses from valid rows vs window bands.
+    stats : {"auto", "column", "group", "scene", "cluster"}, keyword-only
+        Which pixels share background statistics; ``auto`` chooses from valid rows vs window bands (among column,
+        group and scene). ``cluster``: pixels of the same spectral class (k-means on the shape of the window
+        spectrum, :mod:`plumetrace.detect.clusters`), each filtered with its class's mean and covariance; the
+        ``uncertainty`` and ``sensitivity`` of a pixel are its class's. CPU only.
     window_nm : (float, float), keyword-only
         Spectral window, nm.
     iterations : int, keyword-only
@@ -955,6 +1030,14 @@ def detect_scene(
         ``sparse``: when the pixels with a positive first estimate would hold more spectra than this (bytes), the
         active set is kept in temporary files and read back at each iteration, so memory does not grow with the
         flight-line length (default 256 MiB).
+    clusters : int, optional, keyword-only
+        ``stats="cluster"``: spectral classes to fit. Default: up to
+        :data:`~plumetrace.detect.clusters.DEFAULT_MAX_CLUSTERS` (6), fewer when the scene has fewer than 5 ×
+        :func:`~plumetrace.detect.clusters.min_class_pixels` (4 × window bands) valid pixels per class. A class left
+        with fewer than that minimum is merged into the nearest adequate class.
+    cluster_features : {"shape", "radiance"}, keyword-only
+        ``stats="cluster"``: cluster the log-radiance shape with the target direction projected out (default; a
+        plume never moves a pixel to another class) or the raw window radiance.
 
     Returns
     -------
@@ -967,8 +1050,8 @@ def detect_scene(
     Raises
     ------
     InvalidInputError
-        Unknown gas/method/stats/device, a target without overlap, a window outside the sensor's range, or too few
-        valid pixels for the statistics.
+        Unknown gas/method/stats/device, a target without overlap, a window outside the sensor's range, too few
+        valid pixels for the statistics, or ``clusters`` below 1 or more than the valid pixels can give statistics.
     """
     from plumetrace.detect.reader import window_reader
     from plumetrace.scene import validate_scene
@@ -982,7 +1065,8 @@ def detect_scene(
         gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations, chunk_rows=chunk_rows,
         device=device, group_columns=group_columns, shrinkage=shrinkage, flare_factor=flare_factor,
         saturation_value=saturation_value, n_threads=n_threads, progress=progress, albedo_correct=albedo_correct,
-        refine=refine, robust=robust, robust_rounds=robust_rounds, spill_bytes=spill_bytes,
+        refine=refine, robust=robust, robust_rounds=robust_rounds, spill_bytes=spill_bytes, clusters=clusters,
+        cluster_features=cluster_features,
     )
     return _as_dataset(scene, arrays, attrs)
 

@@ -40,7 +40,7 @@ __all__ = [
     "apply_filter",
 ]
 
-STATS_CHOICES = ("auto", "column", "group", "scene")
+STATS_CHOICES = ("auto", "column", "group", "scene", "cluster")
 #: Valid rows per window band that per-column statistics need for ``stats="auto"`` to pick them. With the noise-floor
 #: loading, per-column statistics at 4 rows per band already beat pooled columns on push-broom scenes (column-to-column
 #: gain differences dominate); without it the SNR loss would be (n - p)/n (Reed, Mallett & Brennan 1974).
