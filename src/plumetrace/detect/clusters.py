@@ -54,9 +54,10 @@ _AUTO_MARGIN = 5
 #: Principal components the classes are fitted in.
 N_FEATURES = 8
 #: Valid pixels the classes are fitted on (a subsample of evenly spaced lines).
-MAX_FIT_PIXELS = 40_000
-_RESTARTS = 3
+MAX_FIT_PIXELS = 20_000
+_RESTARTS = 2
 _KMEANS_ITER = 30
+_KMEANS_TOLERANCE = 1e-3
 _LOG_FLOOR = 1e-3  # of the pixel's mean window radiance: dark or negative noisy bands before the logarithm
 
 
@@ -218,17 +219,42 @@ def fit_clusters(
         rng = np.random.default_rng(seed)
         best, best_cost = None, np.inf
         for _ in range(_RESTARTS):
-            centroids, labels = kmeans2(scores, n_clusters, iter=_KMEANS_ITER, minit="++", rng=rng)
+            # SciPy's k-means++ seeding (and one Lloyd step), then Lloyd iterations with the distances as one GEMM
+            # (SciPy's own iterations call ``vq`` pixel by pixel: 10× slower on 40,000 samples).
+            start, _ = kmeans2(scores, n_clusters, iter=1, minit="++", rng=rng)
+            centroids, labels = _lloyd(scores, start)
             cost = float(((scores - centroids[labels]) ** 2).sum())
             if cost < best_cost:
                 best, best_cost = centroids, cost
         centroids = best
         # Empty classes (k-means can leave a centroid without members) are dropped.
-        labels = np.argmin(((scores[:, None, :] - centroids[None]) ** 2).sum(axis=2), axis=1)
-        centroids = centroids[np.unique(labels)]
+        centroids = centroids[np.unique(_nearest(scores, centroids))]
     # A stable class order: by the first principal component of the centroid (largest class first on ties).
     centroids = centroids[np.argsort(centroids[:, 0], kind="stable")]
     return ClusterModel(features=features, centre=centre, basis=basis, centroids=centroids, target_direction=direction)
+
+
+def _nearest(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    distance = (centroids * centroids).sum(axis=1)[None, :] - 2.0 * (points @ centroids.T)
+    return np.argmin(distance, axis=1)
+
+
+def _lloyd(points: np.ndarray, centroids: np.ndarray, iterations: int = _KMEANS_ITER) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means iterations from ``centroids`` until at most 0.1 % of the labels change (at most ``iterations``)."""
+    centroids = centroids.copy()
+    labels = _nearest(points, centroids)
+    n_class = centroids.shape[0]
+    for _ in range(iterations):
+        counts = np.bincount(labels, minlength=n_class)
+        sums = np.stack([np.bincount(labels, weights=column, minlength=n_class) for column in points.T], axis=1)
+        filled = counts > 0
+        centroids[filled] = sums[filled] / counts[filled, None]
+        new = _nearest(points, centroids)
+        changed = int(np.count_nonzero(new != labels))
+        labels = new
+        if changed <= _KMEANS_TOLERANCE * labels.size:
+            break
+    return centroids, labels
 
 
 def merge_small_classes(counts: np.ndarray, centroids: np.ndarray, min_pixels: int) -> tuple[np.ndarray, int]:
