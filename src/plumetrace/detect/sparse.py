@@ -36,6 +36,11 @@ __all__ = ["EPSILON_PPM_M", "SpilledPiece", "SparseState", "reweight", "sparse_i
 #: mag1c's ε (1e-9 in its 1e5-scaled units) in ppm·m.
 EPSILON_PPM_M = 1e-4
 _CHUNK = 65536
+#: Weight λ of the log (reweighted-ℓ1) penalty in units of the pixel's noise variance: the fixed point of
+#: ``α = a - λσ²/α`` is 0 below ``a = 2√λ σ``. mag1c's λ is 1 in its own, deflating σ (see :meth:`SparseState.update`).
+PENALTY_WEIGHT = 1.0
+#: Scale the penalty to the honest noise of the current filter (False: mag1c's penalty, for diagnosis only).
+HONEST_PENALTY = True
 
 
 class SpilledPiece:
@@ -116,6 +121,14 @@ class SparseState:
         self.nm1 = np.maximum(self.count - 1.0, 1.0)
         eye = np.eye(self.n_band)
         self.inverse = np.linalg.inv(np.where(self.good[:, None, None], weights.cov, eye))  # C̃⁻¹, once
+        # The background noise the first filter was built on: C̃ less its diagonal loading, i.e. the sample covariance
+        # (of the plume-free pixels when the robust pass ran). Its 1σ is the matched filter's own (empirical z
+        # scatter 1.00 on plume-free scenes).
+        background = np.array(weights.cov, dtype=np.float64)
+        if weights.loading is not None:
+            idx = np.arange(self.n_band)
+            background[:, idx, idx] -= np.nan_to_num(np.asarray(weights.loading, dtype=np.float64))[:, None]
+        self.background_cov = np.where(self.good[:, None, None], background, eye)
         self._sigma0 = np.where(self.good, weights.sigma, np.nan)
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -146,20 +159,35 @@ class SparseState:
         with np.errstate(divide="ignore", invalid="ignore"):
             q = (at - np.matmul(au, np.linalg.solve(cap, rhs)))[:, :, 0]
         normalizer = np.maximum(np.einsum("gb,gb->g", self.target, q), 1e-10)
-        self.q = q.astype(np.float32)
-        self.offset = np.einsum("gb,gb->g", mean - self.mean0, q).astype(np.float32)  # (x-μ')·q = d·q - (μ'-μ)·q
-        self.normalizer = normalizer.astype(np.float32)
+        # ℓ1 weight on the pixel's honest noise: mag1c's penalty 1/(r α) (score units) is σ_model²/(r² α) in ppm·m,
+        # σ_model = 1/√(s'ᵀC'⁻¹s') from the plume-removed covariance C'. C' loses the variance that the iterate's
+        # noise fits "explain" along s, so σ_model falls (3.4× on the 100-row Jasper Ridge groups), the 2σ threshold
+        # with it, and more noise enters the active set (a runaway). The true noise of the current filter q on
+        # background is √(qᵀCq)/(s'ᵀq) with C the background covariance of the first filter: the penalty is rescaled
+        # to it (q, offset and normalizer divided by ``penalty_scale`` = λ qᵀCq / s'ᵀq; amplitudes unchanged).
+        # HONEST_PENALTY = False keeps mag1c's own penalty (for the benchmark's diagnosis).
+        quad = np.einsum("gb,gb->g", q, np.matmul(self.background_cov, q[:, :, None])[:, :, 0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = quad / normalizer
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        self.deflation = scale  # σ_honest² / σ_model²: how far the plume-removed covariance understates the noise
+        scale = scale * PENALTY_WEIGHT if HONEST_PENALTY else np.ones_like(scale)
+        self.penalty_scale = scale
+        self.q = (q / scale[:, None]).astype(np.float32)
+        self.offset = (np.einsum("gb,gb->g", mean - self.mean0, q) / scale).astype(np.float32)  # (x-μ')·q = d·q - (μ'-μ)·q
+        self.normalizer = (normalizer / scale).astype(np.float32)
         self._last = (q, u, v)
 
     def sigma(self) -> np.ndarray:
-        """Noise-propagated 1σ (ppm·m, before albedo correction) of the current filter, per group."""
+        """Noise-propagated 1σ (ppm·m, before albedo correction) of the current filter on the background, per group.
+
+        ``√(qᵀ C q) / (s'ᵀ q)`` with ``C`` the background (sample) covariance of the first filter, not the
+        plume-removed covariance, which the iterate's own noise fits deflate along the target.
+        """
         if self._last is None:
             return self._sigma0
-        q, u, v = self._last
-        sample = np.where(self.good[:, None, None], self.stats.cov, np.eye(self.n_band))
-        uq = np.matmul(u.transpose(0, 2, 1), q[:, :, None])[:, :, 0]
-        quad = np.einsum("gb,gb->g", q, np.matmul(sample, q[:, :, None])[:, :, 0])
-        quad += (uq[:, 0] * v * uq[:, 0] - 2 * uq[:, 0] * uq[:, 1]) / self.nm1
+        q = self._last[0]
+        quad = np.einsum("gb,gb->g", q, np.matmul(self.background_cov, q[:, :, None])[:, :, 0])
         normalizer = np.einsum("gb,gb->g", self.target, q)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.good, np.sqrt(np.maximum(quad, 0)) / normalizer, np.nan)
@@ -185,6 +213,7 @@ def sparse_iterations(
     *,
     iterations: int = 30,
     regularize: bool = True,
+    relax: bool = True,
 ) -> np.ndarray:
     """Run reweighted-ℓ1 iterations on the active pixels.
 
@@ -207,6 +236,11 @@ def sparse_iterations(
         Number of reweighting iterations.
     regularize : bool, keyword-only
         Apply the ℓ1 reweighting (False = mag1c ``--no-sparsity``; then every pixel must be in the active set).
+    relax : bool, keyword-only
+        Relaxed ℓ1 (Meinshausen 2007): the reweighting selects the support; each selected pixel then gets the
+        unpenalised albedo-corrected amplitude ``score / (r · normalizer)`` of the final (plume-removed) filter
+        instead of the shrunk fixed point ``(a + √(a² − 4σ²)) / 2``, which is 7 % low at 4σ and 50 % low at 2σ.
+        False returns mag1c's shrunk values.
 
     Returns
     -------
@@ -258,6 +292,8 @@ def sparse_iterations(
             new = reweight(score, ra, al, state.normalizer[g], regularize=regularize)
             if regularize:
                 new[al <= 0] = 0  # pixels at 0 stay at 0
+                if last and relax:
+                    new = _relaxed(new, score, ra, state.normalizer[g])
             part[4] = new
             alive = new > 0
             if regularize and (alive.sum() < 0.7 * g.size or last):
@@ -274,8 +310,22 @@ def sparse_iterations(
         if not regularize and last:
             for d, index, _, _, al, _, _ in parts:
                 alpha[index] = al
+    if regularize and relax and iterations == 0:  # the caller's reweighting was the last: refit its support
+        for part in parts:
+            held, _, g, ra, al, _, _ = part
+            if g.size:
+                d = held.load() if isinstance(held, SpilledPiece) else held
+                part[4] = _relaxed(al, _rowwise_dot(d, state.q, g) - state.offset[g], ra, state.normalizer[g])
     for held, index, _, _, al, _, _ in parts:
         alpha[index] = al
         if isinstance(held, SpilledPiece):
             held.close()
     return alpha
+
+
+def _relaxed(alpha: np.ndarray, score: np.ndarray, albedo: np.ndarray, normalizer: np.ndarray) -> np.ndarray:
+    """Unpenalised amplitude ``score / (r · normalizer)`` where ``alpha > 0``, else 0 (float32, ppm·m)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amplitude = np.where(alpha > 0, score / (albedo * normalizer), 0).astype(np.float32)
+    amplitude[~np.isfinite(amplitude)] = 0
+    return np.maximum(amplitude, 0)
