@@ -30,7 +30,7 @@ def detect(
         "auto", "--stats", help="Background statistics: auto, column, group, scene or cluster (per spectral class)."
     ),
     clusters: int = typer.Option(
-        None, "--clusters", help="Spectral classes for --stats cluster (default: up to 6, fewer on small scenes)."
+        None, "--clusters", help="Spectral classes for --stats cluster (default: up to 4, fewer on small scenes)."
     ),
     window: str = typer.Option("2122,2488", "--window", help="Spectral window START,END in nm."),
     iterations: int = typer.Option(30, "--iterations", help="Reweighting iterations of the sparse filter."),

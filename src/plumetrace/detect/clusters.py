@@ -46,7 +46,7 @@ __all__ = [
 
 FEATURES = ("shape", "radiance")
 #: Most classes ``clusters=None`` picks (more rarely help: each class's covariance needs its own pixels).
-DEFAULT_MAX_CLUSTERS = 6
+DEFAULT_MAX_CLUSTERS = 4
 #: Valid pixels per window band a class needs (as :data:`plumetrace.detect.matched_filter.ROWS_PER_BAND` for a column).
 PIXELS_PER_CLASS_BAND = 4
 #: ``clusters=None`` asks for this many times the minimum pixels per class (classes are rarely equal in size).

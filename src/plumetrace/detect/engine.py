@@ -1032,7 +1032,7 @@ def detect_scene(
         flight-line length (default 256 MiB).
     clusters : int, optional, keyword-only
         ``stats="cluster"``: spectral classes to fit. Default: up to
-        :data:`~plumetrace.detect.clusters.DEFAULT_MAX_CLUSTERS` (6), fewer when the scene has fewer than 5 ×
+        :data:`~plumetrace.detect.clusters.DEFAULT_MAX_CLUSTERS` (4), fewer when the scene has fewer than 5 ×
         :func:`~plumetrace.detect.clusters.min_class_pixels` (4 × window bands) valid pixels per class. A class left
         with fewer than that minimum is merged into the nearest adequate class.
     cluster_features : {"shape", "radiance"}, keyword-only
