@@ -249,7 +249,8 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
     return out
 
 
-def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: dict[str, Any]) -> None:
+def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: dict[str, Any], *,
+         growth: str | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -294,7 +295,8 @@ def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: d
     axes[2].set_xlabel("true Q (kg/h)")
     axes[2].set_ylabel("estimated Q, wind known (kg/h)")
     axes[2].legend(fontsize=7)
-    fig.suptitle("plumetrace quantify_skill: puff-model plumes, end to end (dev-2core, 2026-11-21)")
+    fig.suptitle(f"plumetrace quantify_skill: puff-model plumes (growth={growth or GROWTH}), end to end "
+                 "(dev-2core, 2026-11-21)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -325,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.replot is not None:
         saved = json.loads(args.replot.read_text())
-        plot(args.plot or Path("quantify_skill.png"), saved["cases"], saved["presets"])
+        plot(args.plot or Path("quantify_skill.png"), saved["cases"], saved["presets"], growth=saved.get("growth"))
         return 0
     global PARAMS, GROWTH, MATERIALS
     GROWTH = args.growth
