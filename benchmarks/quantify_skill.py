@@ -303,6 +303,58 @@ def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: d
     print(f"wrote {path}")
 
 
+def plot_physics(path: Path, *, wind_speed_m_s: float = 3.0, seed: int = 3) -> None:
+    """The centroid processes of growth="gifford" and "inertial": structure functions and one AVIRIS-NG snapshot each.
+
+    Left: D(Δ)/2 = 1 − ρ(Δ) against the release lag Δ / T_L, analytic (lines) and measured over 100 seeds of
+    ``simulate_plume`` (points). Middle, right: the same plume (5 m pixels, seed ``seed``) under both processes.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from plumetrace.simulate.plumes import (
+        DEFAULT_BOUNDARY_LAYER, boundary_layer_turbulence, centroid_structure_function, inertial_time_scales,
+        simulate_plume,
+    )
+
+    t_l = boundary_layer_turbulence(DEFAULT_BOUNDARY_LAYER, wind_speed_m_s).lagrangian_time_v_s
+    straight = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    lags = np.arange(1, 200)
+    for growth, colour in (("gifford", "tab:blue"), ("inertial", "tab:orange")):
+        etas, dt = [], None
+        for s in range(100):
+            truth = simulate_plume(10.0, wind_speed_m_s, 270.0, 5.0, (8, 96), seed=s, growth=growth, **straight)
+            etas.append(truth.puffs["centroid_dy_m"] / truth.puffs["centroid_sigma_m"])
+            dt = float(np.median(np.diff(truth.puffs["age_s"][::-1])))
+        eta = np.asarray(etas)
+        measured = [0.5 * float(np.mean((eta[:, k:] - eta[:, :-k]) ** 2)) for k in lags]
+        if growth == "gifford":
+            analytic = 1.0 - np.exp(-lags * dt / t_l)
+        else:
+            tau, weights = inertial_time_scales(dt, t_l)
+            analytic = 0.5 * centroid_structure_function(lags * dt, tau, weights)
+        axes[0].loglog(lags * dt / t_l, analytic, color=colour, label=f"{growth} (analytic)")
+        axes[0].loglog(lags[::6] * dt / t_l, measured[::6], "o", ms=3, color=colour, label=f"{growth} (100 seeds)")
+    x = np.array([3e-3, 0.3])
+    axes[0].loglog(x, 0.9 * x ** (2 / 3), "k:", lw=1, label="∝ Δ^(2/3)")
+    axes[0].loglog(x, 0.9 * x, "k--", lw=1, label="∝ Δ")
+    axes[0].set_xlabel("release lag Δ / T_L")
+    axes[0].set_ylabel("(1/2) structure function of the unit centroid process")
+    axes[0].legend(fontsize=7)
+    for ax, growth in zip(axes[1:], ("gifford", "inertial")):
+        truth = simulate_plume(100.0, wind_speed_m_s, 270.0, 5.0, (96, 96), seed=seed, growth=growth)
+        image = ax.imshow(truth.enhancement_ppm_m, cmap="viridis", vmin=0, vmax=float(np.percentile(truth.enhancement_ppm_m, 99.5)))
+        ax.set_title(f'growth="{growth}": 100 kg/h, U = {wind_speed_m_s:g} m/s, 5 m pixels (seed {seed})', fontsize=9)
+        fig.colorbar(image, ax=ax, label="ppm·m")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--presets", default="emit,aviris-ng")
@@ -319,12 +371,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--growth", default="inertial", choices=["inertial", "gifford", "taylor", "briggs"],
                         help="simulator puff growth law")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
+    parser.add_argument("--plot-physics", type=Path, default=None,
+                        help="only draw the centroid-process figure (gifford vs inertial) here")
     parser.add_argument("--free-only", action="store_true",
                         help="only the plume-free false-plume count (with --free-size / --free-stats / --albedo-correct)")
     parser.add_argument("--free-size", type=int, default=None, help="plume-free scene size (default 128)")
     parser.add_argument("--free-stats", default="scene", help="detection statistics on plume-free scenes (auto: the CLI default)")
     parser.add_argument("--albedo-correct", action="store_true", help="albedo-corrected matched filter on plume-free scenes")
     args = parser.parse_args(argv)
+    if args.plot_physics is not None:
+        plot_physics(args.plot_physics)
+        return 0
     if args.replot is not None:
         saved = json.loads(args.replot.read_text())
         plot(args.plot or Path("quantify_skill.png"), saved["cases"], saved["presets"], growth=saved.get("growth"))
