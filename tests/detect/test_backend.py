@@ -3,7 +3,8 @@
 No GPU is needed for most of it: ``device="torch:cpu"`` runs the very calls the engine makes on a CUDA device
 (tensors made with ``torch.as_tensor``, batched ``matmul`` products, a float64 running sum on the device, copy back)
 on CPU tensors. These tests skip when PyTorch is not installed (CI does not install it). The ``cuda`` and
-``torch:cuda`` cases run the same comparisons on a GPU and skip without one (marker ``gpu``). CuPy has no CPU mode.
+``torch:cuda`` cases run the same comparisons on a GPU and skip without one (marker ``gpu``). CuPy has no CPU mode:
+its branch runs here on a NumPy stand-in (the logic, not CuPy itself).
 
 Tolerances: with the same statistics path, the two back-ends differ only by float32 rounding inside the block
 products (different GEMM kernels), amplified by the conditioning of the covariance: a 1e-3 fraction of the noise σ
@@ -24,7 +25,7 @@ from plumetrace.errors import InvalidInputError
 WINDOW = (2100.0, 2480.0)
 PRODUCTS = ("enhancement", "uncertainty", "albedo", "sensitivity")
 
-needs_torch = pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed (pip install torch; CI has none)")
+needs_torch = pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed (extra gpu-torch; CI has none)")
 
 
 def _torch_cuda() -> bool:
@@ -223,6 +224,34 @@ def test_accelerated_direct_bil_read_matches_numpy(tmp_path, scene_with_plume, c
     assert len(counted_add_gram) == 10  # 150 rows / 16: the direct reader fed the device kernel
     _assert_products_match(result, reference, enhancement_sigma=_tolerance(device, 0.02 if method == "sparse" else 1e-3),
                            rtol=_tolerance(device, 1e-3 if method == "sparse" else 1e-5, 1e-3))
+
+
+def _numpy_standing_in_for_cupy():
+    """The few CuPy calls the back-end makes, with NumPy semantics (CuPy mirrors NumPy; ``asarray`` copies to the
+    device, so the stand-in copies too)."""
+    from types import SimpleNamespace
+
+    stream = SimpleNamespace(null=SimpleNamespace(synchronize=lambda: None))
+    return SimpleNamespace(
+        asarray=lambda a: np.array(a, copy=True), asnumpy=np.asarray, matmul=np.matmul, swapaxes=np.swapaxes,
+        cuda=SimpleNamespace(Stream=stream),
+    )
+
+
+def test_cupy_branch_logic_with_a_numpy_stand_in(monkeypatch, scene_with_plume, counted_add_gram):
+    """Not CuPy itself (it has no CPU mode): the engine's and the back-end's CuPy branch, run on a NumPy stand-in,
+    gives NumPy's products. The real CuPy run is in the GPU checklist (docs/detect.md)."""
+    import plumetrace.backend as backend_module
+
+    monkeypatch.setattr(backend_module, "_cupy", _numpy_standing_in_for_cupy)
+    assert get_backend("cuda").name == "cupy" and get_backend("cupy:cuda").name == "cupy"
+    scene, _, _ = scene_with_plume
+    options = dict(method="mf", stats="column", window_nm=WINDOW, chunk_rows=32, robust=False)
+    reference = detect_scene(scene, **options)
+    result = detect_scene(scene, device="cuda", **options)
+    assert counted_add_gram == ["cupy"] * 5
+    _assert_products_match(result, reference, enhancement_sigma=1e-3, rtol=1e-5)
+    get_backend("cuda").synchronize()
 
 
 # --- command line -------------------------------------------------------------------------------------------------
