@@ -101,8 +101,17 @@ def test_cupy_without_gpu_is_an_error():
         get_backend("cupy:cuda")
 
 
-def test_qualified_devices_are_library_colon_device():
-    assert all(d.split(":")[0] in ("numpy", "torch", "cupy") and d.split(":")[1] in ("cpu", "cuda") for d in QUALIFIED_DEVICES)
+@pytest.mark.parametrize("device", QUALIFIED_DEVICES)
+def test_qualified_device_gives_that_library_or_a_clear_error(device):
+    """``LIBRARY:DEVICE`` pins the library: that back-end, or a one-line error naming the device — never another."""
+    library, where = device.split(":")
+    try:
+        backend = get_backend(device)
+    except InvalidInputError as exc:
+        assert str(exc).startswith(f"device: {device} requested") and "\n" not in str(exc)
+        assert library != "numpy"
+    else:
+        assert (backend.name, backend.device) == (library, where)
 
 
 # --- the kernels --------------------------------------------------------------------------------------------------
