@@ -309,18 +309,28 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
 
     families = list(dict.fromkeys(r["family"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=110)
     width = 0.8 / len(methods)
     bias_lim = 60.0
 
     def value(family: str, method: str, key: str) -> float:
         return next((r[key] for r in rows if r["family"] == family and r["method"] == method), np.nan)
 
+    def errors(method: str, key: str, point: np.ndarray, clip: float = np.inf) -> np.ndarray:
+        """(2, n) error-bar lengths from the 68 % bootstrap interval (zero where absent), clipped to the axis."""
+        lo_hi = np.array([value(f, method, f"{key}_68") if isinstance(value(f, method, f"{key}_68"), list) else [np.nan, np.nan]
+                          for f in families], dtype=np.float64)
+        lo, hi = np.clip(lo_hi[:, 0], -clip, clip), np.clip(lo_hi[:, 1], -clip, clip)
+        shown = np.clip(point, -clip, clip)
+        return np.nan_to_num(np.vstack([shown - lo, hi - shown]).clip(0.0))
+
     for j, method in enumerate(methods):
         x = np.arange(len(families)) + (j - (len(methods) - 1) / 2) * width
-        axes[0].bar(x, [value(f, method, "auprc") for f in families], width, label=method)
-        bias = np.array([value(f, method, "bias_pct_below_2000") for f in families])
-        axes[1].bar(x, np.clip(bias, -bias_lim, bias_lim), width, label=method)
+        auprc = np.array([value(f, method, "auprc") for f in families], dtype=np.float64)
+        axes[0].bar(x, auprc, width, label=method, yerr=errors(method, "auprc", auprc), error_kw={"lw": 0.6, "capsize": 1})
+        bias = np.array([value(f, method, "bias_pct_below_2000") for f in families], dtype=np.float64)
+        axes[1].bar(x, np.clip(bias, -bias_lim, bias_lim), width, label=method,
+                    yerr=errors(method, "bias_pct_below_2000", bias, bias_lim), error_kw={"lw": 0.6, "capsize": 1})
         for xi, b in zip(x, bias):
             if abs(b) > bias_lim:
                 axes[1].text(xi, np.sign(b) * bias_lim, f"{b:+.0f}", ha="center", va="bottom" if b > 0 else "top", fontsize=6)
@@ -337,7 +347,8 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
     axes[1].axhspan(-10, 10, color="tab:green", alpha=0.15, lw=0)
     axes[1].axhline(0, color="k", lw=0.5)
     axes[0].legend(fontsize=6, loc="upper right")
-    fig.suptitle("detect_skill: simulated CH4 plumes, 100-5000 ppm·m peaks (dev-2core); bias clipped at ±60 %", fontsize=9)
+    fig.suptitle("detect_skill: simulated CH4 plumes, 100-5000 ppm·m peaks (dev-2core); bars: 68 % seed-bootstrap "
+                 "intervals; bias clipped at ±60 %", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
