@@ -38,6 +38,10 @@ def simulate(
     seed: int = typer.Option(0, help="Random seed (background, turbulence, noise)."),
     noise: bool = typer.Option(True, "--noise/--no-noise", help="Add instrument noise."),
     netcdf: bool = typer.Option(False, "--netcdf", help="Also write an EMIT-like L1B NetCDF."),
+    column_effects: bool = typer.Option(
+        False, "--column-effects",
+        help="Push-broom column effects: spectral smile and per-column gain error at the preset's published magnitudes.",
+    ),
 ) -> None:
     """Simulate a scene with a methane plume: ENVI radiance, truth map (ppm·m), quicklook and truth JSON."""
     from plumetrace.io.staging import staged_output
@@ -48,7 +52,7 @@ def simulate(
     options = dict(
         sensor=sensor, shape=(rows, cols), rate_kg_h=rate_kg_h, wind_speed_m_s=wind, wind_dir_deg=wind_dir,
         source_yx=source_yx, seed=seed, pixel_size_m=pixel_size, solar_zenith_deg=sza, view_zenith_deg=vza,
-        lat=lat, lon=lon, acquisition_time=time, noise=noise,
+        lat=lat, lon=lon, acquisition_time=time, noise=noise, column_effects=column_effects,
     )
     with staged_output(out) as stage:
         result = write_simulation(stage, netcdf=netcdf, **options)

@@ -215,6 +215,25 @@ class ForwardModel:
         self.atmosphere = atmosphere(
             solar_zenith_deg=solar_zenith_deg, view_zenith_deg=view_zenith_deg, day_of_year=day_of_year
         )
+        self._set_response()
+
+    def shifted(self, shift_nm: float) -> ForwardModel:
+        """The same sensor and geometry with every band centre moved by ``shift_nm`` (nm).
+
+        One detector column of a push-broom instrument with spectral smile: its band responses are the nominal
+        Gaussians displaced by the column's shift, applied to the same high-resolution radiance (the atmosphere is
+        shared, not recomputed).
+        """
+        if not np.isfinite(shift_nm) or abs(shift_nm) > 10.0:
+            raise InvalidInputError("shift_nm", f"{shift_nm} must be finite and within ±10 nm")
+        model = object.__new__(ForwardModel)
+        model.wavelength_nm = self.wavelength_nm + float(shift_nm)
+        model.fwhm_nm = self.fwhm_nm
+        model.atmosphere = self.atmosphere
+        model._set_response()
+        return model
+
+    def _set_response(self) -> None:
         dense = gaussian_response_matrix(self.atmosphere.wavelength_nm, self.wavelength_nm, self.fwhm_nm)
         self.response = sparse.csr_matrix(dense)  # (n_band, n_hr)
         # Columns of the SWIR part only (where the plume acts).

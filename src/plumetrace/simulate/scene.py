@@ -30,10 +30,11 @@ import xarray as xr
 from plumetrace.errors import InvalidInputError
 from plumetrace.scene import make_scene
 from plumetrace.simulate.background import procedural_abundances
+from plumetrace.simulate.columns import ColumnModel, column_model
 from plumetrace.simulate.plumes import PlumeTruth, simulate_plume
 from plumetrace.simulate.radiance import ForwardModel, reflectance_to_grid
 from plumetrace.spectra.reflectance import BACKGROUND_MATERIALS, library_spectrum, load_library
-from plumetrace.spectra.sensors import SensorPreset, get_sensor
+from plumetrace.spectra.sensors import ColumnEffects, SensorPreset, get_sensor
 from plumetrace.spectra.solar import solar_zenith_deg as _solar_zenith
 
 __all__ = [
@@ -131,17 +132,41 @@ class _Renderer:
     band_reflectance: bool
     noise: bool
     seed: int | None
+    columns: ColumnModel | None = None
+    node_tables: np.ndarray | None = None  # (n_node, k, m, band) level tables at the smile nodes
+
+    def _render(self, table: np.ndarray, w: np.ndarray, enh: np.ndarray) -> np.ndarray:
+        if self.band_reflectance:
+            unit = interpolate_levels(table, self.levels, np.ones((enh.size, 1), dtype=np.float32), enh)
+            return w * unit
+        return interpolate_levels(table, self.levels, w, enh)
+
+    def _render_smile(self, w: np.ndarray, enh: np.ndarray, n_rows: int, nx: int) -> np.ndarray:
+        """Each column rendered with its own shifted responses: linear between its two bracketing node tables."""
+        cols = self.columns
+        tables = self.node_tables.astype(np.float32)
+        w3 = w.reshape(n_rows, nx, -1)
+        e2 = enh.reshape(n_rows, nx)
+        out = np.empty((n_rows, nx, tables.shape[-1]), dtype=np.float32)
+        for j in np.unique(cols.node_index):
+            sel = np.flatnonzero(cols.node_index == j)
+            ws, es = w3[:, sel].reshape(-1, w3.shape[-1]), e2[:, sel].reshape(-1)
+            below = self._render(tables[j], ws, es).reshape(n_rows, sel.size, -1)
+            if tables.shape[0] > 1:
+                above = self._render(tables[j + 1], ws, es).reshape(n_rows, sel.size, -1)
+                frac = cols.node_frac[sel][None, :, None]
+                below = below + frac * (above - below)
+            out[:, sel] = below
+        return out
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         ny, nx = self.enhancement.shape
-        table = self.table.astype(np.float32)
         enh = self.enhancement[start:stop].reshape(-1)
         w = self.weights[start:stop].reshape(-1, self.weights.shape[-1]).astype(np.float32, copy=False)
-        if self.band_reflectance:
-            unit = interpolate_levels(table, self.levels, np.ones((enh.size, 1), dtype=np.float32), enh)
-            radiance = w * unit
+        if self.columns is not None:
+            radiance = self._render_smile(w, enh, stop - start, nx)
         else:
-            radiance = interpolate_levels(table, self.levels, w, enh)
+            radiance = self._render(self.table.astype(np.float32), w, enh)
         radiance = radiance.reshape(stop - start, nx, -1)
         if self.noise:
             a, b, c = (v.astype(np.float32) for v in (self.sensor.noise.a, self.sensor.noise.b, self.sensor.noise.c))
@@ -150,6 +175,8 @@ class _Renderer:
                 rng = np.random.default_rng([0 if self.seed is None else int(self.seed), 1, row])
                 sigma = np.abs(a * np.sqrt(np.maximum(b + radiance[i], np.float32(1e-5))) + c) * scale
                 radiance[i] += sigma * rng.standard_normal(sigma.shape, dtype=np.float32)
+        if self.columns is not None:
+            radiance *= self.columns.gain[None]  # flat-field residual multiplies everything the detector recorded
         return radiance
 
 
@@ -194,8 +221,10 @@ def _build(
     noise: bool,
     level_step_ppm_m: float,
     plume_options: dict[str, Any] | None,
+    column_effects: bool | ColumnEffects = False,
 ) -> tuple[_Renderer, PlumeTruth, dict[str, Any]]:
     preset = sensor if isinstance(sensor, SensorPreset) else get_sensor(sensor, pixel_size_m=pixel_size_m)
+    effects = _column_effects(column_effects, preset)
     p = float(preset.pixel_size_m if pixel_size_m is None else pixel_size_m)
     if reflectance is not None:
         if reflectance.ndim != 3:
@@ -224,20 +253,41 @@ def _build(
         lib = load_library()
         spectra = np.stack([library_spectrum(BACKGROUND_MATERIALS[m][0]) * BACKGROUND_MATERIALS[m][1] for m in names])
         spectra_hr = reflectance_to_grid(lib.wavelength_nm, spectra, model.grid_nm)
-        table = model.level_table(spectra_hr, levels)
         info["materials"] = names
         band_refl = False
     else:
         weights = _band_reflectance(reflectance, preset.wavelength_nm)
-        table = model.level_table(np.ones((1, model.grid_nm.size)), levels)
+        spectra_hr = np.ones((1, model.grid_nm.size))
         band_refl = True
+    table = model.level_table(spectra_hr, levels)
+    columns = node_tables = None
+    if effects is not None:
+        columns = column_model(nx, preset.n_bands, effects, seed=seed)
+        node_tables = np.stack([model.shifted(float(d)).level_table(spectra_hr, levels) for d in columns.nodes_nm])
     crs, transform = utm_georeference(lat, lon, (ny, nx), p)
     info.update(
         crs=crs, transform=transform, pixel_size_m=p, solar_zenith_deg=float(solar_zenith_deg),
         view_zenith_deg=float(view_zenith_deg), acquisition_time=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    renderer = _Renderer(model, preset, table, levels, weights, truth.enhancement_ppm_m, band_refl, noise, seed)
+    renderer = _Renderer(
+        model, preset, table, levels, weights, truth.enhancement_ppm_m, band_refl, noise, seed, columns, node_tables
+    )
     return renderer, truth, info
+
+
+def _column_effects(option: bool | ColumnEffects | None, preset: SensorPreset) -> ColumnEffects | None:
+    """The column effects asked for: None (off), the preset's (True) or the given :class:`ColumnEffects`."""
+    if option is None or option is False:
+        return None
+    if option is True:
+        if preset.column_effects is None:
+            raise InvalidInputError(
+                "column_effects", f"the {preset.name} preset has no characterised column effects; pass ColumnEffects(...)"
+            )
+        return preset.column_effects
+    if isinstance(option, ColumnEffects):
+        return option
+    raise InvalidInputError("column_effects", f"{option!r}; expected True, False or a ColumnEffects")
 
 
 def simulate_scene(
@@ -262,6 +312,7 @@ def simulate_scene(
     chunk_rows: int | None = None,
     level_step_ppm_m: float = DEFAULT_LEVEL_STEP_PPM_M,
     plume_options: dict[str, Any] | None = None,
+    column_effects: bool | ColumnEffects = False,
 ) -> tuple[xr.Dataset, PlumeTruth]:
     """Simulate an imaging-spectrometer scene with a CH4 point-source plume and known truth.
 
@@ -288,6 +339,12 @@ def simulate_scene(
     chunk_rows : rows per dask block (default ≈ 32 MiB blocks).
     level_step_ppm_m : enhancement level spacing of the rendering table.
     plume_options : extra keyword options of :func:`plumetrace.simulate.plumes.simulate_plume`.
+    column_effects : push-broom column effects (:mod:`plumetrace.simulate.columns`): False (default, the ideal
+        instrument, bit-identical to scenes simulated before the option existed), True (the preset's published
+        magnitudes, :attr:`SensorPreset.column_effects`) or a :class:`~plumetrace.spectra.sensors.ColumnEffects`.
+        The scene's columns are taken to span the instrument's whole swath (smile edge to edge). The effects are
+        recorded in attrs ``sim_smile_nm``, ``sim_gain_random_sigma``, ``sim_gain_smooth_sigma``; the per-column
+        values are :func:`plumetrace.simulate.columns.column_model` ``(n_col, n_band, effects, seed=seed)``.
 
     Returns
     -------
@@ -302,7 +359,7 @@ def simulate_scene(
         source_yx=source_yx, seed=seed, pixel_size_m=pixel_size_m, solar_zenith_deg=solar_zenith_deg,
         view_zenith_deg=view_zenith_deg, lat=lat, lon=lon, acquisition_time=acquisition_time,
         reflectance=reflectance, materials=materials, noise=noise, level_step_ppm_m=level_step_ppm_m,
-        plume_options=plume_options,
+        plume_options=plume_options, column_effects=column_effects,
     )
     ny, nx = truth.enhancement_ppm_m.shape
     nb = renderer.sensor.n_bands
@@ -334,6 +391,10 @@ def simulate_scene(
         "sim_noise": int(bool(noise)),
         "sim_background": "reflectance cube" if reflectance is not None else "procedural: " + ", ".join(info["materials"]),
     }
+    if renderer.columns is not None:
+        effects = renderer.columns.effects
+        extra.update(sim_smile_nm=float(effects.smile_nm), sim_gain_random_sigma=float(effects.gain_random_sigma),
+                     sim_gain_smooth_sigma=float(effects.gain_smooth_sigma))
     scene = make_scene(
         radiance, renderer.sensor.wavelength_nm, renderer.sensor.fwhm_nm, sensor=renderer.sensor.name,
         solar_zenith_deg=info["solar_zenith_deg"], view_zenith_deg=info["view_zenith_deg"], crs=info["crs"],

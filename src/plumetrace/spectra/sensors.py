@@ -15,6 +15,28 @@ Sources
   224 in total as in L1B products; FWHM 6.5 nm (VNIR) and 10 nm (SWIR); 30 m; 30 km swath (1000 px); SNR 500 at
   495 nm and 150 at 2200 nm (mission requirements, GFZ "EnMAP technical outline"). Nominal, uniform band placement.
 
+Column (push-broom) instrument effects
+--------------------------------------
+Each detector column of a push-broom imaging spectrometer is its own spectrometer: band centres shift a little across
+the swath (spectral *smile*, the curvature of the slit image on the detector) and the flat field leaves a small
+column-to-column radiometric residual. :class:`ColumnEffects` holds the magnitudes the simulator uses when asked
+(``simulate_scene(..., column_effects=True)``):
+
+* Smile: JPL's Offner (AVIRIS-NG) and Dyson (EMIT) spectrometers are specified to ≥ 95 % cross-track spectral
+  uniformity, i.e. a band centre may move by at most 5 % of the spectral sampling across the swath (Mouroulis, Green
+  & Chrien 2000, Appl. Opt. 39, 2210; Mouroulis & Green 2018, "Review of high fidelity imaging spectrometer design
+  for remote sensing", Opt. Eng. 57, 040901; AVIRIS-NG: Hamlin et al. 2011, IEEE Aerospace Conf.; Chapman et al.
+  2019, Remote Sens. 11, 2129, which fits a per-column spectral calibration; EMIT: Bradley et al. 2020, SPIE 11504,
+  "Optical design of the EMIT imaging spectrometer"; Green et al. 2020, IEEE Aerospace Conf.). We use that bound as
+  the edge-to-centre smile: EMIT 0.37 nm (5 % of 7.4 nm sampling), AVIRIS-NG 0.25 nm (5 % of 5 nm). As-built
+  instruments are typically within it, so these values are an upper-realistic case.
+* Radiometric column residual: after flat-fielding, AVIRIS-NG radiance still shows column stripes that Chapman et al.
+  (2019) remove with a Markov-random-field destriping; we model the residual as 0.2 % random per (column, band) plus a
+  0.5 % RMS smooth (cross-track × spectral) pattern for both instruments. These figures are our assumption at the
+  order of magnitude of published flat-field uncertainties (a few tenths of a per cent), not a measured value.
+PRISMA and EnMAP carry no column-effect values here (None): their L1 processors correct smile from per-column
+calibration tables that we have not characterised.
+
 SNR-specified sensors use :func:`plumetrace.spectra.noise.snr_noise_model` with the reference radiance of a 30 %
 reflectance surface at 30° solar zenith (the usual specification condition), floored at 2 % of its maximum so deep
 absorption bands keep a non-zero noise.
@@ -31,9 +53,25 @@ from plumetrace.errors import InvalidInputError
 from plumetrace.spectra import bundled_path
 from plumetrace.spectra.noise import NoiseModel, load_noise_table, snr_noise_model
 
-__all__ = ["SensorPreset", "SENSOR_NAMES", "get_sensor"]
+__all__ = ["ColumnEffects", "SensorPreset", "SENSOR_NAMES", "get_sensor"]
 
 SENSOR_NAMES = ("emit", "aviris-ng", "prisma", "enmap")
+
+
+@dataclass(frozen=True)
+class ColumnEffects:
+    """Magnitudes of a push-broom instrument's column-dependent effects (see the module docstring for sources).
+
+    smile_nm : band-centre shift of the swath edges relative to its centre, nm (parabolic across the swath).
+    gain_random_sigma : relative 1σ of the independent per-(column, band) radiometric gain error (0.002 = 0.2 %).
+    gain_smooth_sigma : relative RMS of the smooth cross-track × spectral gain pattern.
+    source : provenance.
+    """
+
+    smile_nm: float
+    gain_random_sigma: float
+    gain_smooth_sigma: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -51,10 +89,19 @@ class SensorPreset:
     swath_pixels: int
     noise: NoiseModel
     source: str
+    column_effects: ColumnEffects | None = None
 
     @property
     def n_bands(self) -> int:
         return int(self.wavelength_nm.size)
+
+
+#: ≥ 95 % cross-track spectral uniformity bound (5 % of the 7.4 nm sampling) and an assumed flat-field residual.
+_EMIT_COLUMNS = ColumnEffects(0.37, 0.002, 0.005, "smile: 95 % uniformity spec (Bradley et al. 2020); gain: assumed")
+#: ≥ 95 % cross-track spectral uniformity bound (5 % of the 5 nm sampling) and an assumed flat-field residual.
+_AVIRIS_NG_COLUMNS = ColumnEffects(
+    0.25, 0.002, 0.005, "smile: 95 % uniformity spec (Hamlin et al. 2011; Chapman et al. 2019); gain: assumed"
+)
 
 
 def _emit() -> tuple[np.ndarray, np.ndarray]:
@@ -94,11 +141,15 @@ def _snr_model(wavelength_nm, fwhm_nm, snr_points: list[tuple[float, float]], so
 def _preset(name: str) -> SensorPreset:
     if name == "emit":
         wl, fwhm = _emit()
-        return SensorPreset("emit", wl, fwhm, 60.0, 1242, load_noise_table("emit", wl), "EMIT target file; ISOFIT noise")
+        return SensorPreset(
+            "emit", wl, fwhm, 60.0, 1242, load_noise_table("emit", wl), "EMIT target file; ISOFIT noise",
+            column_effects=_EMIT_COLUMNS,
+        )
     if name == "aviris-ng":
         wl, fwhm = _aviris_ng()
         return SensorPreset(
-            "aviris-ng", wl, fwhm, 5.0, 598, load_noise_table("aviris-ng", wl), "ang20170228 wavelength fit; ISOFIT noise"
+            "aviris-ng", wl, fwhm, 5.0, 598, load_noise_table("aviris-ng", wl), "ang20170228 wavelength fit; ISOFIT noise",
+            column_effects=_AVIRIS_NG_COLUMNS,
         )
     if name == "prisma":
         wl, fwhm = _two_spectrometers((400.0, 1010.0, 66, 12.0), (920.0, 2505.0, 173, 12.0))
