@@ -12,7 +12,8 @@ the pixel's albedo factor ``r = xᵀμ / μᵀμ`` (brighter pixels carry a stro
 ``ΔX / r`` and ``σ / r``.
 
 Which pixels form a group is chosen from the number of valid rows against the number of bands (:func:`choose_stats`):
-a push-broom detector's columns differ, so per-column statistics are best when each column has enough rows;
+a push-broom detector's columns differ, so per-column statistics are best when each column has enough rows
+(``AUTO_ROWS_PER_BAND``, set from measurement on scenes with simulated smile and flat-field residuals);
 short scenes starve them (the sample-covariance matched filter keeps a fraction ``(n - p + 2)/(n + 1)`` of its SNR,
 Reed, Mallett & Brennan 1974), so columns are pooled into groups, or the whole scene.
 """
@@ -32,6 +33,7 @@ from plumetrace.errors import InvalidInputError
 __all__ = [
     "STATS_CHOICES",
     "ROWS_PER_BAND",
+    "AUTO_ROWS_PER_BAND",
     "MIN_GROUP_PIXELS",
     "FilterWeights",
     "choose_stats",
@@ -41,10 +43,20 @@ __all__ = [
 ]
 
 STATS_CHOICES = ("auto", "column", "group", "scene", "cluster")
-#: Valid rows per window band that per-column statistics need for ``stats="auto"`` to pick them. With the noise-floor
-#: loading, per-column statistics at 4 rows per band already beat pooled columns on push-broom scenes (column-to-column
-#: gain differences dominate); without it the SNR loss would be (n - p)/n (Reed, Mallett & Brennan 1974).
+#: Fewest valid pixels per window band that a group's statistics are trusted with (robust re-estimation keeps at
+#: least this many; the sample-covariance filter keeps (n - p)/n of its SNR, Reed, Mallett & Brennan 1974).
 ROWS_PER_BAND = 4
+#: Valid rows per window band a column needs for ``stats="auto"`` to give it its own statistics (else groups of
+#: columns reaching this many pixels, else the scene). Evidence (benchmarks/stats_choice.py, docs/detect.md "Choosing
+#: the statistics (auto)"): on simulated push-broom scenes *with* column effects at the instruments' specified
+#: magnitudes (smile 0.25-0.37 nm, 0.2 % + 0.5 % flat-field residual), per-column statistics buy ~8 % lower noise
+#: than scene-wide ones only when the columns are long, and below ~25 rows per band their estimation error (heavy
+#: tails and column striping from starved covariances: the matched filter's score variance grows like n/(n - p))
+#: costs far more than the column-to-column differences they capture. EMIT (50 window bands): 3 false plumes per
+#: 100 km² at 12.8 rows per band (640 rows) against 0 scene-wide, 0.3 at 25.6 (1280 rows); the old 4 rows per band
+#: gave 11 per 100 km² at 200 rows. Physics: smile and gain residuals change each column's *mean* by a few tenths of a
+#: per cent, which is small against the sensor noise per pixel, so pooling neighbouring columns loses little.
+AUTO_ROWS_PER_BAND = 25
 #: Fewest valid pixels a non-empty group may have.
 MIN_GROUP_PIXELS = 10
 
@@ -96,10 +108,10 @@ def choose_stats(valid_rows: int, n_band: int, n_col: int) -> tuple[str, int]:
     Returns
     -------
     (mode, columns_per_group)
-        ``("column", 1)`` when ``valid_rows ≥ ROWS_PER_BAND × n_band``; otherwise ``("group", w)`` with the
+        ``("column", 1)`` when ``valid_rows ≥ AUTO_ROWS_PER_BAND × n_band``; otherwise ``("group", w)`` with the
         narrowest ``w`` that reaches that many pixels, or ``("scene", n_col)`` when ``w`` would exceed half the scene.
     """
-    need = ROWS_PER_BAND * n_band
+    need = AUTO_ROWS_PER_BAND * n_band
     if valid_rows >= need:
         return "column", 1
     width = math.ceil(need / max(valid_rows, 1))
