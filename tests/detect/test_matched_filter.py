@@ -9,7 +9,7 @@ import pytest
 from _detect_synthetic import synthetic_scene
 
 from plumetrace.detect.engine import detect_scene
-from plumetrace.detect.matched_filter import AUTO_ROWS_PER_BAND, choose_stats, column_groups
+from plumetrace.detect.matched_filter import AUTO_ROWS_PER_BAND, choose_stats, column_groups, group_width
 from plumetrace.errors import InvalidInputError
 
 WINDOW = (2100.0, 2480.0)
@@ -56,16 +56,20 @@ def test_uncertainty_matches_empirical_std(stats):
 
 
 def test_choose_stats_from_rows_vs_bands():
-    # The threshold moved from 4 to AUTO_ROWS_PER_BAND = 25 rows per band on the stats_choice evidence (per-column
-    # statistics below ~25 rows per band add false plumes even on scenes with push-broom column effects).
+    # The threshold moved from 4 to AUTO_ROWS_PER_BAND = 25 rows per band, and below it auto pools the scene instead
+    # of groups: benchmarks/stats_choice.py on scenes with push-broom column effects (per-column or grouped statistics
+    # below ~25 rows per band add false plumes that scene-wide statistics do not).
     assert AUTO_ROWS_PER_BAND == 25
     assert choose_stats(AUTO_ROWS_PER_BAND * 50, 50, 1242) == ("column", 1)
     assert choose_stats(1280, 50, 1242) == ("column", 1)  # a full EMIT granule: its own statistics per column
-    assert choose_stats(640, 50, 1242) == ("group", 2)
-    mode, width = choose_stats(150, 50, 1242)
-    assert mode == "group" and width == math.ceil(AUTO_ROWS_PER_BAND * 50 / 150)
-    assert choose_stats(128, 50, 64) == ("group", 10)
-    assert choose_stats(3, 50, 20)[0] == "scene"
+    assert choose_stats(640, 50, 1242) == ("scene", 1242)
+    assert choose_stats(3, 50, 20) == ("scene", 20)
+
+
+def test_group_width_reaches_the_pixel_count():
+    assert group_width(150, 50, 1242) == math.ceil(AUTO_ROWS_PER_BAND * 50 / 150)
+    assert group_width(5000, 50, 1242) == 2  # a group is at least two columns
+    assert group_width(3, 50, 20) == 20
 
 
 def test_column_groups_fold_narrow_tail():
@@ -75,15 +79,14 @@ def test_column_groups_fold_narrow_tail():
     assert n == 2 and list(np.bincount(groups)) == [4, 5]
 
 
-def test_auto_pools_columns_of_short_scenes():
-    # Wider than before (40 -> 160 columns): at AUTO_ROWS_PER_BAND = 25 a 60-row scene needs groups of ~16 columns,
-    # and a group wider than half the scene falls back to scene-wide statistics.
-    scene, _, _ = synthetic_scene(rows=60, cols=160, seed=7)
-    ds = detect_scene(scene, window_nm=WINDOW, stats="auto")
-    assert ds.attrs["stats"] == "group"
-    assert ds.attrs["columns_per_group"] == math.ceil(AUTO_ROWS_PER_BAND * ds.attrs["window_bands"] / 60) >= 2
-    narrow, _, _ = synthetic_scene(rows=60, cols=40, seed=7)
-    assert detect_scene(narrow, window_nm=WINDOW, stats="auto").attrs["stats"] == "scene"
+def test_auto_pools_the_scene_when_columns_are_short():
+    # Below AUTO_ROWS_PER_BAND rows per band auto uses scene-wide statistics (it pooled groups of columns before the
+    # stats_choice evidence); explicit groups still get the width that reaches the pixel count.
+    scene, _, _ = synthetic_scene(rows=60, cols=40, seed=7)
+    assert detect_scene(scene, window_nm=WINDOW, stats="auto").attrs["stats"] == "scene"
+    grouped = detect_scene(scene, window_nm=WINDOW, stats="group")
+    assert grouped.attrs["stats"] == "group"
+    assert grouped.attrs["columns_per_group"] == group_width(60, grouped.attrs["window_bands"], 40)
 
 
 def test_nan_and_fill_pixels_masked():

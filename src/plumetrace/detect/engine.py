@@ -39,6 +39,7 @@ from plumetrace.detect.matched_filter import (
     STATS_CHOICES,
     apply_filter,
     choose_stats,
+    group_width,
     column_groups,
     filter_weights,
 )
@@ -452,7 +453,7 @@ def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: in
         mode, width = choose_stats(int(np.median(nonempty)), n_band, n_col)
     elif stats == "group":
         mode = "group"
-        width = int(group_columns) if group_columns else choose_stats(int(np.median(nonempty)), n_band, n_col)[1]
+        width = int(group_columns) if group_columns else group_width(int(np.median(nonempty)), n_band, n_col)
         width = max(width, 2)
     elif stats == "column":
         mode, width = "column", 1

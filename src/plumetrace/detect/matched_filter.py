@@ -37,6 +37,7 @@ __all__ = [
     "MIN_GROUP_PIXELS",
     "FilterWeights",
     "choose_stats",
+    "group_width",
     "column_groups",
     "filter_weights",
     "apply_filter",
@@ -55,7 +56,8 @@ ROWS_PER_BAND = 4
 #: costs far more than the column-to-column differences they capture. EMIT (50 window bands): 3 false plumes per
 #: 100 km² at 12.8 rows per band (640 rows) against 0 scene-wide, 0.3 at 25.6 (1280 rows); the old 4 rows per band
 #: gave 11 per 100 km² at 200 rows. Physics: smile and gain residuals change each column's *mean* by a few tenths of a
-#: per cent, which is small against the sensor noise per pixel, so pooling neighbouring columns loses little.
+#: per cent, which is small against the sensor noise per pixel, so pooling the columns loses little. Below the
+#: threshold ``auto`` pools the whole scene (groups of columns did worse than the scene on every short scene measured).
 AUTO_ROWS_PER_BAND = 25
 #: Fewest valid pixels a non-empty group may have.
 MIN_GROUP_PIXELS = 10
@@ -94,7 +96,7 @@ class FilterWeights:
 
 
 def choose_stats(valid_rows: int, n_band: int, n_col: int) -> tuple[str, int]:
-    """Statistics mode and group width from the valid rows per column.
+    """Statistics mode of ``stats="auto"`` from the valid rows per column.
 
     Parameters
     ----------
@@ -108,16 +110,24 @@ def choose_stats(valid_rows: int, n_band: int, n_col: int) -> tuple[str, int]:
     Returns
     -------
     (mode, columns_per_group)
-        ``("column", 1)`` when ``valid_rows ≥ AUTO_ROWS_PER_BAND × n_band``; otherwise ``("group", w)`` with the
-        narrowest ``w`` that reaches that many pixels, or ``("scene", n_col)`` when ``w`` would exceed half the scene.
+        ``("column", 1)`` when ``valid_rows ≥ AUTO_ROWS_PER_BAND × n_band``, otherwise ``("scene", n_col)``.
+
+    Notes
+    -----
+    Groups of columns are not chosen automatically any more: on the stats_choice scenes (with push-broom column
+    effects) groups reaching ``AUTO_ROWS_PER_BAND × n_band`` pixels gave 1-6 false plumes per 100 km² on EMIT where
+    scene-wide statistics gave none, and 2-5× scene-wide's on AVIRIS-NG, for at most ~8 % lower background noise.
+    ``stats="group"`` remains available (width from :func:`group_width`).
     """
-    need = AUTO_ROWS_PER_BAND * n_band
-    if valid_rows >= need:
+    if valid_rows >= AUTO_ROWS_PER_BAND * n_band:
         return "column", 1
-    width = math.ceil(need / max(valid_rows, 1))
-    if width * 2 > n_col:
-        return "scene", n_col
-    return "group", width
+    return "scene", n_col
+
+
+def group_width(valid_rows: int, n_band: int, n_col: int) -> int:
+    """Narrowest group of columns holding ``AUTO_ROWS_PER_BAND × n_band`` valid pixels (at least 2, at most n_col)."""
+    need = AUTO_ROWS_PER_BAND * n_band
+    return int(min(max(math.ceil(need / max(valid_rows, 1)), 2), max(n_col, 1)))
 
 
 def column_groups(n_col: int, mode: str, columns_per_group: int = 1) -> tuple[np.ndarray, int]:
