@@ -244,6 +244,7 @@ def resolve_target(
     fwhm_nm: np.ndarray,
     *,
     airmass_factor: float | None = None,
+    max_enhancement_ppm_m: float | None = WEAK_PLUME_MAX_PPM_M,
 ) -> Target:
     """The target a ``--gas`` value names: a bundled gas, a text target file or a ``.npz`` LUT.
 
@@ -256,6 +257,8 @@ def resolve_target(
         The scene's band centres and widths, nm.
     airmass_factor : float, optional
         Scene air-mass factor; LUT-based targets are scaled to it. Text targets are used as given.
+    max_enhancement_ppm_m : float or None
+        LUT-based targets: highest level of the log-radiance regression (:func:`unit_absorption_from_lut`).
 
     Raises
     ------
@@ -266,7 +269,9 @@ def resolve_target(
     fwhm_nm = np.asarray(fwhm_nm, dtype=np.float64)
     key = gas.strip().lower()
     if key in BUNDLED_GASES:
-        values = unit_absorption_from_lut(load_ch4_lut(), wavelength_nm, fwhm_nm, airmass_factor=airmass_factor)
+        values = unit_absorption_from_lut(
+            load_ch4_lut(), wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, max_enhancement_ppm_m=max_enhancement_ppm_m
+        )
         target = Target(key, wavelength_nm, values, f"bundled:{key}", airmass_factor)
     else:
         path = Path(gas).expanduser()
@@ -277,7 +282,8 @@ def resolve_target(
         if path.suffix.lower() == ".npz":
             lut, reference = read_lut_file(path)
             values = unit_absorption_from_lut(
-                lut, wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, reference_airmass_factor=reference
+                lut, wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, reference_airmass_factor=reference,
+                max_enhancement_ppm_m=max_enhancement_ppm_m,
             )
             target = Target(lut.gas, wavelength_nm, values, str(path), airmass_factor)
         else:
