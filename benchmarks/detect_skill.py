@@ -266,7 +266,9 @@ def run_ours(
         view_zenith_deg=geometry.get("view_zenith_deg", 0.0),
         source="benchmark",
     )
-    out = detect_scene(scene, gas="ch4", method=method, stats=stats, window_nm=WINDOW_NM)
+    method, _, variant = method.partition(" ")  # "mf albedo-corrected": the linear filter divided by the albedo factor
+    out = detect_scene(scene, gas="ch4", method=method, stats=stats, window_nm=WINDOW_NM,
+                       **({"albedo_correct": True} if variant == "albedo-corrected" else {}))
     return np.asarray(out["enhancement"].values, dtype=np.float64)
 
 
@@ -516,7 +518,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     title=f"sparse-filter bias mechanisms, seeds {first_seed}–{first_seed + seeds - 1}, {shape[0]}×{shape[1]} px")
         write_json(args.json, {"shape": shape, "seeds": seeds, "first_seed": first_seed, "diagnosis": rows})
         return {"diagnosis": rows}
-    methods = ["plumetrace mf", "plumetrace sparse", "plumetrace mf stats=scene", "plumetrace mf stats=cluster",
+    methods = ["plumetrace mf", "plumetrace mf albedo-corrected", "plumetrace sparse", "plumetrace mf stats=scene", "plumetrace mf stats=cluster",
                "plumetrace sparse stats=cluster", "SPy mf (scene-wide)"] + ([] if args.no_mag1c else ["mag1c (30 it.)"])
     pooled: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
     timings: dict[str, float] = {m: 0.0 for m in methods}
