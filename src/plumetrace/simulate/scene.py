@@ -275,6 +275,12 @@ def _build(
     return renderer, truth, info
 
 
+def _presets_with_column_effects() -> list[str]:
+    from plumetrace.spectra.sensors import SENSOR_NAMES, get_sensor
+
+    return [name for name in SENSOR_NAMES if get_sensor(name).column_effects is not None]
+
+
 def _column_effects(option: bool | ColumnEffects | None, preset: SensorPreset) -> ColumnEffects | None:
     """The column effects asked for: None (off), the preset's (True) or the given :class:`ColumnEffects`."""
     if option is None or option is False:
@@ -282,7 +288,9 @@ def _column_effects(option: bool | ColumnEffects | None, preset: SensorPreset) -
     if option is True:
         if preset.column_effects is None:
             raise InvalidInputError(
-                "column_effects", f"the {preset.name} preset has no characterised column effects; pass ColumnEffects(...)"
+                "column_effects",
+                f"the {preset.name} preset has no characterised column effects (presets that have them: "
+                f"{', '.join(_presets_with_column_effects())}; from Python, pass a ColumnEffects)",
             )
         return preset.column_effects
     if isinstance(option, ColumnEffects):
