@@ -101,18 +101,23 @@ def _accumulate_classes(
         spectra = pixels(block, valid, reader.layout)
         labels = model.assign(spectra)
         class_map[row0:row1][valid] = labels.astype(np.int16)
-        order, indptr = _class_order(labels, model.n_class)
-        for c in range(model.n_class):
-            lo, hi = indptr[c], indptr[c + 1]
-            if hi == lo:
-                continue
-            d = spectra[order[lo:hi]]
-            d -= shift32[c]
-            sums.count[c] += hi - lo
-            sums.sum1[c] += d.sum(axis=0, dtype=np.float64)
-            sums.sum2[c] += d.T @ d
+        spectra -= shift32[labels]
+        _add_by_class(sums, spectra, labels)
         advance()
     return sums
+
+
+def _add_by_class(sums: ShiftedSums, centred: np.ndarray, labels: np.ndarray) -> None:
+    """Add the count, ``Σ d`` and ``Σ d dᵀ`` of the centred spectra (n, n_band) of each class to ``sums`` (in place)."""
+    order, indptr = _class_order(labels, sums.count.size)
+    for c in range(sums.count.size):
+        lo, hi = indptr[c], indptr[c + 1]
+        if hi == lo:
+            continue
+        d = centred[order[lo:hi]]
+        sums.count[c] += hi - lo
+        sums.sum1[c] += d.sum(axis=0, dtype=np.float64)
+        sums.sum2[c] += d.T @ d
 
 
 def _class_pixels(
@@ -297,23 +302,21 @@ def cluster_retrieval(
                 break
             marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
 
-            def masked_sums(_w: int, part: list[tuple[int, int]]) -> PlumeSums:
-                count, sum_d, sum_dd = np.zeros(n_group), np.zeros((n_group, n_band)), np.zeros((n_group, n_band, n_band))
+            def masked_sums(_w: int, part: list[tuple[int, int]]) -> ShiftedSums:
+                sums = ShiftedSums.zeros(base_mean)
                 buffer = block_buffer(reader, max((r1 - r0 for r0, r1 in part), default=0))
                 for row0, row1 in part:
                     d, g, _ = _class_pixels(reader, class_map, row0, row1, buffer, mask[row0:row1])
                     d -= base_mean[g]
-                    for c in np.unique(g):
-                        piece = d[g == c]
-                        count[c] += piece.shape[0]
-                        sum_d[c] += piece.sum(axis=0, dtype=np.float64)
-                        sum_dd[c] += piece.T @ piece
-                return count, sum_d, sum_dd
+                    _add_by_class(sums, d, g)
+                return sums
 
             gathered = _run_threads(threads, masked_sums, marked)
+            marked_sums = gathered[0]
+            for other in gathered[1:]:
+                marked_sums.add(other)
             robust_stats = exclude_pixels(
-                group_stats, sum(g[0] for g in gathered).astype(np.int64), sum(g[1] for g in gathered),
-                sum(g[2] for g in gathered), min_pixels=need,
+                group_stats, marked_sums.count, marked_sums.sum1, marked_sums.sum2, min_pixels=need,
             )
             weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
             extend(len(blocks))
