@@ -22,8 +22,11 @@ reflectance (100 × 100, stage f). Variants per surface:
 * ``oracle stats, full-range target``: the old target with the same oracle statistics;
 * ``engine, robust off`` / ``engine (default)`` (stage e): ``detect_scene`` statistics from the scene itself, without
   and with the robust plume masking;
-* ``engine, robust never skipped``: the robust round also where the engine skips it (marked pixels that cannot move
-  the scene mean by 5 % of 1σ, ``engine._ROBUST_MIN_SHIFT``) — a diagnosis, not an option;
+* ``engine, old skip test``: the default before session 3, whose robust round re-applied the filter only when the
+  marked pixels could move some group's mean by 5 % of its 1σ (re-implemented here through the engine's
+  ``reapply_needed`` hook, for before → after in one run); ``engine, re-apply always``: the round never skipped (the
+  default skips it when the downdated filter changes the marked pixels' summed estimate by < 1 %) — diagnoses, not
+  options;
 * ``engine, albedo-corrected``; ``engine, full-range target``: the default with the old target (before the fix).
 
 ``response_bias_pct`` splits the bias: the same variant is run on the plume-free twin and its retrieval subtracted pixel
@@ -63,7 +66,8 @@ VARIANTS = (
     "oracle stats, full-range target",
     "engine, robust off",
     "engine (default)",
-    "engine, robust never skipped",
+    "engine, old skip test",
+    "engine, re-apply always",
     "engine, albedo-corrected",
     "engine, full-range target",
 )
@@ -138,14 +142,28 @@ def _oracle(scene: Any, twin: Any, *, albedo_correct: bool, max_ppm_m: float | N
     return enh.reshape(scene["radiance"].shape[:2]).astype(np.float64)
 
 
+def _old_skip_test(count: np.ndarray, sum_d: np.ndarray, base_mean: np.ndarray, before: Any, after: Any, **_: Any) -> bool:
+    """The robust round's test before session 3: re-apply when the marked pixels move some group's mean by > 5 % of 1σ."""
+    m = np.asarray(count, dtype=np.float64)[:, None]
+    summed = np.einsum("gb,gb->g", np.asarray(sum_d) + m * (np.asarray(base_mean, dtype=np.float64) - before.mean),
+                       before.q) / before.normalizer
+    return bool(np.any(np.abs(summed) / np.maximum(before.count, 1) > 0.05 * np.nan_to_num(before.sigma)))
+
+
+#: Robust rounds that re-applied the filter, per variant: [rounds run, scenes].
+ROUNDS: dict[str, list[int]] = {}
+
+
 def _engine(scene: Any, *, robust: bool = True, albedo_correct: bool = False, full_range: bool = False,
-            never_skip: bool = False) -> np.ndarray:
+            skip_rule: str = "default", label: str | None = None) -> np.ndarray:
     from plumetrace.detect import engine
     from plumetrace.spectra.target import resolve_target
 
-    min_shift = engine._ROBUST_MIN_SHIFT
-    if never_skip:  # the robust round runs even when the marked pixels cannot move the mean by 5 % of 1σ
-        engine._ROBUST_MIN_SHIFT = 0.0
+    default_rule = engine.reapply_needed
+    if skip_rule == "old":
+        engine.reapply_needed = _old_skip_test
+    elif skip_rule == "always":
+        engine.reapply_needed = lambda *args, **kwargs: True
     if full_range:  # the target before the fix, through the engine's own code path
         engine.resolve_target = partial(resolve_target, max_enhancement_ppm_m=None)
         engine._TARGET_CACHE.clear()
@@ -153,10 +171,14 @@ def _engine(scene: Any, *, robust: bool = True, albedo_correct: bool = False, fu
         out = engine.detect_scene(scene, gas="ch4", method="mf", stats="scene", window_nm=WINDOW_NM, robust=robust,
                                   albedo_correct=albedo_correct)
     finally:
-        engine._ROBUST_MIN_SHIFT = min_shift
+        engine.reapply_needed = default_rule
         if full_range:
             engine.resolve_target = resolve_target
             engine._TARGET_CACHE.clear()
+    if label is not None:
+        tally = ROUNDS.setdefault(label, [0, 0])
+        tally[0] += int(out.attrs["robust_rounds"] > 0)
+        tally[1] += 1
     return np.asarray(out["enhancement"].values, dtype=np.float64)
 
 
@@ -166,8 +188,10 @@ def run_variants(scene: Any, twin: Any) -> dict[str, np.ndarray]:
         "oracle stats, albedo-corrected": _oracle(scene, twin, albedo_correct=True, max_ppm_m=2000.0),
         "oracle stats, full-range target": _oracle(scene, twin, albedo_correct=False, max_ppm_m=None),
         "engine, robust off": _engine(scene, robust=False),
-        "engine (default)": _engine(scene),
-        "engine, robust never skipped": _engine(scene, never_skip=True),
+        "engine (default)": _engine(scene, label="engine (default), plume-free twin" if scene is twin else "engine (default)"),
+        "engine, old skip test": _engine(scene, skip_rule="old",
+                                         label="engine, old skip test, plume-free twin" if scene is twin else "engine, old skip test"),
+        "engine, re-apply always": _engine(scene, skip_rule="always"),
         "engine, albedo-corrected": _engine(scene, albedo_correct=True),
         "engine, full-range target": _engine(scene, full_range=True),
     }
@@ -233,11 +257,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 title="(a) retrieved/true, ideal statistics, noise-free uniform plume on a uniform 30 % surface")
 
     surfaces = [s for s in SURFACES if s != "jasper-ridge" or (shared / "swir-scenes" / "jasper-ridge").exists()]
-    rows = []
+    rows: list[dict[str, Any]] = []
+    reapplied: list[dict[str, Any]] = []
     for surface in surfaces:
         for sensor in SENSORS:
             pooled: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {v: [] for v in VARIANTS}
             paired: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {v: [] for v in VARIANTS}
+            ROUNDS.clear()
             for k, seed in enumerate(seeds):
                 scenes = family_scenes(surface, sensor, seed, shared)
                 background = run_variants(scenes[0][1], scenes[0][1])  # every variant on the plume-free twin
@@ -251,13 +277,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 response, _, _, response_se = bias_with_interval(paired[variant], n_seeds)
                 rows.append({"family": f"{surface}/{sensor}", "variant": variant, "bias_pct_below_2000": point,
                              "lo68": lo, "hi68": hi, "se": se, "response_bias_pct": response, "response_se": response_se})
+            for label, (ran, n_scenes) in ROUNDS.items():
+                reapplied.append({"family": f"{surface}/{sensor}", "variant": label, "reapplied": ran, "scenes": n_scenes})
             print(f"  {surface}/{sensor} done ({time.perf_counter() - t_start:.0f} s)", flush=True)
     print()
     print_table(rows, ["family", "variant", "bias_pct_below_2000", "lo68", "hi68", "se", "response_bias_pct", "response_se"],
                 title=f"(b)-(f) bias over 100 ≤ truth < 2000 ppm·m, mf scene-wide, seeds {seeds.start}–{seeds.stop - 1}, "
                       f"{SHAPE[0]}×{SHAPE[1]} px, peaks {', '.join(f'{p:g}' for p in PEAKS_PPM_M)} ppm·m")
+    print_table(reapplied, ["family", "variant", "reapplied", "scenes"],
+                title="robust round: scenes in which the filter was re-applied")
     result = {"window_nm": list(WINDOW_NM), "seeds": list(seeds), "shape": list(SHAPE), "peaks_ppm_m": list(PEAKS_PPM_M),
-              "ideal": ideal_rows, "rows": rows, "wall_s": time.perf_counter() - t_start}
+              "ideal": ideal_rows, "rows": rows, "reapplied": reapplied, "wall_s": time.perf_counter() - t_start}
     write_json(args.json, result)
     return result
 

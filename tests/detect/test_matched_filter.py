@@ -35,8 +35,10 @@ def test_recovers_injected_beer_lambert_enhancement():
 def test_column_wise_equals_scene_wide_for_identical_columns():
     scene, _, _ = synthetic_scene(rows=300, cols=6, seed=4, identical_columns=True)
     # Without regularisation the statistics are identical (the loading scales with bands / pixels, so it differs).
-    by_column = detect_scene(scene, window_nm=WINDOW, stats="column", shrinkage=0.0)
-    by_scene = detect_scene(scene, window_nm=WINDOW, stats="scene", shrinkage=0.0)
+    # Single pass: the robust round's mask is a threshold (column mode also marks under scene-pooled statistics), so
+    # float32 round-off can flip a row at its edge and the two modes would exclude different pixels.
+    by_column = detect_scene(scene, window_nm=WINDOW, stats="column", shrinkage=0.0, robust=False)
+    by_scene = detect_scene(scene, window_nm=WINDOW, stats="scene", shrinkage=0.0, robust=False)
     # The scene-wide pass multiplies uncentred-by-column float32 blocks: agreement to a few % of σ, not bit for bit.
     sigma = float(np.nanmean(by_scene.uncertainty.values))
     np.testing.assert_allclose(by_column.enhancement.values, by_scene.enhancement.values, atol=0.06 * sigma)

@@ -42,7 +42,7 @@ from plumetrace.detect.clusters import (
 from plumetrace.detect.covariance import ShiftedSums, merge_columns
 from plumetrace.detect.matched_filter import FilterWeights, filter_weights
 from plumetrace.detect.reader import WindowReader, band_axis, block_buffer, pixels
-from plumetrace.detect.robust import exclude_pixels, plume_mask
+from plumetrace.detect.robust import exclude_pixels, plume_mask, reapply_needed
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
 
@@ -173,7 +173,7 @@ def cluster_retrieval(
         invalid; attrs ``clusters`` (classes used after merging), ``clusters_fitted``, ``cluster_features``,
         ``cluster_pixels`` (pixels per class), ``robust_rounds``, ``robust_masked_pixels``.
     """
-    from plumetrace.detect.engine import _REFINE_SIGMA, _ROBUST_MIN_SHIFT, _pilot, _run_threads
+    from plumetrace.detect.engine import _REFINE_SIGMA, _pilot, _run_threads
 
     k = np.asarray(unit_absorption, dtype=np.float64)
     n_lines, n_col, n_band = reader.n_lines, reader.n_samples, reader.n_bands
@@ -295,11 +295,6 @@ def cluster_retrieval(
                 mask = plume_mask(out["enhancement"] / out["uncertainty"])
             if not mask.any():
                 break
-            marked_groups = class_map[mask].astype(np.int64)
-            shift_ppm_m = np.bincount(marked_groups, weights=out["enhancement"][mask].astype(np.float64), minlength=n_group)
-            shift_ppm_m /= np.maximum(group_stats.count, 1)
-            if round_index == 0 and not np.any(np.abs(shift_ppm_m) > _ROBUST_MIN_SHIFT * np.nan_to_num(weights.sigma)):
-                break
             marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
 
             def masked_sums(_w: int, part: list[tuple[int, int]]) -> ShiftedSums:
@@ -318,7 +313,10 @@ def cluster_retrieval(
             robust_stats = exclude_pixels(
                 group_stats, marked_sums.count, marked_sums.sum1, marked_sums.sum2, min_pixels=need,
             )
-            weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
+            robust_weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
+            if not reapply_needed(marked_sums.count, marked_sums.sum1, base_mean, weights, robust_weights):
+                break  # the downdated filter leaves the marked pixels' estimate as it is (plumetrace.detect.robust)
+            weights = robust_weights
             extend(len(blocks))
             apply_pass(weights)
             robust_done = (round_index + 1, int(mask.sum()))

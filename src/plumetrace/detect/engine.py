@@ -43,7 +43,7 @@ from plumetrace.detect.matched_filter import (
     column_groups,
     filter_weights,
 )
-from plumetrace.detect.robust import exclude_pixels, plume_mask
+from plumetrace.detect.robust import exclude_pixels, plume_mask, reapply_needed
 from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first, pixels
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
@@ -63,7 +63,6 @@ _PILOT_LINES = 24
 #: Active-set size (bytes of spectra) above which the sparse filter keeps it in temporary files.
 SPILL_BYTES = 256 * 2**20
 _REFINE_SIGMA = 2.0
-_ROBUST_MIN_SHIFT = 0.05  # of a group's 1σ: the smallest mean shift by the marked pixels worth another pass
 _STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
 
 
@@ -749,6 +748,7 @@ def detect_window(
         if do_robust:
             # Plume-free statistics: mark the plume, downdate the statistics of all pixels, apply again.
             base_mean_col = mean_col
+            base_mean = weights.mean.astype(np.float32)  # per group: what ``_masked_sums`` centres on
             pooled = None
             pooled_mask = None
             if z_pooled is not None:
@@ -767,14 +767,7 @@ def detect_window(
                     mask = plume_mask(out["enhancement"] / out["uncertainty"])
                 if pooled_mask is not None:
                     mask |= pooled_mask
-                rows_with = np.flatnonzero(mask.any(axis=1))
-                if not rows_with.size:
-                    break
-                # Skip when the marked pixels cannot move any group's mean by 5 % of its 1σ (noise clumps do not).
-                shift_ppm_m = np.bincount(groups, weights=np.where(mask, out["enhancement"], 0).sum(axis=0, dtype=np.float64),
-                                          minlength=n_group) / np.maximum(group_stats.count, 1)
-                sigma_group = np.nan_to_num(weights.sigma)  # before albedo correction: near enough for this test
-                if round_index == 0 and not np.any(np.abs(shift_ppm_m) > _ROBUST_MIN_SHIFT * sigma_group):
+                if not mask.any():
                     break
                 marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
                 gathered = _run_threads(
@@ -785,7 +778,12 @@ def detect_window(
                 m_outer = sum(g[2] for g in gathered)
                 del gathered
                 robust_stats = exclude_pixels(group_stats, m_count, m_sum, m_outer, min_pixels=ROWS_PER_BAND * n_band * width)
-                weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
+                robust_weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
+                # Re-apply only when the downdated filter moves the marked pixels' estimate (mean and covariance
+                # both count: a plume's signature t∘x varies over cluttered ground); see plumetrace.detect.robust.
+                if not reapply_needed(m_count, m_sum, base_mean, weights, robust_weights):
+                    break
+                weights = robust_weights
                 whitening = whitening_matrices(weights)[groups] if method == "ace" else None
                 mean_col = weights.mean[groups].astype(np.float32)
                 bar.update(task, total=bar.tasks[task].total + len(blocks))
@@ -1022,9 +1020,10 @@ def detect_scene(
         of that bias at the cost of a third pass. Replaces ``robust``.
     robust : bool, keyword-only
         ``mf`` and ``ace``: take the significant plume pixels (:func:`plumetrace.detect.robust.plume_mask`) out of
-        the background statistics and apply the filter again (:mod:`plumetrace.detect.robust`). Skipped when the
-        marked pixels cannot move any group's mean by more than 5 % of its 1σ (then it costs nothing); otherwise it
-        costs a re-read of the blocks holding plume pixels and one more application pass per round.
+        the background statistics and apply the filter again (:mod:`plumetrace.detect.robust`). Each round costs a
+        re-read of the blocks holding marked pixels; the filter is re-applied (one more pass) unless the downdated
+        statistics change the marked pixels' summed estimate by less than 1 %
+        (:func:`plumetrace.detect.robust.reapply_needed`).
     robust_rounds : int, keyword-only
         Rounds of mask → exclusion → re-application (each mask from the previous round's estimate).
     spill_bytes : int, keyword-only
