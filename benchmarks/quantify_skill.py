@@ -48,7 +48,9 @@ from _common import make_parser, print_table, write_json  # noqa: E402
 
 from plumetrace.detect.engine import detect_scene  # noqa: E402
 from plumetrace.plumes.pipeline import analyze_plumes  # noqa: E402
-from plumetrace.plumes.quantify import UEFF_TABLE, UeffCalibration, fit_ueff  # noqa: E402
+from plumetrace.plumes.quantify import (  # noqa: E402
+    UEFF_TABLE, UeffCalibration, calibrate_random_sigma, fit_ueff, monte_carlo_rate,
+)
 from plumetrace.plumes.segment import DEFAULT_SEGMENT_PARAMS, SegmentParams  # noqa: E402
 from plumetrace.plumes.wind import Wind  # noqa: E402
 from plumetrace.simulate.scene import simulate_scene  # noqa: E402
@@ -63,6 +65,8 @@ WIND_REL_ERROR = 0.3
 WIND_DIR_ERROR_DEG = 15.0
 GROWTH = "inertial"  # puff growth law of the simulator (--growth)
 MATERIALS: tuple[str, ...] | None = None  # procedural background materials (--materials; None: all)
+# the structural sigma of each row before session 3 (random and systematic in one), for the --calibrate-sigma diagnosis
+PRIOR_STRUCTURAL_SIGMA = {"emit": 0.15, "aviris-ng": 0.40}
 
 
 def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> tuple[float, float, float]:
@@ -126,6 +130,11 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
         if name == "literature":
             row["p16_csf"] = m["emission_rate_csf_p16_kg_h"]
             row["p84_csf"] = m["emission_rate_csf_p84_kg_h"]
+            row["p16_total_literature"] = m["emission_rate_total_p16_kg_h"]
+            row["p84_total_literature"] = m["emission_rate_total_p84_kg_h"]
+            row["sigma_literature"] = m["emission_rate_sigma_kg_h"]
+            row["sigma_systematic_literature"] = m["emission_rate_sigma_systematic_kg_h"]
+            row["sigma_total_literature"] = m["emission_rate_sigma_total_kg_h"]
         if name != "literature":
             row[f"q_{name}_kg_h"] = 3600.0 * (cal.a * u + cal.b) * match["ime_kg"] / match["length_m"]
     return row
@@ -161,22 +170,161 @@ def fit_pod(x: np.ndarray, detected: np.ndarray) -> tuple[float, float]:
     return float(best.x[0]), float(math.exp(best.x[1]))
 
 
-def calibrate(preset: str, n_cases: int, seed0: int) -> UeffCalibration:
-    """U_eff fitted on plumes from seeds disjoint from the validation set (same end-to-end chain)."""
+def calibration_plumes(preset: str, n_cases: int, seed0: int) -> list[dict[str, Any]]:
+    """Detected plumes from the calibration seeds (``seed0 + i``, disjoint from the validation seeds).
+
+    Q from the upper half of the log range (where plumes are detected: a calibration needs plumes to fit), U and the
+    direction as in validation; the wind GIVEN for the interval calibration is U·(1 + 0.3 ε) with σ_U = 30 % of the
+    given speed, exactly as in :func:`run_case` (its ε from an own stream, so the case draws stay as before). The
+    mask, IME and L do not depend on the wind, so one segmentation serves both the wind-known estimate and the
+    interval with the wind given.
+    """
     rng = np.random.default_rng(seed0)
-    u_list, ime, length, rate, ime_sigma = [], [], [], [], []
     low, high = PRESETS[preset]["q_range"]
+    records = []
     for i in range(n_cases):
-        # upper half of the log range, where plumes are detected: a calibration needs plumes to fit
         q, u, direction = _case_parameters(rng, (math.sqrt(low * high), high))
-        detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed0 + i)
+        seed = seed0 + i
+        wind_error = float(np.random.default_rng([seed, 11]).normal())
+        detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed)
         match = _match(analyze_plumes(detected, wind=Wind(u, direction, 0.0, direction_sigma_deg=0.0), n_samples=200,
                                       params=PARAMS, csf_samples=20), truth)
-        if match is not None:
-            u_list.append(u), ime.append(match["ime_kg"]), length.append(match["length_m"]), rate.append(q)
-            ime_sigma.append(match["ime_sigma_kg"])
-    return fit_ueff(u_list, ime, length, rate, ime_sigma_kg=ime_sigma,
-                    reference=f"fitted on {len(rate)} simulated {preset} plumes (seeds {seed0}+)", base=UEFF_TABLE[preset])
+        if match is None:
+            continue
+        given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
+        records.append({
+            "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction, "plume_id": match["plume_id"],
+            "ime_kg": match["ime_kg"], "ime_sigma_kg": match["ime_sigma_kg"], "length_m": match["length_m"],
+            "q_lit_kg_h": match["emission_rate_kg_h"], "given_u_m_s": given, "given_u_sigma_m_s": WIND_REL_ERROR * given,
+        })
+    return records
+
+
+def calibrate(preset: str, n_cases: int, seed0: int,
+              records: list[dict[str, Any]] | None = None) -> UeffCalibration:
+    """U_eff fitted on plumes from seeds disjoint from the validation set (same end-to-end chain)."""
+    records = calibration_plumes(preset, n_cases, seed0) if records is None else records
+    return fit_ueff([r["u_m_s"] for r in records], [r["ime_kg"] for r in records], [r["length_m"] for r in records],
+                    [r["q_kg_h"] for r in records], ime_sigma_kg=[r["ime_sigma_kg"] for r in records],
+                    reference=f"fitted on {len(records)} simulated {preset} plumes (seeds {seed0}+)",
+                    base=UEFF_TABLE[preset])
+
+
+def _old_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, seed: int) -> tuple[float, float]:
+    """The pre-session-3 construction, for the diagnosis only: U ~ N(U_given, σ_U) truncated at 0.1 m/s, a and b
+    drawn with the random part, one structural factor exp(N(0, σ))."""
+    rng = np.random.default_rng(seed)
+    n = 2000
+    speed = np.maximum(rng.normal(record["given_u_m_s"], record["given_u_sigma_m_s"], n), 0.1)
+    ueff = np.maximum(speed * rng.normal(cal.a, cal.sigma_a, n) + rng.normal(cal.b, cal.sigma_b, n), 0.05)
+    ime = rng.normal(record["ime_kg"], record["ime_sigma_kg"], n)
+    draws = 3600.0 * ueff * ime / record["length_m"] * np.exp(rng.normal(0.0, sigma, n))
+    low, high = np.percentile(draws, [15.865, 84.135])
+    return float(low), float(high)
+
+
+def _new_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, seed: int) -> tuple[float, float]:
+    from dataclasses import replace
+
+    est = monte_carlo_rate(record["ime_kg"], record["length_m"], 1, wind_speed_m_s=record["given_u_m_s"],
+                           wind_speed_sigma_m_s=record["given_u_sigma_m_s"], background_sigma_ppm_m=0.0,
+                           pixel_size_m=1.0, n_samples=2000, seed=seed, calibration=replace(cal, model_rel_sigma=sigma),
+                           ime_sigma_kg=record["ime_sigma_kg"])
+    return est.interval68_kg_h
+
+
+WIND_REDRAWS = 20  # wind-error draws per calibration plume in --calibrate-sigma
+
+
+def _with_wind_redraws(records: list[dict[str, Any]], k_draws: int) -> list[dict[str, Any]]:
+    """Each calibration plume ``k_draws`` times, each with its own given wind U·(1 + 0.3 ε) (draw 0 is the one of
+    :func:`calibration_plumes`): the wind error's distribution is known (it is the validation's), so averaging over
+    it leaves only the plume-to-plume structural scatter to be sampled by the calibration plumes."""
+    rows = []
+    for r in records:
+        for k in range(k_draws):
+            eps = float(np.random.default_rng([r["seed"], 11] if k == 0 else [r["seed"], 11, k]).normal())
+            given = max(r["u_m_s"] * (1.0 + WIND_REL_ERROR * eps), 0.2)
+            rows.append({**r, "given_u_m_s": given, "given_u_sigma_m_s": WIND_REL_ERROR * given,
+                         "mc_seed": r["seed"] * 100 + r["plume_id"] * 10_000_000 + k})
+    return rows
+
+
+def _score(records: list[dict[str, Any]], interval, *, debias: float = 1.0) -> dict[str, float]:
+    above = below = 0
+    for r in records:
+        low, high = interval({**r, "ime_kg": r["ime_kg"] / debias, "ime_sigma_kg": r["ime_sigma_kg"] / debias})
+        above += r["q_kg_h"] > high
+        below += r["q_kg_h"] < low
+    n = max(len(records), 1)
+    return {"coverage": 1 - (above + below) / n, "truth_above": above / n, "truth_below": below / n}
+
+
+def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> dict[str, Any]:
+    """``--calibrate-sigma``: the random structural σ per preset on the calibration seeds, and the diagnosis of the
+    interval construction (old vs new) and of the estimate's bias on the same plumes.
+
+    The σ is :func:`calibrate_random_sigma` over the calibration plumes, each with :data:`WIND_REDRAWS` wind errors
+    drawn as in validation (the committed value); the single-draw split-conformal σ is reported beside it.
+    """
+    out: dict[str, Any] = {}
+    table = []
+    for preset in presets:
+        t0 = time.perf_counter()
+        records = calibration_plumes(preset, n_cases, seed0)
+        cal = UEFF_TABLE[preset]
+
+        def run(rows: list[dict[str, Any]]):
+            return calibrate_random_sigma(
+                [r["ime_kg"] for r in rows], [r["ime_sigma_kg"] for r in rows], [r["length_m"] for r in rows],
+                [r["given_u_m_s"] for r in rows], [r["given_u_sigma_m_s"] for r in rows], [r["q_kg_h"] for r in rows],
+                calibration=cal, seeds=[r["mc_seed"] for r in rows])
+
+        single = [{**r, "mc_seed": r["seed"] + r["plume_id"]} for r in records]
+        redrawn = _with_wind_redraws(records, WIND_REDRAWS)
+        result_single = run(single)
+        result = run(redrawn)
+        ratio = np.array([r["q_lit_kg_h"] / r["q_kg_h"] for r in records])
+        bias = float(np.median(ratio))
+        prior = PRIOR_STRUCTURAL_SIGMA[preset]
+
+        def old(sigma: float):
+            return lambda r: _old_interval(r, cal, sigma, r["mc_seed"])
+
+        def new(sigma: float):
+            return lambda r: _new_interval(r, cal, sigma, r["mc_seed"])
+
+        diagnosis = {
+            f"old construction, structural sigma {prior:.2f} (before session 3)": _score(redrawn, old(prior)),
+            f"old construction, sigma {prior:.2f}, estimate / its median bias {bias:.3f}": _score(redrawn, old(prior), debias=bias),
+            "new construction, random sigma 0 (wind + retrieval noise only)": _score(redrawn, new(0.0)),
+            f"new construction, calibrated random sigma {result.sigma:.3f}": _score(redrawn, new(result.sigma)),
+            f"new construction, sigma {result.sigma:.3f}, estimate / its median bias {bias:.3f}": _score(
+                redrawn, new(result.sigma), debias=bias),
+            f"new construction, sigma {result.sigma:.3f}, the single wind draw per plume": _score(single, new(result.sigma)),
+        }
+        out[preset] = {
+            "random_rel_sigma": result.sigma, "n_plumes": len(records), "wind_redraws": WIND_REDRAWS,
+            "n_rows": result.n, "n_cases": n_cases, "seeds": f"{seed0}-{seed0 + n_cases - 1}", "rank": result.rank,
+            "calibration_coverage": result.coverage, "truth_above": result.truth_above,
+            "truth_below": result.truth_below,
+            "single_draw_split_conformal": {"random_rel_sigma": result_single.sigma, "rank": result_single.rank,
+                                            "n": result_single.n, "coverage": result_single.coverage},
+            "median_ratio_wind_known": bias,
+            "robust_sigma_ln_ratio_wind_known": float(1.4826 * np.median(np.abs(np.log(ratio) - np.median(np.log(ratio))))),
+            "mean_minus_median_ln_truth_over_estimate": float(np.mean(-np.log(ratio)) - np.median(-np.log(ratio))),
+            "diagnosis": diagnosis, "records": records, "wall_s": time.perf_counter() - t0,
+        }
+        for name, score in diagnosis.items():
+            table.append({"preset": preset, "interval (wind redrawn 20x per plume unless said)": name,
+                          "coverage": score["coverage"], "truth above": score["truth_above"],
+                          "truth below": score["truth_below"]})
+        print(f"{preset}: random structural sigma {result.sigma:.3f} from {len(records)} plumes x {WIND_REDRAWS} wind "
+              f"draws (single-draw split conformal: {result_single.sigma:.3f}); median Q^/Q wind known {bias:.3f}; "
+              f"{out[preset]['wall_s']:.0f} s", flush=True)
+    print_table(table, ["preset", "interval (wind redrawn 20x per plume unless said)", "coverage", "truth above",
+                        "truth below"], title="68 % intervals on the calibration plumes (wind given ±30 %)")
+    return out
 
 
 def _interval_diagnostics(rows: list[dict[str, Any]], name: str) -> dict[str, float]:
@@ -232,6 +380,11 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
             if np.any((ratio_u >= lo) & (ratio_u < hi)) else float("nan")
             for lo, hi in ((1.0, 3.0), (3.0, 5.5), (5.5, 8.01))
         }
+    total = [r["p16_total_literature"] <= r["q_kg_h"] <= r["p84_total_literature"] for r in found
+             if "p16_total_literature" in r]
+    out["literature"]["interval68_total_coverage"] = float(np.mean(total)) if total else float("nan")
+    out["literature"]["median_sigma_systematic_over_random"] = float(np.median(
+        [r["sigma_systematic_literature"] / r["sigma_literature"] for r in found if "sigma_literature" in r])) if total else float("nan")
     csf = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in found if np.isfinite(r.get("q_csf_kg_h", np.nan))])
     csf_cov = [r["p16_csf"] <= r["q_kg_h"] <= r["p84_csf"] for r in found
                if np.isfinite(r.get("p16_csf", np.nan)) and np.isfinite(r.get("p84_csf", np.nan))]
@@ -370,6 +523,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="procedural background materials, e.g. soil,bright_soil,dry_grass (arid); default all")
     parser.add_argument("--growth", default="inertial", choices=["inertial", "gifford", "taylor", "briggs"],
                         help="simulator puff growth law")
+    parser.add_argument("--calibrate-sigma", action="store_true",
+                        help="only calibrate the random structural sigma per preset on the calibration seeds (50000+) "
+                             "and diagnose the interval construction there")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
     parser.add_argument("--plot-physics", type=Path, default=None,
                         help="only draw the centroid-process figure (gifford vs inertial) here")
@@ -391,6 +547,16 @@ def main(argv: list[str] | None = None) -> int:
     MATERIALS = tuple(m.strip() for m in args.materials.split(",")) if args.materials else None
     PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma,
                            max_albedo_darkening=args.max_albedo_darkening).validated()
+    if args.calibrate_sigma:
+        n_cal = args.calibration_cases or (10 if args.quick else 30)
+        presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+        start = time.perf_counter()
+        result = calibrate_sigma(presets, n_cal)
+        write_json(args.json, {"benchmark": "quantify_skill --calibrate-sigma", "growth": GROWTH,
+                               "segment_params": PARAMS.as_dict(), "wall_s": time.perf_counter() - start,
+                               "random_rel_sigma": {p: result[p]["random_rel_sigma"] for p in presets},
+                               "presets": result})
+        return 0
     n_cases = args.cases or (16 if args.quick else 50)
     n_cal = args.calibration_cases or (10 if args.quick else 30)
     n_free = args.free_scenes or (2 if args.quick else 4)
@@ -436,13 +602,15 @@ def main(argv: list[str] | None = None) -> int:
                 "median Q̂/Q": s[name]["median_ratio"], "68 % coverage (±30 % wind)": s[name]["interval68_coverage"],
                 "truth above / below": f"{s[name].get('truth_above_interval', float('nan')):.2f} / "
                                        f"{s[name].get('truth_below_interval', float('nan')):.2f}",
+                "total (random + systematic) coverage": s[name].get("interval68_total_coverage", float("nan")),
             })
         table.append({"preset": preset, "U_eff": "CSF (c·U)", "detected": f"{s['n_detected']}/{s['n_cases']}",
                       "median |rel err|": s["csf"]["median_abs_rel_error"], "within ±50 %": s["csf"]["frac_within_50pct"],
                       "median Q̂/Q": s["csf"]["median_ratio"],
                       "68 % coverage (±30 % wind)": s["csf"]["interval68_coverage"]})
     print_table(table, ["preset", "U_eff", "detected", "median |rel err|", "within ±50 %", "median Q̂/Q",
-                        "68 % coverage (±30 % wind)", "truth above / below"], title="Quantification (detected plumes)")
+                        "68 % coverage (±30 % wind)", "truth above / below", "total (random + systematic) coverage"],
+                title="Quantification (detected plumes)")
     print_table(
         [{"preset": p, "Q50 kg/h": summary[p]["q50_kg_h"], "Q90 kg/h": summary[p]["q90_kg_h"],
           "Q90 at 3 m/s": summary[p]["q90_at_3m_s_kg_h"], "source err m (median)": summary[p]["source_error_median_m"],

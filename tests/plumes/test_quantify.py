@@ -81,16 +81,39 @@ def test_csf_follows_the_wind_direction(analytic_plume):
     assert estimate == pytest.approx(rate, rel=0.07)
 
 
-def test_monte_carlo_sigma_matches_linear_propagation_of_wind_error():
+def test_monte_carlo_wind_interval_is_the_posterior_of_a_relative_speed_error():
+    # given = U (1 + r ε)  =>  U = given / (1 + r z): the 68 % interval of U is exactly given/(1 + r) .. given/(1 - r),
+    # and Q is linear in U, so the rate interval follows analytically
     cal = UeffCalibration(0.4, 0.5, 0.0, 0.0, 1.0, 0.0, 30.0, "test")
-    ime, length, speed, speed_sigma = 200.0, 600.0, 5.0, 0.5
-    est = monte_carlo_rate(ime, length, 100, wind_speed_m_s=speed, wind_speed_sigma_m_s=speed_sigma,
-                           background_sigma_ppm_m=0.0, pixel_size_m=30.0, calibration=cal, n_samples=20000)
+    ime, length, speed, rel = 200.0, 600.0, 5.0, 0.2
+    est = monte_carlo_rate(ime, length, 100, wind_speed_m_s=speed, wind_speed_sigma_m_s=rel * speed,
+                           background_sigma_ppm_m=0.0, pixel_size_m=30.0, calibration=cal, n_samples=40000)
     assert est.emission_rate_kg_h == pytest.approx(3600 * (0.4 * speed + 0.5) * ime / length)
-    expected_sigma = 3600 * 0.4 * speed_sigma * ime / length
-    assert est.emission_rate_sigma_kg_h == pytest.approx(expected_sigma, rel=0.03)
     low, high = est.interval68_kg_h
-    assert high - low == pytest.approx(2 * expected_sigma, rel=0.05)
+    assert low == pytest.approx(3600 * (0.4 * speed / (1 + rel) + 0.5) * ime / length, rel=0.01)
+    assert high == pytest.approx(3600 * (0.4 * speed / (1 - rel) + 0.5) * ime / length, rel=0.01)
+    # small errors: the 1σ is the linear propagation σ_Q = a σ_U IME / L to first order
+    small = monte_carlo_rate(ime, length, 100, wind_speed_m_s=speed, wind_speed_sigma_m_s=0.02 * speed,
+                             background_sigma_ppm_m=0.0, pixel_size_m=30.0, calibration=cal, n_samples=20000)
+    assert small.emission_rate_sigma_kg_h == pytest.approx(3600 * 0.4 * 0.02 * speed * ime / length, rel=0.03)
+
+
+def test_wind_draws_cover_the_true_speed_68_percent_of_the_time():
+    # the benchmark's error model: the given speed is the true one times (1 + 0.3 ε); the draws' 16-84 % interval
+    # must hold the true speed in 68 % of cases, missing equally often above and below
+    from plumetrace.plumes.quantify import draw_wind_speed
+
+    rng = np.random.default_rng(3)
+    true = rng.uniform(1.0, 8.0, 2000)
+    given = true * (1.0 + 0.3 * rng.standard_normal(true.size))
+    keep = given > 0.2
+    above = below = 0
+    for u, g in zip(true[keep], given[keep]):
+        low, high = np.percentile(draw_wind_speed(rng, g, 0.3 * g, 400), [15.865, 84.135])
+        above += u > high
+        below += u < low
+    n = int(keep.sum())
+    assert abs(above / n - 0.16) < 0.03 and abs(below / n - 0.16) < 0.03
 
 
 def test_monte_carlo_ime_noise_term():
@@ -181,7 +204,7 @@ def _east(direction_deg: float) -> tuple[float, float]:
     return (math.cos(theta), -math.sin(theta))
 
 
-def test_csf_monte_carlo_speed_error_propagates_linearly(analytic_plume):
+def test_csf_monte_carlo_speed_error_interval(analytic_plume):
     from plumetrace.plumes.quantify import monte_carlo_csf
 
     truth = analytic_plume((60, 100), source_rc=(30, 10), rate_kg_h=1500.0, wind_speed_m_s=4.0, pixel_size_m=30.0)
@@ -190,8 +213,11 @@ def test_csf_monte_carlo_speed_error_propagates_linearly(analytic_plume):
                           wind_speed_m_s=4.0, wind_speed_sigma_m_s=0.8, downwind_rc=_east, pixel_size_m=30.0,
                           calibration=EXACT, n_samples=400)
     assert est.emission_rate_kg_h == pytest.approx(1500.0, rel=0.05)
-    # σ_Q / Q = σ_U / U = 20 % (the transect scatter of a noiseless analytic plume is small)
-    assert est.emission_rate_sigma_kg_h / est.emission_rate_kg_h == pytest.approx(0.2, rel=0.15)
+    # Q ∝ U and U = given / (1 + 0.2 z): the 68 % interval is Q/1.2 .. Q/0.8 (the transect scatter of a noiseless
+    # analytic plume is small)
+    low, high = est.interval68_kg_h
+    assert low / est.emission_rate_kg_h == pytest.approx(1 / 1.2, rel=0.04)
+    assert high / est.emission_rate_kg_h == pytest.approx(1 / 0.8, rel=0.04)
 
 
 def test_csf_monte_carlo_samples_the_wind_direction_error(analytic_plume):

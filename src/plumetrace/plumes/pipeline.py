@@ -235,6 +235,10 @@ def analyze_plumes(
             # extras
             "emission_rate_p16_kg_h": estimate.interval68_kg_h[0],
             "emission_rate_p84_kg_h": estimate.interval68_kg_h[1],
+            "emission_rate_sigma_systematic_kg_h": estimate.emission_rate_sigma_systematic_kg_h,
+            "emission_rate_sigma_total_kg_h": estimate.emission_rate_sigma_total_kg_h,
+            "emission_rate_total_p16_kg_h": estimate.interval68_total_kg_h[0],
+            "emission_rate_total_p84_kg_h": estimate.interval68_total_kg_h[1],
             "emission_rate_csf_kg_h": csf_rate,
             "emission_rate_csf_sigma_kg_h": csf_sigma,
             "emission_rate_csf_p16_kg_h": csf.interval68_kg_h[0],
