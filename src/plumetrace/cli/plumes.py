@@ -71,7 +71,8 @@ def plumes(
     console.print(f"{len(result.records)} plume(s) written to [bold]{out}[/]")
     for record in result.records:
         console.print(
-            f"  plume {record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} kg/h"
+            f"  plume {record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} (random)"
+            f" ± {record['emission_rate_sigma_systematic_kg_h']:.0f} (systematic) kg/h"
             f" (IME; CSF {record['emission_rate_csf_kg_h']:.0f} kg/h), source "
             + (f"{record['source_lat']:.5f}, {record['source_lon']:.5f}" if record["source_lat"] is not None
                else f"row {record['source_row']:.0f}, col {record['source_col']:.0f}"),

@@ -3,8 +3,8 @@
 Every plume gives two features in ``plumes.geojson`` / ``plumes.kml``: a Point at the source and a Polygon outline
 of its mask, both with the same properties, named exactly as :data:`plumetrace.plumes.pipeline.RECORD_FIELDS`
 (``plume_id, gas, sensor, time, source_lat, source_lon, max_enhancement_ppm_m, ime_kg, length_m,
-wind_speed_m_s, emission_rate_kg_h, emission_rate_sigma_kg_h, method``) followed by the extras (CSF estimate,
-68 % interval, source uncertainty ...). ``plumes.csv`` holds one row per plume with every field.
+wind_speed_m_s, emission_rate_kg_h, emission_rate_sigma_kg_h, method``) followed by the extras (68 % interval of
+the random part, systematic and total uncertainty, CSF estimate, source uncertainty ...). ``plumes.csv`` holds one row per plume with every field.
 
 A map without georeferencing (rates from ``--pixel-size``) cannot be placed on Earth: its GeoJSON features have
 ``"geometry": null`` and keep the source pixel in ``source_row`` / ``source_col``; no KML is written.
@@ -158,7 +158,7 @@ def write_plume_quicklook(
             (record["source_col"], record["source_row"]), xytext=(6, -6), textcoords="offset points", color="white",
             fontsize=8,
         )
-    ax.set_title(title or f"{len(records)} plume(s): outline (cyan), source (x), IME rate ± 1σ", fontsize=9)
+    ax.set_title(title or f"{len(records)} plume(s): outline (cyan), source (x), IME rate ± 1σ (random part)", fontsize=9)
     ax.set_xlabel("column")
     ax.set_ylabel("row")
     path = Path(path)
