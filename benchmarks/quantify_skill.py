@@ -1,6 +1,7 @@
 """quantify_skill: detection probability, emission-rate accuracy and calibrated uncertainty, end to end.
 
     python benchmarks/quantify_skill.py [--quick] [--json OUT] [--presets emit,aviris-ng] [--plot docs/img/quantify_skill.png]
+    python benchmarks/quantify_skill.py --calibrate-sigma --calibration-cases 60 --json OUT   # calibration seeds only
 
 For each sensor preset, plumes from the simulator's turbulent puff model (``plumetrace.simulate.plumes``: meandering
 wind, puffs growing by relative dispersion about centres that wander (Gifford 1982) with an inertial-range (2/3-law)
@@ -23,6 +24,11 @@ plume) and passed to ``plumetrace.plumes.pipeline.analyze_plumes`` with default 
   the given speed, and direction θ + 15° ε', σ_θ = 15°; ``interval68_coverage`` is the fraction of detected plumes
   whose reported 16-84 % interval contains the true Q (target 60-76 %); the CSF's own interval (wind speed and
   direction drawn) is scored the same way.
+* ``--calibrate-sigma``: the random structural σ of each preset's U_eff row
+  (:func:`plumetrace.plumes.quantify.calibrate_random_sigma`) on the calibration seeds 50000+ only, each detected
+  plume with 20 wind errors drawn as in validation, and the diagnosis of the interval construction (old normal wind
+  draws vs the relative-error posterior; the estimate's bias) on the same plumes. Its output is the committed
+  ``CALIBRATED_RANDOM_REL_SIGMA``; the total interval (random ⊕ systematic) is scored beside the random one.
 * False plumes: plume-free scenes (Q = 0) of the same preset through the same chain; every segmented component is
   false; ``false_plumes_per_100km2`` = count / area × 100.
 

@@ -47,8 +47,10 @@ def demo_step(ctx: Any) -> list[Row]:
     rows: list[Row] = [
         ("plumes", "plumes found", str(len(result.records)), "1"),
         ("plumes", "emission rate, IME (literature U_eff, wind ±30 %)",
-         f"{best['emission_rate_kg_h']:.0f} ± {best['emission_rate_sigma_kg_h']:.0f} kg/h "
-         f"(68 %: {best['emission_rate_p16_kg_h']:.0f}-{best['emission_rate_p84_kg_h']:.0f})", f"{rate:g} kg/h"),
+         f"{best['emission_rate_kg_h']:.0f} ± {best['emission_rate_sigma_kg_h']:.0f} (random) "
+         f"± {best['emission_rate_sigma_systematic_kg_h']:.0f} (syst.) kg/h "
+         f"(68 %: {best['emission_rate_p16_kg_h']:.0f}-{best['emission_rate_p84_kg_h']:.0f}; total "
+         f"{best['emission_rate_total_p16_kg_h']:.0f}-{best['emission_rate_total_p84_kg_h']:.0f})", f"{rate:g} kg/h"),
         ("plumes", "emission rate, IME (U_eff fitted to the simulator)", _simulator_rate(best, speed), f"{rate:g} kg/h"),
         ("plumes", "emission rate, CSF",
          f"{best['emission_rate_csf_kg_h']:.0f} ± {best['emission_rate_csf_sigma_kg_h']:.0f} kg/h", f"{rate:g} kg/h"),
