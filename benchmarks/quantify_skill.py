@@ -313,7 +313,7 @@ def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> di
             "random_rel_sigma": result.sigma, "n_plumes": len(records), "wind_redraws": WIND_REDRAWS,
             "n_rows": result.n, "n_cases": n_cases, "seeds": f"{seed0}-{seed0 + n_cases - 1}", "rank": result.rank,
             "calibration_coverage": result.coverage, "truth_above": result.truth_above,
-            "truth_below": result.truth_below,
+            "truth_below": result.truth_below, "sigma_needed": [float(x) for x in result.sigma_needed],
             "single_draw_split_conformal": {"random_rel_sigma": result_single.sigma, "rank": result_single.rank,
                                             "n": result_single.n, "coverage": result_single.coverage},
             "median_ratio_wind_known": bias,
@@ -462,6 +462,56 @@ def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: d
     print(f"wrote {path}")
 
 
+def plot_intervals(path: Path, calibration_json: Path, validation_json: Path) -> None:
+    """Left: the calibration scores (smallest random σ that makes each calibration row's interval hold its truth),
+    empirical CDF per preset, with the calibrated σ at 68 %. Right: where each validation truth falls in its random
+    68 % interval, ln(Q / centre) / (log half-width) with centre = sqrt(p16 · p84): inside means |t| ≤ 1."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cal = json.loads(calibration_json.read_text())["presets"]
+    val = json.loads(validation_json.read_text())
+    colours = {"emit": "tab:blue", "aviris-ng": "tab:orange"}
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for preset, c in cal.items():
+        scores = np.sort(np.minimum(np.asarray(c["sigma_needed"], dtype=float), 2.0))
+        axes[0].step(scores, np.arange(1, scores.size + 1) / scores.size, where="post", color=colours.get(preset),
+                     label=f"{preset}: σ = {c['random_rel_sigma']:.3f} ({c['n_plumes']} plumes × {c['wind_redraws']} winds)")
+        axes[0].axvline(c["random_rel_sigma"], color=colours.get(preset), ls=":", lw=1)
+    axes[0].axhline(0.68, color="grey", lw=0.8, ls="--")
+    axes[0].set_xlim(0, 1.2)
+    axes[0].set_xlabel("smallest random structural σ whose 68 % interval holds the truth")
+    axes[0].set_ylabel("fraction of calibration rows")
+    axes[0].set_title("calibration (seeds 50000+)", fontsize=9)
+    axes[0].legend(fontsize=8)
+    bins = np.linspace(-4, 4, 33)
+    for preset, rows in val["cases"].items():
+        t = []
+        for r in rows:
+            if r.get("detected") and r.get("p16_literature", 0) > 0 and r.get("p84_literature", 0) > 0:
+                centre = math.sqrt(r["p16_literature"] * r["p84_literature"])
+                half = 0.5 * math.log(r["p84_literature"] / r["p16_literature"])
+                t.append(math.log(r["q_kg_h"] / centre) / half)
+        t = np.clip(np.asarray(t), -3.99, 3.99)
+        cov = val["presets"][preset]["literature"]
+        axes[1].hist(t, bins=bins, histtype="step", lw=1.5, color=colours.get(preset),
+                     label=f"{preset}: {cov['interval68_coverage']:.1%} inside "
+                           f"({cov['truth_above_interval']:.0%} above / {cov['truth_below_interval']:.0%} below)")
+    for x in (-1, 1):
+        axes[1].axvline(x, color="grey", lw=0.8, ls="--")
+    axes[1].set_xlabel("ln(true Q / interval centre) / ln half-width  (|t| ≤ 1: inside)")
+    axes[1].set_ylabel("validation plumes")
+    axes[1].set_title("validation (seeds 1000-1199), wind given ±30 %", fontsize=9)
+    axes[1].legend(fontsize=8)
+    fig.suptitle("plumetrace quantify_skill: random 68 % interval, calibrated then validated (dev-2core, 2026-11-21)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
+
+
 def plot_physics(path: Path, *, wind_speed_m_s: float = 3.0, seed: int = 3) -> None:
     """The centroid processes of growth="gifford" and "inertial": structure functions and one AVIRIS-NG snapshot each.
 
@@ -532,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibrate-sigma", action="store_true",
                         help="only calibrate the random structural sigma per preset on the calibration seeds (50000+) "
                              "and diagnose the interval construction there")
+    parser.add_argument("--plot-intervals", nargs=3, type=Path, default=None,
+                        metavar=("PNG", "CALIBRATION_JSON", "VALIDATION_JSON"),
+                        help="only draw the calibration scores and where validation truths fall in their intervals")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
     parser.add_argument("--plot-physics", type=Path, default=None,
                         help="only draw the centroid-process figure (gifford vs inertial) here")
@@ -543,6 +596,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.plot_physics is not None:
         plot_physics(args.plot_physics)
+        return 0
+    if args.plot_intervals is not None:
+        plot_intervals(*args.plot_intervals)
         return 0
     if args.replot is not None:
         saved = json.loads(args.replot.read_text())
