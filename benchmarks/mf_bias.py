@@ -27,6 +27,9 @@ reflectance (100 × 100, stage f). Variants per surface:
   ``reapply_needed`` hook, for before → after in one run); ``engine, re-apply always``: the round never skipped (the
   default skips it when the downdated filter changes the marked pixels' summed estimate by < 1 %) — diagnoses, not
   options;
+* ``engine, 2 robust rounds`` (``robust_rounds=2``: the second mask from the first round's estimate) and
+  ``engine, true-plume mask``: the round with the simulator's plume (truth ≥ 50 ppm·m, grown by the mask's 2 pixels)
+  as its mask instead of :func:`~plumetrace.detect.robust.plume_mask` — does the mask limit what the round recovers?
 * ``engine, albedo-corrected``; ``engine, full-range target``: the default with the old target (before the fix).
 
 ``response_bias_pct`` splits the bias: the same variant is run on the plume-free twin and its retrieval subtracted pixel
@@ -68,6 +71,8 @@ VARIANTS = (
     "engine (default)",
     "engine, old skip test",
     "engine, re-apply always",
+    "engine, 2 robust rounds",
+    "engine, true-plume mask",
     "engine, albedo-corrected",
     "engine, full-range target",
 )
@@ -155,11 +160,17 @@ ROUNDS: dict[str, list[int]] = {}
 
 
 def _engine(scene: Any, *, robust: bool = True, albedo_correct: bool = False, full_range: bool = False,
-            skip_rule: str = "default", label: str | None = None) -> np.ndarray:
+            skip_rule: str = "default", label: str | None = None, robust_rounds: int = 1,
+            true_mask: np.ndarray | None = None) -> np.ndarray:
+    from scipy import ndimage
+
     from plumetrace.detect import engine
     from plumetrace.spectra.target import resolve_target
 
-    default_rule = engine.reapply_needed
+    default_rule, default_mask = engine.reapply_needed, engine.plume_mask
+    if true_mask is not None:
+        grown = ndimage.binary_dilation(true_mask, iterations=2) if true_mask.any() else true_mask
+        engine.plume_mask = lambda significance, **_: grown & np.isfinite(significance)
     if skip_rule == "old":
         engine.reapply_needed = _old_skip_test
     elif skip_rule == "always":
@@ -169,9 +180,9 @@ def _engine(scene: Any, *, robust: bool = True, albedo_correct: bool = False, fu
         engine._TARGET_CACHE.clear()
     try:
         out = engine.detect_scene(scene, gas="ch4", method="mf", stats="scene", window_nm=WINDOW_NM, robust=robust,
-                                  albedo_correct=albedo_correct)
+                                  albedo_correct=albedo_correct, robust_rounds=robust_rounds)
     finally:
-        engine.reapply_needed = default_rule
+        engine.reapply_needed, engine.plume_mask = default_rule, default_mask
         if full_range:
             engine.resolve_target = resolve_target
             engine._TARGET_CACHE.clear()
@@ -182,7 +193,7 @@ def _engine(scene: Any, *, robust: bool = True, albedo_correct: bool = False, fu
     return np.asarray(out["enhancement"].values, dtype=np.float64)
 
 
-def run_variants(scene: Any, twin: Any) -> dict[str, np.ndarray]:
+def run_variants(scene: Any, twin: Any, truth: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "oracle stats": _oracle(scene, twin, albedo_correct=False, max_ppm_m=2000.0),
         "oracle stats, albedo-corrected": _oracle(scene, twin, albedo_correct=True, max_ppm_m=2000.0),
@@ -192,6 +203,8 @@ def run_variants(scene: Any, twin: Any) -> dict[str, np.ndarray]:
         "engine, old skip test": _engine(scene, skip_rule="old",
                                          label="engine, old skip test, plume-free twin" if scene is twin else "engine, old skip test"),
         "engine, re-apply always": _engine(scene, skip_rule="always"),
+        "engine, 2 robust rounds": _engine(scene, robust_rounds=2),
+        "engine, true-plume mask": _engine(scene, true_mask=truth >= 50.0),
         "engine, albedo-corrected": _engine(scene, albedo_correct=True),
         "engine, full-range target": _engine(scene, full_range=True),
     }
@@ -266,9 +279,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ROUNDS.clear()
             for k, seed in enumerate(seeds):
                 scenes = family_scenes(surface, sensor, seed, shared)
-                background = run_variants(scenes[0][1], scenes[0][1])  # every variant on the plume-free twin
+                background = run_variants(scenes[0][1], scenes[0][1], np.zeros_like(scenes[0][2]))  # every variant on the plume-free twin
                 for scene, twin, truth in scenes:
-                    for variant, retrieved in run_variants(scene, twin).items():
+                    for variant, retrieved in run_variants(scene, twin, truth).items():
                         pooled[variant].append((retrieved, truth, k))
                         # The plume's own effect: the same variant's retrieval on the twin removed pixel by pixel.
                         paired[variant].append((retrieved - background[variant], truth, k))
