@@ -60,9 +60,10 @@ def test_minority_surface_false_enhancement_removed(plume_free):
     scene_wide = _road_figures(detect_scene(scene, stats="scene", window_nm=WINDOW), road)
     cluster = detect_scene(scene, stats="cluster", window_nm=WINDOW)
     mean_z, spread_z, false_rate = _road_figures(cluster, road)
-    # Column statistics (4 road pixels in 200 per column): the road scatters at 7× the reported 1σ, false alarms
-    # at 50× the Gaussian 0.13 % above 3σ.
-    assert column[1] > 3.0 and column[2] > 0.03
+    # Column statistics (4 road pixels in 200 per column): the road scatters at 1.6-1.7× the reported 1σ, false
+    # alarms at 20-35× the Gaussian 0.13 % above 3σ. (7× before the robust round kept marked pixels in the
+    # statistics with the target removed: excluding them took the road out of its columns' covariance.)
+    assert column[1] > 1.4 and column[2] > 0.02
     # Scene-wide: the road's own variability is under-whitened, so its scatter exceeds the reported 1σ.
     assert scene_wide[1] > 1.4 and scene_wide[2] > 0.01
     # Class-wise: no bias, scatter at the reported 1σ, no false alarms on the road.

@@ -42,7 +42,7 @@ from plumetrace.detect.clusters import (
 from plumetrace.detect.covariance import ShiftedSums, merge_columns
 from plumetrace.detect.matched_filter import FilterWeights, filter_weights
 from plumetrace.detect.reader import WindowReader, band_axis, block_buffer, pixels
-from plumetrace.detect.robust import exclude_pixels, plume_mask, reapply_needed
+from plumetrace.detect.robust import plume_free_statistics, plume_mask, reapply_needed
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
 
@@ -297,24 +297,40 @@ def cluster_retrieval(
                 break
             marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
 
-            def masked_sums(_w: int, part: list[tuple[int, int]]) -> ShiftedSums:
+            # Marked pixels stay in the statistics with their estimated plume taken out (x - α s, α ≥ 0), as in
+            # engine.py: excluding them also took target-like clutter out of the background (robust.remove_target).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gain = np.nan_to_num(weights.q / weights.normalizer[:, None])
+            alpha_offset = np.einsum("gb,gb->g", np.nan_to_num(base_mean - weights.mean), gain)
+            stats_offset = np.nan_to_num(base_mean - group_stats.mean)
+
+            def masked_sums(_w: int, part: list[tuple[int, int]]) -> tuple[np.ndarray, ...]:
                 sums = ShiftedSums.zeros(base_mean)
+                sum_a, sum_ad, sum_a2 = np.zeros(n_group), np.zeros((n_group, n_band)), np.zeros(n_group)
                 buffer = block_buffer(reader, max((r1 - r0 for r0, r1 in part), default=0))
                 for row0, row1 in part:
                     d, g, _ = _class_pixels(reader, class_map, row0, row1, buffer, mask[row0:row1])
                     d -= base_mean[g]
                     _add_by_class(sums, d, g)
-                return sums
+                    d = d.astype(np.float64)
+                    alpha = np.maximum(np.einsum("nb,nb->n", d, gain[g]) + alpha_offset[g], 0.0)
+                    sum_a += np.bincount(g, weights=alpha, minlength=n_group)
+                    np.add.at(sum_ad, g, alpha[:, None] * (d + stats_offset[g]))
+                    sum_a2 += np.bincount(g, weights=alpha * alpha, minlength=n_group)
+                return sums, sum_a, sum_ad, sum_a2
 
             gathered = _run_threads(threads, masked_sums, marked)
-            marked_sums = gathered[0]
+            marked_sums = gathered[0][0]
             for other in gathered[1:]:
-                marked_sums.add(other)
-            robust_stats = exclude_pixels(
-                group_stats, marked_sums.count, marked_sums.sum1, marked_sums.sum2, min_pixels=need,
+                marked_sums.add(other[0])
+            m_alpha, m_alpha_d, m_alpha2 = (sum(g[i] for g in gathered) for i in (1, 2, 3))
+            m_count, m_sum = marked_sums.count, marked_sums.sum1
+            robust_stats = plume_free_statistics(
+                group_stats, np.nan_to_num(group_stats.mean) * k, m_count, m_sum, marked_sums.sum2, m_alpha,
+                m_alpha_d, m_alpha2, min_pixels=need,
             )
             robust_weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
-            if not reapply_needed(marked_sums.count, marked_sums.sum1, base_mean, weights, robust_weights):
+            if not reapply_needed(m_count, m_sum, base_mean, weights, robust_weights):
                 break  # the downdated filter leaves the marked pixels' estimate as it is (plumetrace.detect.robust)
             weights = robust_weights
             extend(len(blocks))

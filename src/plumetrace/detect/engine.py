@@ -43,7 +43,7 @@ from plumetrace.detect.matched_filter import (
     column_groups,
     filter_weights,
 )
-from plumetrace.detect.robust import exclude_pixels, plume_mask, reapply_needed
+from plumetrace.detect.robust import plume_free_statistics, plume_mask, reapply_needed
 from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first, pixels
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
@@ -415,12 +415,25 @@ def _masked_sums(
     mean_col: np.ndarray,
     groups: np.ndarray,
     n_group: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group count, ``Σ (x - μ)`` and ``Σ (x - μ)(x - μ)ᵀ`` of the pixels marked in ``mask`` (n_lines, n_col)."""
+    gain: np.ndarray,
+    alpha_offset: np.ndarray,
+    stats_offset: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Per-group sums over the pixels marked in ``mask`` (n_lines, n_col), for the robust round.
+
+    With ``d = x - b`` (``b = mean_col``, the first pass's group means as float32) and each marked pixel's plume
+    estimate ``α = max(0, d·gain + alpha_offset)`` (ppm·m; ``gain = q / (sᵀq)`` of the current filter and
+    ``alpha_offset = (b - μ_cur)·gain``), returns count, ``Σ d``, ``A = Σ α``, ``P = Σ α (d + stats_offset)`` (about
+    the statistics' mean: ``stats_offset = b - μ``) and ``Q = Σ α²`` — what :func:`plumetrace.detect.robust.
+    remove_target` and :func:`plumetrace.detect.robust.reapply_needed` take.
+    """
     n_band = mean_col.shape[1]
     count = np.zeros(n_group, dtype=np.int64)
     sum_d = np.zeros((n_group, n_band))
     sum_dd = np.zeros((n_group, n_band, n_band))
+    sum_a = np.zeros(n_group)
+    sum_ad = np.zeros((n_group, n_band))
+    sum_a2 = np.zeros(n_group)
     for row0, row1 in blocks:
         marked = mask[row0:row1]
         block = reader.read(row0, row1)
@@ -434,12 +447,16 @@ def _masked_sums(
         starts = np.concatenate([[0], bounds])
         stops = np.concatenate([bounds, [g.size]])
         for start, stop in zip(starts, stops):
-            piece = d[start:stop]
+            piece = d[start:stop].astype(np.float64)
             group = int(g[start])
             count[group] += stop - start
-            sum_d[group] += piece.sum(axis=0, dtype=np.float64)
+            sum_d[group] += piece.sum(axis=0)
             sum_dd[group] += piece.T @ piece
-    return count, sum_d, sum_dd
+            alpha = np.maximum(piece @ gain[group] + alpha_offset[group], 0.0)
+            sum_a[group] += alpha.sum()
+            sum_ad[group] += alpha @ piece + alpha.sum() * stats_offset[group]
+            sum_a2[group] += alpha @ alpha
+    return count, sum_d, sum_dd, sum_a, sum_ad, sum_a2
 
 
 def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: int | None) -> tuple[str, int, np.ndarray, int]:
@@ -770,14 +787,24 @@ def detect_window(
                 if not mask.any():
                     break
                 marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
+                # The marked pixels stay in the statistics with their estimated plume taken out (x - α s, α ≥ 0):
+                # excluding them instead also removed target-like clutter from the background, which then stood out
+                # (half the AUPRC on procedural AVIRIS-NG; docs/benchmarks.md, "Why SPy ranked better").
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gain = np.nan_to_num(weights.q / weights.normalizer[:, None])
+                alpha_offset = np.einsum("gb,gb->g", np.nan_to_num(base_mean - weights.mean), gain)
+                stats_offset = np.nan_to_num(base_mean - group_stats.mean)
                 gathered = _run_threads(
-                    threads, lambda _w, part: _masked_sums(reader, part, mask, base_mean_col, groups, n_group), marked
+                    threads,
+                    lambda _w, part: _masked_sums(reader, part, mask, base_mean_col, groups, n_group, gain, alpha_offset, stats_offset),
+                    marked,
                 )
-                m_count = sum(g[0] for g in gathered)
-                m_sum = sum(g[1] for g in gathered)
-                m_outer = sum(g[2] for g in gathered)
+                m_count, m_sum, m_outer, m_alpha, m_alpha_d, m_alpha2 = (sum(g[i] for g in gathered) for i in range(6))
                 del gathered
-                robust_stats = exclude_pixels(group_stats, m_count, m_sum, m_outer, min_pixels=ROWS_PER_BAND * n_band * width)
+                robust_stats = plume_free_statistics(
+                    group_stats, np.nan_to_num(group_stats.mean) * k, m_count, m_sum, m_outer, m_alpha, m_alpha_d,
+                    m_alpha2, min_pixels=ROWS_PER_BAND * n_band * width,
+                )
                 robust_weights = filter_weights(robust_stats, k, shrinkage=shrinkage)
                 # Re-apply only when the downdated filter moves the marked pixels' estimate (mean and covariance
                 # both count: a plume's signature t∘x varies over cluttered ground); see plumetrace.detect.robust.
