@@ -29,6 +29,10 @@ plume) and passed to ``plumetrace.plumes.pipeline.analyze_plumes`` with default 
   plume with 20 wind errors drawn as in validation, and the diagnosis of the interval construction (old normal wind
   draws vs the relative-error posterior; the estimate's bias) on the same plumes. Its output is the committed
   ``CALIBRATED_RANDOM_REL_SIGMA``; the total interval (random ⊕ systematic) is scored beside the random one.
+  The same run calibrates the CSF's random structural σ (``CALIBRATED_CSF_RANDOM_REL_SIGMA``) on the same rows, the
+  wind direction drawn too (θ + 15° ε'), by the same rule (:func:`plumetrace.plumes.quantify.calibrate_sigma_from_draws`
+  on the draws of :func:`plumetrace.plumes.quantify.csf_draws`); validation scores the CSF's random and total
+  intervals the way it scores the IME's.
 * False plumes: plume-free scenes (Q = 0) of the same preset through the same chain; every segmented component is
   false; ``false_plumes_per_100km2`` = count / area × 100.
 
@@ -53,9 +57,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import make_parser, print_table, write_json  # noqa: E402
 
 from plumetrace.detect.engine import detect_scene  # noqa: E402
-from plumetrace.plumes.pipeline import analyze_plumes  # noqa: E402
+from plumetrace.plumes.pipeline import analyze_plumes, plume_crop  # noqa: E402
 from plumetrace.plumes.quantify import (  # noqa: E402
-    UEFF_TABLE, UeffCalibration, calibrate_random_sigma, fit_ueff, monte_carlo_rate,
+    UEFF_TABLE, UeffCalibration, calibrate_random_sigma, calibrate_sigma_from_draws, csf_draws, fit_ueff,
+    monte_carlo_rate,
 )
 from plumetrace.plumes.segment import DEFAULT_SEGMENT_PARAMS, SegmentParams  # noqa: E402
 from plumetrace.plumes.wind import Wind  # noqa: E402
@@ -136,6 +141,10 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
         if name == "literature":
             row["p16_csf"] = m["emission_rate_csf_p16_kg_h"]
             row["p84_csf"] = m["emission_rate_csf_p84_kg_h"]
+            row["p16_csf_total"] = m["emission_rate_csf_total_p16_kg_h"]
+            row["p84_csf_total"] = m["emission_rate_csf_total_p84_kg_h"]
+            row["sigma_csf"] = m["emission_rate_csf_sigma_kg_h"]
+            row["sigma_csf_systematic"] = m["emission_rate_csf_sigma_systematic_kg_h"]
             row["p16_total_literature"] = m["emission_rate_total_p16_kg_h"]
             row["p84_total_literature"] = m["emission_rate_total_p84_kg_h"]
             row["sigma_literature"] = m["emission_rate_sigma_kg_h"]
@@ -176,14 +185,16 @@ def fit_pod(x: np.ndarray, detected: np.ndarray) -> tuple[float, float]:
     return float(best.x[0]), float(math.exp(best.x[1]))
 
 
-def calibration_plumes(preset: str, n_cases: int, seed0: int) -> list[dict[str, Any]]:
+def calibration_plumes(preset: str, n_cases: int, seed0: int,
+                       csf_inputs: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Detected plumes from the calibration seeds (``seed0 + i``, disjoint from the validation seeds).
 
     Q from the upper half of the log range (where plumes are detected: a calibration needs plumes to fit), U and the
     direction as in validation; the wind GIVEN for the interval calibration is U·(1 + 0.3 ε) with σ_U = 30 % of the
     given speed, exactly as in :func:`run_case` (its ε from an own stream, so the case draws stay as before). The
     mask, IME and L do not depend on the wind, so one segmentation serves both the wind-known estimate and the
-    interval with the wind given.
+    interval with the wind given. ``csf_inputs``, when given, is filled per seed with what the pipeline's CSF of the
+    matched plume works on (crop of the background-removed map, mask, source, downwind function, pixel size).
     """
     rng = np.random.default_rng(seed0)
     low, high = PRESETS[preset]["q_range"]
@@ -193,15 +204,24 @@ def calibration_plumes(preset: str, n_cases: int, seed0: int) -> list[dict[str, 
         seed = seed0 + i
         wind_error = float(np.random.default_rng([seed, 11]).normal())
         detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed)
-        match = _match(analyze_plumes(detected, wind=Wind(u, direction, 0.0, direction_sigma_deg=0.0), n_samples=200,
-                                      params=PARAMS, csf_samples=20), truth)
+        result = analyze_plumes(detected, wind=Wind(u, direction, 0.0, direction_sigma_deg=0.0), n_samples=200,
+                                params=PARAMS, csf_samples=20)
+        match = _match(result, truth)
         if match is None:
             continue
+        if csf_inputs is not None:
+            crop = plume_crop(result.labels.values, match["plume_id"])
+            csf_inputs[seed] = {
+                "enhancement_ppm_m": result.anomaly[crop], "mask": result.labels.values[crop] == match["plume_id"],
+                "source_rc": (match["source_row"] - crop[0].start, match["source_col"] - crop[1].start),
+                "downwind_rc": result.geometry.downwind_rc, "pixel_size_m": match["pixel_size_m"],
+            }
         given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
         records.append({
             "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction, "plume_id": match["plume_id"],
             "ime_kg": match["ime_kg"], "ime_sigma_kg": match["ime_sigma_kg"], "length_m": match["length_m"],
             "q_lit_kg_h": match["emission_rate_kg_h"], "given_u_m_s": given, "given_u_sigma_m_s": WIND_REL_ERROR * given,
+            "q_csf_kg_h": match["emission_rate_csf_kg_h"],
         })
     return records
 
@@ -251,7 +271,10 @@ def _with_wind_redraws(records: list[dict[str, Any]], k_draws: int) -> list[dict
         for k in range(k_draws):
             eps = float(np.random.default_rng([r["seed"], 11] if k == 0 else [r["seed"], 11, k]).normal())
             given = max(r["u_m_s"] * (1.0 + WIND_REL_ERROR * eps), 0.2)
+            # the direction error (used by the CSF only) from its own stream, as run_case's
+            eps_dir = float(np.random.default_rng([r["seed"], 13] if k == 0 else [r["seed"], 13, k]).normal())
             rows.append({**r, "given_u_m_s": given, "given_u_sigma_m_s": WIND_REL_ERROR * given,
+                         "given_dir_deg": (r["dir_deg"] + WIND_DIR_ERROR_DEG * eps_dir) % 360.0,
                          "mc_seed": r["seed"] * 100 + r["plume_id"] * 10_000_000 + k})
     return rows
 
@@ -277,7 +300,8 @@ def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> di
     table = []
     for preset in presets:
         t0 = time.perf_counter()
-        records = calibration_plumes(preset, n_cases, seed0)
+        csf_inputs: dict[int, dict[str, Any]] = {}
+        records = calibration_plumes(preset, n_cases, seed0, csf_inputs)
         cal = UEFF_TABLE[preset]
 
         def run(rows: list[dict[str, Any]]):
@@ -319,18 +343,82 @@ def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> di
             "median_ratio_wind_known": bias,
             "robust_sigma_ln_ratio_wind_known": float(1.4826 * np.median(np.abs(np.log(ratio) - np.median(np.log(ratio))))),
             "mean_minus_median_ln_truth_over_estimate": float(np.mean(-np.log(ratio)) - np.median(-np.log(ratio))),
-            "diagnosis": diagnosis, "records": records, "wall_s": time.perf_counter() - t0,
+            "diagnosis": diagnosis, "records": records,
+            "csf": calibrate_csf_sigma(preset, records, csf_inputs, redrawn, single),
+            "wall_s": time.perf_counter() - t0,
         }
+        for name, score in out[preset]["csf"]["diagnosis"].items():
+            table.append({"preset": preset, "interval (wind redrawn 20x per plume unless said)": f"CSF: {name}",
+                          "coverage": score["coverage"], "truth above": score["truth_above"],
+                          "truth below": score["truth_below"]})
         for name, score in diagnosis.items():
             table.append({"preset": preset, "interval (wind redrawn 20x per plume unless said)": name,
                           "coverage": score["coverage"], "truth above": score["truth_above"],
                           "truth below": score["truth_below"]})
+        csf = out[preset]["csf"]
         print(f"{preset}: random structural sigma {result.sigma:.3f} from {len(records)} plumes x {WIND_REDRAWS} wind "
               f"draws (single-draw split conformal: {result_single.sigma:.3f}); median Q^/Q wind known {bias:.3f}; "
-              f"{out[preset]['wall_s']:.0f} s", flush=True)
+              f"CSF random structural sigma {csf['random_rel_sigma']:.3f} from {csf['n_rows']} rows (single draw: "
+              f"{csf['single_draw_split_conformal']['random_rel_sigma']:.3f}), CSF median Q^/Q wind known "
+              f"{csf['median_ratio_wind_known']:.3f}; {out[preset]['wall_s']:.0f} s", flush=True)
     print_table(table, ["preset", "interval (wind redrawn 20x per plume unless said)", "coverage", "truth above",
                         "truth below"], title="68 % intervals on the calibration plumes (wind given ±30 %)")
     return out
+
+
+CSF_SAMPLES = 200  # CSF draws per plume, as analyze_plumes in run_case (literature row)
+
+
+def calibrate_csf_sigma(preset: str, records: list[dict[str, Any]], csf_inputs: dict[int, dict[str, Any]],
+                        redrawn: list[dict[str, Any]], single: list[dict[str, Any]]) -> dict[str, Any]:
+    """The CSF's random structural σ on the calibration plumes (the same rows as the IME's: each detected plume with
+    :data:`WIND_REDRAWS` winds, speed AND direction drawn as in validation), by the same conformal rule
+    (:func:`calibrate_sigma_from_draws` on :func:`csf_draws`, c at the table value, ``CSF_SAMPLES`` draws as the
+    pipeline), with the before/after coverage on the same rows."""
+    cal = UEFF_TABLE[preset]
+
+    def parts(rows: list[dict[str, Any]]):
+        out = []
+        for r in rows:
+            d = csf_draws(**csf_inputs[r["seed"]], wind_dir_deg=r["given_dir_deg"], wind_dir_sigma_deg=WIND_DIR_ERROR_DEG,
+                          wind_speed_m_s=r["given_u_m_s"], wind_speed_sigma_m_s=r["given_u_sigma_m_s"],
+                          csf_c=cal.csf_c, n_samples=CSF_SAMPLES, seed=r["mc_seed"])
+            out.append((d.wind_draws_kg_h, d.random_normals, r["q_kg_h"]))
+        return out
+
+    def score(rows_parts, sigma: float) -> dict[str, float]:
+        above = below = n = 0
+        for base, z, q in rows_parts:
+            if base.size < 10:
+                continue
+            low, high = np.percentile(base * np.exp(sigma * z), [15.865, 84.135])
+            above += q > high
+            below += q < low
+            n += 1
+        n = max(n, 1)
+        return {"coverage": 1 - (above + below) / n, "truth_above": above / n, "truth_below": below / n, "n": n}
+
+    single = [{**r, "given_dir_deg": next(x["given_dir_deg"] for x in redrawn if x["seed"] == r["seed"])} for r in single]
+    p_redrawn, p_single = parts(redrawn), parts(single)
+    result = calibrate_sigma_from_draws([p[0] for p in p_redrawn], [p[1] for p in p_redrawn], [p[2] for p in p_redrawn])
+    result_single = calibrate_sigma_from_draws([p[0] for p in p_single], [p[1] for p in p_single],
+                                               [p[2] for p in p_single])
+    ratio = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in records if np.isfinite(r["q_csf_kg_h"])])
+    return {
+        "random_rel_sigma": result.sigma, "n_rows": result.n, "rank": result.rank,
+        "calibration_coverage": result.coverage, "truth_above": result.truth_above, "truth_below": result.truth_below,
+        "sigma_needed": [float(x) for x in result.sigma_needed], "csf_samples": CSF_SAMPLES,
+        "single_draw_split_conformal": {"random_rel_sigma": result_single.sigma, "rank": result_single.rank,
+                                        "n": result_single.n, "coverage": result_single.coverage},
+        "median_ratio_wind_known": float(np.median(ratio)) if ratio.size else float("nan"),
+        "robust_sigma_ln_ratio_wind_known": float(1.4826 * np.median(np.abs(np.log(ratio) - np.median(np.log(ratio)))))
+        if ratio.size else float("nan"),
+        "diagnosis": {
+            "random sigma 0 (wind speed, direction, transect sampling only; before)": score(p_redrawn, 0.0),
+            f"calibrated random sigma {result.sigma:.3f}": score(p_redrawn, result.sigma),
+            f"sigma {result.sigma:.3f}, the single wind draw per plume": score(p_single, result.sigma),
+        },
+    }
 
 
 def _interval_diagnostics(rows: list[dict[str, Any]], name: str) -> dict[str, float]:
@@ -394,11 +482,19 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
     csf = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in found if np.isfinite(r.get("q_csf_kg_h", np.nan))])
     csf_cov = [r["p16_csf"] <= r["q_kg_h"] <= r["p84_csf"] for r in found
                if np.isfinite(r.get("p16_csf", np.nan)) and np.isfinite(r.get("p84_csf", np.nan))]
+    scored = [r for r in found if np.isfinite(r.get("p16_csf", np.nan)) and np.isfinite(r.get("p84_csf", np.nan))]
+    csf_total = [r["p16_csf_total"] <= r["q_kg_h"] <= r["p84_csf_total"] for r in scored if "p16_csf_total" in r]
     out["csf"] = {
         "interval68_coverage": float(np.mean(csf_cov)) if csf_cov else float("nan"),
         "median_abs_rel_error": float(np.median(np.abs(csf - 1))) if csf.size else float("nan"),
         "frac_within_50pct": float(np.mean(np.abs(csf - 1) <= 0.5)) if csf.size else float("nan"),
         "median_ratio": float(np.median(csf)) if csf.size else float("nan"),
+        "n_scored": len(scored),
+        **_interval_diagnostics(scored, "csf"),
+        "interval68_total_coverage": float(np.mean(csf_total)) if csf_total else float("nan"),
+        "median_sigma_systematic_over_random": float(np.median(
+            [r["sigma_csf_systematic"] / r["sigma_csf"] for r in scored if r.get("sigma_csf", 0) > 0]))
+        if scored else float("nan"),
     }
     err = np.array([r["source_error_m"] for r in found])
     sig = np.array([r["source_sigma_m"] for r in found])
@@ -617,6 +713,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.json, {"benchmark": "quantify_skill --calibrate-sigma", "growth": GROWTH,
                                "segment_params": PARAMS.as_dict(), "wall_s": time.perf_counter() - start,
                                "random_rel_sigma": {p: result[p]["random_rel_sigma"] for p in presets},
+                               "csf_random_rel_sigma": {p: result[p]["csf"]["random_rel_sigma"] for p in presets},
                                "presets": result})
         return 0
     n_cases = args.cases or (16 if args.quick else 50)
@@ -669,7 +766,10 @@ def main(argv: list[str] | None = None) -> int:
         table.append({"preset": preset, "U_eff": "CSF (c·U)", "detected": f"{s['n_detected']}/{s['n_cases']}",
                       "median |rel err|": s["csf"]["median_abs_rel_error"], "within ±50 %": s["csf"]["frac_within_50pct"],
                       "median Q̂/Q": s["csf"]["median_ratio"],
-                      "68 % coverage (±30 % wind)": s["csf"]["interval68_coverage"]})
+                      "68 % coverage (±30 % wind)": s["csf"]["interval68_coverage"],
+                      "truth above / below": f"{s['csf'].get('truth_above_interval', float('nan')):.2f} / "
+                                             f"{s['csf'].get('truth_below_interval', float('nan')):.2f}",
+                      "total (random + systematic) coverage": s["csf"].get("interval68_total_coverage", float("nan"))})
     print_table(table, ["preset", "U_eff", "detected", "median |rel err|", "within ±50 %", "median Q̂/Q",
                         "68 % coverage (±30 % wind)", "truth above / below", "total (random + systematic) coverage"],
                 title="Quantification (detected plumes)")

@@ -35,7 +35,7 @@ from plumetrace.plumes.segment import (
 from plumetrace.plumes.source import PixelGeometry, locate_source, pixel_geometry
 from plumetrace.plumes.wind import Wind
 
-__all__ = ["RECORD_FIELDS", "PlumeResult", "analyze_plumes", "plume_outline"]
+__all__ = ["RECORD_FIELDS", "PlumeResult", "analyze_plumes", "plume_crop", "plume_outline"]
 
 RECORD_FIELDS = (
     "plume_id",
@@ -58,12 +58,35 @@ WindProvider = Callable[[float | None, float | None, str | None], Wind]
 
 @dataclass
 class PlumeResult:
-    """Plume labels (y, x) and one record per plume (dicts; the product properties first, then extras)."""
+    """Plume labels (y, x) and one record per plume (dicts; the product properties first, then extras).
+
+    ``anomaly`` (y, x) is the background-removed enhancement (ppm·m) every rate was computed from; with
+    :func:`plume_crop`, the labels and a record's ``source_row`` / ``source_col`` it reproduces a plume's inputs
+    (re-quantifying with other winds, calibrating the CSF's structural σ).
+    """
 
     labels: xr.DataArray
     records: list[dict[str, Any]] = field(default_factory=list)
     outlines: list[Any] = field(default_factory=list)
     geometry: PixelGeometry | None = None
+    anomaly: np.ndarray | None = None
+
+
+PLUME_CROP_PAD_PX = 4  # pixels around each plume's bounding box: every per-plume step sees all it needs
+
+
+def plume_crop(labels: np.ndarray, plume_id: int, *, pad_px: int = PLUME_CROP_PAD_PX) -> tuple[slice, slice]:
+    """The (rows, cols) slices of the box around plume ``plume_id`` of a label map (y, x), ``pad_px`` wider on
+    each side (clipped at the map edge): the crop :func:`analyze_plumes` quantifies each plume on."""
+    boxes = ndimage.find_objects((np.asarray(labels) == plume_id).astype(np.int8))
+    if not boxes:
+        raise InvalidInputError("plume_id", f"no plume {plume_id} in the label map")
+    return _padded(boxes[0], pad_px)
+
+
+def _padded(box: tuple[slice, slice], pad_px: int) -> tuple[slice, slice]:
+    return (slice(max(box[0].start - pad_px, 0), box[0].stop + pad_px),
+            slice(max(box[1].start - pad_px, 0), box[1].stop + pad_px))
 
 
 def plume_outline(mask: np.ndarray, geometry: PixelGeometry, *, offset_rc: tuple[int, int] = (0, 0)) -> Any:
@@ -173,15 +196,13 @@ def analyze_plumes(
     noise_map = pixel_noise_ppm_m(values, uncertainty=uncertainty, column_wise=column_wise,
                                   min_column_pixels=params.min_column_pixels)
 
-    result = PlumeResult(labels=labels, geometry=geometry)
+    result = PlumeResult(labels=labels, geometry=geometry, anomaly=anomaly)
     pixel = geometry.pixel_size_m
     label_values = np.asarray(labels.values)
     objects = ndimage.find_objects(label_values)
-    pad = 4  # pixels around each plume's bounding box: every per-plume step sees all it needs
     for plume_id in range(1, int(labels.attrs["n_plumes"]) + 1):
-        box = objects[plume_id - 1]
-        r0, c0 = max(box[0].start - pad, 0), max(box[1].start - pad, 0)
-        crop = (slice(r0, box[0].stop + pad), slice(c0, box[1].stop + pad))
+        crop = _padded(objects[plume_id - 1], PLUME_CROP_PAD_PX)  # as plume_crop(label_values, plume_id)
+        r0, c0 = crop[0].start, crop[1].start
         mask = label_values[crop] == plume_id
         crop_anomaly = anomaly[crop]
         wind_guess = wind if isinstance(wind, Wind) else None
@@ -243,6 +264,10 @@ def analyze_plumes(
             "emission_rate_csf_sigma_kg_h": csf_sigma,
             "emission_rate_csf_p16_kg_h": csf.interval68_kg_h[0],
             "emission_rate_csf_p84_kg_h": csf.interval68_kg_h[1],
+            "emission_rate_csf_sigma_systematic_kg_h": csf.emission_rate_sigma_systematic_kg_h,
+            "emission_rate_csf_sigma_total_kg_h": csf.emission_rate_sigma_total_kg_h,
+            "emission_rate_csf_total_p16_kg_h": csf.interval68_total_kg_h[0],
+            "emission_rate_csf_total_p84_kg_h": csf.interval68_total_kg_h[1],
             "csf_transects": n_transects,
             "ime_sigma_kg": estimate.ime_sigma_kg,
             "ueff_m_s": estimate.ueff_m_s,

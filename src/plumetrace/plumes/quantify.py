@@ -65,11 +65,16 @@ __all__ = [
     "RateEstimate",
     "monte_carlo_rate",
     "FluxEstimate",
+    "CsfDraws",
+    "csf_draws",
     "monte_carlo_csf",
     "fit_ueff",
     "draw_wind_speed",
     "SigmaCalibration",
+    "calibrate_sigma_from_draws",
     "calibrate_random_sigma",
+    "CALIBRATED_CSF_RANDOM_REL_SIGMA",
+    "CSF_C_SIGMA",
 ]
 
 GAS_MOLAR_MASS_KG_MOL: dict[str, float] = {"ch4": 0.016043, "co2": 0.044009, "n2o": 0.044013, "nh3": 0.017031}
@@ -85,6 +90,11 @@ class UeffCalibration:
     ``sigma_a``, ``sigma_b`` and ``systematic_rel_sigma`` are SYSTEMATIC: common to every plume quantified with this
     row (the spread between published calibrations; the error of transferring the calibration to another pixel size
     or plume regime, 1σ of a log-normal factor). ``reference`` names the literature source of ``a`` and ``b``.
+
+    The cross-sectional flux (CSF) has its own pair: ``csf_rel_sigma``, the RANDOM structural error of one CSF
+    estimate (which transects the snapshot offers, how far the median line density sits from the mean flux; 1σ of a
+    log-normal factor, calibrated like ``model_rel_sigma``), and ``sigma_c``, the SYSTEMATIC 1σ of ``csf_c``. The
+    transfer factor ``systematic_rel_sigma`` applies to ``c`` as well (see :data:`CSF_C_SIGMA`).
     """
 
     a: float
@@ -96,6 +106,8 @@ class UeffCalibration:
     pixel_size_m: float
     reference: str
     systematic_rel_sigma: float = 0.0
+    csf_rel_sigma: float = 0.0
+    sigma_c: float = 0.0
 
 
 # Structural error of the airborne rows, split (session 3) into a systematic and a random part:
@@ -121,6 +133,30 @@ CALIBRATED_RANDOM_REL_SIGMA: dict[str, float] = {
 }
 AIRBORNE_MODEL_REL_SIGMA = CALIBRATED_RANDOM_REL_SIGMA["aviris-ng"]  # random part of the airborne rows
 
+# Random structural σ of the CROSS-SECTIONAL FLUX (1σ of a log-normal factor) per preset, calibrated the same way
+# (calibrate_sigma_from_draws on the CSF's own Monte Carlo draws) by the same command, `python
+# benchmarks/quantify_skill.py --calibrate-sigma`, on the same calibration plumes and seeds: each detected plume
+# with 20 winds drawn as in validation (speed U·(1 + 0.3 ε), σ_U = 30 % of the given speed; direction θ + 15° ε',
+# σ_θ = 15°), 200 CSF draws each, c at the table value; 2026-11-21, engine at commit 7b46873 (the committed tree
+# 9524f5e, run from a clean export of it), simulator growth="inertial". The same run reproduced the IME's σ above to
+# the last digit. Committed before the validation run. prisma and enmap take the EMIT value, generic the larger one.
+CALIBRATED_CSF_RANDOM_REL_SIGMA: dict[str, float] = {
+    "emit": 0.249,  # 40 detected plumes of 60 x 20 winds = 800 rows, rank 545 (single-draw conformal: 0.257)
+    "aviris-ng": 0.388,  # 50 detected plumes of 60 x 20 winds = 1000 rows, rank 681 (single-draw: 0.512)
+}
+AIRBORNE_CSF_REL_SIGMA = CALIBRATED_CSF_RANDOM_REL_SIGMA["aviris-ng"]
+
+# Systematic 1σ of the CSF coefficient c (U_eff,CSF = c · U10), a judgement: the published c (HyperGas: 1.12 for
+# EMIT and PRISMA, 1.15 for EnMAP) come from one group's LES, so their spread (0.03) understates it; we give c the
+# relative spread the IME slope has between independent calibrations (σ_a / a ≈ 8 % satellite, 15 % airborne).
+# The airborne calibration-TRANSFER factor (systematic_rel_sigma) applies to c as well: c relates the transport
+# speed of a plume mixed through the boundary layer (LES, 20-60 m pixels, transects kilometres downwind) to U10; at
+# 3-10 m pixels the transects lie tens to hundreds of metres from the source, where the plume is still in the
+# surface layer and moves slower (log profile, z0 = 0.1 m: 0.65-0.85 U10 at 2-5 m height, against c = 1.12;
+# ln(1.12/0.8) ≈ 0.34). That is the same size as the IME's 35 % for another reason, so the same factor is used;
+# the CSF is spared the IME's mask/L = sqrt(area) part of the transfer, not its transport part.
+CSF_C_SIGMA: dict[str, float] = {"satellite": 0.10, "airborne": 0.15}
+
 # One row per sensor. sigma_a / sigma_b: spread between the independent published calibrations for that class of
 # sensor (e.g. EMIT 0.36 U10 + 0.43 in HyperGas vs 0.36 U10 + 0.66 in IMEO's georeader), not the fit error alone.
 UEFF_TABLE: dict[str, UeffCalibration] = {
@@ -128,19 +164,19 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
         0.36, 0.43, 0.03, 0.12, 1.12, CALIBRATED_RANDOM_REL_SIGMA["emit"], 60.0,
         "HyperGas (SRON) ime_calibration ch4 point-source EMIT, WRF-LES at 60 m: 0.36 U10 + 0.43; "
         "CSF c = 1.12 (same file); IMEO georeader uses 0.36 U10 + 0.66",
-        0.0,
+        0.0, csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"], sigma_c=CSF_C_SIGMA["satellite"],
     ),
     "prisma": UeffCalibration(
         0.34, 0.44, 0.03, 0.10, 1.12, 0.15, 30.0,
         "Guanter et al. 2021, RSE 265, 112671 (PRISMA, 30 m): 0.34 U10 + 0.44; HyperGas: 0.32 U10 + 0.43, CSF c = 1.12; "
-        "random structural 15 % not calibrated (no PRISMA preset in the benchmark)",
-        0.0,
+        "random structural 15 % not calibrated (no PRISMA preset in the benchmark); CSF random structural σ as EMIT",
+        0.0, csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"], sigma_c=CSF_C_SIGMA["satellite"],
     ),
     "enmap": UeffCalibration(
         0.34, 0.44, 0.03, 0.10, 1.15, 0.15, 30.0,
         "Roger et al. 2024, IEEE TGRS 62, 5501612 (EnMAP, 30 m): 0.34 U10 + 0.44; HyperGas: 0.33 U10 + 0.44, CSF c = 1.15; "
-        "random structural 15 % not calibrated (no EnMAP preset in the benchmark)",
-        0.0,
+        "random structural 15 % not calibrated (no EnMAP preset in the benchmark); CSF random structural σ as EMIT",
+        0.0, csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"], sigma_c=CSF_C_SIGMA["satellite"],
     ),
     "aviris-ng": UeffCalibration(
         0.33, 0.45, 0.05, 0.15, 1.12, AIRBORNE_MODEL_REL_SIGMA, 5.0,
@@ -149,20 +185,21 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
         "5 m LES, relate IME to Q non-linearly with the wind from the plume's angular width), hence the wider "
         "sigmas and a 35 % systematic resolution-transfer error; random structural error calibrated on simulated "
         "plumes (docs/benchmarks.md, issue 4)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA,
+        AIRBORNE_SYSTEMATIC_REL_SIGMA, csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA, sigma_c=CSF_C_SIGMA["airborne"],
     ),
     "aviris-3": UeffCalibration(
         0.33, 0.45, 0.05, 0.15, 1.12, AIRBORNE_MODEL_REL_SIGMA, 5.0,
         "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA,
+        AIRBORNE_SYSTEMATIC_REL_SIGMA, csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA, sigma_c=CSF_C_SIGMA["airborne"],
     ),
     "aviris-classic": UeffCalibration(
         0.33, 0.45, 0.05, 0.15, 1.12, AIRBORNE_MODEL_REL_SIGMA, 10.0,
         "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA,
+        AIRBORNE_SYSTEMATIC_REL_SIGMA, csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA, sigma_c=CSF_C_SIGMA["airborne"],
     ),
     "generic": UeffCalibration(
         0.34, 0.44, 0.05, 0.15, 1.12, 0.20, 30.0, "Guanter et al. 2021 form with wider sigmas (sensor unknown)", 0.0,
+        csf_rel_sigma=max(CALIBRATED_CSF_RANDOM_REL_SIGMA.values()), sigma_c=CSF_C_SIGMA["airborne"],
     ),
 }
 
@@ -340,12 +377,101 @@ def _transect_line_densities_kg_m(
 
 @dataclass(frozen=True)
 class FluxEstimate:
-    """A cross-sectional-flux emission rate with its Monte Carlo uncertainty (kg/h)."""
+    """A cross-sectional-flux emission rate with its Monte Carlo uncertainty (kg/h), random and systematic apart.
+
+    ``emission_rate_sigma_kg_h`` / ``interval68_kg_h``: the RANDOM part (wind speed and direction, the sampling
+    error of the median transect, the random structural factor ``csf_rel_sigma``).
+    ``emission_rate_sigma_systematic_kg_h``: the SYSTEMATIC part alone (c ~ N(c, σ_c) and the transfer factor
+    ``systematic_rel_sigma``). ``emission_rate_sigma_total_kg_h`` / ``interval68_total_kg_h``: both together. Named
+    as :class:`RateEstimate`.
+    """
 
     emission_rate_kg_h: float
     emission_rate_sigma_kg_h: float
     interval68_kg_h: tuple[float, float]
     n_transects: int
+    emission_rate_sigma_systematic_kg_h: float = float("nan")
+    emission_rate_sigma_total_kg_h: float = float("nan")
+    interval68_total_kg_h: tuple[float, float] = (float("nan"), float("nan"))
+
+
+@dataclass(frozen=True)
+class CsfDraws:
+    """The Monte Carlo draws of one CSF estimate, each factor apart (:func:`csf_draws`).
+
+    ``wind_draws_kg_h`` (m,): the rate for each wind speed and direction draw with the median transect's sampling
+    error, c at its table value and no structural factor; ``random_normals``, ``c_normals``, ``systematic_normals``
+    (m,): the standard normals of the random structural factor, of c and of the transfer factor, drawn with them.
+    m ≤ n_samples: draws whose tilted transects miss the plume are dropped (with their normals).
+    """
+
+    emission_rate_kg_h: float
+    wind_draws_kg_h: np.ndarray
+    random_normals: np.ndarray
+    c_normals: np.ndarray
+    systematic_normals: np.ndarray
+    n_transects: int
+
+
+def csf_draws(
+    enhancement_ppm_m: Any,
+    mask: Any,
+    *,
+    source_rc: tuple[float, float],
+    wind_dir_deg: float,
+    wind_dir_sigma_deg: float,
+    wind_speed_m_s: float,
+    wind_speed_sigma_m_s: float,
+    downwind_rc: Callable[[float], tuple[float, float]],
+    pixel_size_m: float,
+    csf_c: float,
+    gas: str = "ch4",
+    background_ppm_m: float = 0.0,
+    spacing_px: float = 1.5,
+    n_samples: int = 200,
+    seed: int | None = 0,
+) -> CsfDraws:
+    """The Monte Carlo draws behind :func:`monte_carlo_csf`, before the structural and systematic factors.
+
+    Each draw takes a direction θ ~ N(θ, σ_θ), recomputes the transects' median line density, adds its sampling
+    error (1.2533 · std / sqrt(n) · N(0, 1)) and multiplies by ``csf_c`` · U with U from :func:`draw_wind_speed`.
+    The normals of the structural, c and transfer factors come from the same generator afterwards, so a calibration
+    can rescale the structural factor with the wind draws held fixed (:func:`calibrate_sigma_from_draws`).
+    Arguments as :func:`monte_carlo_csf`; ``csf_c`` is the CSF coefficient c.
+
+    Returns
+    -------
+    CsfDraws
+        NaN rate and empty draws when no transect crosses the plume.
+    """
+    if n_samples < 20:
+        raise InvalidInputError("n_samples", f"must be at least 20, got {n_samples}")
+    if not (np.isfinite(wind_dir_sigma_deg) and wind_dir_sigma_deg >= 0):
+        raise InvalidInputError("wind direction sigma", f"must be >= 0, got {wind_dir_sigma_deg!r}")
+    if not (np.isfinite(wind_speed_sigma_m_s) and wind_speed_sigma_m_s >= 0):
+        raise InvalidInputError("wind speed sigma", f"must be >= 0, got {wind_speed_sigma_m_s!r}")
+    enhancement, mask = _check_mask(enhancement_ppm_m, mask)
+    pixel = _check_pixel_size(pixel_size_m)
+    values = np.nan_to_num(enhancement - background_ppm_m, nan=0.0)
+    central = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc(wind_dir_deg), pixel, gas, spacing_px)
+    empty = np.zeros(0)
+    if central.size == 0:
+        return CsfDraws(float("nan"), empty, empty, empty, empty, 0)
+    rate = 3600.0 * csf_c * wind_speed_m_s * float(np.median(central))
+    rng = np.random.default_rng(seed)
+    directions = wind_dir_deg + wind_dir_sigma_deg * rng.standard_normal(n_samples)
+    speeds = draw_wind_speed(rng, wind_speed_m_s, wind_speed_sigma_m_s, n_samples)
+    draws = np.full(n_samples, np.nan)
+    for i, direction in enumerate(directions):
+        flux = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc(float(direction) % 360.0), pixel, gas,
+                                             spacing_px)
+        if flux.size == 0:
+            continue
+        spread = 1.2533 * float(np.std(flux)) / math.sqrt(flux.size) if flux.size > 1 else abs(float(np.median(flux)))
+        draws[i] = 3600.0 * csf_c * speeds[i] * (float(np.median(flux)) + spread * rng.standard_normal())
+    normals = rng.standard_normal((3, n_samples))
+    keep = np.isfinite(draws)
+    return CsfDraws(rate, draws[keep], normals[0][keep], normals[1][keep], normals[2][keep], int(central.size))
 
 
 def monte_carlo_csf(
@@ -367,12 +493,15 @@ def monte_carlo_csf(
     seed: int | None = 0,
     calibration: UeffCalibration | None = None,
 ) -> FluxEstimate:
-    """Cross-sectional flux with its uncertainty by Monte Carlo over the wind speed AND direction.
+    """Cross-sectional flux with its uncertainty by Monte Carlo, random and systematic parts apart.
 
     The transects are perpendicular to the wind, so a direction error tilts them: each draw takes a direction
     θ ~ N(θ, σ_θ), recomputes the transects' median line density, and multiplies it by c · U with U drawn by
-    :func:`draw_wind_speed` (relative error, posterior of the true speed) and by the sampling error of the median over the transects
-    (1.2533 · std / sqrt(n), normal). The central value is :func:`cross_sectional_flux_kg_h` at the given wind.
+    :func:`draw_wind_speed` (relative error, posterior of the true speed) and by the sampling error of the median
+    over the transects (1.2533 · std / sqrt(n), normal) (:func:`csf_draws`). RANDOM part: those draws times the random
+    structural factor exp(N(0, ``csf_rel_sigma``)). SYSTEMATIC part: the central rate times c'/c, c' ~ N(c, σ_c), and
+    the transfer factor exp(N(0, ``systematic_rel_sigma``)). TOTAL: every factor. The central value is
+    :func:`cross_sectional_flux_kg_h` at the given wind.
 
     Parameters
     ----------
@@ -392,39 +521,34 @@ def monte_carlo_csf(
     Returns
     -------
     FluxEstimate
-        The 16-84 % interval of the draws and the 1σ, half its width (as :func:`monte_carlo_rate`). NaN rate when no
-        transect crosses the plume.
+        The 16-84 % intervals of the draws and each 1σ, half its interval's width (as :func:`monte_carlo_rate`).
+        NaN rate when no transect crosses the plume.
     """
-    if n_samples < 20:
-        raise InvalidInputError("n_samples", f"must be at least 20, got {n_samples}")
-    if not (np.isfinite(wind_dir_sigma_deg) and wind_dir_sigma_deg >= 0):
-        raise InvalidInputError("wind direction sigma", f"must be >= 0, got {wind_dir_sigma_deg!r}")
-    if not (np.isfinite(wind_speed_sigma_m_s) and wind_speed_sigma_m_s >= 0):
-        raise InvalidInputError("wind speed sigma", f"must be >= 0, got {wind_speed_sigma_m_s!r}")
-    enhancement, mask = _check_mask(enhancement_ppm_m, mask)
-    pixel = _check_pixel_size(pixel_size_m)
     cal = calibration or ueff_calibration(sensor)
-    values = np.nan_to_num(enhancement - background_ppm_m, nan=0.0)
-    central = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc(wind_dir_deg), pixel, gas, spacing_px)
-    if central.size == 0:
-        return FluxEstimate(float("nan"), float("nan"), (float("nan"), float("nan")), 0)
-    rate = 3600.0 * cal.csf_c * wind_speed_m_s * float(np.median(central))
-    rng = np.random.default_rng(seed)
-    directions = wind_dir_deg + wind_dir_sigma_deg * rng.standard_normal(n_samples)
-    speeds = draw_wind_speed(rng, wind_speed_m_s, wind_speed_sigma_m_s, n_samples)
-    draws = np.full(n_samples, np.nan)
-    for i, direction in enumerate(directions):
-        flux = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc(float(direction) % 360.0), pixel, gas,
-                                             spacing_px)
-        if flux.size == 0:
-            continue
-        spread = 1.2533 * float(np.std(flux)) / math.sqrt(flux.size) if flux.size > 1 else abs(float(np.median(flux)))
-        draws[i] = 3600.0 * cal.csf_c * speeds[i] * (float(np.median(flux)) + spread * rng.standard_normal())
-    draws = draws[np.isfinite(draws)]
-    if draws.size < 10:
-        return FluxEstimate(rate, abs(rate), (float("nan"), float("nan")), int(central.size))
-    low, high = np.percentile(draws, [15.865, 84.135])
-    return FluxEstimate(rate, 0.5 * float(high - low), (float(low), float(high)), int(central.size))
+    if cal.csf_rel_sigma < 0 or cal.sigma_c < 0 or cal.systematic_rel_sigma < 0:
+        raise InvalidInputError("calibration", "CSF sigmas must be >= 0")
+    parts = csf_draws(enhancement_ppm_m, mask, source_rc=source_rc, wind_dir_deg=wind_dir_deg,
+                      wind_dir_sigma_deg=wind_dir_sigma_deg, wind_speed_m_s=wind_speed_m_s,
+                      wind_speed_sigma_m_s=wind_speed_sigma_m_s, downwind_rc=downwind_rc, pixel_size_m=pixel_size_m,
+                      csf_c=cal.csf_c, gas=gas, background_ppm_m=background_ppm_m, spacing_px=spacing_px,
+                      n_samples=n_samples, seed=seed)
+    rate, nan2 = parts.emission_rate_kg_h, (float("nan"), float("nan"))
+    if parts.n_transects == 0:
+        return FluxEstimate(float("nan"), float("nan"), nan2, 0)
+    if parts.wind_draws_kg_h.size < 10:
+        return FluxEstimate(rate, abs(rate), nan2, parts.n_transects)
+    random_draws = parts.wind_draws_kg_h * np.exp(cal.csf_rel_sigma * parts.random_normals)
+    systematic_factor = (np.maximum(cal.csf_c + cal.sigma_c * parts.c_normals, 0.05) / cal.csf_c
+                         * np.exp(cal.systematic_rel_sigma * parts.systematic_normals))
+    low, high = np.percentile(random_draws, [15.865, 84.135])
+    sys_low, sys_high = np.percentile(rate * systematic_factor, [15.865, 84.135])
+    total_low, total_high = np.percentile(random_draws * systematic_factor, [15.865, 84.135])
+    return FluxEstimate(
+        rate, 0.5 * float(high - low), (float(low), float(high)), parts.n_transects,
+        emission_rate_sigma_systematic_kg_h=0.5 * abs(float(sys_high - sys_low)),
+        emission_rate_sigma_total_kg_h=0.5 * float(total_high - total_low),
+        interval68_total_kg_h=(float(total_low), float(total_high)),
+    )
 
 
 def draw_wind_speed(rng: np.random.Generator, wind_speed_m_s: float, wind_speed_sigma_m_s: float,
@@ -442,6 +566,19 @@ def draw_wind_speed(rng: np.random.Generator, wind_speed_m_s: float, wind_speed_
         return np.full(n_samples, float(wind_speed_m_s))
     rel = wind_speed_sigma_m_s / max(wind_speed_m_s, 1e-6)
     return np.maximum(wind_speed_m_s / np.maximum(1.0 + rel * rng.standard_normal(n_samples), 0.25), 0.1)
+
+
+def _ime_random_parts(
+    rng: np.random.Generator, ime_kg: float, ime_sigma_kg: float, scale: float, wind_speed_m_s: float,
+    wind_speed_sigma_m_s: float, cal: UeffCalibration, n_samples: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The random draws of :func:`monte_carlo_rate` before the structural factor, in its generator's order:
+    wind speeds, IMEs, the rates they give (a, b at the table values; ``scale`` = 3600 / L) and the normals of the
+    random structural factor, each (n_samples,)."""
+    speed = draw_wind_speed(rng, wind_speed_m_s, wind_speed_sigma_m_s, n_samples)
+    ime = rng.normal(ime_kg, ime_sigma_kg, n_samples)
+    random_normals = rng.standard_normal(n_samples)
+    return speed, ime, scale * np.maximum(cal.a * speed + cal.b, 0.05) * ime, random_normals
 
 
 @dataclass(frozen=True)
@@ -523,14 +660,14 @@ def monte_carlo_rate(
         ime_sigma = ppm_m_to_kg_m2(gas) * float(np.sqrt(np.sum(per_pixel**2))) * pixel**2
     else:
         ime_sigma = ppm_m_to_kg_m2(gas) * background_sigma_ppm_m * math.sqrt(max(n_pixels, 1)) * pixel**2
-    speed = draw_wind_speed(rng, wind_speed_m_s, wind_speed_sigma_m_s, n_samples)
-    ime = rng.normal(ime_kg, ime_sigma, n_samples)
-    random_factor = np.exp(cal.model_rel_sigma * rng.standard_normal(n_samples))
+    scale = 3600.0 / length_m
+    speed, ime, wind_noise_draws, random_normals = _ime_random_parts(
+        rng, ime_kg, ime_sigma, scale, wind_speed_m_s, wind_speed_sigma_m_s, cal, n_samples)
+    random_factor = np.exp(cal.model_rel_sigma * random_normals)
     a = rng.normal(cal.a, cal.sigma_a, n_samples)
     b = rng.normal(cal.b, cal.sigma_b, n_samples)
     systematic_factor = np.exp(cal.systematic_rel_sigma * rng.standard_normal(n_samples))
-    scale = 3600.0 / length_m
-    random_draws = scale * np.maximum(cal.a * speed + cal.b, 0.05) * ime * random_factor
+    random_draws = wind_noise_draws * random_factor
     systematic_draws = scale * np.maximum(a * wind_speed_m_s + b, 0.05) * ime_kg * systematic_factor
     total_draws = scale * np.maximum(a * speed + b, 0.05) * ime * random_factor * systematic_factor
     central_ueff = cal.a * wind_speed_m_s + cal.b
@@ -571,6 +708,97 @@ class SigmaCalibration:
     truth_below: float
 
 
+def calibrate_sigma_from_draws(
+    base_draws_kg_h: Any,
+    structural_normals: Any,
+    true_rate_kg_h: Any,
+    *,
+    target_coverage: float = 0.68,
+    max_sigma: float = 2.0,
+    tolerance: float = 1e-3,
+) -> SigmaCalibration:
+    """Calibrate a random structural σ so that 68 % intervals hold 68 % of the truths — for any estimate.
+
+    Split-conformal style (Vovk et al. 2005; Angelopoulos & Bates 2021). Row i's random 68 % interval at σ is the
+    16-84 % range of ``base_draws_kg_h[i] · exp(σ · structural_normals[i])`` — its Monte Carlo draws without the
+    structural factor (wind, retrieval noise, transect sampling; held fixed) and that factor's normals. Its score is
+    the smallest σ at which the interval holds the truth (bisection); the calibrated σ is the ⌈target (n + 1)⌉-th
+    smallest score, which gives a new plume from the same population coverage ≥ target in expectation (and
+    < target + 1/(n + 1) without ties). The IME (:func:`calibrate_random_sigma`) and the CSF (draws from
+    :func:`csf_draws`) both use it.
+
+    Parameters
+    ----------
+    base_draws_kg_h, structural_normals : sequences of n arrays (m_i,)
+        Per calibration row: the draws and the structural normals, pairwise of equal length.
+    true_rate_kg_h : array (n,)
+        The true rate of each row, kg/h. Rows with a non-finite or non-positive truth, fewer than 10 finite draws,
+        or non-finite draws are not used.
+    target_coverage : float
+        In (0, 1).
+    max_sigma : float
+        Largest σ searched; rows not covered at it score inf.
+
+    Raises
+    ------
+    InvalidInputError
+        Fewer than 5 usable rows, sequences of different lengths, a target outside (0, 1), or a target the
+        calibration set is too small to certify (⌈target (n + 1)⌉ > n).
+    """
+    truth = np.asarray(true_rate_kg_h, dtype=np.float64).ravel()
+    if not (len(base_draws_kg_h) == len(structural_normals) == truth.size):
+        raise InvalidInputError("calibration plumes", "the per-row draws, normals and truths differ in length")
+    if not 0.0 < target_coverage < 1.0:
+        raise InvalidInputError("target_coverage", f"must lie in (0, 1), got {target_coverage!r}")
+    rows = []
+    for base, normals, q in zip(base_draws_kg_h, structural_normals, truth):
+        base, normals = np.asarray(base, dtype=np.float64).ravel(), np.asarray(normals, dtype=np.float64).ravel()
+        if base.shape != normals.shape:
+            raise InvalidInputError("calibration plumes", "a row's draws and normals differ in length")
+        if np.isfinite(q) and q > 0 and base.size >= 10 and np.all(np.isfinite(base)) and np.all(np.isfinite(normals)):
+            rows.append((base, normals, float(q)))
+    n = len(rows)
+    if n < 5:
+        raise InvalidInputError("calibration plumes", f"need at least 5 usable plumes, got {n}")
+    rank = math.ceil(target_coverage * (n + 1))
+    if rank > n:
+        raise InvalidInputError("calibration plumes", f"{n} plumes cannot certify {target_coverage:.0%} coverage")
+
+    def interval(k: int, sigma: float) -> tuple[float, float]:
+        base, normals, _ = rows[k]
+        low, high = np.percentile(base * np.exp(sigma * normals), [15.865, 84.135])
+        return float(low), float(high)
+
+    needed = np.full(n, np.inf)
+    for k, (_, _, q) in enumerate(rows):
+        low, high = interval(k, 0.0)
+        if low <= q <= high:
+            needed[k] = 0.0
+            continue
+        low, high = interval(k, max_sigma)
+        if not low <= q <= high:
+            continue
+        lo_s, hi_s = 0.0, max_sigma
+        while hi_s - lo_s > tolerance:
+            mid = 0.5 * (lo_s + hi_s)
+            low, high = interval(k, mid)
+            if low <= q <= high:
+                hi_s = mid
+            else:
+                lo_s = mid
+        needed[k] = hi_s
+    sigma = float(np.sort(needed)[rank - 1])
+    if not np.isfinite(sigma):
+        raise InvalidInputError("calibration plumes", f"fewer than {rank} plumes are covered even at σ = {max_sigma:g}")
+    above = below = 0
+    for k, (_, _, q) in enumerate(rows):  # how the calibrated intervals miss
+        low, high = interval(k, sigma)
+        above += q > high
+        below += q < low
+    return SigmaCalibration(sigma=sigma, n=n, rank=rank, coverage=float(np.mean(needed <= sigma)),
+                            sigma_needed=needed, truth_above=above / n, truth_below=below / n)
+
+
 def calibrate_random_sigma(
     ime_kg: Any,
     ime_sigma_kg: Any,
@@ -586,13 +814,12 @@ def calibrate_random_sigma(
     max_sigma: float = 2.0,
     tolerance: float = 1e-3,
 ) -> SigmaCalibration:
-    """Calibrate the random structural σ (``model_rel_sigma``) so that 68 % intervals hold 68 % of the truths.
+    """Calibrate the IME's random structural σ (``model_rel_sigma``) so that 68 % intervals hold 68 % of the truths.
 
-    Split-conformal style (Vovk et al. 2005; Angelopoulos & Bates 2021): for each calibration plume of known rate
-    the nonconformity score is the smallest σ at which its random 68 % interval (:func:`monte_carlo_rate` with the
-    plume's IME, σ_IME, L and GIVEN wind; a and b at their table values) holds the truth, found by bisection with
-    the plume's draws fixed; the calibrated σ is the ⌈target (n + 1)⌉-th smallest score, which gives a new plume from
-    the same population coverage ≥ target in expectation (and < target + 1/(n + 1) without ties).
+    For each calibration plume of known rate the random draws of :func:`monte_carlo_rate` (the plume's IME, σ_IME, L
+    and GIVEN wind; a and b at their table values; its seed) are scored by :func:`calibrate_sigma_from_draws`: the
+    smallest σ at which the random 68 % interval holds the truth, with the plume's draws fixed; the calibrated σ is
+    the ⌈target (n + 1)⌉-th smallest score. The intervals are exactly those :func:`monte_carlo_rate` reports.
 
     Parameters
     ----------
@@ -614,61 +841,29 @@ def calibrate_random_sigma(
         Fewer than 5 usable plumes, arrays of different lengths, a target outside (0, 1), or a target the
         calibration set is too small to certify (⌈target (n + 1)⌉ > n).
     """
-    from dataclasses import replace
-
     arrays = [np.asarray(v, dtype=np.float64).ravel() for v in
               (ime_kg, ime_sigma_kg, length_m, wind_speed_m_s, wind_speed_sigma_m_s, true_rate_kg_h)]
     if len({a.size for a in arrays}) != 1:
         raise InvalidInputError("calibration plumes", "the per-plume arrays differ in length")
     if not 0.0 < target_coverage < 1.0:
         raise InvalidInputError("target_coverage", f"must lie in (0, 1), got {target_coverage!r}")
+    if n_samples < 100:
+        raise InvalidInputError("n_samples", f"must be at least 100, got {n_samples}")
     ime, ime_sig, length, speed, speed_sig, truth = arrays
     good = (np.isfinite(ime) & np.isfinite(ime_sig) & np.isfinite(length) & np.isfinite(speed) & np.isfinite(speed_sig)
             & np.isfinite(truth) & (length > 0) & (speed > 0) & (truth > 0) & (ime_sig >= 0) & (speed_sig >= 0))
-    n = int(good.sum())
-    if n < 5:
-        raise InvalidInputError("calibration plumes", f"need at least 5 usable plumes, got {n}")
-    rank = math.ceil(target_coverage * (n + 1))
-    if rank > n:
-        raise InvalidInputError("calibration plumes", f"{n} plumes cannot certify {target_coverage:.0%} coverage")
     seed_list = np.arange(ime.size) if seeds is None else np.asarray(seeds, dtype=np.int64).ravel()
-
-    def interval(i: int, sigma: float) -> tuple[float, float]:
-        est = monte_carlo_rate(ime[i], length[i], 1, wind_speed_m_s=speed[i], wind_speed_sigma_m_s=speed_sig[i],
-                               background_sigma_ppm_m=0.0, pixel_size_m=1.0, n_samples=n_samples,
-                               seed=int(seed_list[i]), calibration=replace(cal0, model_rel_sigma=sigma),
-                               ime_sigma_kg=ime_sig[i])
-        return est.interval68_kg_h
-
-    cal0 = replace(calibration, sigma_a=0.0, sigma_b=0.0, systematic_rel_sigma=0.0)
-    needed = np.full(n, np.inf)
-    for k, i in enumerate(np.flatnonzero(good)):
-        low, high = interval(i, 0.0)
-        if low <= truth[i] <= high:
-            needed[k] = 0.0
-            continue
-        low, high = interval(i, max_sigma)
-        if not low <= truth[i] <= high:
-            continue
-        lo_s, hi_s = 0.0, max_sigma
-        while hi_s - lo_s > tolerance:
-            mid = 0.5 * (lo_s + hi_s)
-            low, high = interval(i, mid)
-            if low <= truth[i] <= high:
-                hi_s = mid
-            else:
-                lo_s = mid
-        needed[k] = hi_s
-    sigma = float(np.sort(needed)[rank - 1])
-    if not np.isfinite(sigma):
-        raise InvalidInputError("calibration plumes", f"fewer than {rank} plumes are covered even at σ = {max_sigma:g}")
-    above = below = 0
-    for i in np.flatnonzero(good):  # how the calibrated intervals miss
-        low, high = interval(i, sigma)
-        above += truth[i] > high
-        below += truth[i] < low
-    return SigmaCalibration(sigma=sigma, n=n, rank=rank, coverage=float(np.mean(needed <= sigma)),
-                            sigma_needed=needed, truth_above=above / n, truth_below=below / n)
+    bases, normals = [], []
+    for i in np.flatnonzero(good):
+        rng = np.random.default_rng(int(seed_list[i]))
+        _, _, base, z = _ime_random_parts(rng, ime[i], ime_sig[i], 3600.0 / length[i], speed[i], speed_sig[i],
+                                          calibration, n_samples)
+        bases.append(base)
+        normals.append(z)
+    if len(bases) < 5:
+        raise InvalidInputError("calibration plumes", f"need at least 5 usable plumes, got {len(bases)}")
+    return calibrate_sigma_from_draws(bases, normals, truth[good], target_coverage=target_coverage,
+                                      max_sigma=max_sigma, tolerance=tolerance)
 
 
 def fit_ueff(
@@ -687,7 +882,8 @@ def fit_ueff(
     line through (U10_i, U_eff,i). Their standard errors become ``sigma_a`` / ``sigma_b``. ``model_rel_sigma`` is the
     robust relative scatter of the points around the line (1.4826 x median |relative residual|, so a few broken plumes
     do not inflate it) with the retrieval-noise part (``ime_sigma_kg / ime_kg``, which the Monte Carlo adds on its
-    own) removed in quadrature. ``csf_c`` and ``pixel_size_m`` are copied from ``base`` (default: the generic row).
+    own) removed in quadrature. ``csf_c``, ``csf_rel_sigma``, ``sigma_c`` and ``pixel_size_m`` are copied from
+    ``base`` (default: the generic row).
 
     Parameters
     ----------
@@ -718,4 +914,5 @@ def fit_ueff(
     return UeffCalibration(
         a=float(coef[0]), b=float(coef[1]), sigma_a=float(np.sqrt(cov[0, 0])), sigma_b=float(np.sqrt(cov[1, 1])),
         csf_c=base.csf_c, model_rel_sigma=rel, pixel_size_m=base.pixel_size_m, reference=reference,
+        csf_rel_sigma=base.csf_rel_sigma, sigma_c=base.sigma_c,
     )
