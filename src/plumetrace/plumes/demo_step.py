@@ -53,7 +53,10 @@ def demo_step(ctx: Any) -> list[Row]:
          f"{best['emission_rate_total_p16_kg_h']:.0f}-{best['emission_rate_total_p84_kg_h']:.0f})", f"{rate:g} kg/h"),
         ("plumes", "emission rate, IME (U_eff fitted to the simulator)", _simulator_rate(best, speed), f"{rate:g} kg/h"),
         ("plumes", "emission rate, CSF",
-         f"{best['emission_rate_csf_kg_h']:.0f} ± {best['emission_rate_csf_sigma_kg_h']:.0f} kg/h", f"{rate:g} kg/h"),
+         f"{best['emission_rate_csf_kg_h']:.0f} ± {best['emission_rate_csf_sigma_kg_h']:.0f} (random) "
+         f"± {best['emission_rate_csf_sigma_systematic_kg_h']:.0f} (syst.) kg/h "
+         f"(68 %: {best['emission_rate_csf_p16_kg_h']:.0f}-{best['emission_rate_csf_p84_kg_h']:.0f}; total "
+         f"{best['emission_rate_csf_total_p16_kg_h']:.0f}-{best['emission_rate_csf_total_p84_kg_h']:.0f})", f"{rate:g} kg/h"),
     ]
     if error_m is not None:
         rows.append(("plumes", "source position error", f"{error_m:.0f} m (reported 1σ {best['source_sigma_m']:.0f} m)", "0 m"))
