@@ -32,8 +32,10 @@ Uncertainty, split the way physics reports stat ⊕ syst (:func:`monte_carlo_rat
 The wind speed is drawn as ``U = U_given / (1 + r·z)`` with ``r = σ_U / U_given``, z ~ N(0, 1): the posterior of the
 true speed when the given speed has a relative error proportional to the TRUE speed, ``U_given = U·(1 + r·ε)``,
 under a scale-invariant prior (see :func:`draw_wind_speed`).
-:func:`monte_carlo_csf` draws the wind speed the same way, the wind DIRECTION (which tilts the transects) and the
-sampling error of the median transect.
+:func:`monte_carlo_csf` draws the wind speed the same way, the wind DIRECTION (which tilts the transects), the
+sampling error of the median transect and its own random structural factor (``csf_rel_sigma``, calibrated by the
+same conformal rule, :func:`calibrate_sigma_from_draws`) — its random part; c ~ N(c, σ_c) and the transfer factor
+are its systematic part, reported apart as for the IME.
 """
 
 from __future__ import annotations
