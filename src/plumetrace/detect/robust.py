@@ -8,8 +8,10 @@ for faint pixels on a 200 × 200 scene). The engine therefore, after the first a
 1. marks the plume (:func:`plume_mask`): pixels whose *spatially averaged* significance ``ΔX/σ`` exceeds a
    threshold — plumes are spatially coherent and noise is not, so a 5 × 5 mean lifts a faint plume at 1σ per pixel to
    ~5σ — together with single pixels far above their noise, grown by a few pixels to take in the faint fringe;
-2. sums the spectra of the marked pixels per group (a re-read of only the blocks that hold them) and downdates the
-   group statistics (:func:`exclude_pixels`, exact: count, mean and scatter of the remaining pixels);
+2. sums the spectra of the marked pixels per group (a re-read of only the blocks that hold them) and updates the
+   group statistics exactly (:func:`plume_free_statistics`): the marked pixels stay, with their estimated plume
+   removed (:func:`remove_target`), so target-like clutter the mask also marks stays in the background; groups too
+   starved or too heavily marked for a one-step estimate exclude them instead (:func:`exclude_pixels`);
 3. re-applies the filter with weights from the downdated statistics.
 
 The mask is taken from the first estimate each round, and the exclusion is always from the statistics of all pixels,
