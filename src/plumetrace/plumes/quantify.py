@@ -543,14 +543,13 @@ def monte_carlo_csf(
     random_draws = parts.wind_draws_kg_h * np.exp(cal.csf_rel_sigma * parts.random_normals)
     systematic_factor = (np.maximum(cal.csf_c + cal.sigma_c * parts.c_normals, 0.05) / cal.csf_c
                          * np.exp(cal.systematic_rel_sigma * parts.systematic_normals))
-    low, high = np.percentile(random_draws, [15.865, 84.135])
-    sys_low, sys_high = np.percentile(rate * systematic_factor, [15.865, 84.135])
-    total_low, total_high = np.percentile(random_draws * systematic_factor, [15.865, 84.135])
+    sigma, interval = _spread68(random_draws)
+    sigma_total, interval_total = _spread68(random_draws * systematic_factor)
     return FluxEstimate(
-        rate, 0.5 * float(high - low), (float(low), float(high)), parts.n_transects,
-        emission_rate_sigma_systematic_kg_h=0.5 * abs(float(sys_high - sys_low)),
-        emission_rate_sigma_total_kg_h=0.5 * float(total_high - total_low),
-        interval68_total_kg_h=(float(total_low), float(total_high)),
+        rate, sigma, interval, parts.n_transects,
+        emission_rate_sigma_systematic_kg_h=_spread68(rate * systematic_factor)[0],
+        emission_rate_sigma_total_kg_h=sigma_total,
+        interval68_total_kg_h=interval_total,
     )
 
 
@@ -569,6 +568,12 @@ def draw_wind_speed(rng: np.random.Generator, wind_speed_m_s: float, wind_speed_
         return np.full(n_samples, float(wind_speed_m_s))
     rel = wind_speed_sigma_m_s / max(wind_speed_m_s, 1e-6)
     return np.maximum(wind_speed_m_s / np.maximum(1.0 + rel * rng.standard_normal(n_samples), 0.25), 0.1)
+
+
+def _spread68(draws: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """1σ (half the 16-84 % width: robust to the wind posterior's long upper tail) and the 16-84 % interval."""
+    low, high = np.percentile(draws, [15.865, 84.135])
+    return 0.5 * float(high - low), (float(low), float(high))
 
 
 def _ime_random_parts(
@@ -675,20 +680,19 @@ def monte_carlo_rate(
     total_draws = scale * np.maximum(a * speed + b, 0.05) * ime * random_factor * systematic_factor
     central_ueff = cal.a * wind_speed_m_s + cal.b
     central = scale * central_ueff * ime_kg
-    low, high = np.percentile(random_draws, [15.865, 84.135])
-    sys_low, sys_high = np.percentile(systematic_draws, [15.865, 84.135])
-    total_low, total_high = np.percentile(total_draws, [15.865, 84.135])
+    sigma, interval = _spread68(random_draws)
+    sigma_total, interval_total = _spread68(total_draws)
     return RateEstimate(
         emission_rate_kg_h=float(central),
-        emission_rate_sigma_kg_h=0.5 * float(high - low),
-        interval68_kg_h=(float(low), float(high)),
+        emission_rate_sigma_kg_h=sigma,
+        interval68_kg_h=interval,
         ime_kg=float(ime_kg),
         ime_sigma_kg=float(ime_sigma),
         length_m=float(length_m),
         ueff_m_s=float(central_ueff),
-        emission_rate_sigma_systematic_kg_h=0.5 * float(sys_high - sys_low),
-        emission_rate_sigma_total_kg_h=0.5 * float(total_high - total_low),
-        interval68_total_kg_h=(float(total_low), float(total_high)),
+        emission_rate_sigma_systematic_kg_h=_spread68(systematic_draws)[0],
+        emission_rate_sigma_total_kg_h=sigma_total,
+        interval68_total_kg_h=interval_total,
     )
 
 
@@ -769,8 +773,7 @@ def calibrate_sigma_from_draws(
 
     def interval(k: int, sigma: float) -> tuple[float, float]:
         base, normals, _ = rows[k]
-        low, high = np.percentile(base * np.exp(sigma * normals), [15.865, 84.135])
-        return float(low), float(high)
+        return _spread68(base * np.exp(sigma * normals))[1]
 
     needed = np.full(n, np.inf)
     for k, (_, _, q) in enumerate(rows):
