@@ -42,7 +42,7 @@ from plumetrace.detect.clusters import (
 from plumetrace.detect.covariance import ShiftedSums, merge_columns
 from plumetrace.detect.matched_filter import FilterWeights, filter_weights
 from plumetrace.detect.reader import WindowReader, band_axis, block_buffer, pixels
-from plumetrace.detect.robust import plume_free_statistics, plume_mask, reapply_needed
+from plumetrace.detect.robust import plume_estimate_terms, plume_free_statistics, plume_mask, reapply_needed
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
 
@@ -299,10 +299,7 @@ def cluster_retrieval(
 
             # Marked pixels stay in the statistics with their estimated plume taken out (x - α s, α ≥ 0), as in
             # engine.py: excluding them also took target-like clutter out of the background (robust.remove_target).
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gain = np.nan_to_num(weights.q / weights.normalizer[:, None])
-            alpha_offset = np.einsum("gb,gb->g", np.nan_to_num(base_mean - weights.mean), gain)
-            stats_offset = np.nan_to_num(base_mean - group_stats.mean)
+            gain, alpha_offset, stats_offset = plume_estimate_terms(weights, base_mean, group_stats.mean)
 
             def masked_sums(_w: int, part: list[tuple[int, int]]) -> tuple[np.ndarray, ...]:
                 sums = ShiftedSums.zeros(base_mean)

@@ -43,7 +43,7 @@ from plumetrace.detect.matched_filter import (
     column_groups,
     filter_weights,
 )
-from plumetrace.detect.robust import plume_free_statistics, plume_mask, reapply_needed
+from plumetrace.detect.robust import plume_estimate_terms, plume_free_statistics, plume_mask, reapply_needed
 from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first, pixels
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
@@ -790,10 +790,7 @@ def detect_window(
                 # The marked pixels stay in the statistics with their estimated plume taken out (x - α s, α ≥ 0):
                 # excluding them instead also removed target-like clutter from the background, which then stood out
                 # (half the AUPRC on procedural AVIRIS-NG; docs/benchmarks.md, "Why SPy ranked better").
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    gain = np.nan_to_num(weights.q / weights.normalizer[:, None])
-                alpha_offset = np.einsum("gb,gb->g", np.nan_to_num(base_mean - weights.mean), gain)
-                stats_offset = np.nan_to_num(base_mean - group_stats.mean)
+                gain, alpha_offset, stats_offset = plume_estimate_terms(weights, base_mean, group_stats.mean)
                 gathered = _run_threads(
                     threads,
                     lambda _w, part: _masked_sums(reader, part, mask, base_mean_col, groups, n_group, gain, alpha_offset, stats_offset),

@@ -40,7 +40,8 @@ from plumetrace.errors import InvalidInputError
 
 __all__ = [
     "MASK_THRESHOLD", "MASK_WINDOW", "MASK_GROW", "MIN_KEPT", "POOL_BELOW_FRACTION", "REAPPLY_MIN_CHANGE",
-    "EXCLUDE_ABOVE_SHARE", "REMOVE_MIN_PIXELS_PER_BAND", "plume_mask", "exclude_pixels", "remove_target", "plume_free_statistics",
+    "EXCLUDE_ABOVE_SHARE", "REMOVE_MIN_PIXELS_PER_BAND", "plume_mask", "exclude_pixels", "plume_estimate_terms",
+    "remove_target", "plume_free_statistics",
     "marked_estimate_change", "reapply_needed",
 ]
 
@@ -201,6 +202,22 @@ def exclude_pixels(
         cov[scarce] = pooled
     cov[stats.count < 2] = np.nan
     return GroupStatistics(count=new_count.astype(np.int64), mean=mean, cov=cov)
+
+
+def plume_estimate_terms(
+    weights: FilterWeights, base_mean: np.ndarray, stats_mean: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group terms of each marked pixel's first plume estimate, for the sums :func:`remove_target` takes.
+
+    With ``d = x - b`` (``b = base_mean``, what the marked pixels are centred on): ``α = max(0, d·gain +
+    alpha_offset)`` (ppm·m) with ``gain = q / (sᵀq)`` of the current filter and ``alpha_offset = (b - μ_filter)·gain``;
+    ``Σ α (x - μ) = Σ α (d + stats_offset)`` about the statistics' mean, ``stats_offset = b - μ_stats``.
+    Returns ``gain`` (n_group, n_band), ``alpha_offset`` (n_group,), ``stats_offset`` (n_group, n_band).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.nan_to_num(weights.q / weights.normalizer[:, None])
+    alpha_offset = np.einsum("gb,gb->g", np.nan_to_num(base_mean - weights.mean), gain)
+    return gain, alpha_offset, np.nan_to_num(base_mean - stats_mean)
 
 
 def remove_target(
