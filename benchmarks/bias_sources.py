@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mf_bias  # noqa: E402
-from _common import make_parser, print_table, write_json  # noqa: E402
+from _common import print_table, write_json  # noqa: E402
 
 FAR_PX = 5
 HYSTERESIS = {"hysteresis 1.5σ, 9 px": (1.5, 9), "hysteresis 1.0σ, 5 px": (1.0, 5)}
@@ -98,7 +98,7 @@ def offset_and_slope(seeds: range, shared: Path) -> list[dict[str, Any]]:
 
 
 def families(shared: Path) -> list[tuple[str, str]]:
-    surfaces = [s for s in ("procedural", "jasper-ridge") if s != "jasper-ridge" or (shared / "swir-scenes" / "jasper-ridge").exists()]
+    surfaces = mf_bias.surfaces_present(shared, ("procedural", "jasper-ridge"))
     return [(surface, sensor) for surface in surfaces for sensor in mf_bias.SENSORS]
 
 
@@ -184,14 +184,7 @@ def scene_sizes(seeds: range, shared: Path, sizes: tuple[int, ...]) -> list[dict
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = make_parser(__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 6, quick 2)")
-    parser.add_argument("--first-seed", type=int, default=100, help="first seed (detect_skill holds out 2-21)")
-    args = parser.parse_args(argv)
-    from plumetrace.shared_data import shared_data_dir
-
-    shared = Path(shared_data_dir() or "/nonexistent")
-    seeds = range(args.first_seed, args.first_seed + (args.seeds or (2 if args.quick else 6)))
+    args, shared, seeds = mf_bias.seeded_arguments(__doc__, argv)
     sizes = SIZES_PX[:2] if args.quick else SIZES_PX
     t0 = time.perf_counter()
 

@@ -246,16 +246,26 @@ def bias_with_interval(pairs: list[tuple[np.ndarray, np.ndarray, int]], n_seeds:
     return float(point), float(lo), float(hi), float(np.std(reps))
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = make_parser(__doc__.splitlines()[0])
+def seeded_arguments(doc: str, argv: list[str] | None) -> tuple[Any, Path, range]:
+    """Parse ``--quick``/``--json``/``--seeds``/``--first-seed``; return the arguments, ../shared/data and the seeds."""
+    parser = make_parser(doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 6, quick 2)")
     parser.add_argument("--first-seed", type=int, default=100, help="first seed (detect_skill holds out 2-21)")
     args = parser.parse_args(argv)
     from plumetrace.shared_data import shared_data_dir
 
     shared = Path(shared_data_dir() or "/nonexistent")
-    n_seeds = args.seeds or (2 if args.quick else 6)
-    seeds = range(args.first_seed, args.first_seed + n_seeds)
+    return args, shared, range(args.first_seed, args.first_seed + (args.seeds or (2 if args.quick else 6)))
+
+
+def surfaces_present(shared: Path, surfaces: tuple[str, ...] = SURFACES) -> list[str]:
+    """The surfaces whose data is here (Jasper Ridge is read from ../shared/data, never copied)."""
+    return [s for s in surfaces if s != "jasper-ridge" or (shared / "swir-scenes" / "jasper-ridge").exists()]
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args, shared, seeds = seeded_arguments(__doc__, argv)
+    n_seeds = len(seeds)
     t_start = time.perf_counter()
 
     ideal_rows = []
@@ -269,7 +279,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print_table(ideal_rows, ["sensor", "solar_zenith_deg", "target"] + [f"ratio_{int(v)}" for v in LEVELS_PPM_M],
                 title="(a) retrieved/true, ideal statistics, noise-free uniform plume on a uniform 30 % surface")
 
-    surfaces = [s for s in SURFACES if s != "jasper-ridge" or (shared / "swir-scenes" / "jasper-ridge").exists()]
+    surfaces = surfaces_present(shared)
     rows: list[dict[str, Any]] = []
     reapplied: list[dict[str, Any]] = []
     for surface in surfaces:
