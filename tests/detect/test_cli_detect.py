@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _detect_synthetic import disc_plume, synthetic_scene
+from _detect_synthetic import georeferenced_disc_scene, synthetic_scene
 
 WINDOW = "2100,2480"
 
@@ -15,12 +15,7 @@ WINDOW = "2100,2480"
 def envi_scene(tmp_path_factory):
     from plumetrace.io.envi import write_envi
 
-    rows, cols = 160, 12
-    truth = disc_plume(rows, cols, 1500.0, radius=4.0)
-    scene, truth, _ = synthetic_scene(rows=rows, cols=cols, plume_ppm_m=truth, seed=31)
-    scene.attrs["crs"] = "EPSG:32613"
-    scene.attrs["transform"] = [60.0, 0.0, 700000.0, 0.0, -60.0, 3500000.0]
-    scene.attrs["acquisition_time"] = "2026-06-21T18:30:00Z"
+    scene, truth = georeferenced_disc_scene(31)
     path = write_envi(scene, tmp_path_factory.mktemp("envi") / "scene.img")
     return path, truth
 

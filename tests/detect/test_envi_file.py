@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from _detect_synthetic import disc_plume, synthetic_scene
+from _detect_synthetic import disc_plume, georeferenced_disc_scene, synthetic_scene
 
 WINDOW = (2100.0, 2480.0)
 
@@ -18,12 +18,7 @@ WINDOW = (2100.0, 2480.0)
 def envi_path(tmp_path_factory):
     from plumetrace.io.envi import write_envi
 
-    rows, cols = 160, 12
-    truth = disc_plume(rows, cols, 1500.0, radius=4.0)
-    scene, _, _ = synthetic_scene(rows=rows, cols=cols, plume_ppm_m=truth, seed=5)
-    scene.attrs["crs"] = "EPSG:32613"
-    scene.attrs["transform"] = [60.0, 0.0, 700000.0, 0.0, -60.0, 3500000.0]
-    scene.attrs["acquisition_time"] = "2026-06-21T18:30:00Z"
+    scene, _ = georeferenced_disc_scene(5)
     scene.attrs["solar_zenith_deg"] = 35.0
     return write_envi(scene, tmp_path_factory.mktemp("lean") / "scene.img")
 
