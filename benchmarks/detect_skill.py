@@ -1,6 +1,7 @@
 """detect_skill: retrieval skill of plumetrace (mf, sparse) vs Spectral Python vs mag1c on scenes with known CH4 truth.
 
-    python benchmarks/detect_skill.py [--quick] [--json OUT] [--seeds 2] [--no-mag1c] [--no-response]
+    python benchmarks/detect_skill.py [--quick] [--json OUT] [--seeds 2] [--no-mag1c] [--no-response] [--size 200]
+        [--backgrounds procedural jasper-ridge]
 
 Scene families (sensor × background): EMIT and AVIRIS-NG band sets, each over
 * ``procedural``: smooth random mixtures of USGS splib07 spectra (vegetation, dry grass, calcite soil);
@@ -566,6 +567,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-mag1c", action="store_true", help="skip mag1c (no environment)")
     parser.add_argument("--no-response", action="store_true",
                         help="skip the plume-free twins (one more scene per seed for every method); response_bias_pct_below_2000 is then NaN")
+    parser.add_argument("--size", type=int, default=None,
+                        help="side of the procedural scenes, px (default 200, quick 128); Jasper Ridge keeps its native 100")
+    parser.add_argument("--backgrounds", nargs="+", choices=BACKGROUNDS, default=list(BACKGROUNDS),
+                        help="scene backgrounds to run (default both)")
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--forward-model", choices=("project", "bench"), default="project")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from an earlier --json file")
@@ -581,11 +586,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from plumetrace.shared_data import shared_data_dir
 
     shared = shared_data_dir() or Path("/nonexistent")
-    shape = (128, 128) if args.quick else (200, 200)
+    side = args.size or (128 if args.quick else 200)
+    shape = (side, side)
     seeds = args.seeds or (2 if args.quick else 10)
     jasper_seeds = args.jasper_seeds or (2 if args.quick else 20)
     first_seed = args.first_seed
-    families = [(b, s) for b in BACKGROUNDS for s in SENSORS]
+    families = [(b, s) for b in args.backgrounds for s in SENSORS]
     if not (Path(shared) / "swir-scenes" / "jasper-ridge").exists():
         print(f"note: {shared}/swir-scenes/jasper-ridge absent: jasper-ridge families skipped")
         families = [(b, s) for b, s in families if b != "jasper-ridge"]
