@@ -414,6 +414,10 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
         for xi, b in zip(x, bias):
             if abs(b) > bias_lim:
                 axes[1].text(xi, np.sign(b) * bias_lim, f"{b:+.0f}", ha="center", va="bottom" if b > 0 else "top", fontsize=6)
+        response = np.array([value(f, method, "response_bias_pct_below_2000") for f in families], dtype=np.float64)
+        if np.isfinite(response).any():  # older JSON files have no twins
+            axes[1].plot(x, np.clip(response, -bias_lim, bias_lim), "kx", ms=4, mew=1,
+                         label="response (plume-free twin subtracted)" if j == 0 else None)
     base = [value(f, methods[0], "positive_pct") / 100.0 for f in families]
     axes[0].hlines(base, np.arange(len(families)) - 0.45, np.arange(len(families)) + 0.45, colors="k", lw=1,
                    label="random ranking (base rate)")
@@ -427,6 +431,9 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
     axes[1].axhspan(-10, 10, color="tab:green", alpha=0.15, lw=0)
     axes[1].axhline(0, color="k", lw=0.5)
     axes[0].legend(fontsize=6, loc="upper right")
+    if axes[1].get_legend_handles_labels()[0]:
+        axes[1].legend(handles=[h for h, lab in zip(*axes[1].get_legend_handles_labels()) if lab.startswith("response")],
+                       fontsize=6, loc="lower left")
     fig.suptitle("detect_skill: simulated CH4 plumes, 100-5000 ppm·m peaks (dev-2core); bars: 68 % seed-bootstrap "
                  "intervals; bias clipped at ±60 %", fontsize=9)
     fig.tight_layout()
