@@ -21,6 +21,9 @@ as much clutter as fringe. Two other cues a mask could use, each measured agains
    31 px averaging window added to the mask's 5 and 15 px (through the engine's ``plume_mask`` hook, as
    bias_sources.py does): bias and response (the plume-free twin's retrieval subtracted) below 2000 ppm·m over the
    three peaks, and the pixels marked on the twin.
+4. **How deep must a mask reach?** The round with the simulator's plume as its mask cut at truth ≥ T (grown by the
+   mask's 2 px), T = 100, 200, 400 ppm·m, alone and joined to the default mask; ``mass_held``: the share of the
+   5000 ppm·m plume's column mass inside the cut. The ceiling above which no estimated mask can do better.
 
 Seeds 100 and up (detect_skill holds out 2–21; nothing is tuned here).
 """
@@ -51,6 +54,7 @@ ENGINE_VARIANTS: dict[str, tuple[int, float] | None] = {
     "default + 31 px window": None,
 }
 WIDE_WINDOWS_PX = (5, 15, 31)
+ORACLE_CUTS_PPM_M = (100.0, 200.0, 400.0)
 
 
 def first_pass_significance(scene: Any) -> np.ndarray:
@@ -177,14 +181,42 @@ def engine_rows(surface: str, sensor: str, seeds: range, shared: Path) -> list[d
     return pooled_rows(f"{surface}/{sensor}", store, len(seeds), extra)
 
 
+def oracle_depth_rows(surface: str, sensor: str, seeds: range, shared: Path) -> list[dict[str, Any]]:
+    """Question 4: the round with the true plume cut at truth ≥ T as its mask (alone and joined to the default)."""
+    from scipy import ndimage
+
+    from plumetrace.detect.robust import MASK_GROW, plume_mask
+
+    held: dict[str, list[float]] = {}
+    store: dict[str, dict[str, list]] = {"pooled": {}, "paired": {}}
+
+    def run(scene: Any, truth: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        for cut in ORACLE_CUTS_PPM_M:
+            true_part = ndimage.binary_dilation(truth >= cut, iterations=MASK_GROW)  # all False on the twin
+            label = f"true plume ≥ {cut:.0f}"
+            out[label] = engine_run(scene, mask_fn=lambda z, m=true_part: m & np.isfinite(z))[0]
+            if cut == ORACLE_CUTS_PPM_M[0]:
+                out[label + " ∪ default"] = engine_run(scene, mask_fn=lambda z, m=true_part: (m | plume_mask(z)) & np.isfinite(z))[0]
+            if truth.max() >= LARGE_PEAK_PPM_M * 0.99:
+                held.setdefault(label, []).append(float(truth[true_part].sum() / truth.sum()))
+        return out
+
+    for k, seed in enumerate(seeds):
+        collect(mf_bias.family_scenes(surface, sensor, seed, shared), run, k, store)
+    extra = {label: {"mass_held": float(np.mean(v))} for label, v in held.items()}
+    return pooled_rows(f"{surface}/{sensor}", store, len(seeds), extra)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args, shared, seeds = mf_bias.seeded_arguments(__doc__, argv)
-    shape_rows, spectral_rows, engine_result = [], [], []
+    shape_rows, spectral_rows, engine_result, depth_rows = [], [], [], []
     for surface, sensor in families(shared):
         shape, spectral = family_rows(surface, sensor, seeds, shared)
         shape_rows.append(shape)
         spectral_rows += spectral
         engine_result += engine_rows(surface, sensor, seeds, shared)
+        depth_rows += oracle_depth_rows(surface, sensor, seeds, shared)
         print(f"  {surface}/{sensor} done", flush=True)
     print_table(shape_rows, list(shape_rows[0]), title=f"1. shape: components of the ungrown default mask, "
                 f"{LARGE_PEAK_PPM_M:.0f} ppm·m plume vs plume-free twin, seeds {seeds.start}–{seeds.stop - 1}")
@@ -192,7 +224,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 title=f"2. spectral shape: window ACE ({ACE_WINDOW_PX} px) vs the default mask, means over seeds")
     print_table(engine_result, ["family", "variant", "bias_pct_below_2000", "lo68", "hi68", "response_bias_pct", "response_se",
                                 "twin_marked"], title="3. through the engine: default MF, bias and response below 2000 ppm·m (%)")
-    result = {"seeds": list(seeds), "shape": shape_rows, "spectral": spectral_rows, "engine": engine_result}
+    print_table(depth_rows, ["family", "variant", "mass_held", "bias_pct_below_2000", "response_bias_pct", "response_se"],
+                title="4. the true plume cut at truth ≥ T as the round's mask (the ceiling for any estimated mask)")
+    result = {"seeds": list(seeds), "shape": shape_rows, "spectral": spectral_rows, "engine": engine_result,
+              "oracle_depth": depth_rows}
     write_json(args.json, result)
     return result
 
