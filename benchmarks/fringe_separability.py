@@ -107,7 +107,7 @@ def window_ace(scene: Any, window_px: int) -> tuple[np.ndarray, np.ndarray]:
     whiten = np.linalg.inv(np.linalg.cholesky(np.cov(flat.T)))
     target = whiten @ (mean * _target("ch4", wl, scene["fwhm"].values, _scene_airmass(scene)).unit_absorption[b0:b1])
     residual = ((flat - mean) @ whiten.T).reshape(ny, nx, nb)
-    z = (residual @ target / np.sqrt(target @ target))
+    z = residual @ target / np.sqrt(target @ target)
     averaged = ndimage.uniform_filter(residual, size=(window_px, window_px, 1), mode="reflect").reshape(-1, nb)
     along = averaged @ target
     ace = (along**2 / (target @ target) / np.maximum(np.sum(averaged**2, axis=1), 1e-30)).reshape(ny, nx)
@@ -115,6 +115,7 @@ def window_ace(scene: Any, window_px: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def family_rows(surface: str, sensor: str, seeds: range, shared: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Questions 1 and 2 for one family: the shape row, and one spectral-shape row per selection."""
     from plumetrace.detect.robust import plume_mask
 
     cores, twin_largest = [], []
