@@ -58,21 +58,16 @@ ORACLE_CUTS_PPM_M = (100.0, 200.0, 400.0)
 
 
 def first_pass_significance(scene: Any) -> np.ndarray:
-    """The significance map the engine's robust round builds its mask from (captured through its hook)."""
-    import plumetrace.detect.engine as engine
+    """The significance map the engine's robust round builds its mask from (captured through its mask hook)."""
     from plumetrace.detect.robust import plume_mask
 
     captured: list[np.ndarray] = []
 
-    def recording(significance: np.ndarray, **kw: Any) -> np.ndarray:
+    def recording(significance: np.ndarray) -> np.ndarray:
         captured.append(np.array(significance))
-        return plume_mask(significance, **kw)
+        return plume_mask(significance)
 
-    engine.plume_mask = recording
-    try:
-        engine.detect_scene(scene, gas="ch4", method="mf", window_nm=mf_bias.WINDOW_NM)
-    finally:
-        engine.plume_mask = plume_mask
+    engine_run(scene, mask_fn=recording)
     return captured[0]
 
 
