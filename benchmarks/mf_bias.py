@@ -126,25 +126,39 @@ def _reflectance(surface: str, seed: int, shared: Path) -> Any:
     return reflectance_cube(cube, wl, source="Jasper Ridge (AVIRIS)")
 
 
-def _oracle(scene: Any, twin: Any, *, albedo_correct: bool, max_ppm_m: float | None) -> np.ndarray:
-    """Matched filter with mean and covariance from the plume-free twin (same surface, same noise draws)."""
-    from plumetrace.detect.covariance import GroupStatistics
+def _window_pixels(scene: Any, max_ppm_m: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The scene's radiance in the spectral window as (pixels, bands) float64, and the CH4 target ``k`` there."""
     from plumetrace.detect.engine import select_window
-    from plumetrace.detect.matched_filter import apply_filter, filter_weights
     from plumetrace.scene import airmass_factor
     from plumetrace.spectra.target import ch4_target
 
     wl, fwhm = scene["wavelength"].values, scene["fwhm"].values
     b0, b1 = select_window(wl, WINDOW_NM)
     k = ch4_target(wl[b0:b1], fwhm[b0:b1], airmass_factor=float(airmass_factor(scene)), max_enhancement_ppm_m=max_ppm_m)
-    bg = np.asarray(twin["radiance"].values[..., b0:b1], dtype=np.float64).reshape(-1, b1 - b0)
-    stats = GroupStatistics(count=np.array([bg.shape[0]]), mean=bg.mean(axis=0)[None], cov=np.cov(bg, rowvar=False)[None])
-    weights = filter_weights(stats, k)
-    x = np.asarray(scene["radiance"].values[..., b0:b1], dtype=np.float64).reshape(1, -1, b1 - b0)
-    centred = (x - stats.mean[0]).astype(np.float32)
+    return np.asarray(scene["radiance"].values[..., b0:b1], dtype=np.float64).reshape(-1, b1 - b0), k
+
+
+def statistics_mf(scene: Any, mean_from: Any, cov_from: Any, *, albedo_correct: bool,
+                  max_ppm_m: float | None = 2000.0) -> np.ndarray:
+    """Matched filter on ``scene`` with the mean of ``mean_from`` and the covariance of ``cov_from`` (scene-wide,
+    no robust round): with the plume-free twin as both, the oracle; with the scene itself as one of them, that
+    statistic's contamination alone."""
+    from plumetrace.detect.covariance import GroupStatistics
+    from plumetrace.detect.matched_filter import apply_filter, filter_weights
+
+    x, k = _window_pixels(scene, max_ppm_m)
+    mean = _window_pixels(mean_from, max_ppm_m)[0].mean(axis=0)
+    cov = np.cov(_window_pixels(cov_from, max_ppm_m)[0], rowvar=False)
+    weights = filter_weights(GroupStatistics(count=np.array([x.shape[0]]), mean=mean[None], cov=cov[None]), k)
+    centred = (x - mean).astype(np.float32)[None]
     enh, *_ = apply_filter(centred, np.ones(centred.shape[:2], dtype=bool), weights, np.zeros(1, dtype=int),
                            albedo_correct=albedo_correct)
     return enh.reshape(scene["radiance"].shape[:2]).astype(np.float64)
+
+
+def _oracle(scene: Any, twin: Any, *, albedo_correct: bool, max_ppm_m: float | None) -> np.ndarray:
+    """Matched filter with mean and covariance from the plume-free twin (same surface, same noise draws)."""
+    return statistics_mf(scene, twin, twin, albedo_correct=albedo_correct, max_ppm_m=max_ppm_m)
 
 
 def _old_skip_test(count: np.ndarray, sum_d: np.ndarray, base_mean: np.ndarray, before: Any, after: Any, **_: Any) -> bool:

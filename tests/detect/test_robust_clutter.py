@@ -38,6 +38,23 @@ def test_remove_target_equals_statistics_of_the_cleaned_pixels():
     np.testing.assert_allclose(out.cov, direct.cov, rtol=1e-9, atol=1e-12)
 
 
+def test_remove_target_is_exact_for_signed_estimates_summing_below_zero():
+    """A symmetric mask removes signed estimates (benchmarks/bias_sources.py, question 4); Σα may then be ≤ 0 and the
+    update must still happen."""
+    rng = np.random.default_rng(6)
+    x = 5.0 + rng.normal(size=(300, 5))
+    s = -np.linspace(1e-3, 2e-3, 5)
+    marked = rng.random(300) < 0.2
+    alpha = np.where(marked, rng.uniform(-900.0, 300.0, 300), 0.0)
+    full = _stats(x)
+    _, _, _, a, p, q = _marked_sums(x, marked, alpha, full.mean[0])
+    assert a[0] < 0
+    out = remove_target(full, s[None], a, p, q)
+    direct = _stats(x - alpha[:, None] * s)
+    np.testing.assert_allclose(out.mean, direct.mean, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.cov, direct.cov, rtol=1e-9, atol=1e-12)
+
+
 def test_plume_free_statistics_excludes_only_heavily_marked_or_starved_groups():
     rng = np.random.default_rng(5)
     n_band = 4

@@ -64,6 +64,9 @@ _PILOT_LINES = 24
 SPILL_BYTES = 256 * 2**20
 _REFINE_SIGMA = 2.0
 _STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
+#: Floor (ppm·m) of the first estimate the robust round removes from each marked pixel: a plume never absorbs
+#: negatively. benchmarks/bias_sources.py sets it to -inf to remove signed estimates (a symmetric-mask trial).
+_ROUND_ALPHA_FLOOR_PPM_M = 0.0
 
 
 def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> tuple[int, int]:
@@ -422,8 +425,8 @@ def _masked_sums(
     """Per-group sums over the pixels marked in ``mask`` (n_lines, n_col), for the robust round.
 
     With ``d = x - b`` (``b = mean_col``, the first pass's group means as float32) and each marked pixel's plume
-    estimate ``α = max(0, d·gain + alpha_offset)`` (ppm·m; ``gain = q / (sᵀq)`` of the current filter and
-    ``alpha_offset = (b - μ_cur)·gain``), returns count, ``Σ d``, ``A = Σ α``, ``P = Σ α (d + stats_offset)`` (about
+    estimate ``α = max(0, d·gain + alpha_offset)`` (ppm·m; the floor is :data:`_ROUND_ALPHA_FLOOR_PPM_M`;
+    ``gain = q / (sᵀq)`` of the current filter and ``alpha_offset = (b - μ_cur)·gain``), returns count, ``Σ d``, ``A = Σ α``, ``P = Σ α (d + stats_offset)`` (about
     the statistics' mean: ``stats_offset = b - μ``) and ``Q = Σ α²`` — what :func:`plumetrace.detect.robust.
     remove_target` and :func:`plumetrace.detect.robust.reapply_needed` take.
     """
@@ -452,7 +455,7 @@ def _masked_sums(
             count[group] += stop - start
             sum_d[group] += piece.sum(axis=0)
             sum_dd[group] += piece.T @ piece
-            alpha = np.maximum(piece @ gain[group] + alpha_offset[group], 0.0)
+            alpha = np.maximum(piece @ gain[group] + alpha_offset[group], _ROUND_ALPHA_FLOOR_PPM_M)
             sum_a[group] += alpha.sum()
             sum_ad[group] += alpha @ piece + alpha.sum() * stats_offset[group]
             sum_a2[group] += alpha @ alpha

@@ -229,9 +229,9 @@ def remove_target(
 ) -> GroupStatistics:
     """Statistics of each group with the estimated plume signal taken out of some of its pixels (exact update).
 
-    Every pixel stays in the statistics; a marked pixel ``x`` enters as ``x - α s`` with ``α ≥ 0`` its estimated
-    enhancement (ppm·m) and ``s`` the group's target (radiance per ppm·m) — the plume removal of mag1c (Foote et al.
-    2020, IEEE TGRS 58:6480) applied to the marked pixels only. Unlike :func:`exclude_pixels`, a marked pixel of
+    Every pixel stays in the statistics; a marked pixel ``x`` enters as ``x - α s`` with ``α`` its estimated
+    enhancement (ppm·m; ≥ 0 in the engine) and ``s`` the group's target (radiance per ppm·m) — the plume removal of
+    mag1c (Foote et al. 2020, IEEE TGRS 58:6480) applied to the marked pixels only. Unlike :func:`exclude_pixels`, a marked pixel of
     target-like *clutter* (a minority surface) keeps describing the background in every direction but the target's,
     so it is not judged afterwards against a background that no longer contains it.
 
@@ -261,7 +261,7 @@ def remove_target(
     q = np.asarray(sum_alpha2, dtype=np.float64)
     if s.shape != stats.mean.shape or p.shape != stats.mean.shape or a.shape != n.shape or q.shape != n.shape:
         raise InvalidInputError("target", f"sums shaped {s.shape}, {a.shape}, {p.shape}, {q.shape} for statistics {stats.mean.shape}")
-    change = (stats.count >= 2) & (a > 0)
+    change = (stats.count >= 2) & (q > 0)  # some α ≠ 0 (the same as Σα > 0 for the engine's α ≥ 0)
     mean = stats.mean.copy()
     cov = stats.cov.copy()
     idx = np.flatnonzero(change)
