@@ -14,14 +14,17 @@ so the plume's own effect on the retrieval without the clutter it lies on). Thre
    mask extended through connected pixels whose window-averaged significance exceeds a lower threshold, as edge
    detectors do), with one and two rounds. ``twin_marked`` counts the pixels each mask marks on the plume-free twin.
 3. **Scene size.** The same plumes on procedural scenes of 100, 200 and 400 px: the plume's share of the pixels that
-   form the statistics falls, and with it the contamination. Default MF, albedo-corrected MF, sparse.
+   form the statistics falls, and with it the contamination. Default MF, albedo-corrected MF, sparse. Also the share
+   of the largest plume's in-scene mass within 25 and 100 px of its source: a steady plume holds the same mass per
+   unit of downwind length, so most of it lies in the faint tail.
 4. **Mean or covariance?** (albedo-corrected MF, the mode the target names; 100 px, and 200 px procedural.) Scene-wide
    filters with no robust round whose mean and covariance come from the plume-free twin or from the scene itself:
    both from the twin is the oracle, one from the scene shows that statistic's contamination alone. Beside them the
    engine, and the engine's round with a *symmetric* mask: pixels whose window-averaged significance is beyond the
    threshold on either side, each with its signed first estimate removed. Target-like clutter of both signs then
    cancels in the mean while the plume's positive fringe is removed, so the threshold can go lower than the default
-   3σ without the one-sided inflation of session 4's hysteresis masks.
+   3σ without the one-sided inflation of session 4's hysteresis masks. Also the default mask grown by 10 px instead
+   of 2, with signed removal: the fringe next to the core, where noise of either sign cancels.
 
 Seeds 100 and up (detect_skill holds out 2–21; nothing is tuned here). Intervals: 68 % bootstrap over seeds.
 """
@@ -40,11 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mf_bias  # noqa: E402
 from _common import print_table, write_json  # noqa: E402
+from detect_skill import plume_placement  # noqa: E402
 
 FAR_PX = 5
 HYSTERESIS = {"hysteresis 1.5σ, 9 px": (1.5, 9), "hysteresis 1.0σ, 5 px": (1.0, 5)}
 SIZES_PX = (100, 200, 400)
 SYMMETRIC_THRESHOLDS = (2.0, 1.5)
+GROWN_PX = 10
+#: Distances from the source (px) within which question 3 reports the share of the largest plume's in-scene mass.
+NEAR_SOURCE_PX = (25, 100)
 
 
 def hysteresis_mask(significance: np.ndarray, *, low: float, window: int) -> np.ndarray:
@@ -174,17 +181,26 @@ def scene_sizes(seeds: range, shared: Path, sizes: tuple[int, ...]) -> list[dict
             for sensor in mf_bias.SENSORS:
                 store: dict[str, dict[str, list]] = {"pooled": {}, "paired": {}}
                 cover: list[float] = []
+                near: list[list[float]] = []  # the largest plume's in-scene mass within NEAR_SOURCE_PX of its source
+                source_yx = (0.0, 0.0)
 
                 def run(scene: Any, truth: np.ndarray) -> dict[str, np.ndarray]:
                     cover.append(float(np.mean(truth >= 50.0)))
+                    if truth.max() >= 0.99 * mf_bias.PEAKS_PPM_M[-1]:
+                        rows_px, cols_px = np.indices(truth.shape)
+                        distance = np.hypot(rows_px - source_yx[0], cols_px - source_yx[1])
+                        near.append([float(truth[distance <= r].sum() / truth.sum()) for r in NEAR_SOURCE_PX])
                     return {"mf (default)": engine_run(scene)[0],
                             "mf albedo-corrected": engine_run(scene, albedo_correct=True)[0],
                             "sparse": engine_run(scene, method="sparse")[0]}
 
                 for k, seed in enumerate(seeds):
+                    source_yx = plume_placement(seed, mf_bias.SHAPE)[1]
                     collect(mf_bias.family_scenes("procedural", sensor, seed, shared), run, k, store)
+                held = {f"mass_within_{r}px_pct": 100.0 * float(np.mean([n[i] for n in near]))
+                        for i, r in enumerate(NEAR_SOURCE_PX)}
                 for row in pooled_rows(f"procedural/{sensor}", store, len(seeds), {}):
-                    rows.append({"size_px": size, "plume_share_max_pct": 100.0 * max(cover), **row})
+                    rows.append({"size_px": size, "plume_share_max_pct": 100.0 * max(cover), **held, **row})
                 print(f"  {size} px, {sensor} done", flush=True)
     finally:
         mf_bias.SHAPE = default_shape
@@ -199,14 +215,22 @@ def symmetric_mask(significance: np.ndarray, *, threshold: float) -> np.ndarray:
     return both & np.isfinite(significance)
 
 
-def signed_round_run(scene: Any, threshold: float) -> np.ndarray:
-    """The albedo-corrected engine with a symmetric mask, removing each marked pixel's signed first estimate."""
+def grown_mask(significance: np.ndarray) -> np.ndarray:
+    """The default mask grown by ``GROWN_PX`` instead of 2 px: the fringe next to the core, whatever its sign."""
+    from plumetrace.detect.robust import plume_mask
+
+    return plume_mask(significance, grow=GROWN_PX) & np.isfinite(significance)
+
+
+def signed_round_run(scene: Any, mask_fn: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, int]:
+    """The albedo-corrected engine with another mask, removing each marked pixel's signed first estimate; enhancement
+    and pixels marked."""
     from plumetrace.detect import engine
 
     floor = engine._ROUND_ALPHA_FLOOR_PPM_M
     engine._ROUND_ALPHA_FLOOR_PPM_M = -np.inf
     try:
-        return engine_run(scene, mask_fn=partial(symmetric_mask, threshold=threshold), albedo_correct=True)[0]
+        return engine_run(scene, mask_fn=mask_fn, albedo_correct=True)
     finally:
         engine._ROUND_ALPHA_FLOOR_PPM_M = floor
 
@@ -222,6 +246,7 @@ def mean_or_covariance(seeds: range, shared: Path, sizes: tuple[int, ...]) -> li
                 if surface != "procedural" and size != 100:  # Jasper Ridge is one 100 × 100 cube
                     continue
                 store: dict[str, dict[str, list]] = {"pooled": {}, "paired": {}}
+                marked: dict[str, list[int]] = {}
                 for k, seed in enumerate(seeds):
                     scenes = mf_bias.family_scenes(surface, sensor, seed, shared)
                     twin = scenes[0][1]
@@ -231,14 +256,21 @@ def mean_or_covariance(seeds: range, shared: Path, sizes: tuple[int, ...]) -> li
                         out = {"oracle (twin's mean and covariance)": mixed(twin, twin),
                                "scene's mean, twin's covariance": mixed(scene, twin),
                                "twin's mean, scene's covariance": mixed(twin, scene),
-                               "scene's mean and covariance": mixed(scene, scene),
-                               "engine": engine_run(scene, albedo_correct=True)[0]}
+                               "scene's mean and covariance": mixed(scene, scene)}
+                        rounds = {"engine": engine_run(scene, albedo_correct=True),
+                                  f"engine, default mask grown {GROWN_PX} px, signed": signed_round_run(scene, grown_mask)}
                         for threshold in SYMMETRIC_THRESHOLDS:
-                            out[f"engine, symmetric {threshold}σ mask"] = signed_round_run(scene, threshold)
+                            rounds[f"engine, symmetric {threshold}σ mask"] = signed_round_run(
+                                scene, partial(symmetric_mask, threshold=threshold))
+                        for label, (enhancement, n_marked) in rounds.items():
+                            out[label] = enhancement
+                            if not truth.any():
+                                marked.setdefault(label, []).append(n_marked)
                         return out
 
                     collect(scenes, run, k, store)
-                for row in pooled_rows(f"{surface}/{sensor}", store, len(seeds), {}):
+                extra = {label: {"twin_marked": float(np.mean(v))} for label, v in marked.items()}
+                for row in pooled_rows(f"{surface}/{sensor}", store, len(seeds), extra):
                     rows.append({"size_px": size, **row})
     finally:
         mf_bias.SHAPE = default_shape
@@ -257,11 +289,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print_table(masks, ["family", "variant", "bias_pct_below_2000", "lo68", "hi68", "response_bias_pct", "response_se", "twin_marked"],
                 title="2. the robust round's mask (100 × 100 px)")
     sized = scene_sizes(seeds, shared, sizes)
-    print_table(sized, ["size_px", "family", "variant", "plume_share_max_pct", "bias_pct_below_2000", "lo68", "hi68",
+    print_table(sized, ["size_px", "family", "variant", "plume_share_max_pct", "mass_within_25px_pct",
+                        "mass_within_100px_pct", "bias_pct_below_2000", "lo68", "hi68",
                         "response_bias_pct", "response_se"], title="3. scene size (procedural)")
     split_stats = mean_or_covariance(seeds, shared, SIZES_PX[:2])
     print_table(split_stats, ["size_px", "family", "variant", "bias_pct_below_2000", "lo68", "hi68", "response_bias_pct",
-                              "response_se"], title="4. mean or covariance (albedo-corrected, no robust round unless engine)")
+                              "response_se", "twin_marked"], title="4. mean or covariance (albedo-corrected, no robust round unless engine)")
     result = {"seeds": list(seeds), "peaks_ppm_m": list(mf_bias.PEAKS_PPM_M), "split": split, "masks": masks,
               "sizes": sized, "mean_or_covariance": split_stats, "wall_s": time.perf_counter() - t0}
     write_json(args.json, result)
