@@ -65,7 +65,7 @@ SPILL_BYTES = 256 * 2**20
 _REFINE_SIGMA = 2.0
 _STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
 #: Floor (ppm·m) of the first estimate the robust round removes from each marked pixel: a plume never absorbs
-#: negatively. benchmarks/bias_sources.py sets it to -inf to remove signed estimates (a symmetric-mask trial).
+#: negatively. benchmarks/bias_sources.py sets it to -inf to remove signed estimates (question 4's trials).
 _ROUND_ALPHA_FLOOR_PPM_M = 0.0
 
 
@@ -426,9 +426,10 @@ def _masked_sums(
 
     With ``d = x - b`` (``b = mean_col``, the first pass's group means as float32) and each marked pixel's plume
     estimate ``α = max(0, d·gain + alpha_offset)`` (ppm·m; the floor is :data:`_ROUND_ALPHA_FLOOR_PPM_M`;
-    ``gain = q / (sᵀq)`` of the current filter and ``alpha_offset = (b - μ_cur)·gain``), returns count, ``Σ d``, ``A = Σ α``, ``P = Σ α (d + stats_offset)`` (about
-    the statistics' mean: ``stats_offset = b - μ``) and ``Q = Σ α²`` — what :func:`plumetrace.detect.robust.
-    remove_target` and :func:`plumetrace.detect.robust.reapply_needed` take.
+    ``gain = q / (sᵀq)`` of the current filter and ``alpha_offset = (b - μ_cur)·gain``), returns count, ``Σ d``,
+    ``A = Σ α``, ``P = Σ α (d + stats_offset)`` (about the statistics' mean: ``stats_offset = b - μ``) and
+    ``Q = Σ α²`` — what :func:`plumetrace.detect.robust.remove_target` and
+    :func:`plumetrace.detect.robust.reapply_needed` take.
     """
     n_band = mean_col.shape[1]
     count = np.zeros(n_group, dtype=np.int64)

@@ -231,9 +231,9 @@ def remove_target(
 
     Every pixel stays in the statistics; a marked pixel ``x`` enters as ``x - α s`` with ``α`` its estimated
     enhancement (ppm·m; ≥ 0 in the engine) and ``s`` the group's target (radiance per ppm·m) — the plume removal of
-    mag1c (Foote et al. 2020, IEEE TGRS 58:6480) applied to the marked pixels only. Unlike :func:`exclude_pixels`, a marked pixel of
-    target-like *clutter* (a minority surface) keeps describing the background in every direction but the target's,
-    so it is not judged afterwards against a background that no longer contains it.
+    mag1c (Foote et al. 2020, IEEE TGRS 58:6480) applied to the marked pixels only. Unlike :func:`exclude_pixels`, a
+    marked pixel of target-like *clutter* (a minority surface) keeps describing the background in every direction but
+    the target's, so it is not judged afterwards against a background that no longer contains it.
 
     Parameters
     ----------
