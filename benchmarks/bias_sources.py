@@ -4,7 +4,7 @@
 
 Follows ``mf_bias.py`` (same scenes, same bias definition: 100·(Σ retrieved − Σ truth)/Σ truth over plume pixels with
 100 ≤ truth < 2000 ppm·m; ``response`` = the same variant's retrieval on the plume-free twin subtracted pixel by pixel,
-so the plume's own effect on the retrieval without the clutter it lies on). Three questions, each against truth:
+so the plume's own effect on the retrieval without the clutter it lies on). Four questions, each against truth:
 
 1. **Offset or scale?** For the default engine, the plume's response on pixels far from it (more than 5 px beyond
    truth ≥ 1 ppm·m) is a constant offset left by the plume in the background mean; on the plume pixels the response is
@@ -236,7 +236,8 @@ def signed_round_run(scene: Any, mask_fn: Callable[[np.ndarray], np.ndarray]) ->
 
 
 def mean_or_covariance(seeds: range, shared: Path, sizes: tuple[int, ...]) -> list[dict[str, Any]]:
-    """Question 4: which statistic carries the contamination, and the round with symmetric masks."""
+    """Question 4: which statistic carries the contamination, and the round with wider masks removing signed
+    estimates."""
     rows = []
     default_shape = mf_bias.SHAPE
     try:
@@ -294,7 +295,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         "response_bias_pct", "response_se"], title="3. scene size (procedural)")
     split_stats = mean_or_covariance(seeds, shared, SIZES_PX[:2])
     print_table(split_stats, ["size_px", "family", "variant", "bias_pct_below_2000", "lo68", "hi68", "response_bias_pct",
-                              "response_se", "twin_marked"], title="4. mean or covariance (albedo-corrected, no robust round unless engine)")
+                              "response_se", "twin_marked"],
+                title="4. mean or covariance (albedo-corrected; no robust round except the engine rows)")
     result = {"seeds": list(seeds), "peaks_ppm_m": list(mf_bias.PEAKS_PPM_M), "split": split, "masks": masks,
               "sizes": sized, "mean_or_covariance": split_stats, "wall_s": time.perf_counter() - t0}
     write_json(args.json, result)
