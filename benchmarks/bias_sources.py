@@ -225,14 +225,14 @@ def grown_mask(significance: np.ndarray) -> np.ndarray:
 def signed_round_run(scene: Any, mask_fn: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, int]:
     """The albedo-corrected engine with another mask, removing each marked pixel's signed first estimate; enhancement
     and pixels marked."""
-    from plumetrace.detect import engine
+    from plumetrace.detect import robust
 
-    floor = engine._ROUND_ALPHA_FLOOR_PPM_M
-    engine._ROUND_ALPHA_FLOOR_PPM_M = -np.inf
+    floor = robust.ROUND_ALPHA_FLOOR_PPM_M
+    robust.ROUND_ALPHA_FLOOR_PPM_M = -np.inf
     try:
         return engine_run(scene, mask_fn=mask_fn, albedo_correct=True)
     finally:
-        engine._ROUND_ALPHA_FLOOR_PPM_M = floor
+        robust.ROUND_ALPHA_FLOOR_PPM_M = floor
 
 
 def mean_or_covariance(seeds: range, shared: Path, sizes: tuple[int, ...]) -> list[dict[str, Any]]:

@@ -42,7 +42,13 @@ from plumetrace.detect.clusters import (
 from plumetrace.detect.covariance import ShiftedSums, merge_columns
 from plumetrace.detect.matched_filter import FilterWeights, filter_weights
 from plumetrace.detect.reader import WindowReader, band_axis, block_buffer, pixels
-from plumetrace.detect.robust import plume_estimate_terms, plume_free_statistics, plume_mask, reapply_needed
+from plumetrace.detect.robust import (
+    plume_estimate_sums,
+    plume_estimate_terms,
+    plume_free_statistics,
+    plume_mask,
+    reapply_needed,
+)
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
 
@@ -310,10 +316,11 @@ def cluster_retrieval(
                     d -= base_mean[g]
                     _add_by_class(sums, d, g)
                     d = d.astype(np.float64)
-                    alpha = np.maximum(np.einsum("nb,nb->n", d, gain[g]) + alpha_offset[g], 0.0)
-                    sum_a += np.bincount(g, weights=alpha, minlength=n_group)
-                    np.add.at(sum_ad, g, alpha[:, None] * (d + stats_offset[g]))
-                    sum_a2 += np.bincount(g, weights=alpha * alpha, minlength=n_group)
+                    for c in np.unique(g):
+                        a, ad, a2 = plume_estimate_sums(d[g == c], gain[c], alpha_offset[c], stats_offset[c])
+                        sum_a[c] += a
+                        sum_ad[c] += ad
+                        sum_a2[c] += a2
                 return sums, sum_a, sum_ad, sum_a2
 
             gathered = _run_threads(threads, masked_sums, marked)

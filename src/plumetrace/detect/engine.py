@@ -43,7 +43,13 @@ from plumetrace.detect.matched_filter import (
     column_groups,
     filter_weights,
 )
-from plumetrace.detect.robust import plume_estimate_terms, plume_free_statistics, plume_mask, reapply_needed
+from plumetrace.detect.robust import (
+    plume_estimate_sums,
+    plume_estimate_terms,
+    plume_free_statistics,
+    plume_mask,
+    reapply_needed,
+)
 from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first, pixels
 from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.errors import InvalidInputError
@@ -64,9 +70,6 @@ _PILOT_LINES = 24
 SPILL_BYTES = 256 * 2**20
 _REFINE_SIGMA = 2.0
 _STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
-#: Floor (ppm·m) of the first estimate the robust round removes from each marked pixel: a plume never absorbs
-#: negatively. benchmarks/bias_sources.py sets it to -inf to remove signed estimates (question 4's trials).
-_ROUND_ALPHA_FLOOR_PPM_M = 0.0
 
 
 def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> tuple[int, int]:
@@ -424,12 +427,10 @@ def _masked_sums(
 ) -> tuple[np.ndarray, ...]:
     """Per-group sums over the pixels marked in ``mask`` (n_lines, n_col), for the robust round.
 
-    With ``d = x - b`` (``b = mean_col``, the first pass's group means as float32) and each marked pixel's plume
-    estimate ``α = max(0, d·gain + alpha_offset)`` (ppm·m; the floor is :data:`_ROUND_ALPHA_FLOOR_PPM_M`;
-    ``gain = q / (sᵀq)`` of the current filter and ``alpha_offset = (b - μ_cur)·gain``), returns count, ``Σ d``,
-    ``A = Σ α``, ``P = Σ α (d + stats_offset)`` (about the statistics' mean: ``stats_offset = b - μ``) and
-    ``Q = Σ α²`` — what :func:`plumetrace.detect.robust.remove_target` and
-    :func:`plumetrace.detect.robust.reapply_needed` take.
+    With ``d = x - b`` (``b = mean_col``, the first pass's group means as float32), returns count, ``Σ d``,
+    ``Σ d dᵀ`` and the plume-estimate sums ``A``, ``P``, ``Q`` of :func:`plumetrace.detect.robust.
+    plume_estimate_sums` (``gain``, ``alpha_offset``, ``stats_offset`` from ``plume_estimate_terms``) — what
+    :func:`plumetrace.detect.robust.plume_free_statistics` and :func:`plumetrace.detect.robust.reapply_needed` take.
     """
     n_band = mean_col.shape[1]
     count = np.zeros(n_group, dtype=np.int64)
@@ -456,10 +457,10 @@ def _masked_sums(
             count[group] += stop - start
             sum_d[group] += piece.sum(axis=0)
             sum_dd[group] += piece.T @ piece
-            alpha = np.maximum(piece @ gain[group] + alpha_offset[group], _ROUND_ALPHA_FLOOR_PPM_M)
-            sum_a[group] += alpha.sum()
-            sum_ad[group] += alpha @ piece + alpha.sum() * stats_offset[group]
-            sum_a2[group] += alpha @ alpha
+            a, ad, a2 = plume_estimate_sums(piece, gain[group], alpha_offset[group], stats_offset[group])
+            sum_a[group] += a
+            sum_ad[group] += ad
+            sum_a2[group] += a2
     return count, sum_d, sum_dd, sum_a, sum_ad, sum_a2
 
 

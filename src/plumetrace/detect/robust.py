@@ -40,8 +40,8 @@ from plumetrace.errors import InvalidInputError
 
 __all__ = [
     "MASK_THRESHOLD", "MASK_WINDOW", "MASK_GROW", "MIN_KEPT", "POOL_BELOW_FRACTION", "REAPPLY_MIN_CHANGE",
-    "EXCLUDE_ABOVE_SHARE", "REMOVE_MIN_PIXELS_PER_BAND", "plume_mask", "exclude_pixels", "plume_estimate_terms",
-    "remove_target", "plume_free_statistics",
+    "EXCLUDE_ABOVE_SHARE", "REMOVE_MIN_PIXELS_PER_BAND", "ROUND_ALPHA_FLOOR_PPM_M", "plume_mask", "exclude_pixels",
+    "plume_estimate_terms", "plume_estimate_sums", "remove_target", "plume_free_statistics",
     "marked_estimate_change", "reapply_needed",
 ]
 
@@ -66,6 +66,9 @@ EXCLUDE_ABOVE_SHARE = 1.0 - POOL_BELOW_FRACTION
 REMOVE_MIN_PIXELS_PER_BAND = AUTO_ROWS_PER_BAND
 #: Pixels by which the mask is grown (binary dilation) to take in the plume's faint fringe.
 MASK_GROW = 2
+#: Floor (ppm·m) of the first estimate the round removes from each marked pixel (:func:`plume_estimate_sums`): a plume
+#: never absorbs negatively. benchmarks/bias_sources.py lowers it to -inf to remove signed estimates (its question 4).
+ROUND_ALPHA_FLOOR_PPM_M = 0.0
 #: The filter is re-applied when the downdated statistics change the marked pixels' summed estimate by more than this
 #: share (a tenth of the ±10 % bias target, below the sampling error of a plume's summed enhancement).
 REAPPLY_MIN_CHANGE = 0.01
@@ -218,6 +221,21 @@ def plume_estimate_terms(
         gain = np.nan_to_num(weights.q / weights.normalizer[:, None])
     alpha_offset = np.einsum("gb,gb->g", np.nan_to_num(base_mean - weights.mean), gain)
     return gain, alpha_offset, np.nan_to_num(base_mean - stats_mean)
+
+
+def plume_estimate_sums(
+    centred: np.ndarray, gain: np.ndarray, alpha_offset: float, stats_offset: np.ndarray
+) -> tuple[float, np.ndarray, float]:
+    """``A = Σ α``, ``P = Σ α (d + stats_offset)`` and ``Q = Σ α²`` over one group's marked pixels, for
+    :func:`remove_target`.
+
+    ``centred`` (n, n_band) float64 holds ``d = x - b``; each pixel's first estimate is
+    ``α = max(ROUND_ALPHA_FLOOR_PPM_M, d·gain + alpha_offset)`` (ppm·m), with the group's terms from
+    :func:`plume_estimate_terms`.
+    """
+    alpha = np.maximum(centred @ gain + alpha_offset, ROUND_ALPHA_FLOOR_PPM_M)
+    total = float(alpha.sum())
+    return total, alpha @ centred + total * stats_offset, float(alpha @ alpha)
 
 
 def remove_target(

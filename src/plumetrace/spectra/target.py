@@ -269,9 +269,7 @@ def resolve_target(
     fwhm_nm = np.asarray(fwhm_nm, dtype=np.float64)
     key = gas.strip().lower()
     if key in BUNDLED_GASES:
-        values = unit_absorption_from_lut(
-            load_ch4_lut(), wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, max_enhancement_ppm_m=max_enhancement_ppm_m
-        )
+        values = ch4_target(wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, max_enhancement_ppm_m=max_enhancement_ppm_m)
         target = Target(key, wavelength_nm, values, f"bundled:{key}", airmass_factor)
     else:
         path = Path(gas).expanduser()
