@@ -184,3 +184,32 @@ def test_column_range_statistics_equal_row_block_statistics():
     ok[7, 30] = False
     d[~ok] = 0.0
     np.testing.assert_allclose(cols.sum2, np.einsum("rcb,rcd->cbd", d, d), rtol=1e-5, atol=1e-3)
+
+
+class _RecordingReader(ArrayWindowReader):
+    closed = 0
+
+    def close(self) -> None:
+        type(self).closed += 1
+
+
+@pytest.mark.parametrize("stats", ["auto", "cluster"])
+def test_reader_closed_when_the_retrieval_fails(stats):
+    """A scene the filter cannot use is an error, and the file behind the reader is closed all the same."""
+    from plumetrace.detect.engine import detect_window
+
+    scene, _, _ = synthetic_scene(rows=40, cols=8)
+    radiance = np.full(scene["radiance"].shape, np.nan, dtype=np.float32)  # no valid pixel
+    _RecordingReader.closed = 0
+    with pytest.raises(InvalidInputError, match="valid pixels"):
+        detect_window(
+            lambda b0, b1: _RecordingReader(radiance, b0, b1), scene["wavelength"].values, scene["fwhm"].values,
+            airmass_factor=2.0, window_nm=WINDOW, stats=stats, progress=False,
+        )
+    assert _RecordingReader.closed == 1
+    good = np.asarray(scene["radiance"].values, dtype=np.float32)
+    arrays, _ = detect_window(
+        lambda b0, b1: _RecordingReader(good, b0, b1), scene["wavelength"].values, scene["fwhm"].values,
+        airmass_factor=2.0, window_nm=WINDOW, stats=stats, progress=False,
+    )
+    assert np.isfinite(arrays["enhancement"]).all() and _RecordingReader.closed == 2

@@ -25,7 +25,8 @@ import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from plumetrace.detect.ace import ace_score, whitening_matrices
 from plumetrace.detect.covariance import GroupStatistics, ShiftedSums, merge_columns
 from plumetrace.detect.matched_filter import (
     MIN_GROUP_PIXELS,
+    FilterWeights,
     ROWS_PER_BAND,
     STATS_CHOICES,
     apply_filter,
@@ -498,6 +500,161 @@ def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: in
     return mode, width, groups, n_group
 
 
+@contextmanager
+def _closing(reader: WindowReader) -> Iterator[WindowReader]:
+    """Close the reader (its file) however the retrieval ends, errors included."""
+    try:
+        yield reader
+    finally:
+        if hasattr(reader, "close"):
+            reader.close()
+
+
+def _sensitivity(uncertainty_ppm_m: np.ndarray) -> np.ndarray:
+    """Signal-to-noise ratio of a ``SENSITIVITY_REFERENCE_PPM_M`` enhancement (float32, NaN where masked)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (SENSITIVITY_REFERENCE_PPM_M / uncertainty_ppm_m).astype(np.float32)
+
+
+def _statistics_pass(
+    reader: WindowReader,
+    blocks: list[tuple[int, int]],
+    threads: int,
+    backend: Backend,
+    *,
+    stats: str,
+    group_columns: int | None,
+    shift: np.ndarray,
+    ref_brightness: np.ndarray,
+    flare_factor: float,
+    saturation_value: float | None,
+    advance: Callable[..., None],
+) -> tuple[str, int, np.ndarray, int, GroupStatistics, np.ndarray | None]:
+    """Pass 1: the valid pixels' sums, then the statistics mode and the statistics of every group.
+
+    Returns
+    -------
+    (mode, columns_per_group, group_of_column (n_col,), n_group, group statistics, valid-pixel map (n_lines, n_col)
+    or None when the pass does not keep it)
+    """
+    n_lines, n_col = reader.n_lines, reader.n_samples
+    n_band = shift.shape[1]
+    scene_wide = stats == "scene" and backend.name == "numpy"
+    valid_map: np.ndarray | None = None  # validity of every pixel, when the statistics pass keeps it
+    if scene_wide:  # one pseudo-column: no per-column products, hence no reordering of the blocks
+        scene_shift = np.nanmean(shift, axis=0, keepdims=True)
+        partials = _run_threads(
+            threads,
+            lambda _w, part: _accumulate_scene(reader, part, scene_shift, ref_brightness, flare_factor, saturation_value, advance),
+            blocks,
+        )
+    elif backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory:
+        # In memory: each worker takes whole column ranges through all blocks (cache-resident sums, no merge).
+        column_sums = ShiftedSums.zeros(shift)
+        chunks = _column_chunks(n_col, threads)
+        valid_map = np.empty((n_lines, n_col), dtype=bool)
+        _run_threads(
+            threads,
+            lambda _w, part: _accumulate_columns(
+                reader, blocks, part, column_sums, ref_brightness, flare_factor, saturation_value,
+                lambda n: advance(len(blocks) * n / n_col), valid_map,
+            ),
+            chunks,
+        )
+        partials = [column_sums]
+    else:
+        partials = _run_threads(
+            threads,
+            lambda _w, part: _accumulate(reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance),
+            blocks,
+        )
+    sums, column_count = partials[0] if scene_wide else (partials[0], None)
+    for other in partials[1:]:
+        if scene_wide:
+            sums.add(other[0])
+            column_count += other[1]
+        else:
+            sums.add(other)
+    del partials
+    if scene_wide:
+        per_column = ShiftedSums(shift=shift, count=column_count, sum1=np.zeros_like(shift), sum2=np.zeros((0,)))
+        mode, width, groups, n_group = _resolve_stats(stats, per_column, n_band, group_columns)
+        group_stats = merge_columns(sums, np.zeros(1, dtype=np.int64), 1)
+    else:
+        mode, width, groups, n_group = _resolve_stats(stats, sums, n_band, group_columns)
+        group_stats = merge_columns(sums, groups, n_group, overwrite=True)
+    return mode, width, groups, n_group, group_stats, valid_map
+
+
+def _first_plume_removal(
+    group_stats: GroupStatistics,
+    weights: FilterWeights,
+    k: np.ndarray,
+    plume_sums: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    groups: np.ndarray,
+    n_group: int,
+) -> SparseState:
+    """Background statistics with the apply pass's first plume estimate removed (``sparse`` and ``refine``).
+
+    ``plume_sums`` are the workers' per-column ``Σc``, ``Σc²`` and ``Σc(x - μ)`` of the plume part ``c``.
+    """
+    state = SparseState(group_stats, weights, k)
+    state.update(
+        np.bincount(groups, weights=sum(p[0] for p in plume_sums), minlength=n_group),
+        np.bincount(groups, weights=sum(p[1] for p in plume_sums), minlength=n_group),
+        _sum_by_group(sum(p[2] for p in plume_sums), groups, n_group),
+    )
+    return state
+
+
+def _check_options(
+    *,
+    method: str,
+    stats: str,
+    iterations: int,
+    chunk_rows: int,
+    group_columns: int | None,
+    flare_factor: float,
+    albedo_correct: bool | None,
+    refine: bool,
+    clusters: int | None,
+    cluster_features: str,
+    device: str,
+) -> bool:
+    """Check :func:`detect_window`'s options (one-line errors naming the option); returns ``albedo_correct`` resolved
+    (default: on for ``sparse`` only)."""
+    if refine and method != "mf":
+        raise InvalidInputError("refine", f"applies to method 'mf' only (the sparse filter always refines), not {method!r}")
+    if albedo_correct is None:
+        albedo_correct = method == "sparse"
+    elif method == "sparse" and not albedo_correct:
+        raise InvalidInputError("albedo_correct", "the sparse filter is always albedo-corrected")
+    if method not in METHODS:
+        raise InvalidInputError("method", f"{method!r}; expected one of {', '.join(METHODS)}")
+    if stats not in STATS_CHOICES:
+        raise InvalidInputError("stats", f"{stats!r}; expected one of {', '.join(STATS_CHOICES)}")
+    if not isinstance(iterations, (int, np.integer)) or iterations < 0:
+        raise InvalidInputError("iterations", f"{iterations!r}; expected a whole number ≥ 0")
+    if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+        raise InvalidInputError("chunk_rows", f"{chunk_rows!r}; expected a whole number ≥ 1")
+    if group_columns is not None and group_columns < 1:
+        raise InvalidInputError("group_columns", f"{group_columns!r}; expected ≥ 1")
+    if not flare_factor > 1:
+        raise InvalidInputError("flare_factor", f"{flare_factor!r}; expected a number above 1 (inf disables)")
+    if stats != "cluster" and (clusters is not None or cluster_features != "shape"):
+        raise InvalidInputError("clusters", f"applies to stats 'cluster' only, not {stats!r}")
+    if stats == "cluster":
+        from plumetrace.detect.clusters import FEATURES, check_clusters
+
+        if clusters is not None:
+            check_clusters(clusters, 2**62, 1)  # the type and sign; the pixel count is checked once it is known
+        if cluster_features not in FEATURES:
+            raise InvalidInputError("cluster_features", f"{cluster_features!r}; expected one of {', '.join(FEATURES)}")
+        if device != "cpu":
+            raise InvalidInputError("device", f"{device!r}: stats 'cluster' runs on the CPU only")
+    return bool(albedo_correct)
+
+
 def detect_window(
     open_reader: Callable[[int, int], WindowReader],
     wavelength_nm: np.ndarray,
@@ -545,35 +702,11 @@ def detect_window(
         (y, x) with NaN where masked; ``attrs``: the detection attributes of :func:`detect_scene` (gas, method,
         stats, window, target, air-mass factor, …) without the Scene's own.
     """
-    if refine and method != "mf":
-        raise InvalidInputError("refine", f"applies to method 'mf' only (the sparse filter always refines), not {method!r}")
-    if albedo_correct is None:
-        albedo_correct = method == "sparse"
-    elif method == "sparse" and not albedo_correct:
-        raise InvalidInputError("albedo_correct", "the sparse filter is always albedo-corrected")
-    if method not in METHODS:
-        raise InvalidInputError("method", f"{method!r}; expected one of {', '.join(METHODS)}")
-    if stats not in STATS_CHOICES:
-        raise InvalidInputError("stats", f"{stats!r}; expected one of {', '.join(STATS_CHOICES)}")
-    if not isinstance(iterations, (int, np.integer)) or iterations < 0:
-        raise InvalidInputError("iterations", f"{iterations!r}; expected a whole number ≥ 0")
-    if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
-        raise InvalidInputError("chunk_rows", f"{chunk_rows!r}; expected a whole number ≥ 1")
-    if group_columns is not None and group_columns < 1:
-        raise InvalidInputError("group_columns", f"{group_columns!r}; expected ≥ 1")
-    if not flare_factor > 1:
-        raise InvalidInputError("flare_factor", f"{flare_factor!r}; expected a number above 1 (inf disables)")
-    if stats != "cluster" and (clusters is not None or cluster_features != "shape"):
-        raise InvalidInputError("clusters", f"applies to stats 'cluster' only, not {stats!r}")
-    if stats == "cluster":
-        from plumetrace.detect.clusters import FEATURES, check_clusters
-
-        if clusters is not None:
-            check_clusters(clusters, 2**62, 1)  # the type and sign; the pixel count is checked once it is known
-        if cluster_features not in FEATURES:
-            raise InvalidInputError("cluster_features", f"{cluster_features!r}; expected one of {', '.join(FEATURES)}")
-        if device != "cpu":
-            raise InvalidInputError("device", f"{device!r}: stats 'cluster' runs on the CPU only")
+    albedo_correct = _check_options(
+        method=method, stats=stats, iterations=iterations, chunk_rows=chunk_rows, group_columns=group_columns,
+        flare_factor=flare_factor, albedo_correct=albedo_correct, refine=refine, clusters=clusters,
+        cluster_features=cluster_features, device=device,
+    )
     backend = get_backend(device)
     _return_freed_memory_promptly()
 
@@ -595,12 +728,12 @@ def detect_window(
         return _detect_clusters(
             reader, target, method=method, clusters=clusters, cluster_features=cluster_features, blocks=blocks,
             threads=threads, shrinkage=shrinkage, flare_factor=flare_factor, saturation_value=saturation_value,
-            albedo_correct=bool(albedo_correct), refine=bool(refine), robust=bool(robust), robust_rounds=robust_rounds,
+            albedo_correct=albedo_correct, refine=bool(refine), robust=bool(robust), robust_rounds=robust_rounds,
             iterations=int(iterations), spill_bytes=spill_bytes, progress=progress, amf=amf, window_nm=window_nm,
             window=(float(wavelength[band0]), float(wavelength[band1 - 1])),
         )
 
-    with progress_bar(disable=None if progress is None else not progress) as bar:
+    with _closing(reader), progress_bar(disable=None if progress is None else not progress) as bar:
         total_steps = 2 * len(blocks) + ((len(blocks) + int(iterations) - 1) if method == "sparse" and iterations else 0)
         total_steps += len(blocks) if refine and method != "sparse" else 0
         task = bar.add_task(f"detect {target.gas} ({method})", total=total_steps)
@@ -612,51 +745,10 @@ def detect_window(
 
         # Pass 0 + 1: statistics.
         shift, ref_brightness = _pilot(reader, saturation_value)
-        scene_wide = stats == "scene" and backend.name == "numpy"
-        valid_map: np.ndarray | None = None  # validity of every pixel, when the statistics pass keeps it
-        if scene_wide:  # one pseudo-column: no per-column products, hence no reordering of the blocks
-            scene_shift = np.nanmean(shift, axis=0, keepdims=True)
-            partials = _run_threads(
-                threads,
-                lambda _w, part: _accumulate_scene(reader, part, scene_shift, ref_brightness, flare_factor, saturation_value, advance),
-                blocks,
-            )
-        elif backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory:
-            # In memory: each worker takes whole column ranges through all blocks (cache-resident sums, no merge).
-            column_sums = ShiftedSums.zeros(shift)
-            chunks = _column_chunks(n_col, threads)
-            valid_map = np.empty((n_lines, n_col), dtype=bool)
-            _run_threads(
-                threads,
-                lambda _w, part: _accumulate_columns(
-                    reader, blocks, part, column_sums, ref_brightness, flare_factor, saturation_value,
-                    lambda n: advance(len(blocks) * n / n_col), valid_map,
-                ),
-                chunks,
-            )
-            partials = [column_sums]
-        else:
-            partials = _run_threads(
-                threads,
-                lambda _w, part: _accumulate(reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance),
-                blocks,
-            )
-        sums, column_count = partials[0] if scene_wide else (partials[0], None)
-        for other in partials[1:]:
-            if scene_wide:
-                sums.add(other[0])
-                column_count += other[1]
-            else:
-                sums.add(other)
-        del partials
-        if scene_wide:
-            per_column = ShiftedSums(shift=shift, count=column_count, sum1=np.zeros_like(shift), sum2=np.zeros((0,)))
-            mode, width, groups, n_group = _resolve_stats(stats, per_column, n_band, group_columns)
-            group_stats = merge_columns(sums, np.zeros(1, dtype=np.int64), 1)
-        else:
-            mode, width, groups, n_group = _resolve_stats(stats, sums, n_band, group_columns)
-            group_stats = merge_columns(sums, groups, n_group, overwrite=True)
-        del sums
+        mode, width, groups, n_group, group_stats, valid_map = _statistics_pass(
+            reader, blocks, threads, backend, stats=stats, group_columns=group_columns, shift=shift,
+            ref_brightness=ref_brightness, flare_factor=flare_factor, saturation_value=saturation_value, advance=advance,
+        )
         weights = filter_weights(group_stats, k, shrinkage=shrinkage)
         do_robust = bool(robust) and method in ("mf", "ace") and not refine and int(robust_rounds) > 0
         whitening = whitening_matrices(weights)[groups] if method == "ace" else None
@@ -700,14 +792,14 @@ def detect_window(
                 valid = _validity(block, ref_brightness[cols], flare_factor, saturation_value, axis)  # (n_row, n_c)
             if method == "ace":  # the whitening needs per-column matrix products: columns first
                 buffer = centred = columns_first(block, mean_col[cols], buffer, layout)
-                enh, unc, alb, score = apply_filter(centred, valid.T, weights, g, layout="crb", albedo_correct=bool(albedo_correct))
+                enh, unc, alb, score = apply_filter(centred, valid.T, weights, g, layout="crb", albedo_correct=albedo_correct)
                 ace = ace_score(centred, score, whitening[cols], weights.normalizer[g]).T
                 ace[~valid] = np.nan
                 out["ace_score"][row0:row1, cols] = ace
                 enh, unc, alb = enh.T, unc.T, alb.T
             else:  # dot products only: stay in the block's own layout
                 centred = centre_in_place(block, mean_col[cols], layout)
-                enh, unc, alb, score = apply_filter(centred, valid, weights, g, layout=layout, albedo_correct=bool(albedo_correct))
+                enh, unc, alb, score = apply_filter(centred, valid, weights, g, layout=layout, albedo_correct=albedo_correct)
             if pooled is not None:  # first pass of the robust mode: significance under pooled statistics
                 q_pooled, offset_pooled, scale_pooled = pooled
                 if method == "ace":
@@ -821,12 +913,7 @@ def detect_window(
 
         if refine and method != "sparse":
             # Background statistics with the first estimate of the plume removed (rank-2 update), then one more read.
-            state = SparseState(group_stats, weights, k)
-            state.update(
-                np.bincount(groups, weights=sum(p[0] for p in plume_sums), minlength=n_group),
-                np.bincount(groups, weights=sum(p[1] for p in plume_sums), minlength=n_group),
-                _sum_by_group(sum(p[2] for p in plume_sums), groups, n_group),
-            )
+            state = _first_plume_removal(group_stats, weights, k, plume_sums, groups, n_group)
             q1 = state.q[groups]  # (n_col, n_band)
             q_layout = np.ascontiguousarray(q1.T) if layout == "rbc" else q1
             subscripts = "rbc,bc->rc" if layout == "rbc" else "rcb,cb->rc"
@@ -854,12 +941,7 @@ def detect_window(
         if method == "sparse" and iterations > 0:
             # First reweighting: statistics from the sums of pass 2, then a third read keeps only the pixels that
             # survive it — the only spectra ever held in memory.
-            state = SparseState(group_stats, weights, k)
-            state.update(
-                np.bincount(groups, weights=sum(p[0] for p in plume_sums), minlength=n_group),
-                np.bincount(groups, weights=sum(p[1] for p in plume_sums), minlength=n_group),
-                _sum_by_group(sum(p[2] for p in plume_sums), groups, n_group),
-            )
+            state = _first_plume_removal(group_stats, weights, k, plume_sums, groups, n_group)
             q1, offset1, norm1 = state.q[groups], state.offset[groups], state.normalizer[groups]
 
             def survivors(_w: int, part: list[tuple[int, int]]) -> list[tuple[np.ndarray, ...]]:
@@ -908,19 +990,15 @@ def detect_window(
                 out["uncertainty"] = np.where(valid_map, sigma_col[None, :] / out["albedo"], np.nan).astype(np.float32)
             advance(int(iterations) - 1)
 
-    if hasattr(reader, "close"):
-        reader.close()
     if robust_done is not None:
         out_attrs_extra = {"robust_rounds": robust_done[0], "robust_masked_pixels": robust_done[1]}
     else:
         out_attrs_extra = {"robust_rounds": 0, "robust_masked_pixels": 0}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sensitivity = (SENSITIVITY_REFERENCE_PPM_M / out["uncertainty"]).astype(np.float32)
-    out["sensitivity"] = sensitivity
+    out["sensitivity"] = _sensitivity(out["uncertainty"])
     attrs = _result_attrs(target, method=method, mode=mode, width=width, amf=amf,
                           window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
                           iterations=int(iterations), shrinkage=shrinkage, n_band=n_band,
-                          albedo_correct=bool(albedo_correct), refine=bool(refine) and method != "sparse",
+                          albedo_correct=albedo_correct, refine=bool(refine) and method != "sparse",
                           robust_attrs=out_attrs_extra)
     return out, attrs
 
@@ -951,20 +1029,15 @@ def _detect_clusters(
     """``stats="cluster"``: class-wise statistics (:mod:`plumetrace.detect.cluster_engine`), products and attributes."""
     from plumetrace.detect.cluster_engine import cluster_retrieval
 
-    try:
-        with progress_bar(disable=None if progress is None else not progress) as bar:
-            out, extra = cluster_retrieval(
-                reader, target.unit_absorption, method=method, clusters=clusters, features=cluster_features,
-                blocks=blocks, threads=threads, shrinkage=shrinkage, flare_factor=flare_factor,
-                saturation_value=saturation_value, albedo_correct=albedo_correct, refine=refine and method != "sparse",
-                robust=robust, robust_rounds=robust_rounds, iterations=iterations, spill_bytes=spill_bytes, bar=bar,
-                description=f"detect {target.gas} ({method})",
-            )
-    finally:
-        if hasattr(reader, "close"):
-            reader.close()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["sensitivity"] = (SENSITIVITY_REFERENCE_PPM_M / out["uncertainty"]).astype(np.float32)
+    with _closing(reader), progress_bar(disable=None if progress is None else not progress) as bar:
+        out, extra = cluster_retrieval(
+            reader, target.unit_absorption, method=method, clusters=clusters, features=cluster_features,
+            blocks=blocks, threads=threads, shrinkage=shrinkage, flare_factor=flare_factor,
+            saturation_value=saturation_value, albedo_correct=albedo_correct, refine=refine and method != "sparse",
+            robust=robust, robust_rounds=robust_rounds, iterations=iterations, spill_bytes=spill_bytes, bar=bar,
+            description=f"detect {target.gas} ({method})",
+        )
+    out["sensitivity"] = _sensitivity(out["uncertainty"])
     robust_attrs = {"robust_rounds": extra.pop("robust_rounds"), "robust_masked_pixels": extra.pop("robust_masked_pixels")}
     attrs = _result_attrs(target, method=method, mode="cluster", width=0, amf=amf, window=window, window_nm=window_nm,
                           iterations=iterations, shrinkage=shrinkage, n_band=int(target.unit_absorption.size),
