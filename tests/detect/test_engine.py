@@ -157,7 +157,8 @@ def test_column_range_statistics_equal_row_block_statistics():
     """The in-memory pass (column ranges through all blocks) sums the same block products as the row-block pass."""
     from plumetrace.backend import get_backend
     from plumetrace.detect.covariance import ShiftedSums
-    from plumetrace.detect.engine import _accumulate, _accumulate_columns, _blocks, _column_chunks
+    from plumetrace.detect.statistics_pass import accumulate_blocks, accumulate_columns
+    from plumetrace.detect.workers import column_chunks, row_blocks
 
     rng = np.random.default_rng(5)
     cube = (10.0 + rng.normal(size=(45, 37, 6))).astype(np.float32)
@@ -168,12 +169,12 @@ def test_column_range_statistics_equal_row_block_statistics():
     shift = cube[::9].mean(axis=0).astype(np.float32).astype(np.float64)
     shift[4] = 10.0
     brightness = np.full(37, 60.0)
-    blocks = _blocks(45, 8)
-    rows = _accumulate(reader, blocks, shift, brightness, 4.0, None, get_backend("cpu"), lambda *a: None)
-    chunks = _column_chunks(37, 2)
+    blocks = row_blocks(45, 8)
+    rows = accumulate_blocks(reader, blocks, shift, brightness, 4.0, None, get_backend("cpu"), lambda *a: None)
+    chunks = column_chunks(37, 2)
     assert len(chunks) == 3 and chunks[0][0] == 0 and chunks[-1][1] == 37
     cols = ShiftedSums.zeros(shift)
-    _accumulate_columns(reader, blocks, chunks, cols, brightness, 4.0, None, lambda n: None)
+    accumulate_columns(reader, blocks, chunks, cols, brightness, 4.0, None, lambda n: None)
     np.testing.assert_array_equal(cols.count, rows.count)
     assert cols.count[4] == 44 and cols.count[30] == 44  # the NaN and the flare pixel are left out
     np.testing.assert_allclose(cols.sum1, rows.sum1, rtol=1e-12, atol=1e-9)

@@ -63,7 +63,7 @@ def test_streamed_first_reweighting_equals_in_memory_iterations(plume_scene):
     """The engine runs the first update from pass-2 sums and the first reweighting while re-reading; the result
     equals running every iteration on all positive pixels held in memory (sparse_iterations from the start)."""
     from plumetrace.detect.covariance import ShiftedSums, merge_columns
-    from plumetrace.detect.matched_filter import apply_filter, column_groups, filter_weights
+    from plumetrace.detect.matched_filter import apply_filter, filter_weights
     from plumetrace.detect.sparse import SparseState, sparse_iterations
 
     scene, _, k_all = plume_scene

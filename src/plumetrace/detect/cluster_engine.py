@@ -49,7 +49,9 @@ from plumetrace.detect.robust import (
     plume_mask,
     reapply_needed,
 )
-from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
+from plumetrace.detect.sparse import REFINE_SIGMA, SparseState, SpilledPiece, reweight, sparse_iterations
+from plumetrace.detect.statistics_pass import pilot, validity
+from plumetrace.detect.workers import run_threads
 from plumetrace.errors import InvalidInputError
 
 __all__ = ["cluster_retrieval"]
@@ -61,7 +63,6 @@ def _fit_sample(
     reader: WindowReader, ref_brightness: np.ndarray, flare_factor: float, saturation_value: float | None
 ) -> tuple[np.ndarray, float]:
     """Valid spectra (n, n_band) of evenly spaced lines (about ``MAX_FIT_PIXELS``) and the lines' valid fraction."""
-    from plumetrace.detect.engine import _validity
 
     n_lines, n_col = reader.n_lines, reader.n_samples
     n_rows = int(min(n_lines, max(1, math.ceil(MAX_FIT_PIXELS / max(n_col, 1)))))
@@ -71,7 +72,7 @@ def _fit_sample(
     parts, n_seen = [], 0
     for r in rows:
         line = reader.read(int(r), int(r) + 1, out=buffer)
-        valid = _validity(line, ref_brightness, flare_factor, saturation_value, axis)
+        valid = validity(line, ref_brightness, flare_factor, saturation_value, axis)
         parts.append(pixels(line, valid, reader.layout).copy())
         n_seen += valid.size
     sample = np.concatenate(parts) if parts else np.empty((0, reader.n_bands), dtype=np.float32)
@@ -95,7 +96,6 @@ def _accumulate_classes(
     advance: Any,
 ) -> ShiftedSums:
     """Assign the valid pixels of the blocks in ``part`` to classes (into ``class_map``) and sum them per class."""
-    from plumetrace.detect.engine import _validity
 
     sums = ShiftedSums.zeros(class_shift)
     shift32 = class_shift.astype(np.float32)
@@ -103,7 +103,7 @@ def _accumulate_classes(
     buffer = block_buffer(reader, max((r1 - r0 for r0, r1 in part), default=0))
     for row0, row1 in part:
         block = reader.read(row0, row1, out=buffer)
-        valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis)
+        valid = validity(block, ref_brightness, flare_factor, saturation_value, axis)
         spectra = pixels(block, valid, reader.layout)
         labels = model.assign(spectra)
         class_map[row0:row1][valid] = labels.astype(np.int16)
@@ -179,7 +179,6 @@ def cluster_retrieval(
         invalid; attrs ``clusters`` (classes used after merging), ``clusters_fitted``, ``cluster_features``,
         ``cluster_pixels`` (pixels per class), ``robust_rounds``, ``robust_masked_pixels``.
     """
-    from plumetrace.detect.engine import _REFINE_SIGMA, _pilot, _run_threads
 
     k = np.asarray(unit_absorption, dtype=np.float64)
     n_lines, n_col, n_band = reader.n_lines, reader.n_samples, reader.n_bands
@@ -195,7 +194,7 @@ def cluster_retrieval(
         bar.update(task, total=bar.tasks[task].total + n)
 
     # Pass 0: flare reference, then the classes from a sample of lines.
-    _shift, ref_brightness = _pilot(reader, saturation_value)
+    _shift, ref_brightness = pilot(reader, saturation_value)
     sample, valid_fraction = _fit_sample(reader, ref_brightness, flare_factor, saturation_value)
     if sample.shape[0] == 0:
         raise InvalidInputError("scene", "no valid pixels in the spectral window of the sampled lines")
@@ -211,7 +210,7 @@ def cluster_retrieval(
 
     # Pass 1: class map and per-class sums.
     class_map = np.full((n_lines, n_col), -1, dtype=np.int16)
-    partials = _run_threads(
+    partials = run_threads(
         threads,
         lambda _w, part: _accumulate_classes(
             reader, part, model, class_shift, class_map, ref_brightness, flare_factor, saturation_value, advance
@@ -275,7 +274,7 @@ def cluster_retrieval(
                         c_plume = np.where(enh > 0, albedo * enh, np.float32(0.0))
                     else:
                         amplitude = albedo * enh if albedo_correct else enh
-                        c_plume = np.where(enh > _REFINE_SIGMA * unc, amplitude, np.float32(0.0))
+                        c_plume = np.where(enh > REFINE_SIGMA * unc, amplitude, np.float32(0.0))
                     c64 = c_plume.astype(np.float64)
                     sum_c += np.bincount(g, weights=c64, minlength=n_group)
                     sum_cc += np.bincount(g, weights=c64 * c64, minlength=n_group)
@@ -288,7 +287,7 @@ def cluster_retrieval(
                 advance()
             return sum_c, sum_cc, sum_cd
 
-        parts = _run_threads(threads, work, blocks)
+        parts = run_threads(threads, work, blocks)
         return sum(p[0] for p in parts), sum(p[1] for p in parts), sum(p[2] for p in parts)
 
     plume = apply_pass(weights)
@@ -323,7 +322,7 @@ def cluster_retrieval(
                         sum_a2[c] += a2
                 return sums, sum_a, sum_ad, sum_a2
 
-            gathered = _run_threads(threads, masked_sums, marked)
+            gathered = run_threads(threads, masked_sums, marked)
             marked_sums = gathered[0][0]
             for other in gathered[1:]:
                 marked_sums.add(other[0])
@@ -381,7 +380,6 @@ def _refined_pass(
     advance: Any,
 ) -> None:
     """``refine``: apply the filter of the plume-removed statistics (``state``) in one more read."""
-    from plumetrace.detect.engine import _run_threads
 
     mean0 = state.mean0.astype(np.float32)
 
@@ -397,7 +395,7 @@ def _refined_pass(
             _put(out["enhancement"], row0, row1, valid, enh)
             advance()
 
-    _run_threads(threads, work, blocks)
+    run_threads(threads, work, blocks)
     valid_map = class_map >= 0
     sigma = state.sigma().astype(np.float32)[class_map[valid_map]]
     out["uncertainty"][valid_map] = sigma / out["albedo"][valid_map] if albedo_correct else sigma
@@ -416,7 +414,6 @@ def _sparse_passes(
 ) -> None:
     """Reweighted-ℓ1 iterations: the first reweighting while re-reading the blocks (keeping only the pixels that
     survive it), the rest on those pixels (:func:`~plumetrace.detect.sparse.sparse_iterations`)."""
-    from plumetrace.detect.engine import _run_threads
 
     mean0 = state.mean0.astype(np.float32)
     q1, offset1, norm1 = state.q, state.offset, state.normalizer
@@ -446,7 +443,7 @@ def _sparse_passes(
             advance()
         return kept
 
-    pieces = [p for part in _run_threads(threads, survivors, blocks) for p in part]
+    pieces = [p for part in run_threads(threads, survivors, blocks) for p in part]
     valid_map = class_map >= 0
     out["enhancement"][valid_map] = 0.0
     if pieces:

@@ -3,19 +3,17 @@
 ``detect_scene`` reads only the bands of the spectral window, one block of lines at a time
 (:mod:`plumetrace.detect.reader`), so memory does not grow with flight-line length:
 
-0. *pilot*: a few evenly spaced lines give each column a reference spectrum (the shift for numerically safe sums)
-   and a reference brightness (for flare masking);
-1. *statistics*: per-column shifted sums ``Σ(x-k)`` and ``Σ(x-k)(x-k)ᵀ`` of valid pixels, one batched float32
-   matrix product per block, merged in float64 (:mod:`plumetrace.detect.covariance`); then the statistics mode
-   (column / group / scene) is chosen and the shrunk covariances are factored once per group;
+0. *pilot* and 1. *statistics* (:mod:`plumetrace.detect.statistics_pass`): each column's reference spectrum and
+   brightness from a few lines, then the shifted sums of the valid pixels block by block, the statistics mode
+   (column / group / scene) and each group's mean and covariance; the shrunk covariances are factored once per group;
 2. *apply*: the matched filter on every block (:mod:`plumetrace.detect.matched_filter`), ACE on top of it
    (:mod:`plumetrace.detect.ace`), or — for ``method="sparse"`` — the initial albedo-corrected estimate, keeping
    only pixels with a positive estimate for the reweighted-ℓ1 iterations (:mod:`plumetrace.detect.sparse`).
 
-Blocks are processed by a pool of threads (NumPy and BLAS release the GIL; BLAS itself is held to one thread per
-worker). Invalid pixels — non-finite, fill (a -9999-like value in any window band, or the file's ``data ignore value``), all-zero, saturated (any
-window band ≥ ``saturation_value``) or flare (window brightness above ``flare_factor`` × the column's reference) —
-are excluded from the statistics and come out as NaN.
+Blocks are processed by a pool of threads (:mod:`plumetrace.detect.workers`). Invalid pixels — non-finite, fill
+(a -9999-like value in any window band, or the file's ``data ignore value``), all-zero, saturated (any window band
+≥ ``saturation_value``) or flare (window brightness above ``flare_factor`` × the column's reference) — are excluded
+from the statistics and come out as NaN.
 """
 
 from __future__ import annotations
@@ -24,25 +22,20 @@ import math
 import os
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plumetrace.backend import Backend, get_backend
+from plumetrace.backend import get_backend
 from plumetrace.detect.ace import ace_score, whitening_matrices
-from plumetrace.detect.covariance import GroupStatistics, ShiftedSums, merge_columns
+from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.detect.matched_filter import (
-    MIN_GROUP_PIXELS,
     FilterWeights,
     ROWS_PER_BAND,
     STATS_CHOICES,
     apply_filter,
-    choose_stats,
-    group_width,
-    column_groups,
     filter_weights,
 )
 from plumetrace.detect.robust import (
@@ -53,7 +46,9 @@ from plumetrace.detect.robust import (
     reapply_needed,
 )
 from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first, pixels
-from plumetrace.detect.sparse import SparseState, SpilledPiece, reweight, sparse_iterations
+from plumetrace.detect.sparse import REFINE_SIGMA, SparseState, SpilledPiece, reweight, sparse_iterations
+from plumetrace.detect.statistics_pass import merge_columns_stats, pilot, statistics_pass, validity
+from plumetrace.detect.workers import column_chunks, row_blocks, run_threads
 from plumetrace.errors import InvalidInputError
 from plumetrace.progress import progress_bar
 from plumetrace.spectra.target import Target, resolve_target
@@ -67,10 +62,8 @@ METHODS = ("mf", "sparse", "ace")
 DEFAULT_WINDOW_NM = (2122.0, 2488.0)
 #: ``sensitivity`` is the signal-to-noise ratio of an enhancement of this size at the pixel (unitless).
 SENSITIVITY_REFERENCE_PPM_M = 1000.0
-_PILOT_LINES = 24
 #: Active-set size (bytes of spectra) above which the sparse filter keeps it in temporary files.
 SPILL_BYTES = 256 * 2**20
-_REFINE_SIGMA = 2.0
 _STRIPE_WINDOW = 15  # columns: striping in the pooled significance is what a median over this many misses
 
 
@@ -133,56 +126,6 @@ def _scene_airmass(scene: xr.Dataset) -> float:
     return float(np.nanmean(np.asarray(amf))) if not isinstance(amf, float) else amf
 
 
-def _validity(
-    block: np.ndarray, ref_brightness: np.ndarray | None, flare_factor: float, saturation_value: float | None, axis: int = 1
-) -> np.ndarray:
-    """Valid-pixel mask (n_row, n_col) of a block whose bands lie along ``axis``.
-
-    One reduction over the bands: the window sum is non-finite for NaN/inf, ≤ 0 for all-zero spectra and for any
-    band at a fill value (≤ -9990, far below minus the sum of the other bands), and above ``flare_factor`` × the
-    column's reference brightness for flare. The maximum is taken only when a saturation value is given.
-    """
-    if axis == block.ndim - 1:  # bands contiguous: a matrix-vector product is several times faster than .sum
-        total = block @ np.ones(block.shape[axis], dtype=block.dtype)  # NaN/inf propagate
-    else:
-        total = block.sum(axis=axis)
-    valid = np.isfinite(total) & (total > 0)
-    if saturation_value is not None:
-        valid &= block.max(axis=axis) < saturation_value
-    if ref_brightness is not None and np.isfinite(flare_factor):
-        valid &= total < flare_factor * ref_brightness[None, :]
-    return valid
-
-
-def _pilot(reader: WindowReader, saturation_value: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column shift spectra (n_col, n_band) and reference window brightness (sum over bands, n_col)."""
-    n_lines = reader.n_lines
-    rows = np.unique(np.linspace(0, n_lines - 1, min(_PILOT_LINES, n_lines)).astype(int))
-    lines = block_buffer(reader, rows.size)  # one buffer, filled line by line
-    for i, r in enumerate(rows):
-        line = reader.read(int(r), int(r) + 1, out=lines[i : i + 1])
-        if not np.may_share_memory(line, lines):  # a reader may return its own array instead
-            lines[i : i + 1] = line
-    valid = _validity(lines, None, np.inf, saturation_value, band_axis(reader.layout)).T  # (n_col, n_pilot)
-    samples = lines.transpose(2, 0, 1) if reader.layout == "rbc" else lines.transpose(1, 0, 2)  # (col, pilot, band)
-    # Means of the valid pixels as sums over a zero-filled copy (what nanmean does, without its extra copies).
-    zeroed = np.where(valid[..., None], samples, np.float32(0))
-    count = valid.sum(axis=1)
-    column_sum = zeroed.sum(axis=1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # Any spectrum near the mean will do for the shift (NaN: no valid pixel); float32, so that the shift the
-        # blocks are centred with (float32) is exactly the one the sums are corrected with (float64).
-        shift = (column_sum / count[:, None]).astype(np.float32)
-        scene_shift = np.nan_to_num(column_sum.sum(axis=0) / count.sum())
-        totals = np.where(valid, zeroed.sum(axis=2), np.nan)
-        brightness = np.nanmedian(totals, axis=1)  # robust against a flare in the pilot lines
-    missing = ~np.all(np.isfinite(shift), axis=1)
-    shift[missing] = scene_shift
-    brightness = np.where(np.isfinite(brightness) & (brightness > 0), brightness, np.inf)
-    return shift, brightness
-
-
 _MALLOC_TUNED = False
 
 
@@ -211,209 +154,8 @@ def _sum_by_group(per_column: np.ndarray, groups: np.ndarray, n_group: int) -> n
     return out
 
 
-def _blocks(n_lines: int, chunk_rows: int) -> list[tuple[int, int]]:
-    return [(r, min(r + chunk_rows, n_lines)) for r in range(0, n_lines, chunk_rows)]
-
-
-def _run_threads(n_threads: int, func: Any, items: list[Any]) -> list[Any]:
-    """Run ``func(worker_index, items_of_worker)`` on ``n_threads`` workers (round-robin split); return their results."""
-    parts = [items[i::n_threads] for i in range(n_threads)]
-    parts = [p for p in parts if p]
-    if len(parts) <= 1:
-        return [func(0, parts[0] if parts else [])]
-    with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(len(parts)) as pool:
-        return list(pool.map(func, range(len(parts)), parts))
-
-
-_BLAS_CONTROLLER: Any = None
-
-
-def _blas_controller() -> Any:
-    """One ``threadpoolctl.ThreadpoolController`` per process: finding the loaded BLAS libraries (reading the
-    process's maps) costs ~2 ms, which ``threadpool_limits`` would pay on every pass."""
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER
-
-
-def _accumulate(
-    reader: WindowReader,
-    blocks: list[tuple[int, int]],
-    shift: np.ndarray,
-    ref_brightness: np.ndarray,
-    flare_factor: float,
-    saturation_value: float | None,
-    backend: Backend,
-    advance: Any,
-) -> ShiftedSums:
-    sums = ShiftedSums.zeros(shift)
-    shift32 = shift.astype(np.float32)
-    xp = backend
-    acc2 = None
-    buffer: np.ndarray | None = None
-    axis = band_axis(reader.layout)
-    on_cpu = backend.name == "numpy"
-    n_col, n_band = shift.shape
-    # Cross-products of centred data: one float32 GEMM per column and block into a reused ``prod``, summed in
-    # float64. (Summing a few blocks in float32 first halves the cost of the adds, but on high-SNR scenes — clutter
-    # variance ≫ noise — it moved robust-mode estimates by 0.1σ: tests/detect/test_engine.py.)
-    prod = np.empty((n_col, n_band, n_band), dtype=np.float32) if on_cpu else None
-    read_buffer = block_buffer(reader, max((r1 - r0 for r0, r1 in blocks), default=0))
-    for row0, row1 in blocks:
-        if reader.layout == "rcb" and on_cpu:
-            # Band-last block: centre it in place and multiply each column's (rows × bands) slice where it lies
-            # (BLAS takes the row stride), with no reordering copy.
-            block = reader.read(row0, row1, out=read_buffer)
-            valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis)  # (n_row, n_col)
-            centred = centre_in_place(block, shift32, "rcb")
-            if not valid.all():
-                centred[~valid] = 0.0
-            sums.sum1 += centred.sum(axis=0)
-            sums.count += valid.sum(axis=0)
-            by_column = centred.transpose(1, 0, 2)
-            np.matmul(by_column.transpose(0, 2, 1), by_column, out=prod)
-        else:
-            block = reader.read(row0, row1, writable=False, out=read_buffer)
-            valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis).T  # (n_col, n_row)
-            buffer = centred = columns_first(block, shift32, buffer, reader.layout)
-            if valid.all():  # Σ (x - k) from the block's own layout: a contiguous reduction over rows
-                row_sum = block.sum(axis=0, dtype=np.float64)
-                sums.sum1 += (row_sum.T if reader.layout == "rbc" else row_sum) - (row1 - row0) * shift
-            else:
-                centred[~valid] = 0.0
-                sums.sum1 += centred.sum(axis=1, dtype=np.float64)
-            del block
-            sums.count += valid.sum(axis=1)
-            if on_cpu:
-                np.matmul(np.swapaxes(centred, -1, -2), centred, out=prod)
-            else:  # the running sum stays on the device: float32 product, float64 sum (as on the CPU)
-                acc2 = xp.add_gram(acc2, xp.asarray(centred))
-        if on_cpu:
-            sums.sum2 += prod
-        advance()
-    if acc2 is not None:
-        sums.sum2 += backend.to_numpy(acc2)
-    return sums
-
-
-#: Columns per task of the in-memory statistics pass: a task's float64 sums (128 × 50² × 8 B = 2.6 MB at 50 bands)
-#: and block pieces stay in cache across all its blocks.
-_COLUMN_CHUNK = 128
-
-
 #: Columns per task of the in-memory apply pass (its per-column state is small: wider pieces, fewer calls).
 _APPLY_COLUMN_CHUNK = 256
-
-
-def _column_chunks(n_col: int, n_threads: int, max_width: int = _COLUMN_CHUNK) -> list[tuple[int, int]]:
-    """Column ranges for the in-memory passes: at most ``max_width`` wide, at least two per thread."""
-    width = max(16, min(max_width, -(-n_col // (2 * max(n_threads, 1)))))
-    return [(c, min(c + width, n_col)) for c in range(0, n_col, width)]
-
-
-def _accumulate_columns(
-    reader: ArrayWindowReader,
-    blocks: list[tuple[int, int]],
-    chunks: list[tuple[int, int]],
-    sums: ShiftedSums,
-    ref_brightness: np.ndarray,
-    flare_factor: float,
-    saturation_value: float | None,
-    advance: Any,
-    valid_out: np.ndarray | None = None,
-) -> None:
-    """Per-column shifted sums of an in-memory (band-last) Scene, written into ``sums`` for the given column ranges
-    (and the valid-pixel mask into ``valid_out`` (n_lines, n_col), for the apply pass to reuse).
-
-    Column-range outer, row-block inner: each range's float64 sums stay in cache while every block is added to
-    them in order, so each column sees the same float32 block products (``chunk_rows`` rows) summed in the same
-    order as the row-block pass with one thread — 25-30 % less work than streaming the whole-width sums through
-    memory once per block, and no merge of per-thread sums.
-    """
-    n_band = sums.shift.shape[1]
-    width = max((c1 - c0 for c0, c1 in chunks), default=0)
-    rows = max((r1 - r0 for r0, r1 in blocks), default=0)
-    buffer = np.empty((rows, width, n_band), dtype=np.float32)
-    prod = np.empty((width, n_band, n_band), dtype=np.float32)
-    for col0, col1 in chunks:
-        n = col1 - col0
-        shift32 = sums.shift[col0:col1].astype(np.float32)
-        brightness = ref_brightness[col0:col1]
-        sum1, sum2, count = sums.sum1[col0:col1], sums.sum2[col0:col1], sums.count[col0:col1]
-        out = prod[:n]
-        for row0, row1 in blocks:
-            block = reader.read(row0, row1, out=buffer[: row1 - row0, :n], col0=col0, col1=col1)
-            valid = _validity(block, brightness, flare_factor, saturation_value, 2)  # (n_row, n)
-            if valid_out is not None:
-                valid_out[row0:row1, col0:col1] = valid
-            centred = centre_in_place(block, shift32, "rcb")
-            if not valid.all():
-                centred[~valid] = 0.0
-            sum1 += centred.sum(axis=0)
-            count += valid.sum(axis=0)
-            by_column = centred.transpose(1, 0, 2)
-            np.matmul(by_column.transpose(0, 2, 1), by_column, out=out)
-            sum2 += out
-        advance(n)
-
-
-def _accumulate_scene(
-    reader: WindowReader,
-    blocks: list[tuple[int, int]],
-    shift: np.ndarray,
-    ref_brightness: np.ndarray,
-    flare_factor: float,
-    saturation_value: float | None,
-    advance: Any,
-) -> tuple[ShiftedSums, np.ndarray]:
-    """Scene-wide shifted sums (one pseudo-column) and the valid count of each column.
-
-    The block is centred in place and multiplied in its own layout: one (bands × pixels)(pixels × bands) product
-    per block for band-last blocks, one per line for BIL blocks (each line is a contiguous bands × samples matrix).
-    """
-    sums = ShiftedSums.zeros(shift)
-    count = np.zeros(reader.n_samples, dtype=np.int64)
-    axis = band_axis(reader.layout)
-    k = shift[0].astype(np.float32)
-    read_buffer = block_buffer(reader, max((r1 - r0 for r0, r1 in blocks), default=0))
-    for row0, row1 in blocks:
-        block = reader.read(row0, row1, out=read_buffer)  # centred in place
-        valid = _validity(block, ref_brightness, flare_factor, saturation_value, axis)  # (n_row, n_col)
-        count += valid.sum(axis=0)
-        if reader.layout == "rbc":
-            block -= k[None, :, None]
-            if not valid.all():
-                block.transpose(0, 2, 1)[~valid] = 0.0
-            sums.sum1[0] += block.sum(axis=(0, 2), dtype=np.float64)
-            acc = np.zeros((block.shape[1], block.shape[1]))
-            for line in block:  # (bands, samples), contiguous; float32 product, float64 running sum
-                acc += line @ line.T
-        else:
-            block -= k[None, None, :]
-            if not valid.all():
-                block[~valid] = 0.0
-            flat = block.reshape(-1, block.shape[2])
-            sums.sum1[0] += flat.sum(axis=0, dtype=np.float64)
-            acc = flat.T @ flat
-        sums.sum2[0] += acc
-        advance()
-    sums.count[0] = int(count.sum())
-    return sums, count
-
-
-def merge_columns_stats(stats: GroupStatistics) -> GroupStatistics:
-    """Statistics of all groups pooled into one (exact: counts, means and scatters combined)."""
-    good = stats.count > 0
-    n = stats.count[good].astype(np.float64)
-    total = float(n.sum())
-    mean = (n[:, None] * stats.mean[good]).sum(axis=0) / total
-    dev = stats.mean[good] - mean
-    scatter = np.einsum("g,gbc->bc", np.maximum(n - 1.0, 0.0), np.nan_to_num(stats.cov[good]))
-    scatter += np.einsum("g,gb,gc->bc", n, dev, dev)
-    return GroupStatistics(count=np.array([int(total)]), mean=mean[None, :], cov=(scatter / max(total - 1.0, 1.0))[None])
 
 
 def _masked_sums(
@@ -466,40 +208,6 @@ def _masked_sums(
     return count, sum_d, sum_dd, sum_a, sum_ad, sum_a2
 
 
-def _resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: int | None) -> tuple[str, int, np.ndarray, int]:
-    n_col = sums.count.size
-    total = int(sums.count.sum())
-    if total < MIN_GROUP_PIXELS:
-        raise InvalidInputError("scene", f"only {total} valid pixels in the window; need at least {MIN_GROUP_PIXELS}")
-    nonempty = sums.count[sums.count > 0]
-    if stats == "auto":
-        mode, width = choose_stats(int(np.median(nonempty)), n_band, n_col)
-    elif stats == "group":
-        mode = "group"
-        width = int(group_columns) if group_columns else group_width(int(np.median(nonempty)), n_band, n_col)
-        width = max(width, 2)
-    elif stats == "column":
-        mode, width = "column", 1
-    else:
-        mode, width = "scene", n_col
-    groups, n_group = column_groups(n_col, mode, width)
-    counts = np.bincount(groups, weights=sums.count, minlength=n_group)
-    starved = (counts > 0) & (counts < MIN_GROUP_PIXELS)
-    if np.any(starved):
-        if stats == "auto":
-            mode, width = "scene", n_col
-            groups, n_group = column_groups(n_col, mode, width)
-        else:
-            first = int(np.flatnonzero(starved)[0])
-            unit = "column" if mode == "column" else "column group"
-            raise InvalidInputError(
-                "stats",
-                f"{unit} {first} has only {int(counts[first])} valid pixels (need at least {MIN_GROUP_PIXELS}); "
-                "too few valid pixels per column: use --stats group or --stats scene",
-            )
-    return mode, width, groups, n_group
-
-
 @contextmanager
 def _closing(reader: WindowReader) -> Iterator[WindowReader]:
     """Close the reader (its file) however the retrieval ends, errors included."""
@@ -514,76 +222,6 @@ def _sensitivity(uncertainty_ppm_m: np.ndarray) -> np.ndarray:
     """Signal-to-noise ratio of a ``SENSITIVITY_REFERENCE_PPM_M`` enhancement (float32, NaN where masked)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return (SENSITIVITY_REFERENCE_PPM_M / uncertainty_ppm_m).astype(np.float32)
-
-
-def _statistics_pass(
-    reader: WindowReader,
-    blocks: list[tuple[int, int]],
-    threads: int,
-    backend: Backend,
-    *,
-    stats: str,
-    group_columns: int | None,
-    shift: np.ndarray,
-    ref_brightness: np.ndarray,
-    flare_factor: float,
-    saturation_value: float | None,
-    advance: Callable[..., None],
-) -> tuple[str, int, np.ndarray, int, GroupStatistics, np.ndarray | None]:
-    """Pass 1: the valid pixels' sums, then the statistics mode and the statistics of every group.
-
-    Returns
-    -------
-    (mode, columns_per_group, group_of_column (n_col,), n_group, group statistics, valid-pixel map (n_lines, n_col)
-    or None when the pass does not keep it)
-    """
-    n_lines, n_col = reader.n_lines, reader.n_samples
-    n_band = shift.shape[1]
-    scene_wide = stats == "scene" and backend.name == "numpy"
-    valid_map: np.ndarray | None = None  # validity of every pixel, when the statistics pass keeps it
-    if scene_wide:  # one pseudo-column: no per-column products, hence no reordering of the blocks
-        scene_shift = np.nanmean(shift, axis=0, keepdims=True)
-        partials = _run_threads(
-            threads,
-            lambda _w, part: _accumulate_scene(reader, part, scene_shift, ref_brightness, flare_factor, saturation_value, advance),
-            blocks,
-        )
-    elif backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory:
-        # In memory: each worker takes whole column ranges through all blocks (cache-resident sums, no merge).
-        column_sums = ShiftedSums.zeros(shift)
-        chunks = _column_chunks(n_col, threads)
-        valid_map = np.empty((n_lines, n_col), dtype=bool)
-        _run_threads(
-            threads,
-            lambda _w, part: _accumulate_columns(
-                reader, blocks, part, column_sums, ref_brightness, flare_factor, saturation_value,
-                lambda n: advance(len(blocks) * n / n_col), valid_map,
-            ),
-            chunks,
-        )
-        partials = [column_sums]
-    else:
-        partials = _run_threads(
-            threads,
-            lambda _w, part: _accumulate(reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance),
-            blocks,
-        )
-    sums, column_count = partials[0] if scene_wide else (partials[0], None)
-    for other in partials[1:]:
-        if scene_wide:
-            sums.add(other[0])
-            column_count += other[1]
-        else:
-            sums.add(other)
-    del partials
-    if scene_wide:
-        per_column = ShiftedSums(shift=shift, count=column_count, sum1=np.zeros_like(shift), sum2=np.zeros((0,)))
-        mode, width, groups, n_group = _resolve_stats(stats, per_column, n_band, group_columns)
-        group_stats = merge_columns(sums, np.zeros(1, dtype=np.int64), 1)
-    else:
-        mode, width, groups, n_group = _resolve_stats(stats, sums, n_band, group_columns)
-        group_stats = merge_columns(sums, groups, n_group, overwrite=True)
-    return mode, width, groups, n_group, group_stats, valid_map
 
 
 def _first_plume_removal(
@@ -720,7 +358,7 @@ def detect_window(
 
     reader = open_reader(band0, band1)
     n_lines, n_col = reader.n_lines, reader.n_samples
-    blocks = _blocks(n_lines, int(chunk_rows))
+    blocks = row_blocks(n_lines, int(chunk_rows))
     threads = n_threads or min(os.cpu_count() or 1, 8)
     threads = max(1, min(int(threads), len(blocks))) if backend.name == "numpy" else 1
 
@@ -744,8 +382,8 @@ def detect_window(
                 bar.advance(task, n)
 
         # Pass 0 + 1: statistics.
-        shift, ref_brightness = _pilot(reader, saturation_value)
-        mode, width, groups, n_group, group_stats, valid_map = _statistics_pass(
+        shift, ref_brightness = pilot(reader, saturation_value)
+        mode, width, groups, n_group, group_stats, valid_map = statistics_pass(
             reader, blocks, threads, backend, stats=stats, group_columns=group_columns, shift=shift,
             ref_brightness=ref_brightness, flare_factor=flare_factor, saturation_value=saturation_value, advance=advance,
         )
@@ -789,7 +427,7 @@ def detect_window(
             if valid_map is not None:
                 valid = valid_map[row0:row1, cols]
             else:
-                valid = _validity(block, ref_brightness[cols], flare_factor, saturation_value, axis)  # (n_row, n_c)
+                valid = validity(block, ref_brightness[cols], flare_factor, saturation_value, axis)  # (n_row, n_c)
             if method == "ace":  # the whitening needs per-column matrix products: columns first
                 buffer = centred = columns_first(block, mean_col[cols], buffer, layout)
                 enh, unc, alb, score = apply_filter(centred, valid.T, weights, g, layout="crb", albedo_correct=albedo_correct)
@@ -816,7 +454,7 @@ def detect_window(
                     c = np.where(enh > 0, alb * enh, np.float32(0))
                 else:  # plume part r·α of clearly enhanced pixels (the MF amplitude itself carries r when uncorrected)
                     amplitude = alb * enh if albedo_correct else enh
-                    c = np.where(enh > _REFINE_SIGMA * unc, amplitude, np.float32(0))
+                    c = np.where(enh > REFINE_SIGMA * unc, amplitude, np.float32(0))
                 plume_c, plume_cc, plume_cd = plume
                 plume_c[cols] += c.sum(axis=0, dtype=np.float64)
                 plume_cc[cols] += (c.astype(np.float64) ** 2).sum(axis=0)
@@ -853,8 +491,8 @@ def detect_window(
 
         def apply_pass() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
             if by_columns:
-                return _run_threads(threads, apply_columns, _column_chunks(n_col, threads, _APPLY_COLUMN_CHUNK))
-            return _run_threads(threads, apply, blocks)
+                return run_threads(threads, apply_columns, column_chunks(n_col, threads, _APPLY_COLUMN_CHUNK))
+            return run_threads(threads, apply, blocks)
 
         plume_sums = apply_pass()
 
@@ -888,7 +526,7 @@ def detect_window(
                 # excluding them instead also removed target-like clutter from the background, which then stood out
                 # (half the AUPRC on procedural AVIRIS-NG; docs/benchmarks.md, "Why SPy ranked better").
                 gain, alpha_offset, stats_offset = plume_estimate_terms(weights, base_mean, group_stats.mean)
-                gathered = _run_threads(
+                gathered = run_threads(
                     threads,
                     lambda _w, part: _masked_sums(reader, part, mask, base_mean_col, groups, n_group, gain, alpha_offset, stats_offset),
                     marked,
@@ -932,7 +570,7 @@ def detect_window(
                     out["enhancement"][row0:row1] = enh
                     advance()
 
-            _run_threads(threads, refined, blocks)
+            run_threads(threads, refined, blocks)
             sigma_col = state.sigma()[groups].astype(np.float32)[None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
                 scale = out["albedo"] if albedo_correct else np.float32(1.0)
@@ -970,7 +608,7 @@ def detect_window(
             # A long flight line can leave more active spectra than memory should hold: then each block's piece goes
             # to a temporary file (page cache, not resident memory) and is read back at each iteration.
             spill = int(np.count_nonzero(out["enhancement"] > 0)) * n_band * 4 > spill_bytes
-            kept_parts = _run_threads(threads, survivors, blocks)
+            kept_parts = run_threads(threads, survivors, blocks)
             pieces = [p for part in kept_parts for p in part]
             del kept_parts
             valid_map = np.isfinite(out["enhancement"])
