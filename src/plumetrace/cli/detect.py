@@ -48,6 +48,11 @@ def detect(
         True, "--robust/--no-robust",
         help="mf/ace: take the significant plume pixels out of the background statistics and apply again (default on).",
     ),
+    exclude: Path = typer.Option(
+        None, "--exclude", dir_okay=False,
+        help="GeoJSON/KML polygons (lon/lat) whose pixels stay out of the background statistics: where you know the "
+        "plume lies (mf/ace).",
+    ),
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     from plumetrace.detect.envi_file import detect_envi_file
@@ -63,8 +68,8 @@ def detect(
     if clusters is not None:
         options["clusters"] = clusters
     # A plain ENVI cube goes file to file without xarray/dask (their import alone is ~0.8 s); anything else, or a
-    # file with a problem to report, through the Scene.
-    result = detect_envi_file(scene_path, **options)
+    # file with a problem to report, or a scene whose pixels an --exclude file must be placed on, through the Scene.
+    result = None if exclude is not None else detect_envi_file(scene_path, **options)
     if result is not None:
         with staged_output(out) as stage:
             write_detection_products(result, stage)
@@ -73,6 +78,10 @@ def detect(
         from plumetrace.io.open_scene import open_scene
 
         scene = open_scene(scene_path)
+        if exclude is not None:
+            from plumetrace.detect.exclusion import exclusion_map
+
+            options["exclude"] = exclusion_map(exclude, scene)
         with staged_output(out) as stage:
             result = detect_scene(scene, **options)
             write_detection_products(result, stage)

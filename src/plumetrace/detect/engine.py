@@ -258,6 +258,7 @@ def _check_options(
     clusters: int | None,
     cluster_features: str,
     device: str,
+    exclude: np.ndarray | None,
 ) -> bool:
     """Check :func:`detect_window`'s options (one-line errors naming the option); returns ``albedo_correct`` resolved
     (default: on for ``sparse`` only)."""
@@ -290,6 +291,8 @@ def _check_options(
             raise InvalidInputError("cluster_features", f"{cluster_features!r}; expected one of {', '.join(FEATURES)}")
         if device != "cpu":
             raise InvalidInputError("device", f"{device!r}: stats 'cluster' runs on the CPU only")
+    if exclude is not None and (method == "sparse" or stats == "cluster"):
+        raise InvalidInputError("exclude", "applies to methods mf and ace with column, group or scene statistics")
     return bool(albedo_correct)
 
 
@@ -319,6 +322,7 @@ def detect_window(
     spill_bytes: int = SPILL_BYTES,
     clusters: int | None = None,
     cluster_features: str = "shape",
+    exclude: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Plain-NumPy core of :func:`detect_scene`: retrieve the enhancement from a window reader (no xarray).
 
@@ -343,7 +347,7 @@ def detect_window(
     albedo_correct = _check_options(
         method=method, stats=stats, iterations=iterations, chunk_rows=chunk_rows, group_columns=group_columns,
         flare_factor=flare_factor, albedo_correct=albedo_correct, refine=refine, clusters=clusters,
-        cluster_features=cluster_features, device=device,
+        cluster_features=cluster_features, device=device, exclude=exclude,
     )
     backend = get_backend(device)
     _return_freed_memory_promptly()
@@ -372,6 +376,12 @@ def detect_window(
         )
 
     with _closing(reader), progress_bar(disable=None if progress is None else not progress) as bar:
+        if exclude is not None:
+            exclude = np.asarray(exclude)
+            if exclude.shape != (n_lines, n_col) or exclude.dtype != bool:
+                raise InvalidInputError(
+                    "exclude", f"expected a boolean map of the scene's {n_lines} × {n_col} pixels, got {exclude.dtype} {exclude.shape}"
+                )
         total_steps = 2 * len(blocks) + ((len(blocks) + int(iterations) - 1) if method == "sparse" and iterations else 0)
         total_steps += len(blocks) if refine and method != "sparse" else 0
         task = bar.add_task(f"detect {target.gas} ({method})", total=total_steps)
@@ -386,6 +396,7 @@ def detect_window(
         mode, width, groups, n_group, group_stats, valid_map = statistics_pass(
             reader, blocks, threads, backend, stats=stats, group_columns=group_columns, shift=shift,
             ref_brightness=ref_brightness, flare_factor=flare_factor, saturation_value=saturation_value, advance=advance,
+            exclude=exclude,
         )
         weights = filter_weights(group_stats, k, shrinkage=shrinkage)
         do_robust = bool(robust) and method in ("mf", "ace") and not refine and int(robust_rounds) > 0
@@ -455,6 +466,8 @@ def detect_window(
                 else:  # plume part r·α of clearly enhanced pixels (the MF amplitude itself carries r when uncorrected)
                     amplitude = alb * enh if albedo_correct else enh
                     c = np.where(enh > REFINE_SIGMA * unc, amplitude, np.float32(0))
+                    if exclude is not None:  # not in the statistics: nothing to remove from them
+                        c[exclude[row0:row1, cols]] = 0
                 plume_c, plume_cc, plume_cd = plume
                 plume_c[cols] += c.sum(axis=0, dtype=np.float64)
                 plume_cc[cols] += (c.astype(np.float64) ** 2).sum(axis=0)
@@ -519,6 +532,8 @@ def detect_window(
                     mask = plume_mask(out["enhancement"] / out["uncertainty"])
                 if pooled_mask is not None:
                     mask |= pooled_mask
+                if exclude is not None:  # already out of the statistics
+                    mask &= ~exclude
                 if not mask.any():
                     break
                 marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
@@ -637,7 +652,7 @@ def detect_window(
                           window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
                           iterations=int(iterations), shrinkage=shrinkage, n_band=n_band,
                           albedo_correct=albedo_correct, refine=bool(refine) and method != "sparse",
-                          robust_attrs=out_attrs_extra)
+                          robust_attrs=out_attrs_extra, excluded_pixels=0 if exclude is None else int(exclude.sum()))
     return out, attrs
 
 
@@ -708,6 +723,7 @@ def detect_scene(
     spill_bytes: int = SPILL_BYTES,
     clusters: int | None = None,
     cluster_features: str = "shape",
+    exclude: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Retrieve the gas column enhancement of every pixel.
 
@@ -778,6 +794,14 @@ def detect_scene(
     cluster_features : {"shape", "radiance"}, keyword-only
         ``stats="cluster"``: cluster the log-radiance shape with the target direction projected out (default; a
         plume never moves a pixel to another class) or the raw window radiance.
+    exclude : ndarray (y, x) bool, optional, keyword-only
+        Pixels kept out of the background statistics (still retrieved): a region the analyst knows or suspects
+        holds plume, such as the downwind side of a known source. The statistics then come from the rest of the
+        scene, so the plume's faint tail inside the region no longer biases the estimate low; the region's ground
+        is then measured against the rest of the scene's background, an offset wherever the two differ
+        (docs/detect.md, "Leaving a region out of the statistics"). ``mf`` and ``ace`` with column, group or scene
+        statistics; ``plumetrace detect --exclude`` builds it from polygons
+        (:func:`plumetrace.detect.exclusion.exclusion_map`).
 
     Returns
     -------
@@ -806,7 +830,7 @@ def detect_scene(
         device=device, group_columns=group_columns, shrinkage=shrinkage, flare_factor=flare_factor,
         saturation_value=saturation_value, n_threads=n_threads, progress=progress, albedo_correct=albedo_correct,
         refine=refine, robust=robust, robust_rounds=robust_rounds, spill_bytes=spill_bytes, clusters=clusters,
-        cluster_features=cluster_features,
+        cluster_features=cluster_features, exclude=exclude,
     )
     return _as_dataset(scene, arrays, attrs)
 
@@ -826,6 +850,7 @@ def _result_attrs(
     albedo_correct: bool,
     refine: bool,
     robust_attrs: dict[str, int],
+    excluded_pixels: int = 0,
 ) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "gas": target.gas,
@@ -841,6 +866,7 @@ def _result_attrs(
         "albedo_correct": bool(albedo_correct),
         "refine": bool(refine),
         **robust_attrs,
+        "background_excluded_pixels": int(excluded_pixels),
     }
     if method == "sparse":
         attrs["iterations"] = iterations

@@ -80,7 +80,8 @@ def write_detection_products(result: xr.Dataset | PlainResult, out_dir: str | Pa
     stem = Path(str(result.attrs.get("source") or "scene")).name.split(".")[0] or "scene"
     properties = {
         f"plumetrace:{key}": result.attrs[key]
-        for key in ("gas", "method", "stats", "window_nm", "airmass_factor", "target_source", "columns_per_group", "iterations")
+        for key in ("gas", "method", "stats", "window_nm", "airmass_factor", "target_source", "columns_per_group", "iterations",
+                    "background_excluded_pixels")
         if key in result.attrs
     }
     properties["plumetrace:units"] = "ppm m"

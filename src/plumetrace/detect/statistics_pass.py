@@ -84,6 +84,14 @@ def pilot(reader: WindowReader, saturation_value: float | None) -> tuple[np.ndar
     return shift, brightness
 
 
+def _in_statistics(valid: np.ndarray, exclude: np.ndarray | None, row0: int, col0: int = 0) -> np.ndarray:
+    """The valid pixels (n_row, n_c) of the block at (``row0``, ``col0``) that enter the statistics."""
+    if exclude is None:
+        return valid
+    n_row, n_c = valid.shape
+    return valid & ~exclude[row0 : row0 + n_row, col0 : col0 + n_c]
+
+
 def accumulate_blocks(
     reader: WindowReader,
     blocks: list[tuple[int, int]],
@@ -93,7 +101,10 @@ def accumulate_blocks(
     saturation_value: float | None,
     backend: Backend,
     advance: Any,
+    *,
+    exclude: np.ndarray | None = None,
 ) -> ShiftedSums:
+    """Per-column shifted sums of the valid pixels, block by block (``exclude`` (n_lines, n_col): pixels left out)."""
     sums = ShiftedSums.zeros(shift)
     shift32 = shift.astype(np.float32)
     xp = backend
@@ -112,7 +123,7 @@ def accumulate_blocks(
             # Band-last block: centre it in place and multiply each column's (rows × bands) slice where it lies
             # (BLAS takes the row stride), with no reordering copy.
             block = reader.read(row0, row1, out=read_buffer)
-            valid = validity(block, ref_brightness, flare_factor, saturation_value, axis)  # (n_row, n_col)
+            valid = _in_statistics(validity(block, ref_brightness, flare_factor, saturation_value, axis), exclude, row0)
             centred = centre_in_place(block, shift32, "rcb")
             if not valid.all():
                 centred[~valid] = 0.0
@@ -122,7 +133,8 @@ def accumulate_blocks(
             np.matmul(by_column.transpose(0, 2, 1), by_column, out=prod)
         else:
             block = reader.read(row0, row1, writable=False, out=read_buffer)
-            valid = validity(block, ref_brightness, flare_factor, saturation_value, axis).T  # (n_col, n_row)
+            valid = validity(block, ref_brightness, flare_factor, saturation_value, axis)
+            valid = _in_statistics(valid, exclude, row0).T  # (n_col, n_row)
             buffer = centred = columns_first(block, shift32, buffer, reader.layout)
             if valid.all():  # Σ (x - k) from the block's own layout: a contiguous reduction over rows
                 row_sum = block.sum(axis=0, dtype=np.float64)
@@ -154,9 +166,12 @@ def accumulate_columns(
     saturation_value: float | None,
     advance: Any,
     valid_out: np.ndarray | None = None,
+    *,
+    exclude: np.ndarray | None = None,
 ) -> None:
     """Per-column shifted sums of an in-memory (band-last) Scene, written into ``sums`` for the given column ranges
-    (and the valid-pixel mask into ``valid_out`` (n_lines, n_col), for the apply pass to reuse).
+    (and the valid-pixel mask into ``valid_out`` (n_lines, n_col), for the apply pass to reuse); pixels marked in
+    ``exclude`` (n_lines, n_col) stay valid but out of the sums.
 
     Column-range outer, row-block inner: each range's float64 sums stay in cache while every block is added to
     them in order, so each column sees the same float32 block products (``chunk_rows`` rows) summed in the same
@@ -179,6 +194,7 @@ def accumulate_columns(
             valid = validity(block, brightness, flare_factor, saturation_value, 2)  # (n_row, n)
             if valid_out is not None:
                 valid_out[row0:row1, col0:col1] = valid
+            valid = _in_statistics(valid, exclude, row0, col0)
             centred = centre_in_place(block, shift32, "rcb")
             if not valid.all():
                 centred[~valid] = 0.0
@@ -198,6 +214,8 @@ def accumulate_scene(
     flare_factor: float,
     saturation_value: float | None,
     advance: Any,
+    *,
+    exclude: np.ndarray | None = None,
 ) -> tuple[ShiftedSums, np.ndarray]:
     """Scene-wide shifted sums (one pseudo-column) and the valid count of each column.
 
@@ -211,7 +229,7 @@ def accumulate_scene(
     read_buffer = block_buffer(reader, max((r1 - r0 for r0, r1 in blocks), default=0))
     for row0, row1 in blocks:
         block = reader.read(row0, row1, out=read_buffer)  # centred in place
-        valid = validity(block, ref_brightness, flare_factor, saturation_value, axis)  # (n_row, n_col)
+        valid = _in_statistics(validity(block, ref_brightness, flare_factor, saturation_value, axis), exclude, row0)
         count += valid.sum(axis=0)
         if reader.layout == "rbc":
             block -= k[None, :, None]
@@ -293,8 +311,11 @@ def statistics_pass(
     flare_factor: float,
     saturation_value: float | None,
     advance: Callable[..., None],
+    exclude: np.ndarray | None = None,
 ) -> tuple[str, int, np.ndarray, int, GroupStatistics, np.ndarray | None]:
     """Pass 1: the valid pixels' sums, then the statistics mode and the statistics of every group.
+
+    ``exclude`` (n_lines, n_col) bool marks pixels kept out of the statistics (they are still valid and retrieved).
 
     Returns
     -------
@@ -309,7 +330,9 @@ def statistics_pass(
         scene_shift = np.nanmean(shift, axis=0, keepdims=True)
         partials = run_threads(
             threads,
-            lambda _w, part: accumulate_scene(reader, part, scene_shift, ref_brightness, flare_factor, saturation_value, advance),
+            lambda _w, part: accumulate_scene(
+                reader, part, scene_shift, ref_brightness, flare_factor, saturation_value, advance, exclude=exclude
+            ),
             blocks,
         )
     elif backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory:
@@ -321,7 +344,7 @@ def statistics_pass(
             threads,
             lambda _w, part: accumulate_columns(
                 reader, blocks, part, column_sums, ref_brightness, flare_factor, saturation_value,
-                lambda n: advance(len(blocks) * n / n_col), valid_map,
+                lambda n: advance(len(blocks) * n / n_col), valid_map, exclude=exclude,
             ),
             chunks,
         )
@@ -329,7 +352,9 @@ def statistics_pass(
     else:
         partials = run_threads(
             threads,
-            lambda _w, part: accumulate_blocks(reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance),
+            lambda _w, part: accumulate_blocks(
+                reader, part, shift, ref_brightness, flare_factor, saturation_value, backend, advance, exclude=exclude
+            ),
             blocks,
         )
     sums, column_count = partials[0] if scene_wide else (partials[0], None)
