@@ -14,17 +14,20 @@ from plumetrace.errors import InvalidFileError, InvalidInputError
 WINDOW = (2100.0, 2480.0)
 
 
-def test_excluded_pixels_leave_the_statistics_and_stay_retrieved():
+@pytest.mark.parametrize("stats, method, lazy", [("scene", "mf", False), ("column", "mf", False), ("column", "ace", True)])
+def test_excluded_pixels_leave_the_statistics_and_stay_retrieved(stats, method, lazy):
     """Excluding pixels gives the filter of the other pixels' statistics: the same as making them invalid, except
     that the excluded pixels are still retrieved. The region holds a plume, so leaving it in moves every estimate."""
     truth = disc_plume(160, 20, 3000.0, centre=(70, 10), radius=8.0)
     scene, _, _ = synthetic_scene(rows=160, cols=20, seed=41, plume_ppm_m=truth)
     exclude = np.zeros((160, 20), dtype=bool)
     exclude[40:100, 2:18] = True
-    options = dict(window_nm=WINDOW, stats="scene", robust=False, flare_factor=np.inf, progress=False)
-    excluded = detect_scene(scene, exclude=exclude, **options)
+    options = dict(window_nm=WINDOW, stats=stats, method=method, robust=False, flare_factor=np.inf, progress=False)
     holes = scene.copy(deep=True)
     holes["radiance"].values[exclude] = np.nan
+    if lazy:  # the block-streaming statistics pass (a dask array), not the in-memory column pass
+        scene, holes = scene.chunk({"y": 32}), holes.chunk({"y": 32})
+    excluded = detect_scene(scene, exclude=exclude, **options)
     invalid = detect_scene(holes, **options)
 
     a, b = excluded["enhancement"].values, invalid["enhancement"].values
