@@ -49,15 +49,10 @@ def retrieve(scene: Any, exclude: np.ndarray | None) -> np.ndarray:
     return np.asarray(ds["enhancement"].values, dtype=np.float64)
 
 
-def _pct_and_se(diff: np.ndarray, total: np.ndarray) -> tuple[float, float]:
-    rng = np.random.default_rng(0)
-    w = rng.multinomial(diff.size, np.full(diff.size, 1.0 / diff.size), size=mf_bias.REPLICATES).astype(np.float64)
-    return float(100.0 * diff.sum() / total.sum()), float(np.std(100.0 * (w @ diff) / (w @ total)))
-
-
 def family_rows(surface: str, sensor: str, size: int, seeds: range, shared: Path) -> list[dict[str, Any]]:
     mf_bias.SHAPE = (size, size)
-    sums = {v: np.zeros((3, len(seeds))) for v in ("engine (default)", "downwind sector excluded")}
+    # (retrieved, truth, seed index) for the total, (retrieved − twin's retrieved, …) for the response
+    pairs = {v: ([], []) for v in ("engine (default)", "downwind sector excluded")}
     share, tail_inside = [], []
     for k, seed in enumerate(seeds):
         wind_from_deg, source_yx = plume_placement(seed, mf_bias.SHAPE)
@@ -66,21 +61,19 @@ def family_rows(surface: str, sensor: str, size: int, seeds: range, shared: Path
         share.append(float(region.mean()))
         scenes = mf_bias.family_scenes(surface, sensor, seed, shared)
         twin = scenes[0][1]  # one plume-free twin per seed
-        twin_retrieved = {variant: retrieve(twin, exclude) for variant, exclude in zip(sums, (None, region))}
+        twin_retrieved = {variant: retrieve(twin, exclude) for variant, exclude in zip(pairs, (None, region))}
         for scene, _twin, truth in scenes:
             plume = truth >= 100.0
             if plume.any():
                 tail_inside.append(float(truth[plume & region].sum() / truth[plume].sum()))
-            for variant, exclude in zip(sums, (None, region)):
+            for variant, exclude in zip(pairs, (None, region)):
                 retrieved = retrieve(scene, exclude)
-                tw = twin_retrieved[variant]
-                m = plume & (truth < 2000.0) & np.isfinite(retrieved) & np.isfinite(tw)
-                sums[variant][:, k] += (np.sum(retrieved[m] - truth[m]), np.sum(retrieved[m] - tw[m] - truth[m]),
-                                        np.sum(truth[m]))
+                pairs[variant][0].append((retrieved, truth, k))
+                pairs[variant][1].append((retrieved - twin_retrieved[variant], truth, k))
     rows = []
-    for variant, (diff, response_diff, total) in sums.items():
-        bias, bias_se = _pct_and_se(diff, total)
-        response, response_se = _pct_and_se(response_diff, total)
+    for variant, (total_pairs, response_pairs) in pairs.items():
+        bias, _, _, bias_se = mf_bias.bias_with_interval(total_pairs, len(seeds))
+        response, _, _, response_se = mf_bias.bias_with_interval(response_pairs, len(seeds))
         rows.append({"family": f"{surface}/{sensor}", "size_px": size, "variant": variant, "bias_pct_below_2000": bias,
                      "bias_se": bias_se, "response_bias_pct": response, "response_se": response_se,
                      "surface_offset_pct": bias - response, "region_share_pct": 100.0 * float(np.mean(share)),
