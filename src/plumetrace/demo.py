@@ -50,15 +50,22 @@ def _steps() -> list[tuple[str, Callable[[DemoContext], list[Row]]]]:
 DEMO_STEPS = _steps
 
 
-def run_demo(out_dir: str | Path, *, seed: int = 7) -> list[Row]:
-    """Run every demo step in order; return the result-vs-truth rows."""
-    ctx = DemoContext(out_dir=Path(out_dir), seed=seed)
-    ctx.out_dir.mkdir(parents=True, exist_ok=True)
-    console = Console(stderr=True)
+def run_demo(out_dir: str | Path, *, seed: int = 7, overwrite: bool = False, quiet: bool = False) -> list[Row]:
+    """Run every demo step in order; return the result-vs-truth rows.
+
+    ``out_dir`` follows the rule of every ``--out`` (:mod:`plumetrace.io.staging`): the steps write into one
+    staging folder that replaces ``out_dir`` whole when the last step has finished, so an interrupted or failed
+    demo leaves ``out_dir`` as it was.
+    """
+    from plumetrace.io.staging import staged_output
+
+    console = Console(stderr=True, quiet=quiet)
     rows: list[Row] = []
-    for name, step in DEMO_STEPS():
-        start = time.perf_counter()
-        console.print(f"[bold]demo[/] {name} ...")
-        rows.extend(step(ctx))
-        console.print(f"[bold]demo[/] {name} done in {time.perf_counter() - start:.1f} s")
+    with staged_output(out_dir, overwrite=overwrite) as stage:
+        ctx = DemoContext(out_dir=stage, seed=seed)
+        for name, step in DEMO_STEPS():
+            start = time.perf_counter()
+            console.print(f"[bold]demo[/] {name} ...")
+            rows.extend(step(ctx))
+            console.print(f"[bold]demo[/] {name} done in {time.perf_counter() - start:.1f} s")
     return rows

@@ -14,7 +14,10 @@ __all__ = [
     "InvalidInputError",
     "InvalidFileError",
     "MissingFileError",
+    "OutputFolderError",
     "PlumetraceWarning",
+    "InputWarning",
+    "warn_input",
 ]
 
 
@@ -55,5 +58,34 @@ class MissingFileError(PlumetraceError, FileNotFoundError):
         super().__init__(f"{self.path}: {what} not found")
 
 
+class OutputFolderError(PlumetraceError, OSError):
+    """The ``--out`` folder cannot be used or written (a file, a system folder, someone else's files, a full disk).
+
+    Reads ``FOLDER: --out: PROBLEM``.
+    """
+
+    def __init__(self, path: str | PathLike, problem: str):
+        self.path = str(path)
+        self.field = "--out"
+        self.problem = problem
+        super().__init__(f"{self.path}: --out: {problem}")
+
+
 class PlumetraceWarning(UserWarning):
-    """Something was suspicious but the result is still usable."""
+    """Something was suspicious but the result is still usable.
+
+    The CLI prints each one as a single ``warning: MESSAGE`` line; messages name the file and the field, as
+    :func:`warn_input` writes them.
+    """
+
+
+class InputWarning(PlumetraceWarning):
+    """An input file or value is suspicious (``FILE: FIELD: PROBLEM``), but the result is still usable."""
+
+
+def warn_input(path: str | PathLike | None, field: str, problem: str, *, stacklevel: int = 2) -> None:
+    """Warn about an input as one line ``FILE: FIELD: PROBLEM`` (``FIELD: PROBLEM`` when there is no file)."""
+    import warnings
+
+    message = f"{field}: {problem}" if path is None else f"{path}: {field}: {problem}"
+    warnings.warn(message, InputWarning, stacklevel=stacklevel + 1)

@@ -26,7 +26,7 @@ def test_detect_writes_products(run_cli, tmp_path, envi_scene, method):
     out = tmp_path / "out"
     code, stdout, stderr = run_cli("detect", path, "--out", out, "--method", method, "--window", WINDOW, "--iterations", "10")
     assert code == 0, stderr
-    assert sorted(p.name for p in out.iterdir()) == ["enhancement.tif", "item.json", "quicklook.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".plumetrace", "enhancement.tif", "item.json", "quicklook.png"]
 
     import rasterio
 

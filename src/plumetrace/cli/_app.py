@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-__all__ = ["app", "console", "err_console", "OutDir"]
+__all__ = ["app", "console", "err_console", "OUT_HELP", "OVERWRITE_HELP", "out_option", "overwrite_option",
+           "check_out"]
 
 app = typer.Typer(
     name="plumetrace",
@@ -19,14 +20,30 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+OUT_HELP = ("Output folder, written all-or-nothing. A folder plumetrace wrote before is replaced whole; "
+            "any other non-empty folder is refused unless --overwrite.")
+OVERWRITE_HELP = "Replace an existing --out folder whole even if plumetrace did not write it."
+
 
 @app.callback()
 def _root() -> None:
     """Find gas plumes in imaging-spectrometer scenes and sensor logs, and trace them to their sources."""
 
-OutDir = typer.Option(..., "--out", "-o", help="Output folder (created; written all-or-nothing).", file_okay=False)
+
+def out_option(default: Path | None = ...):  # type: ignore[assignment]
+    """The --out option (required unless a default folder is given)."""
+    return typer.Option(default, "--out", "-o", help=OUT_HELP, file_okay=False)
 
 
-def out_dir_option(default: Path | None = None):  # pragma: no cover - thin helper
-    """An --out option with a default folder."""
-    return typer.Option(default, "--out", "-o", help="Output folder (created; written all-or-nothing).", file_okay=False)
+def overwrite_option():
+    """The --overwrite flag that goes with --out."""
+    return typer.Option(False, "--overwrite", help=OVERWRITE_HELP)
+
+
+def check_out(out: Path | None, overwrite: bool) -> None:
+    """Refuse an unusable --out before any work is done (the same check runs again when the products are moved)."""
+    if out is None:
+        return
+    from plumetrace.io.staging import prepare_output
+
+    prepare_output(out, overwrite=overwrite)

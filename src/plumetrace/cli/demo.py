@@ -6,18 +6,20 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, console
+from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
 
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Output folder.", file_okay=False),
+    out: Path = out_option(Path("demo-output")),
+    overwrite: bool = overwrite_option(),
     seed: int = typer.Option(7, help="Random seed of the simulated example."),
 ) -> None:
     """Simulate an example, run each stage on it, and show results against the truth."""
+    check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.demo import run_demo
 
-    rows = run_demo(out, seed=seed)
+    rows = run_demo(out, seed=seed, overwrite=overwrite)
     from rich.table import Table
 
     table = Table(title="plumetrace demo: result vs known truth")

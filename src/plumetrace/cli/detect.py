@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, console
+from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 
@@ -23,7 +23,8 @@ def _window(text: str) -> tuple[float, float]:
 @app.command()
 def detect(
     scene_path: Path = typer.Argument(..., metavar="SCENE", help="Scene file: ENVI, EMIT L1B NetCDF, PRISMA, EnMAP."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; written all-or-nothing).", file_okay=False),
+    out: Path = out_option(),
+    overwrite: bool = overwrite_option(),
     gas: str = typer.Option("ch4", "--gas", help="ch4, or a target file (band, wavelength nm, value) or .npz LUT."),
     method: str = typer.Option("mf", "--method", help="mf (matched filter), sparse (mag1c class) or ace."),
     stats: str = typer.Option(
@@ -55,6 +56,7 @@ def detect(
     ),
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
+    check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.detect.envi_file import detect_envi_file
     from plumetrace.detect.products import write_detection_products
     from plumetrace.io.staging import staged_output
@@ -71,7 +73,7 @@ def detect(
     # file with a problem to report, or a scene whose pixels an --exclude file must be placed on, through the Scene.
     result = None if exclude is not None else detect_envi_file(scene_path, **options)
     if result is not None:
-        with staged_output(out) as stage:
+        with staged_output(out, overwrite=overwrite) as stage:
             write_detection_products(result, stage)
     else:
         from plumetrace.detect.engine import detect_scene
@@ -82,7 +84,7 @@ def detect(
             from plumetrace.detect.exclusion import exclusion_map
 
             options["exclude"] = exclusion_map(exclude, scene)
-        with staged_output(out) as stage:
+        with staged_output(out, overwrite=overwrite) as stage:
             result = detect_scene(scene, **options)
             write_detection_products(result, stage)
     enhancement = result["enhancement"].values

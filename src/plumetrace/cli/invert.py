@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, console
+from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 
@@ -25,7 +25,8 @@ def _floats(text: str | None, field: str, n: int) -> tuple[float, ...] | None:
 @app.command()
 def invert(
     observations: Path = typer.Argument(..., help="Sensor log, CSV or Parquet (layout: docs/observations.md)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; written all-or-nothing).", file_okay=False),
+    out: Path = out_option(),
+    overwrite: bool = overwrite_option(),
     origin: str = typer.Option(None, "--origin", help="LAT,LON of the local x_m/y_m origin (needed for local coordinates)."),
     gas: str = typer.Option(None, "--gas", help="Gas for ppm → mg/m³ and labels: ch4, co2, so2, nh3, h2s, ..."),
     source_known: str = typer.Option(None, "--source-known", help="X,Y (m, local) of a known source: estimate Q only."),
@@ -40,6 +41,7 @@ def invert(
     seed: int = typer.Option(0, help="Random seed of the posterior sampler."),
 ) -> None:
     """Find the source and its emission rate (Bayesian source-term estimation) from point or open-path samples."""
+    check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.insitu.background import estimate_background
     from plumetrace.insitu.inversion import invert_source
     from plumetrace.insitu.massbalance import curtain_flux
@@ -55,7 +57,7 @@ def invert(
     result = invert_source(obs, source_known=known, prior_box=box, source_heights_m=heights, wind_height_m=wind_height,
                            roughness_length_m=roughness, background=bg, wind_average_s=wind_average, seed=seed)
     flux = curtain_flux(obs, background=bg) if mass_balance else None
-    with staged_output(out) as stage:
+    with staged_output(out, overwrite=overwrite) as stage:
         write_inversion_products(stage, result, obs, flux=flux, title=observations.name)
     if result.detected:
         console.print(f"source at x={result.x_m:.1f} m, y={result.y_m:.1f} m; Q = {result.q_g_s:.4g} g/s "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, console
+from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 __all__ = ["plan"]
@@ -35,8 +35,8 @@ def _floats(text: str | None, field: str) -> list[float]:
 @app.command()
 def plan(
     aoi: Path | None = typer.Argument(None, help="Area of interest: GeoJSON or KML polygon(s), holes allowed."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (written all-or-nothing).",
-                                    file_okay=False),
+    out: Path | None = out_option(None),
+    overwrite: bool = overwrite_option(),
     mode: str = typer.Option("survey", help="survey (imaging lines), transects or curtain (in-situ, downwind)."),
     sensor: str = typer.Option("aviris-ng", help="Swath preset: aviris-ng, aviris-3, aviris, prism, hytes, emit."),
     fov_deg: float | None = typer.Option(None, help="Cross-track field of view, degrees (overrides --sensor)."),
@@ -61,6 +61,7 @@ def plan(
     png: bool = typer.Option(True, help="Also draw plan.png."),
 ) -> None:
     """Plan survey flights (coverage, airspace limits, sorties) and export QGC .plan, KML, GeoJSON, CSV, PNG."""
+    check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.plan.airspace import read_zones
 
     zones = [z for p in permitted for z in read_zones(p, "permitted")]
@@ -98,7 +99,7 @@ def plan(
     from plumetrace.io.staging import staged_output
     from plumetrace.plan.export import write_plan_outputs
 
-    with staged_output(out) as stage:
+    with staged_output(out, overwrite=overwrite) as stage:
         written = write_plan_outputs(stage, fp, png=png)
     _print_summary(fp.summary)
     console.print(f"Wrote {len(written)} files to [bold]{out.resolve()}[/]")

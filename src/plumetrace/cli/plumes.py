@@ -6,13 +6,14 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, console
+from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
 
 
 @app.command()
 def plumes(
     enhancement: Path = typer.Argument(..., help="Enhancement COG written by `plumetrace detect` (enhancement.tif)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; written all-or-nothing).", file_okay=False),
+    out: Path = out_option(),
+    overwrite: bool = overwrite_option(),
     wind_speed: float | None = typer.Option(None, "--wind-speed", help="10 m wind speed U10, m/s (0.1-30)."),
     wind_dir: float | None = typer.Option(None, "--wind-dir", help="Direction the wind blows FROM, degrees from north."),
     wind_sigma: float | None = typer.Option(None, "--wind-sigma", help="1-sigma error of the wind speed, m/s (default 30 % of the speed)."),
@@ -29,6 +30,7 @@ def plumes(
     seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo uncertainty."),
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
+    check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.errors import InvalidInputError, MissingFileError
     from plumetrace.io.plume_products import write_plume_products, write_plume_quicklook
     from plumetrace.io.staging import staged_output
@@ -61,7 +63,7 @@ def plumes(
     result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed,
                             calibration=calibration)
     georeferenced = result.geometry is not None and result.geometry.georeferenced
-    with staged_output(out) as stage:
+    with staged_output(out, overwrite=overwrite) as stage:
         write_plume_products(
             stage, result.records, result.outlines, georeferenced=georeferenced,
             extra_assets={"enhancement": (str(enhancement.resolve()), "image/tiff; application=geotiff; profile=cloud-optimized",

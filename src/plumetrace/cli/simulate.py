@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, console
+from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 
@@ -22,7 +22,8 @@ def _pair(text: str, field: str, sep: str, kind: type = int) -> tuple:
 
 @app.command()
 def simulate(
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; written all-or-nothing).", file_okay=False),
+    out: Path = out_option(),
+    overwrite: bool = overwrite_option(),
     sensor: str = typer.Option("emit", help="Sensor preset: emit, aviris-ng, prisma, enmap."),
     rate_kg_h: float = typer.Option(1000.0, "--rate-kg-h", help="CH4 emission rate, kg/h (0: no plume)."),
     wind: float = typer.Option(3.0, "--wind", help="Mean wind speed, m/s (0.5-30)."),
@@ -44,6 +45,7 @@ def simulate(
     ),
 ) -> None:
     """Simulate a scene with a methane plume: ENVI radiance, truth map (ppm·m), quicklook and truth JSON."""
+    check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.io.staging import staged_output
     from plumetrace.simulate.products import write_simulation
 
@@ -54,7 +56,7 @@ def simulate(
         source_yx=source_yx, seed=seed, pixel_size_m=pixel_size, solar_zenith_deg=sza, view_zenith_deg=vza,
         lat=lat, lon=lon, acquisition_time=time, noise=noise, column_effects=column_effects,
     )
-    with staged_output(out) as stage:
+    with staged_output(out, overwrite=overwrite) as stage:
         result = write_simulation(stage, netcdf=netcdf, **options)
     truth = result["truth"]
     console.print(
