@@ -21,7 +21,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[bench]'
-	@echo "Benchmarks: python benchmarks/NAME.py [--quick] [--json OUT]; see docs/benchmarks.md"
+	mkdir -p bench-output/data bench-output/envs
+	@echo "Benchmarks: $(BIN)/python -m benchmarks.NAME [--quick] [--json OUT]; see benchmarks/README.md"
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache

@@ -1,10 +1,11 @@
 """Shared helpers for the benchmarks: child-process timing and peak RSS, tool environments, tables and JSON.
 
-Benchmarks are not tests: they are run by hand (``python benchmarks/NAME.py [--quick] [--json OUT]``) and record
-figures in ``docs/benchmarks.md``. Every tool (ours and the comparison tools) runs in its own child process so its wall
-time and peak resident set size are measured the same way: a tiny launcher (``_launch.py``) spawns the tool and reads
-its ``ru_maxrss`` from ``os.wait4`` (Linux: the maximum over the tool and every descendant it waited for). The
-launcher matters: an exec'd child keeps the RSS high-water mark of the process it was forked from.
+Benchmarks are not tests: they are run by hand from the repository root (``python -m benchmarks.NAME [--quick]
+[--json OUT]``) and their figures are recorded in ``docs/benchmarks.md``. Every tool (ours and the comparison tools)
+runs in its own child process so its wall time and peak resident set size are measured the same way: a tiny launcher
+(``_launch.py``) spawns the tool and reads its ``ru_maxrss`` from ``os.wait4`` (Linux: the maximum over the tool and
+every descendant it waited for). The launcher matters: an exec'd child keeps the RSS high-water mark of the process
+it was forked from.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "REPO_ROOT",
+    "BENCH_OUTPUT",
     "BENCH_DATA",
     "BENCH_ENVS",
     "ChildRun",
@@ -37,12 +39,15 @@ __all__ = [
     "print_table",
     "write_json",
     "machine_info",
+    "repo_relative",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Large scenes and tool environments live outside the repository.
-BENCH_DATA = Path(os.environ.get("PLUMETRACE_BENCH_DATA", "/work/bench-data"))
-BENCH_ENVS = Path(os.environ.get("PLUMETRACE_BENCH_ENVS", "/work/bench-envs"))
+# Large scenes and tool environments: a git-ignored folder inside the repository (``make bench`` creates it);
+# PLUMETRACE_BENCH_DATA / PLUMETRACE_BENCH_ENVS (or --data-dir) put them elsewhere.
+BENCH_OUTPUT = REPO_ROOT / "bench-output"
+BENCH_DATA = Path(os.environ.get("PLUMETRACE_BENCH_DATA") or BENCH_OUTPUT / "data")
+BENCH_ENVS = Path(os.environ.get("PLUMETRACE_BENCH_ENVS") or BENCH_OUTPUT / "envs")
 
 _MAG1C_SETUP = """mag1c 1.2.0 needs its own virtual environment (it uses np.int, removed in NumPy 1.24):
   python3.11 -m venv {env}
@@ -78,6 +83,7 @@ class ChildRun:
         out = asdict(self)
         out.pop("stdout")
         out.pop("stderr")
+        out["command"] = [repo_relative(c) for c in self.command]
         out["peak_rss_gb"] = self.peak_rss_gb
         return out
 
@@ -156,6 +162,11 @@ def _sample_rss(proc: subprocess.Popen, interval_s: float) -> list[tuple[float, 
         trace.append((time.perf_counter() - start, total))
         time.sleep(interval_s)
     return trace
+
+
+def repo_relative(text: str) -> str:
+    """``text`` with the repository's absolute path removed, so recorded commands name no machine path."""
+    return text.replace(f"{REPO_ROOT}/", "")
 
 
 def median_run(runs: Sequence[ChildRun]) -> ChildRun:

@@ -1,6 +1,6 @@
 """detect_memory: peak RSS of ``plumetrace detect`` on a ≥ 6 GB ENVI flight line (target ≤ 1.5 GB).
 
-    python benchmarks/detect_memory.py [--quick] [--json OUT] [--data-dir /work/bench-data]
+    python -m benchmarks.detect_memory [--quick] [--json OUT] [--data-dir DIR]
 
 Scene: a long EMIT flight line, 4400 lines × 1242 samples × 285 bands, BIL float32 (6.2 GB), streamed to
 ``--data-dir`` block by block (the generator itself stays at one block in memory) and reused; ``--quick`` uses
@@ -18,11 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import REPO_ROOT, make_parser, median_run, print_table, run_child, write_json  # noqa: E402
-from _scenes import stream_flight_line  # noqa: E402
-from detect_speed import WINDOW_NM, plumetrace_exe  # noqa: E402
+from ._common import REPO_ROOT, make_parser, median_run, print_table, run_child, write_json
+from ._scenes import stream_flight_line
+from .detect_speed import WINDOW_NM, plumetrace_exe
 
 FULL_LINES = 4400
 QUICK_LINES = 600
@@ -99,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     peak = max(v["peak_rss_gb"] for v in per_method.values())
     results = {
-        "scene": {"lines": lines, "samples": SAMPLES, "bands": 285, "path": str(scene)},
+        "scene": {"lines": lines, "samples": SAMPLES, "bands": 285, "file": scene.name},
         "scene_gb": scene_gb,
         "peak_rss_gb": peak,  # the largest over the methods run
         "methods": per_method,

@@ -1,6 +1,6 @@
 """detect_skill: retrieval skill of plumetrace (mf, sparse) vs Spectral Python vs mag1c on scenes with known CH4 truth.
 
-    python benchmarks/detect_skill.py [--quick] [--json OUT] [--seeds 2] [--no-mag1c] [--no-response] [--size 200]
+    python -m benchmarks.detect_skill [--quick] [--json OUT] [--seeds 2] [--no-mag1c] [--no-response] [--size 200]
         [--backgrounds procedural jasper-ridge]
 
 Scene families (sensor × background): EMIT and AVIRIS-NG band sets, each over
@@ -28,7 +28,7 @@ Per family × method (pixels pooled over seeds):
   with ``--no-response`` or ``--forward-model bench``). The rest of ``bias_pct_below_2000`` is the retrieval of the
   clutter under the plume: zero in expectation, but the plume sits a quarter upwind of the centre of one fixed
   100 × 100 Jasper Ridge cube, so its few hundred pixels land on much the same spatially correlated surface every
-  seed and that term does not average out (as in ``mf_bias.py`` and ``bias_sources.py``). The split is exact for the
+  seed and that term does not average out (docs/design/weak_plume_bias.md). The split is exact for the
   linear filters; for the non-negative ones (sparse, mag1c), max(0, clutter + plume) − max(0, clutter) is at most the
   plume pixel by pixel, so their response reads lower than the plume's effect alone;
 * ``rmse_ppm_m``: RMSE of retrieved vs truth over plume pixels (truth ≥ 50);
@@ -42,7 +42,6 @@ Per family × method (pixels pooled over seeds):
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,10 +49,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import REPO_ROOT, make_parser, mag1c_command, print_table, require_spectral, run_child, write_json  # noqa: E402
-from _scenes import (  # noqa: E402
+from ._common import REPO_ROOT, make_parser, mag1c_command, print_table, require_spectral, run_child, write_json
+from ._scenes import (
     ForwardModel,
     SensorBands,
     jasper_ridge_native,
@@ -339,7 +336,7 @@ def run_ours(
 
 
 def run_spy(radiance: np.ndarray, model: ForwardModel) -> np.ndarray:
-    from _spy_mf import spy_matched_filter
+    from ._spy_mf import spy_matched_filter
 
     wl = model.bands.wavelength_nm
     idx = np.flatnonzero((wl >= WINDOW_NM[0]) & (wl <= WINDOW_NM[1]))
@@ -443,118 +440,6 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
     print(f"wrote {path}")
 
 
-DIAGNOSIS_VARIANTS = (
-    # (label, iterations, honest penalty, λ, relaxed refit)
-    ("clamped albedo-corrected MF (0 it.)", 0, True, 1.0, True),
-    ("mag1c penalty (plume-removed σ), shrunk", 30, False, 1.0, False),
-    ("honest penalty, shrunk", 30, True, 1.0, False),
-    ("honest penalty, relaxed (default)", 30, True, 1.0, True),
-    ("honest, relaxed, λ = 0.5", 30, True, 0.5, True),
-    ("honest, relaxed, λ = 0.25", 30, True, 0.25, True),
-)
-
-
-def predicted_sum(truth: np.ndarray, sigma: np.ndarray, *, kind: str, lam: float = 1.0) -> float:
-    """Expected Σ of a per-pixel estimator of truth μ from a ~ N(μ, σ) (the albedo-corrected amplitude):
-
-    * ``clamped``: max(0, a) → Σ σφ(μ/σ) + μΦ(μ/σ);
-    * ``relaxed``: a·1(a > 2√λσ) → Σ μΦ̄(t) + σφ(t), t = (2√λσ − μ)/σ;
-    * ``shrunk``: the reweighted-ℓ1 fixed point (a + √(a² − 4λσ²))/2 for a > 2√λσ, else 0 (quadrature).
-    """
-    from scipy.stats import norm
-
-    mu, sd = np.asarray(truth, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
-    if kind == "clamped":
-        return float(np.sum(sd * norm.pdf(mu / sd) + mu * norm.cdf(mu / sd)))
-    thr = 2.0 * np.sqrt(lam) * sd
-    if kind == "relaxed":
-        t = (thr - mu) / sd
-        return float(np.sum(mu * norm.sf(t) + sd * norm.pdf(t)))
-    z = np.linspace(-8.0, 8.0, 641)
-    w = norm.pdf(z) * (z[1] - z[0])
-    a = mu[:, None] + sd[:, None] * z[None, :]
-    g = np.where(a > thr[:, None], 0.5 * (a + np.sqrt(np.clip(a * a - thr[:, None] ** 2, 0.0, None))), 0.0)
-    return float(np.sum(g @ w))
-
-
-def diagnose(families: list[tuple[str, str]], seeds: range, shape: tuple[int, int], shared: Path) -> list[dict[str, Any]]:
-    """Mechanisms of the sparse filter's bias below 2000 ppm·m, measured next to their analytic predictions.
-
-    Per family, pooled over ``seeds`` (the development seeds): for each variant of the filter the measured bias,
-    the bias predicted from each pixel's truth and honest 1σ (the default filter's albedo-corrected uncertainty),
-    the share of background pixels left active, the median deflation √(σ_honest²/σ_model²) of the plume-removed
-    covariance at the last iteration, and the share of Σ(retrieved − truth) from dark pixels (albedo < 0.3).
-    """
-    import functools
-
-    import plumetrace.detect.engine as engine
-    import plumetrace.detect.sparse as sparse
-    from scipy.ndimage import binary_dilation
-
-    from plumetrace.detect.engine import detect_scene
-    from plumetrace.scene import make_scene
-
-    original = (sparse.HONEST_PENALTY, sparse.PENALTY_WEIGHT, engine.sparse_iterations, sparse.SparseState.update)
-    deflation: list[float] = []
-
-    def recording(self, *args):  # noqa: ANN001, ANN202
-        original[3](self, *args)
-        deflation.append(float(np.nanmedian(np.sqrt(self.deflation[self.good]))))
-
-    rows = []
-    try:
-        sparse.SparseState.update = recording
-        for background, sensor in families:
-            acc: dict[str, dict[str, float]] = {}
-            for seed in seeds:
-                for radiance, truth, model, geometry in project_family_scenes(background, sensor, seed=seed, shape=shape, shared_data=shared):
-                    scene = make_scene(radiance, model.bands.wavelength_nm, model.bands.fwhm_nm, sensor=model.bands.name,
-                                       solar_zenith_deg=geometry.get("solar_zenith_deg", 0.0),
-                                       view_zenith_deg=geometry.get("view_zenith_deg", 0.0), source="benchmark")
-                    low = (truth >= 100.0) & (truth < 2000.0)
-                    bg = ~binary_dilation(truth > 0, iterations=3)
-                    honest_sigma = None
-                    ordered = sorted(DIAGNOSIS_VARIANTS, key=lambda v: not v[0].endswith("(default)"))  # its σ first
-                    for label, iterations, honest, lam, relax in ordered:
-                        sparse.HONEST_PENALTY, sparse.PENALTY_WEIGHT = honest, lam
-                        engine.sparse_iterations = functools.partial(original[2], relax=relax)
-                        deflation.clear()
-                        out = detect_scene(scene, gas="ch4", method="sparse", iterations=iterations, window_nm=WINDOW_NM)
-                        e, u, r = (np.asarray(out[v].values, dtype=np.float64) for v in ("enhancement", "uncertainty", "albedo"))
-                        if label.endswith("(default)"):
-                            honest_sigma = u
-                        sigma = u if iterations == 0 else honest_sigma
-                        ok = low & np.isfinite(e) & np.isfinite(sigma)
-                        kind = "clamped" if iterations == 0 else ("relaxed" if relax else "shrunk")
-                        a = acc.setdefault(label, {"diff": 0.0, "truth": 0.0, "pred": 0.0, "active": 0.0, "bg": 0.0,
-                                                   "dark": 0.0, "deflation": [], "far": 0.0})
-                        a["diff"] += float(np.sum(e[ok] - truth[ok]))
-                        a["truth"] += float(np.sum(truth[ok]))
-                        a["dark"] += float(np.sum((e - truth)[ok & (r < 0.3)]))
-                        a["pred"] += predicted_sum(truth[ok], sigma[ok], kind=kind, lam=lam) if honest else float("nan")
-                        valid_bg = bg & np.isfinite(e)
-                        a["active"] += float(np.sum(e[valid_bg] > 0))
-                        a["far"] += float(np.sum(e[valid_bg] > FAR_THRESHOLD_PPM_M))
-                        a["bg"] += float(valid_bg.sum())
-                        if deflation:
-                            a["deflation"].append(deflation[-1])
-            for label, *_ in DIAGNOSIS_VARIANTS:
-                a = acc[label]
-                rows.append({
-                    "family": f"{background}/{sensor}", "variant": label,
-                    "bias_pct_below_2000": 100.0 * a["diff"] / a["truth"],
-                    "predicted_bias_pct": 100.0 * (a["pred"] - a["truth"]) / a["truth"],
-                    "dark_share_pct": 100.0 * a["dark"] / a["diff"] if a["diff"] else float("nan"),
-                    "background_active_pct": 100.0 * a["active"] / a["bg"],
-                    "far_500": a["far"] / a["bg"],
-                    "deflation": float(np.median(a["deflation"])) if a["deflation"] else float("nan"),
-                })
-            print(f"  diagnosis {background}/{sensor} done", flush=True)
-    finally:
-        sparse.HONEST_PENALTY, sparse.PENALTY_WEIGHT, engine.sparse_iterations, sparse.SparseState.update = original
-    return rows
-
-
 def _verdict(point: bool, surely: bool, surely_not: bool) -> str:
     """'yes' / 'NO' when the whole 68 % interval agrees; otherwise the point estimate's side, marked as within error."""
     if surely:
@@ -581,8 +466,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--forward-model", choices=("project", "bench"), default="project")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from an earlier --json file")
-    parser.add_argument("--diagnose", action="store_true",
-                        help="only the sparse filter's bias mechanisms (variants vs analytic predictions); seeds from --first-seed")
     args = parser.parse_args(argv)
     if args.replot is not None:
         import json
@@ -602,14 +485,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not (Path(shared) / "swir-scenes" / "jasper-ridge").exists():
         print(f"note: {shared}/swir-scenes/jasper-ridge absent: jasper-ridge families skipped")
         families = [(b, s) for b, s in families if b != "jasper-ridge"]
-    if args.diagnose:
-        rows = diagnose(families, range(first_seed, first_seed + seeds), shape, Path(shared))
-        print()
-        print_table(rows, ["family", "variant", "bias_pct_below_2000", "predicted_bias_pct", "dark_share_pct",
-                           "background_active_pct", "far_500", "deflation"],
-                    title=f"sparse-filter bias mechanisms, seeds {first_seed}–{first_seed + seeds - 1}, {shape[0]}×{shape[1]} px")
-        write_json(args.json, {"shape": shape, "seeds": seeds, "first_seed": first_seed, "diagnosis": rows})
-        return {"diagnosis": rows}
     methods = ["plumetrace mf", "plumetrace mf albedo-corrected", "plumetrace sparse", "plumetrace mf stats=scene", "plumetrace mf stats=cluster",
                "plumetrace sparse stats=cluster", "SPy mf (scene-wide)"] + ([] if args.no_mag1c else ["mag1c (30 it.)"])
     with_twins = args.forward_model == "project" and not args.no_response

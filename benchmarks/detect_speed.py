@@ -1,6 +1,6 @@
 """detect_speed: plumetrace detect vs mag1c 1.2.0 vs Spectral Python on one EMIT-size ENVI file, in one run.
 
-    python benchmarks/detect_speed.py [--quick] [--json OUT] [--repeats 3] [--data-dir /work/bench-data]
+    python -m benchmarks.detect_speed [--quick] [--json OUT] [--repeats 3] [--data-dir DIR]
 
 Scene: 1280 lines × 1242 samples × 285 EMIT bands, BIL float32 (1.8 GB), written once to ``--data-dir`` (outside the
 repository) and reused; ``--quick`` uses 256 × 256. Every tool runs as a child process on the same file, with the same
@@ -27,9 +27,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (  # noqa: E402
+from ._common import (
     REPO_ROOT,
     ChildRun,
     make_parser,
@@ -41,7 +39,7 @@ from _common import (  # noqa: E402
     run_child,
     write_json,
 )
-from _scenes import ForwardModel, sensor_bands, stream_flight_line  # noqa: E402
+from ._scenes import ForwardModel, sensor_bands, stream_flight_line
 
 WINDOW_NM = (2122.0, 2488.0)
 FULL_SHAPE = (1280, 1242)

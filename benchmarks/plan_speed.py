@@ -1,17 +1,16 @@
-"""Flight-planning speed and coverage on example areas (issue 6).
+"""Flight-planning speed and coverage on example areas.
 
 For each area: time to plan (median of repeats) and to write every export, coverage of the coverable
 area, lines, path length, flight time, sorties, and the number of legs that come closer to a no-fly zone
 than the buffer, counted independently in an azimuthal-equidistant frame around the area. A second plan
 with north-south lines (heading 0°) shows what the fewest-turns heading saves.
 
-    python benchmarks/plan_speed.py [--quick] [--json OUT]
+    python -m benchmarks.plan_speed [--quick] [--json OUT]
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,13 +22,12 @@ from shapely import transform
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import make_parser, print_table, write_json  # noqa: E402
+from ._common import make_parser, print_table, write_json
 
-from plumetrace.plan.airspace import Zone  # noqa: E402
-from plumetrace.plan.export import write_plan_outputs  # noqa: E402
-from plumetrace.plan.sensors import sensor_optics  # noqa: E402
-from plumetrace.plan.survey import plan_survey  # noqa: E402
+from plumetrace.plan.airspace import Zone
+from plumetrace.plan.export import write_plan_outputs
+from plumetrace.plan.sensors import sensor_optics
+from plumetrace.plan.survey import plan_survey
 
 
 class Frame:

@@ -1,6 +1,6 @@
-"""Project Prairie Grass source-term benchmark (issue 5) and drone-curtain mass balance.
+"""Project Prairie Grass source-term benchmark and drone-curtain mass balance.
 
-    python benchmarks/prairie_grass.py [--quick] [--json OUT] [--data DIR] [--plot PNG]
+    python -m benchmarks.prairie_grass [--quick] [--json OUT] [--data DIR] [--plot PNG]
 
 For every run with meteorology: convert to the observation layout, invert with the source position known
 (Q only) and unknown (uniform prior on a 200 m x 200 m box centred on the true source, offset at random
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -20,13 +19,12 @@ import numpy as np
 from shapely.geometry import Point
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
-from plumetrace.insitu.dispersion import Meteorology, class_from_obukhov, plume_coupling  # noqa: E402
-from plumetrace.insitu.inversion import invert_source  # noqa: E402
-from plumetrace.insitu.prairie_grass import (  # noqa: E402
+from plumetrace.insitu.dispersion import Meteorology, class_from_obukhov, plume_coupling
+from plumetrace.insitu.inversion import invert_source
+from plumetrace.insitu.prairie_grass import (
     ROUGHNESS_LENGTH_M, VERY_STABLE_RUNS, WIND_HEIGHT_M, load_prairie_grass, run_observations)
-from plumetrace.io.observations import validate_observations  # noqa: E402
+from plumetrace.io.observations import validate_observations
 
 ORIGIN = (42.49, -98.57)  # O'Neill, Nebraska
 

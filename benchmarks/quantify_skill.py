@@ -1,13 +1,13 @@
 """quantify_skill: detection probability, emission-rate accuracy and calibrated uncertainty, end to end.
 
-    python benchmarks/quantify_skill.py [--quick] [--json OUT] [--presets emit,aviris-ng] [--plot docs/img/quantify_skill.png]
-    python benchmarks/quantify_skill.py --calibrate-sigma --calibration-cases 60 --json OUT   # calibration seeds only
+    python -m benchmarks.quantify_skill [--quick] [--json OUT] [--presets emit,aviris-ng] [--plot docs/img/quantify_skill.png]
+    python -m benchmarks.quantify_skill --calibrate-sigma --calibration-cases 60 --json OUT   # calibration seeds only
 
 For each sensor preset, plumes from the simulator's turbulent puff model (``plumetrace.simulate.plumes``: meandering
 wind, puffs growing by relative dispersion about centres that wander (Gifford 1982) with an inertial-range (2/3-law)
 structure between puffs, so that the ensemble spreads with travel TIME by Taylor's theory in a midday convective
-boundary layer; NOT the steady Gaussian plume; ``--growth gifford`` is the round-3 model (one OU centroid process),
-``--growth taylor`` the round-2 one, ``--growth briggs`` the first one) with known rate Q (log-uniform) and wind
+boundary layer; NOT the steady Gaussian plume; ``--growth gifford`` moves the puff centres with one OU process,
+``--growth taylor`` grows puffs with time only, ``--growth briggs`` with distance) with known rate Q (log-uniform) and wind
 U (uniform 1-8 m/s, random direction) are rendered to radiance with instrument noise
 (``plumetrace.simulate.scene.simulate_scene``), retrieved by the detection engine
 (``plumetrace.detect.engine.detect_scene``, matched filter, scene statistics: the scenes are small crops around each
@@ -45,26 +45,23 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ._common import make_parser, print_table, write_json
 
-from _common import make_parser, print_table, write_json  # noqa: E402
-
-from plumetrace.detect.engine import detect_scene  # noqa: E402
-from plumetrace.plumes.pipeline import analyze_plumes, plume_crop  # noqa: E402
-from plumetrace.plumes.quantify import (  # noqa: E402
+from plumetrace.detect.engine import detect_scene
+from plumetrace.plumes.pipeline import analyze_plumes, plume_crop
+from plumetrace.plumes.quantify import (
     UEFF_TABLE, UeffCalibration, calibrate_random_sigma, calibrate_sigma_from_draws, csf_draws, fit_ueff,
     monte_carlo_rate,
 )
-from plumetrace.plumes.segment import DEFAULT_SEGMENT_PARAMS, SegmentParams  # noqa: E402
-from plumetrace.plumes.wind import Wind  # noqa: E402
-from plumetrace.simulate.scene import simulate_scene  # noqa: E402
+from plumetrace.plumes.segment import DEFAULT_SEGMENT_PARAMS, SegmentParams
+from plumetrace.plumes.wind import Wind
+from plumetrace.simulate.scene import simulate_scene
 
 PRESETS: dict[str, dict[str, Any]] = {
     "emit": {"shape": (96, 96), "q_range": (30.0, 10_000.0), "free_shape": (128, 128)},
@@ -76,7 +73,8 @@ WIND_REL_ERROR = 0.3
 WIND_DIR_ERROR_DEG = 15.0
 GROWTH = "inertial"  # puff growth law of the simulator (--growth)
 MATERIALS: tuple[str, ...] | None = None  # procedural background materials (--materials; None: all)
-# the structural sigma of each row before session 3 (random and systematic in one), for the --calibrate-sigma diagnosis
+# a single structural sigma per row (random and systematic in one), the construction the --calibrate-sigma diagnosis
+# compares against
 PRIOR_STRUCTURAL_SIGMA = {"emit": 0.15, "aviris-ng": 0.40}
 
 
@@ -110,7 +108,7 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
     cfg = PRESETS[preset]
     q, u, direction = _case_parameters(rng, cfg["q_range"])
     wind_error = float(rng.normal())
-    dir_error = float(np.random.default_rng([seed, 7]).normal())  # own stream: the case draws stay as before
+    dir_error = float(np.random.default_rng([seed, 7]).normal())  # own stream: the case draws do not depend on it
     detected, truth = _retrieve(preset, cfg["shape"], q, u, direction, seed)
     row: dict[str, Any] = {"preset": preset, "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction}
     known = Wind(u, direction, 0.0, direction_sigma_deg=0.0)
@@ -191,7 +189,7 @@ def calibration_plumes(preset: str, n_cases: int, seed0: int,
 
     Q from the upper half of the log range (where plumes are detected: a calibration needs plumes to fit), U and the
     direction as in validation; the wind GIVEN for the interval calibration is U·(1 + 0.3 ε) with σ_U = 30 % of the
-    given speed, exactly as in :func:`run_case` (its ε from an own stream, so the case draws stay as before). The
+    given speed, exactly as in :func:`run_case` (its ε from an own stream, so the case draws do not depend on it). The
     mask, IME and L do not depend on the wind, so one segmentation serves both the wind-known estimate and the
     interval with the wind given. ``csf_inputs``, when given, is filled per seed with what the pipeline's CSF of the
     matched plume works on (crop of the background-removed map, mask, source, downwind function, pixel size).
@@ -237,7 +235,7 @@ def calibrate(preset: str, n_cases: int, seed0: int,
 
 
 def _old_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, seed: int) -> tuple[float, float]:
-    """The pre-session-3 construction, for the diagnosis only: U ~ N(U_given, σ_U) truncated at 0.1 m/s, a and b
+    """The single-structural-σ construction, for the diagnosis only: U ~ N(U_given, σ_U) truncated at 0.1 m/s, a and b
     drawn with the random part, one structural factor exp(N(0, σ))."""
     rng = np.random.default_rng(seed)
     n = 2000
@@ -325,7 +323,7 @@ def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> di
             return lambda r: _new_interval(r, cal, sigma, r["mc_seed"])
 
         diagnosis = {
-            f"old construction, structural sigma {prior:.2f} (before session 3)": _score(redrawn, old(prior)),
+            f"old construction, structural sigma {prior:.2f} (normal wind draws)": _score(redrawn, old(prior)),
             f"old construction, sigma {prior:.2f}, estimate / its median bias {bias:.3f}": _score(redrawn, old(prior), debias=bias),
             "new construction, random sigma 0 (wind + retrieval noise only)": _score(redrawn, new(0.0)),
             f"new construction, calibrated random sigma {result.sigma:.3f}": _score(redrawn, new(result.sigma)),

@@ -9,7 +9,7 @@ Speed: each case runs in its own child process (wall time and peak RSS via bench
 ``simulate_scene`` 200×200×285 EMIT in memory, and a 1280×1242×285 EMIT flight line streamed to ENVI
 (``write_simulated_envi``; 1.8 GB file). ``--quick`` uses 100×100 and 320×1242.
 
-    python benchmarks/simulate.py [--quick] [--json OUT] [--plot docs/img/simulate_pasadena.png]
+    python -m benchmarks.simulate [--quick] [--json OUT] [--plot docs/img/simulate_pasadena.png]
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import make_parser, print_table, python_in_main_venv, run_child, write_json  # noqa: E402
+from ._common import make_parser, print_table, python_in_main_venv, run_child, write_json
 
 def pasadena(root: Path) -> list[dict]:
     from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance

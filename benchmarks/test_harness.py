@@ -1,4 +1,4 @@
-"""Checks of the benchmark harness itself (not collected by ``make test``; run ``pytest benchmarks/test_harness.py``).
+"""Checks of the benchmark harness itself (``pytest benchmarks/``; ``make test`` collects them too).
 
 Each check compares against a known answer: a published average-precision example, exact truth, a known allocation.
 """
@@ -11,11 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import median_run, run_child  # noqa: E402
-from _scenes import ForwardModel, plume_field, sensor_bands, write_envi_bil  # noqa: E402
-from detect_skill import average_precision, mirrored_tile, skill_metrics  # noqa: E402
+from ._common import median_run, run_child
+from ._scenes import ForwardModel, plume_field, sensor_bands, write_envi_bil
+from .detect_skill import average_precision, mirrored_tile, skill_metrics
 
 
 def test_average_precision_matches_published_example() -> None:
