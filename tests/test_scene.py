@@ -54,3 +54,45 @@ def test_pixel_size_from_projected_transform():
 def test_pixel_size_missing_is_clear():
     with pytest.raises(InvalidInputError, match="pixel size"):
         pixel_size_m(_scene())
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"solar_zenith_deg": 95.0}, "solar_zenith_deg"),
+        ({"solar_zenith_deg": -1.0}, "solar_zenith_deg"),
+        ({"view_zenith_deg": 85.0}, "view_zenith_deg"),
+        ({"acquisition_time": "yesterday"}, "acquisition_time"),
+        ({"crs": "not a crs", "transform": (60, 0, 0, 0, -60, 0)}, "crs"),
+        ({"crs": "EPSG:32613", "transform": (0, 0, 0, 0, -60, 0)}, "transform"),
+        ({"crs": "EPSG:32613", "transform": (60, 0, float("nan"), 0, -60, 0)}, "transform"),
+    ],
+)
+def test_impossible_metadata_rejected_naming_the_field(kw, field):
+    """validate_scene runs the checks every reader runs (plumetrace.scene_checks): info and detect agree."""
+    with pytest.raises(InvalidFileError, match=f"memory: {field}: "):
+        _scene(**kw)
+
+
+def test_band_wider_than_half_its_centre_rejected():
+    with pytest.raises(InvalidFileError, match="fwhm: band 2 is 8500 nm wide"):
+        make_scene(np.ones((2, 2, 3), dtype=np.float32), [2000, 2100, 2200], [8.0, 8500.0, 8.0])
+
+
+def test_radiance_sample_checks():
+    from plumetrace.scene_checks import check_radiance_sample
+
+    rng = np.random.default_rng(0)
+    good = (0.1 + 5 * rng.random((3, 50, 20))).astype("<f4")
+    check_radiance_sample("cube", good, byte_order_where="cube.hdr")
+    check_radiance_sample("cube", np.zeros((3, 50, 20), dtype="<f4"))  # an empty cube is no evidence
+    with pytest.raises(InvalidFileError, match="cube.hdr: byte order: .*byte-swapped"):
+        check_radiance_sample("cube", good.astype(">f4").view("<f4"), byte_order_where="cube.hdr")
+    with pytest.raises(InvalidFileError, match="cube.hdr: byte order: .*byte-swapped"):
+        check_radiance_sample("cube", (good * 100).astype(">i2").view("<i2"), byte_order_where="cube.hdr")
+    with pytest.raises(InvalidFileError, match="cube: radiance: .*negative"):
+        check_radiance_sample("cube", -good, byte_order_where="cube.hdr")
+    with pytest.raises(InvalidFileError, match="cube: radiance: median"):
+        check_radiance_sample("cube", good * 1e9, byte_order_where="cube.hdr")
+    with pytest.raises(InvalidFileError, match="cube: radiance: every pixel is fill"):
+        check_radiance_sample("cube", np.full((2, 3), -9999.0, dtype="<f4"))

@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from plumetrace.errors import InvalidFileError, InvalidInputError
+from plumetrace.scene_checks import check_acquisition_time, check_crs, check_spectral, check_transform, check_zenith
 
 __all__ = [
     "RADIANCE_UNITS",
@@ -149,6 +150,9 @@ def make_scene(
 def validate_scene(scene: xr.Dataset, *, source: str | None = None) -> xr.Dataset:
     """Check a Dataset against the Scene contract; return it unchanged.
 
+    The value checks (bands, geometry, time, georeferencing) are those of :mod:`plumetrace.scene_checks`, which the
+    readers also run on their own fields, so every command refuses the same scenes.
+
     Raises :class:`InvalidFileError` naming ``source`` (or ``attrs["source"]``) and the field at fault.
     """
     where = source or scene.attrs.get("source", "scene")
@@ -156,27 +160,31 @@ def validate_scene(scene: xr.Dataset, *, source: str | None = None) -> xr.Datase
         raise InvalidFileError(where, "radiance", "missing")
     if scene["radiance"].dims != ("y", "x", "band"):
         raise InvalidFileError(where, "radiance", f"dims {scene['radiance'].dims}, expected ('y', 'x', 'band')")
+    if min(scene["radiance"].shape) < 1:
+        raise InvalidFileError(where, "radiance", f"empty: shape {tuple(scene['radiance'].shape)}")
     for name in ("wavelength", "fwhm"):
         if name not in scene.coords:
             raise InvalidFileError(where, name, "missing")
         values = np.asarray(scene[name].values, dtype=np.float64)
         if values.shape != (scene.sizes["band"],):
             raise InvalidFileError(where, name, f"{values.size} values for {scene.sizes['band']} bands")
-        if not np.all(np.isfinite(values)):
-            raise InvalidFileError(where, name, "contains non-finite values")
-    wavelength = np.asarray(scene["wavelength"].values, dtype=np.float64)
-    if wavelength.size > 1 and not np.all(np.diff(wavelength) > 0):
-        raise InvalidFileError(where, "wavelength", "not strictly increasing")
-    if wavelength.size and (wavelength.min() < 200 or wavelength.max() > 20000):
-        raise InvalidFileError(where, "wavelength", f"range {wavelength.min():g}-{wavelength.max():g} is not in nm")
-    if np.any(np.asarray(scene["fwhm"].values) <= 0):
-        raise InvalidFileError(where, "fwhm", "must be positive")
+    check_spectral(where, scene["wavelength"].values, scene["fwhm"].values)
     units = scene["radiance"].attrs.get("units")
     if units != RADIANCE_UNITS:
         raise InvalidFileError(where, "radiance units", f"{units!r}, expected {RADIANCE_UNITS!r}")
     sensor = scene.attrs.get("sensor")
     if sensor not in SENSORS:
         raise InvalidFileError(where, "sensor", f"{sensor!r}, expected one of {', '.join(SENSORS)}")
+    for name, what in (("solar_zenith_deg", "sun"), ("view_zenith_deg", "view")):
+        if name in scene.attrs:
+            check_zenith(where, name, scene.attrs[name], what=what)
+    if scene.attrs.get("acquisition_time"):
+        check_acquisition_time(where, "acquisition_time", scene.attrs["acquisition_time"])
+    for crs_key, transform_key in (("crs", "transform"), ("glt_crs", "glt_transform")):
+        if transform_key in scene.attrs:
+            check_transform(where, transform_key, scene.attrs[transform_key])
+        if scene.attrs.get(crs_key):
+            check_crs(where, crs_key, scene.attrs[crs_key])
     return scene
 
 

@@ -31,12 +31,12 @@ def inputs(tmp_path_factory) -> Inputs:
     raw, _ = simulate_survey(kind="drone", emission_rate_g_s=5.0, source_xyz_m=(10.0, -20.0, 2.0), seed=5)
     local = root / "drone_local.csv"
     raw.to_csv(local, index=False)
-    from plumetrace.io.observations import read_observations
+    from plumetrace.insitu.geo import local_to_lonlat
 
-    table = read_observations(local, origin=(40.0, -100.0))
-    latlon = raw.drop(columns=[c for c in ("x_m", "y_m", "z_m") if c in raw]).assign(
-        lat=table["lat"].to_numpy() if "lat" in table else 40.0, lon=table["lon"].to_numpy() if "lon" in table else -100.0,
-        alt_m=raw["z_m"].to_numpy() if "z_m" in raw else 2.0)
+    lon, lat = local_to_lonlat(raw["x_m"].to_numpy(), raw["y_m"].to_numpy(), origin=(40.0, -100.0))
+    ppm_per_mg_m3 = 0.0240548e6 / (1000 * 16.043)  # CH4 at 293.15 K and 101325 Pa
+    latlon = raw.drop(columns=["x_m", "y_m", "z_m", "concentration_mg_m3"]).assign(
+        lat=lat, lon=lon, alt_m=raw["z_m"].to_numpy(), concentration_ppm=raw["concentration_mg_m3"] * ppm_per_mg_m3)
     lat_csv = root / "drone.csv"
     latlon.to_csv(lat_csv, index=False)
 

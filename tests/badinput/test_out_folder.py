@@ -57,3 +57,25 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_out_folder_refused(run_cli, inputs, tmp_path, case):
     check_rejected(run_cli, case, inputs, tmp_path)
+
+
+def test_full_disk_while_writing_is_one_line_and_leaves_nothing(run_cli, tmp_path, monkeypatch):
+    """A write that fails with ENOSPC half-way through the products: exit 2, one line naming --out, nothing left."""
+    import errno
+    import os
+
+    import plumetrace.simulate.products as products
+
+    calls = []
+
+    def full_disk(*args, **kwargs):  # the radiance cube and truth map are written by then
+        calls.append(1)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(products, "_write_quicklook", full_disk)
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli("simulate", "--size", "16x16", "--out", out)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert calls and code == 2
+    assert lines == [f"error: {out}: --out: could not be written: No space left on device"]
+    assert list(tmp_path.iterdir()) == []

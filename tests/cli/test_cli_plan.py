@@ -68,11 +68,11 @@ def _bowtie(tmp):
     "case,expected",
     [
         ("bowtie", "invalid polygon: Self-intersection"),
-        ("inside_nofly", "entirely inside no-fly zone 'everything'"),
-        ("altitude", "altitude: 0.5 m is out of range"),
-        ("speed", "speed: 900 m/s is out of range"),
+        ("inside_nofly", "big.geojson: no_fly: no-fly zone 'everything' covers the whole area of interest"),
+        ("altitude", "--altitude: 0.5 m is out of range"),
+        ("speed", "--speed: 900 m/s is out of range"),
         ("swath", "is larger than the area"),
-        ("home", "home: expected LAT,LON"),
+        ("home", "--home: expected LAT,LON"),
     ],
 )
 def test_bad_input_exit_2_one_line_nothing_written(run_cli, files, case, expected):

@@ -80,6 +80,19 @@ def test_wind_file(run_cli, cog, tmp_path):
     assert float(rows[0]["wind_speed_m_s"]) == pytest.approx(4.0)
 
 
+def test_wind_file_ending_before_the_scene_warns_in_one_line(run_cli, cog, tmp_path):
+    pytest.importorskip("plumetrace.io.cog")
+    wind = tmp_path / "wind.csv"
+    wind.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T15:30:00Z,4,270\n2026-06-01T16:30:00Z,4,270\n"
+                    "2026-06-01T16:30:00Z,4,270\n")  # an identical repeat is dropped silently
+    out = tmp_path / "plumes"
+    code, _, stderr = run_cli("plumes", cog, "--wind-file", wind, "--out", out)
+    assert code == 0, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines == [f"warning: {wind}: time: plume time 2026-06-01T18:00:00 lies 1.5 h after the last wind record; "
+                     "using that record"]
+
+
 def _assert_clean_failure(code: int, stderr: str, out: Path, field: str) -> None:
     assert code == 2
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
@@ -91,13 +104,13 @@ def _assert_clean_failure(code: int, stderr: str, out: Path, field: str) -> None
 def test_missing_wind(run_cli, cog, tmp_path):
     out = tmp_path / "plumes"
     code, _, stderr = run_cli("plumes", cog, "--out", out)
-    _assert_clean_failure(code, stderr, out, "wind speed")
+    _assert_clean_failure(code, stderr, out, "--wind-speed")
 
 
 def test_wind_out_of_range(run_cli, cog, tmp_path):
     out = tmp_path / "plumes"
     code, _, stderr = run_cli("plumes", cog, "--wind-speed", "60", "--wind-dir", "270", "--out", out)
-    _assert_clean_failure(code, stderr, out, "wind speed")
+    _assert_clean_failure(code, stderr, out, "--wind-speed")
 
 
 def test_missing_map(run_cli, tmp_path):
@@ -113,7 +126,8 @@ def test_no_georeferencing_needs_pixel_size(run_cli, tmp_path):
     path = _write_cog(tmp_path / "raw.tif", rng.normal(0, 30.0, (40, 40)), georeferenced=False)
     out = tmp_path / "plumes"
     code, _, stderr = run_cli("plumes", path, "--wind-speed", "3", "--wind-dir", "90", "--out", out)
-    _assert_clean_failure(code, stderr, out, "pixel size")
+    _assert_clean_failure(code, stderr, out, "--pixel-size")
+    assert "raw.tif" in stderr
     code, _, stderr = run_cli("plumes", path, "--wind-speed", "3", "--wind-dir", "90", "--pixel-size", "30", "--out", out)
     assert code == 0, stderr
 
@@ -145,7 +159,7 @@ def test_own_ueff_scales_the_rate(run_cli, cog, tmp_path):
 
 @pytest.mark.parametrize(
     "option, value, field",
-    [("--wind-dir-sigma", "400", "wind direction sigma"), ("--max-albedo-darkening", "1.5", "max_albedo_darkening")],
+    [("--wind-dir-sigma", "400", "--wind-dir-sigma"), ("--max-albedo-darkening", "1.5", "--max-albedo-darkening")],
 )
 def test_bad_direction_sigma_or_surface_criterion(run_cli, cog, tmp_path, option, value, field):
     out = tmp_path / "plumes"

@@ -73,7 +73,7 @@ def test_detect_without_georeferencing_writes_raw_grid(run_cli, tmp_path):
     "args, message",
     [
         (["--gas", "xenon"], "gas: unknown gas"),
-        (["--window", "1000,1200"], "window_nm"),
+        (["--window", "1000,1200"], "--window"),
         (["--window", "abc"], "window"),
         (["--method", "magic"], "method"),
         (["--stats", "column", "--window", "2100,2480", "--chunk-rows", "16"], None),

@@ -9,7 +9,7 @@ from _detect_synthetic import disc_plume, synthetic_scene
 from plumetrace.backend import cuda_available, get_backend
 from plumetrace.detect.engine import detect_scene, select_window
 from plumetrace.detect.reader import ArrayWindowReader, EnviWindowReader, columns_first
-from plumetrace.errors import InvalidInputError
+from plumetrace.errors import InvalidFileError, InvalidInputError
 
 WINDOW = (2100.0, 2480.0)
 
@@ -202,10 +202,10 @@ def test_reader_closed_when_the_retrieval_fails(stats):
     scene, _, _ = synthetic_scene(rows=40, cols=8)
     radiance = np.full(scene["radiance"].shape, np.nan, dtype=np.float32)  # no valid pixel
     _RecordingReader.closed = 0
-    with pytest.raises(InvalidInputError, match="valid pixels"):
+    with pytest.raises(InvalidFileError, match="recorded.img: radiance: .*valid pixels"):
         detect_window(
             lambda b0, b1: _RecordingReader(radiance, b0, b1), scene["wavelength"].values, scene["fwhm"].values,
-            airmass_factor=2.0, window_nm=WINDOW, stats=stats, progress=False,
+            airmass_factor=2.0, window_nm=WINDOW, stats=stats, progress=False, source="recorded.img",
         )
     assert _RecordingReader.closed == 1
     good = np.asarray(scene["radiance"].values, dtype=np.float32)

@@ -10,7 +10,7 @@ from _detect_synthetic import synthetic_scene
 
 from plumetrace.detect.engine import detect_scene
 from plumetrace.detect.matched_filter import AUTO_ROWS_PER_BAND, choose_stats, column_groups, group_width
-from plumetrace.errors import InvalidInputError
+from plumetrace.errors import InvalidFileError, InvalidInputError
 
 WINDOW = (2100.0, 2480.0)
 
@@ -144,7 +144,7 @@ def test_target_without_overlap_rejected(tmp_path):
     target = tmp_path / "vis.txt"
     target.write_text("1 500.0 -1.0\n2 510.0 -2.0\n3 520.0 -1.0\n")
     scene, _, _ = synthetic_scene(rows=50, cols=2)
-    with pytest.raises(InvalidInputError, match="no overlap"):
+    with pytest.raises(InvalidFileError, match="vis.txt: wavelength: .*no overlap"):
         detect_scene(scene, gas=str(target), window_nm=WINDOW)
 
 

@@ -131,3 +131,33 @@ def test_common_model_error_pools_prior_with_crossing_scatter():
     tau, s, G = _common_model_error(np.concatenate(c), np.concatenate(model), 0.01, prior_log_sd=0.1)
     assert G == 40 and s == pytest.approx(true_s, rel=0.25)
     assert tau == pytest.approx(np.sqrt((2 * 0.1**2 + 39 * s**2) / 41))
+
+
+@pytest.mark.parametrize("options, field", [
+    (dict(roughness_length_m=0.0), "roughness_length_m"),
+    (dict(roughness_length_m=-1.0), "roughness_length_m"),
+    (dict(roughness_length_m=12.0), "roughness_length_m"),
+    (dict(wind_height_m=0.0), "wind_height_m"),
+    (dict(wind_height_m=float("nan")), "wind_height_m"),
+    (dict(source_known=(float("nan"), float("nan"))), "source_known"),
+    (dict(source_known=(500.0, 0.0), prior_box=(-100, 100, -100, 100)), "source_known"),
+    (dict(prior_box=(0, float("inf"), 0, 1)), "prior_box"),
+    (dict(source_heights_m=(1.0, float("nan"))), "source_heights_m"),
+    (dict(wind_average_s=float("nan")), "wind_average_s"),
+    (dict(seed=-1), "seed"),
+])
+def test_input_checks_name_the_parameter(options, field):
+    from plumetrace.insitu.inversion import validate_inversion_inputs
+
+    with pytest.raises(InvalidInputError, match=f"^{field}:"):
+        validate_inversion_inputs(**options)
+
+
+def test_one_sample_names_the_file():
+    from plumetrace.errors import InvalidFileError
+
+    obs, _ = _drone(**QUIET)
+    one = obs.iloc[:1].copy()
+    one.attrs["source"] = "log.csv"
+    with pytest.raises(InvalidFileError, match="log.csv: rows: need at least 2 samples"):
+        invert_source(one)

@@ -14,6 +14,7 @@ def _result(rows: int = 30, cols: int = 20, **attrs) -> xr.Dataset:
     rng = np.random.default_rng(0)
     data = {name: (("y", "x"), rng.normal(size=(rows, cols)).astype(np.float32)) for name, _ in BANDS}
     data["enhancement"][1][-1, -1] = np.nan
+    data["uncertainty"] = (("y", "x"), np.abs(data["uncertainty"][1]))  # a 1σ is never negative
     base = {"gas": "ch4", "method": "mf", "stats": "column", "sensor": "emit", "window_nm": [2122.0, 2488.0]}
     base.update(attrs)
     return xr.Dataset(data, attrs=base)
@@ -78,3 +79,85 @@ def test_file_without_product_bands(tmp_path):
         dst.write(np.zeros((1, 2, 2), np.float32))
     with pytest.raises(InvalidFileError, match="band description"):
         read_enhancement(path)
+
+
+def _product(tmp_path, name="p.tif", *, tags=None, edit=None, nodata=None):
+    """The detection product of :func:`_result` as a plain (editable) GeoTIFF, with ``tags`` and ``edit(bands)``."""
+    import rasterio
+
+    write_enhancement(_result(crs="EPSG:32611", transform=[30.0, 0.0, 5e5, 0.0, -30.0, 4e6]), tmp_path / "cog.tif")
+    with rasterio.open(tmp_path / "cog.tif") as src:
+        profile, bands, all_tags, names = src.profile, src.read(), src.tags(), src.descriptions
+    if edit is not None:
+        edit(bands)
+    profile.update(driver="GTiff", nodata=nodata if nodata is not None else profile["nodata"])
+    with rasterio.open(tmp_path / name, "w", **profile) as dst:
+        dst.write(bands)
+        for index, description in enumerate(names, 1):
+            dst.set_band_description(index, description)
+        dst.update_tags(**{**all_tags, **(tags or {})})
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("units", ["ppm m", "ppm·m", "PPM*M", "ppm-m", "ppmm"])
+def test_ppm_m_spellings_are_accepted(tmp_path, units):
+    path = _product(tmp_path, tags={"units": units})
+    assert read_enhancement(path).encoding["source"] == str(path)
+
+
+@pytest.mark.parametrize("units", ["kg", "ppm", "ppb m", "mol m-2"])
+def test_other_units_are_refused(tmp_path, units):
+    path = _product(tmp_path, tags={"units": units})
+    with pytest.raises(InvalidFileError, match="units"):
+        read_enhancement(path)
+
+
+def test_negative_uncertainty_and_inf_are_refused_nodata_becomes_nan(tmp_path):
+    def negative_sigma(bands):
+        bands[1, 0, 0] = -1.0
+
+    def infinite(bands):
+        bands[0, 1, 1] = np.inf
+
+    def nodata_row(bands):
+        bands[0, 0, :] = -9999.0
+
+    with pytest.raises(InvalidFileError, match="uncertainty_ppm_m: negative"):
+        read_enhancement(_product(tmp_path, "s.tif", edit=negative_sigma))
+    with pytest.raises(InvalidFileError, match="enhancement_ppm_m: infinite value at row 1, col 1"):
+        read_enhancement(_product(tmp_path, "i.tif", edit=infinite))
+    back = read_enhancement(_product(tmp_path, "n.tif", edit=nodata_row, nodata=-9999.0))
+    assert np.isnan(back.enhancement.values[0]).all() and np.isfinite(back.enhancement.values[1:-1]).all()
+
+
+def test_declared_size_is_checked_against_memory_before_reading(tmp_path, monkeypatch):
+    import plumetrace.io.cog as cog
+
+    path = _product(tmp_path)
+    monkeypatch.setattr(cog, "_available_memory_bytes", lambda: 1000)
+    with pytest.raises(InvalidFileError, match="width/height: declares 20 x 30 pixels"):
+        read_enhancement(path)
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_only_the_enhancement_band_is_required(tmp_path):
+    import rasterio
+
+    path = tmp_path / "one.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=3, height=2, count=1, dtype="float32") as dst:
+        dst.write(np.arange(6, dtype=np.float32).reshape(1, 2, 3))
+        dst.set_band_description(1, "enhancement_ppm_m")
+        dst.update_tags(units="ppm m")
+    back = read_enhancement(path)
+    assert list(back.data_vars) == ["enhancement"]
+
+
+@pytest.mark.parametrize("content, problem", [(b"", "empty"), (b"\x89PNG\r\n\x1a\n0000", "PNG image"),
+                                              (b"x,y\n1,2\n", "not a GeoTIFF")])
+def test_files_that_are_not_geotiffs(tmp_path, content, problem):
+    path = tmp_path / "x.tif"
+    path.write_bytes(content)
+    with pytest.raises(InvalidFileError, match=problem):
+        read_enhancement(path)
+    with pytest.raises(InvalidFileError, match="directory"):
+        read_enhancement(tmp_path)

@@ -86,3 +86,45 @@ def test_unknown_gas_and_missing_file(tmp_path):
         validate_observations(_table(), origin=ORIGIN, gas="unobtainium")
     with pytest.raises(MissingFileError):
         read_observations(tmp_path / "none.csv")
+
+
+def test_small_negative_concentrations_within_noise_are_kept_large_ones_refused():
+    rng = np.random.default_rng(0)
+    n = 200
+    conc = 0.02 * rng.standard_normal(n)  # an H2S log around the instrument zero
+    times = pd.date_range("2026-06-01T10:00:00Z", periods=n, freq="s").strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = dict(time=list(times), x_m=np.linspace(0, 100, n), y_m=0.0, z_m=2.0, wind_speed_m_s=4.0, wind_dir_deg=270.0)
+    obs = validate_observations(pd.DataFrame({**base, "concentration_mg_m3": conc}), origin=ORIGIN)
+    assert (obs.concentration_mg_m3 < 0).any()
+    conc[50] = -1.0  # 50 sigma below zero: a sign or unit error
+    with pytest.raises(InvalidFileError, match="concentration_mg_m3: negative concentration -1 mg/m³ at row 52"):
+        validate_observations(pd.DataFrame({**base, "concentration_mg_m3": conc}), origin=ORIGIN)
+
+
+def test_repeated_column_is_refused(tmp_path):
+    path = tmp_path / "obs.csv"
+    _table().to_csv(path, index=False)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(f"{line},{line.split(',')[1]}" for line in lines) + "\n")
+    with pytest.raises(InvalidFileError, match="obs.csv: x_m: column appears more than once"):
+        read_observations(path, origin=ORIGIN)
+
+
+@pytest.mark.parametrize("over, field", [
+    (dict(x_m=None, y_m=None, lat=[40.0, 91.0, 40.0], lon=-100.0), "lat"),
+    (dict(x_m=None, y_m=None, lat=40.0, lon=[-100.0, -100.0, 181.0]), "lon"),
+    (dict(wind_speed_m_s=[4.0, 500.0, 4.0]), "wind_speed_m_s"),
+    (dict(wind_dir_deg=[270.0, 361.0, 270.0]), "wind_dir_deg"),
+    (dict(x_m=[1.0, 1e300, 3.0]), "x_m"),
+    (dict(concentration_mg_m3=None, concentration_ppm=2.0, temperature_k=[293.0, 0.0, 293.0]), "temperature_k"),
+])
+def test_impossible_values_are_refused_naming_the_column(over, field):
+    with pytest.raises(InvalidFileError, match=f"<table>: [a-z_/]*{field}"):
+        validate_observations(_table(**over), origin=ORIGIN, gas="ch4")
+
+
+def test_storm_wind_warns():
+    from plumetrace.errors import InputWarning
+
+    with pytest.warns(InputWarning, match="wind_speed_m_s: wind speed 45 m/s"):
+        validate_observations(_table(wind_speed_m_s=[4.0, 45.0, 4.0]), origin=ORIGIN)

@@ -149,3 +149,32 @@ def test_polygon_drawn_across_antimeridian_is_read_as_crossing_it(tmp_path):
     minx, _, maxx, _ = poly.bounds
     assert (minx, maxx) == pytest.approx((179.9, 180.1))
     assert poly.is_valid
+
+
+@pytest.mark.parametrize("ring,match", [
+    ([[-102, 31.8], [-101.98, 31.8], [-101.96, 31.8], [-102, 31.8]], "polygon has zero area"),
+    ([[200, 31.8], [200.05, 31.8], [200.05, 31.85], [200, 31.8]], r"longitude 200.05 is outside \[-180, 180\]"),
+])
+def test_flat_or_out_of_range_polygon_is_refused(tmp_path, ring, match):
+    path = tmp_path / "aoi.geojson"
+    path.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    with pytest.raises(InvalidFileError, match=f"aoi.geojson: geometry: {match}"):
+        read_polygons(path)
+
+
+def test_antimeridian_polygon_past_180_is_kept(tmp_path):
+    path = tmp_path / "aoi.geojson"
+    path.write_text(json.dumps({"type": "Polygon", "coordinates": [[[179.9, 10], [180.1, 10], [180.1, 10.1],
+                                                                    [179.9, 10]]]}))
+    assert read_polygons(path)[0].area > 0
+
+
+def test_empty_file_and_folder_are_refused_naming_what_they_are(tmp_path):
+    empty = tmp_path / "aoi.geojson"
+    empty.write_text("")
+    with pytest.raises(InvalidFileError, match="aoi.geojson: AOI file: file is empty"):
+        read_polygons(empty, what="AOI file")
+    with pytest.raises(InvalidFileError, match="AOI file: is a folder"):
+        read_polygons(tmp_path, what="AOI file")
+    with pytest.raises(MissingFileError, match="nope.geojson: AOI file not found"):
+        read_polygons(tmp_path / "nope.geojson", what="AOI file")

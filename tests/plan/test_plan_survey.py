@@ -126,3 +126,39 @@ def test_self_intersecting_area_is_refused():
 def test_line_longer_than_endurance_is_refused():
     with pytest.raises(InvalidInputError, match="endurance_min: line"):
         plan_survey([AREA], **(BASE | {"endurance_min": 2.0}))
+
+
+def test_projection_is_centred_on_the_area_not_on_home():
+    near = plan_survey([AREA], **BASE)
+    far_home = FRAME.to_lonlat(Point(-300_000, -200_000)).coords[0]  # ~360 km away, in another UTM zone
+    far = plan_survey([AREA], **(BASE | {"home_lonlat": far_home}))
+    assert far.summary["projection"] == near.summary["projection"]
+    assert far.summary["aoi_area_km2"] == pytest.approx(near.summary["aoi_area_km2"], rel=1e-9)
+    assert far.summary["n_lines"] == near.summary["n_lines"]
+
+
+@pytest.mark.parametrize("home,endurance,match", [
+    ((11.6, 48.1), None, r"^home: .* km from the area of interest; take off within 500 km"),
+    (FRAME.to_lonlat(Point(-30_000, 0)).coords[0], 10.0, r"^home: .* more than the endurance of 10 min"),
+])
+def test_home_too_far_is_refused(home, endurance, match):
+    with pytest.raises(InvalidInputError, match=match):
+        plan_survey([AREA], **(BASE | {"home_lonlat": home, "endurance_min": endurance}))
+
+
+def test_continent_size_area_is_refused_at_once(tmp_path):
+    import time
+
+    from plumetrace.errors import InvalidFileError
+
+    continent = box(-120.0, 30.0, -80.0, 48.0)
+    start = time.perf_counter()
+    with pytest.raises(InvalidFileError, match=r"aoi.geojson: area: .* km² is more than one plan covers"):
+        plan_survey([continent], **(BASE | {"home_lonlat": (-100.0, 39.0)}), aoi_path=tmp_path / "aoi.geojson")
+    assert time.perf_counter() - start < 2.0
+
+
+def test_too_many_lines_is_refused_naming_the_area():
+    big = FRAME.to_lonlat(box(0, 0, 40_000, 40_000))
+    with pytest.raises(InvalidInputError, match=r"^aoi: .* lines"):
+        plan_survey([big], **(BASE | {"swath_m": 20.0}))

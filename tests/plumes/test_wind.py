@@ -78,7 +78,7 @@ def test_netcdf_grid_is_sampled_at_the_nearest_point(tmp_path):
 def test_time_outside_series_is_refused(tmp_path):
     path = tmp_path / "wind.csv"
     path.write_text("time,u10_m_s,v10_m_s\n2026-06-01T17:00:00,2.0,0.0\n2026-06-01T18:00:00,2.0,0.0\n")
-    with pytest.raises(InvalidFileError, match="wind time"):
+    with pytest.raises(InvalidFileError, match="time"):
         wind_from_file(path, time="2026-06-03T17:00:00")
 
 
@@ -128,3 +128,50 @@ def test_direction_sigma_from_a_veering_series(tmp_path):
     steady = tmp_path / "steady.csv"
     steady.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4.0,260.0\n2026-06-01T18:00:00,4.0,260.0\n")
     assert wind_from_file(steady, time="2026-06-01T17:30:00").direction_sigma_deg == pytest.approx(20.0)
+
+
+def test_identical_repeats_are_dropped_conflicting_ones_refused(tmp_path):
+    path = tmp_path / "wind.csv"
+    path.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4,270\n2026-06-01T17:00:00,4,270\n"
+                    "2026-06-01T18:00:00,4,270\n")
+    assert wind_from_file(path, time="2026-06-01T17:30:00").speed_m_s == pytest.approx(4.0)
+    path.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4,270\n2026-06-01T17:00:00,6,90\n")
+    with pytest.raises(InvalidFileError, match="time: 2026-06-01T17:00:00 appears twice"):
+        wind_from_file(path, time="2026-06-01T17:00:00")
+
+
+@pytest.mark.parametrize("row, column", [("-4,90", "wind_speed_m_s"), ("150,90", "wind_speed_m_s"),
+                                         ("4,-90", "wind_dir_deg"), ("nan,90", "wind_speed_m_s")])
+def test_impossible_values_name_the_column(tmp_path, row, column):
+    path = tmp_path / "wind.csv"
+    path.write_text(f"time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,{row}\n")
+    with pytest.raises(InvalidFileError, match=f"wind.csv: {column}: .*row 2"):
+        wind_from_file(path, time="2026-06-01T17:00:00")
+
+
+def test_zone_offsets_are_converted_to_utc(tmp_path):
+    path = tmp_path / "wind.csv"
+    path.write_text("time,u10_m_s,v10_m_s\n2026-06-01T19:00:00+02:00,2.0,0.0\n2026-06-01T20:00:00+02:00,4.0,0.0\n")
+    assert wind_from_file(path, time="2026-06-01T17:30:00Z").speed_m_s == pytest.approx(3.0)
+
+
+def test_time_just_outside_the_series_warns(tmp_path):
+    from plumetrace.errors import InputWarning
+
+    path = tmp_path / "wind.csv"
+    path.write_text("time,u10_m_s,v10_m_s\n2026-06-01T17:00:00,2.0,0.0\n2026-06-01T18:00:00,4.0,0.0\n")
+    with pytest.warns(InputWarning, match="wind.csv: time: .* 1.5 h after the last"):
+        assert wind_from_file(path, time="2026-06-01T19:30:00").speed_m_s == pytest.approx(4.0)
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = tmp_path / "wind.csv"
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(InvalidFileError, match="binary"):
+        wind_from_file(path, time="2026-06-01T17:00:00")
+
+
+@pytest.mark.parametrize("speed, field", [(float("nan"), "finite"), (float("inf"), "finite"), (-3.0, "out of range")])
+def test_options_reject_non_finite_or_negative_speed(speed, field):
+    with pytest.raises(InvalidInputError, match=f"wind speed: .*{field}"):
+        wind_from_options(speed, 270.0)

@@ -39,13 +39,13 @@ def test_simulate_writes_all_products(tmp_path, run_cli):
 @pytest.mark.parametrize(
     "args, field",
     [
-        (("--rate-kg-h", "-10"), "rate_kg_h"),
-        (("--wind", "0.1"), "wind_speed_m_s"),
-        (("--wind", "60"), "wind_speed_m_s"),
-        (("--wind-dir", "400"), "wind_dir_deg"),
-        (("--sensor", "landsat"), "sensor"),
-        (("--size", "8x8"), "shape"),
-        (("--size", "big"), "size"),
+        (("--rate-kg-h", "-10"), "--rate-kg-h"),
+        (("--wind", "0.1"), "--wind"),
+        (("--wind", "60"), "--wind"),
+        (("--wind-dir", "400"), "--wind-dir"),
+        (("--sensor", "landsat"), "--sensor"),
+        (("--size", "8x8"), "--size"),
+        (("--size", "big"), "--size"),
     ],
 )
 def test_bad_input_exit_2_nothing_written(tmp_path, run_cli, args, field):

@@ -167,5 +167,5 @@ def test_cli_column_effects_bad_preset_exit_2(tmp_path, run_cli):
     code, _, stderr = run_cli("simulate", "--sensor", "enmap", "--size", "16x16", "--column-effects", "--out", out)
     assert code == 2
     message = stderr.strip()
-    assert "\n" not in message and "column_effects" in message
+    assert "\n" not in message and "--column-effects" in message
     assert not out.exists()

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
+
+
+#: Library parameter → the option a user typed (errors name the option).
+_OPTIONS = {
+    "gas": "--gas", "method": "--method", "stats": "--stats", "window_nm": "--window", "window": "--window",
+    "iterations": "--iterations", "chunk_rows": "--chunk-rows", "device": "--device", "group_columns": "--group-columns",
+    "n_threads": "--threads", "albedo_correct": "--no-albedo-correct", "refine": "--refine", "robust": "--robust",
+    "clusters": "--clusters", "cluster_features": "--stats", "exclude": "--exclude",
+}
+
+
+@contextmanager
+def _named_options() -> Iterator[None]:
+    """Re-word the library's errors about a parameter so that they name the command-line option instead."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        option = _OPTIONS.get(exc.field)
+        if option is None:
+            raise
+        raise InvalidInputError(option, exc.problem) from None
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -17,7 +40,7 @@ def _window(text: str) -> tuple[float, float]:
             raise ValueError
         return float(parts[0]), float(parts[1])
     except ValueError:
-        raise InvalidInputError("window", f"{text!r}; expected two wavelengths in nm like 2122,2488") from None
+        raise InvalidInputError("--window", f"{text!r}; expected two wavelengths in nm like 2122,2488") from None
 
 
 @app.command()
@@ -57,6 +80,16 @@ def detect(
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
+    with _named_options():
+        _detect(scene_path, out, overwrite, exclude=exclude, gas=gas, method=method, stats=stats, window=window,
+                iterations=iterations, chunk_rows=chunk_rows, device=device,
+                group_columns=group_columns, threads=threads, albedo_correct=albedo_correct, refine=refine,
+                robust=robust, clusters=clusters)
+
+
+def _detect(scene_path: Path, out: Path, overwrite: bool, *, exclude: Path | None, gas: str, method: str, stats: str,
+            window: str, iterations: int, chunk_rows: int, device: str, group_columns: int | None,
+            threads: int | None, albedo_correct: bool | None, refine: bool, robust: bool, clusters: int | None) -> None:
     from plumetrace.detect.envi_file import detect_envi_file
     from plumetrace.detect.products import write_detection_products
     from plumetrace.io.staging import staged_output

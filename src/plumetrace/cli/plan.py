@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -11,15 +14,42 @@ from plumetrace.errors import InvalidInputError
 
 __all__ = ["plan"]
 
+# The library names its parameters; the user typed options. Errors about a parameter are re-raised naming
+# the option that sets it.
+_OPTIONS = {
+    "altitude": "--altitude", "altitude_agl_m": "--altitude", "speed": "--speed", "overlap": "--overlap",
+    "heading_deg": "--heading", "turn_radius": "--turn-radius", "buffer": "--buffer-m", "buffer_m": "--buffer-m",
+    "endurance": "--endurance-min", "endurance_min": "--endurance-min", "fov_deg": "--fov-deg",
+    "pixel_m": "--pixel-m", "pixels": "--pixels", "sensor": "--sensor", "mode": "--mode", "home": "--home",
+    "source": "--source", "wind_dir": "--wind-dir", "distances": "--distances", "altitudes": "--altitudes",
+    "transect_width_m": "--transect-width-m", "no_fly": "--no-fly", "permitted": "--permitted",
+    "zones": "--permitted/--no-fly", "swath": "swath (--altitude, --sensor, --fov-deg)",
+}
+
+
+@contextmanager
+def _naming_options(options: Mapping[str, str] = _OPTIONS) -> Iterator[None]:
+    """Re-raise an InvalidInputError about a library parameter as one about the command-line option."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        if exc.field in options:
+            raise InvalidInputError(options[exc.field], exc.problem) from None
+        raise
+
 
 def _latlon(text: str | None, field: str) -> tuple[float, float] | None:
-    """'LAT,LON' → (lon, lat)."""
+    """'LAT,LON' → (lon, lat), checked to be degrees in range."""
     if text is None:
         return None
     try:
         lat, lon = (float(v) for v in text.split(","))
     except ValueError:
         raise InvalidInputError(field, f"expected LAT,LON in degrees, got {text!r}") from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise InvalidInputError(
+            field, f"{text!r}: latitude must lie in [-90, 90] and longitude in [-180, 180] degrees (LAT,LON order)"
+        )
     return lon, lat
 
 
@@ -27,9 +57,12 @@ def _floats(text: str | None, field: str) -> list[float]:
     if not text:
         return []
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise InvalidInputError(field, f"expected comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidInputError(field, f"expected finite numbers, got {text!r}")
+    return values
 
 
 @app.command()
@@ -64,37 +97,46 @@ def plan(
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.plan.airspace import read_zones
 
-    zones = [z for p in permitted for z in read_zones(p, "permitted")]
-    zones += [z for p in no_fly for z in read_zones(p, "no_fly")]
+    mode = mode.strip().lower()
+    if check is None and mode not in ("survey", "transects", "curtain"):
+        raise InvalidInputError("--mode", f"unknown mode {mode!r}; choose survey, transects or curtain")
+    zones = [z for p in permitted for z in read_zones(p, "permitted", what="--permitted file")]
+    zones += [z for p in no_fly for z in read_zones(p, "no_fly", what="--no-fly file")]
 
     if check is not None:
-        _run_check(check, zones, buffer_m)
+        with _naming_options():
+            _run_check(check, zones, buffer_m)
         return
 
     if out is None:
-        raise InvalidInputError("out", "give --out DIR for the plan files")
-    home_lonlat = _latlon(home, "home")
+        raise InvalidInputError("--out", "give --out DIR for the plan files")
+    home_lonlat = _latlon(home, "--home")
     if home_lonlat is None:
-        raise InvalidInputError("home", "give the take-off point with --home LAT,LON")
-    mode = mode.strip().lower()
+        raise InvalidInputError("--home", "give the take-off point with --home LAT,LON")
     if mode == "survey":
-        fp = _plan_survey(aoi, sensor=sensor, fov_deg=fov_deg, pixel_m=pixel_m, pixels=pixels, altitude=altitude,
-                          speed=speed, overlap=overlap, heading=heading, turn_radius=turn_radius,
-                          home_lonlat=home_lonlat, zones=zones, buffer_m=buffer_m, endurance_min=endurance_min)
-    elif mode in ("transects", "curtain"):
+        with _naming_options():
+            fp = _plan_survey(aoi, sensor=sensor, fov_deg=fov_deg, pixel_m=pixel_m, pixels=pixels,
+                              altitude=altitude, speed=speed, overlap=overlap, heading=heading,
+                              turn_radius=turn_radius, home_lonlat=home_lonlat, zones=zones, buffer_m=buffer_m,
+                              endurance_min=endurance_min)
+    else:
         from plumetrace.plan.survey import plan_transects
 
-        src = _latlon(source, "source")
-        if src is None or wind_dir is None or not distances:
-            raise InvalidInputError("mode", f"{mode} needs --source LAT,LON, --wind-dir and --distances")
-        alts = _floats(altitudes, "altitudes") if mode == "curtain" else [altitude]
+        src = _latlon(source, "--source")
+        missing = [name for name, v in (("--source", src), ("--wind-dir", wind_dir), ("--distances", distances))
+                   if v is None or v == ""]
+        if missing:
+            raise InvalidInputError(missing[0], f"--mode {mode} needs --source LAT,LON, --wind-dir and --distances")
+        alts = _floats(altitudes, "--altitudes") if mode == "curtain" else [altitude]
         if mode == "curtain" and len(alts) < 2:
-            raise InvalidInputError("altitudes", "a curtain needs two or more --altitudes, e.g. 20,40,60")
-        fp = plan_transects(src, wind_from_deg=wind_dir, distances_m=_floats(distances, "distances"),
-                            altitudes_m=alts, speed_m_s=speed, home_lonlat=home_lonlat, width_m=transect_width_m,
-                            turn_radius_m=turn_radius, zones=zones, buffer_m=buffer_m, endurance_min=endurance_min)
-    else:
-        raise InvalidInputError("mode", f"unknown mode {mode!r}; choose survey, transects or curtain")
+            raise InvalidInputError("--altitudes", "a curtain needs two or more --altitudes, e.g. 20,40,60")
+        # In a curtain, each altitude comes from --altitudes.
+        options = {**_OPTIONS, "altitude": "--altitudes"} if mode == "curtain" else _OPTIONS
+        with _naming_options(options):
+            fp = plan_transects(src, wind_from_deg=wind_dir, distances_m=_floats(distances, "--distances"),
+                                altitudes_m=alts, speed_m_s=speed, home_lonlat=home_lonlat,
+                                width_m=transect_width_m, turn_radius_m=turn_radius, zones=zones,
+                                buffer_m=buffer_m, endurance_min=endurance_min)
 
     from plumetrace.io.staging import staged_output
     from plumetrace.plan.export import write_plan_outputs
@@ -109,24 +151,30 @@ def _plan_survey(aoi: Path | None, *, sensor: str, fov_deg: float | None, pixel_
                  pixels: int | None, altitude: float, **kwargs):
     from plumetrace.io.vector import read_polygons
     from plumetrace.plan.sensors import sensor_optics, swath_width_m
-    from plumetrace.plan.survey import plan_survey
+    from plumetrace.plan.survey import ALTITUDE_RANGE_M, plan_survey
 
     if aoi is None:
-        raise InvalidInputError("aoi", "give the area of interest (GeoJSON or KML)")
+        raise InvalidInputError("AOI", "give the area of interest (GeoJSON or KML file)")
     if (pixel_m is None) != (pixels is None):
-        raise InvalidInputError("pixel_m", "give --pixel-m and --pixels together")
+        raise InvalidInputError("--pixel-m" if pixels is None else "--pixels", "give --pixel-m and --pixels together")
+    optics = sensor_optics(sensor)  # an unknown --sensor is refused even when --fov-deg overrides it
+    lo, hi = ALTITUDE_RANGE_M
+    if not (math.isfinite(altitude) and lo <= altitude <= hi):  # before the swath is computed from it
+        raise InvalidInputError("--altitude", f"{altitude:g} m is out of range [{lo:g}, {hi:g}] m")
     if pixel_m is not None and pixels is not None:
-        if not (pixel_m > 0 and pixels > 0):
-            raise InvalidInputError("pixel_m", "--pixel-m and --pixels must be positive")
+        if not (math.isfinite(pixel_m) and 0.0 < pixel_m <= 1000.0):
+            raise InvalidInputError("--pixel-m", f"must lie in (0, 1000] m, got {pixel_m}")
+        if not 0 < pixels <= 100_000:
+            raise InvalidInputError("--pixels", f"must lie in [1, 100000], got {pixels}")
         swath = pixel_m * pixels
     elif fov_deg is not None:
-        swath = swath_width_m(altitude_agl_m=max(altitude, 1e-9), fov_deg=fov_deg)
+        swath = swath_width_m(altitude_agl_m=altitude, fov_deg=fov_deg)
     else:
-        swath = sensor_optics(sensor).swath_m(max(altitude, 1e-9))
-    polygons = read_polygons(aoi)
+        swath = optics.swath_m(altitude)
+    polygons = read_polygons(aoi, what="AOI file")
     return plan_survey(polygons, swath_m=swath, altitude_agl_m=altitude, speed_m_s=kwargs.pop("speed"),
                        home_lonlat=kwargs.pop("home_lonlat"), heading_deg=kwargs.pop("heading"),
-                       turn_radius_m=kwargs.pop("turn_radius"), **kwargs)
+                       turn_radius_m=kwargs.pop("turn_radius"), aoi_path=aoi, **kwargs)
 
 
 def _print_summary(summary: dict) -> None:
@@ -156,7 +204,7 @@ def _print_summary(summary: dict) -> None:
 def _run_check(path: Path, zones, buffer_m: float) -> None:
     from plumetrace.plan.check import check_route
 
-    result = check_route(path, zones=zones, buffer_m=buffer_m)
+    result = check_route(path, zones=zones, buffer_m=buffer_m, what="--check file")
     if result.complies:
         console.print(f"{path}: {len(result.legs_lonlat)} legs comply with {len(result.zones)} zones")
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -31,37 +32,51 @@ def plumes(
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
-    from plumetrace.errors import InvalidInputError, MissingFileError
+    from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
     from plumetrace.io.plume_products import write_plume_products, write_plume_quicklook
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
+    from plumetrace.plumes.quantify import ueff_calibration
     from plumetrace.plumes.segment import SegmentParams
-    from plumetrace.plumes.wind import read_wind_series, sample_wind, wind_from_options
+    from plumetrace.plumes.wind import _parse_time, read_wind_series, sample_wind, wind_from_options
 
+    with _as_options():  # every option checked before the map is read
+        if wind_file is not None and (wind_speed is not None or wind_dir is not None or wind_sigma is not None):
+            raise InvalidInputError("--wind-file", "give either --wind-speed/--wind-dir (/--wind-sigma) or --wind-file, not both")
+        if wind_file is None:
+            wind = wind_from_options(wind_speed, wind_dir, speed_sigma_m_s=wind_sigma, direction_sigma_deg=wind_dir_sigma)
+        elif not (0 <= wind_dir_sigma <= 180):
+            raise InvalidInputError("--wind-dir-sigma", f"{wind_dir_sigma:g} must lie in 0-180 degrees")
+        params = SegmentParams(high_sigma=high_sigma, low_sigma=low_sigma, min_pixels=min_pixels,
+                               min_peak_sigma=min_peak_sigma, max_albedo_darkening=max_albedo_darkening).validated()
+        if seed < 0:
+            raise InvalidInputError("--seed", f"must be an integer >= 0, got {seed}")
+        if pixel_size is not None and not (pixel_size > 0 and pixel_size < float("inf")):
+            raise InvalidInputError("--pixel-size", f"must be a positive number of metres, got {pixel_size!r}")
+        if sensor is not None:
+            ueff_calibration(sensor)
+        calibration = None if ueff is None else _parse_ueff(ueff, sensor)
     if not enhancement.exists():
         raise MissingFileError(enhancement, "enhancement map")
-    if wind_file is not None and (wind_speed is not None or wind_dir is not None):
-        raise InvalidInputError("wind", "give either --wind-speed/--wind-dir or --wind-file, not both")
-    if wind_file is None:
-        wind = wind_from_options(wind_speed, wind_dir, speed_sigma_m_s=wind_sigma, direction_sigma_deg=wind_dir_sigma)
-    else:
+    if wind_file is not None:
         series = read_wind_series(wind_file)
 
         def wind(lat: float | None, lon: float | None, time: str | None):  # type: ignore[no-redef]
             if time is None:
-                raise InvalidInputError("acquisition_time", f"{enhancement} has no time to sample {wind_file} at; give --wind-speed")
-            return sample_wind(series, time=time, lat=lat, lon=lon, source=str(wind_file))
+                raise InvalidFileError(enhancement, "acquisition_time",
+                                       f"missing: no time to sample {wind_file} at; give --wind-speed and --wind-dir")
+            when = _parse_time(time, str(enhancement), "acquisition_time")
+            try:
+                return sample_wind(series, time=when, lat=lat, lon=lon, source=str(wind_file))
+            except InvalidInputError as exc:
+                raise InvalidFileError(wind_file, exc.field, exc.problem) from None
 
-    calibration = None
-    if ueff is not None:
-        calibration = _parse_ueff(ueff, sensor)
-    params = SegmentParams(high_sigma=high_sigma, low_sigma=low_sigma, min_pixels=min_pixels, min_peak_sigma=min_peak_sigma,
-                           max_albedo_darkening=max_albedo_darkening)
     from plumetrace.io.cog import read_enhancement  # the detection product's reader
 
     data = read_enhancement(enhancement)
-    result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed,
-                            calibration=calibration)
+    with _as_options():
+        result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed,
+                                calibration=calibration)
     georeferenced = result.geometry is not None and result.geometry.georeferenced
     with staged_output(out, overwrite=overwrite) as stage:
         write_plume_products(
@@ -80,6 +95,28 @@ def plumes(
                else f"row {record['source_row']:.0f}, col {record['source_col']:.0f}"),
             highlight=False,
         )
+
+
+#: Library parameter names (as the errors name them) -> the option a user typed.
+_OPTIONS = {
+    "wind speed": "--wind-speed", "wind direction": "--wind-dir", "wind sigma": "--wind-sigma",
+    "wind direction sigma": "--wind-dir-sigma", "wind speed sigma": "--wind-sigma", "pixel size": "--pixel-size",
+    "sensor": "--sensor", "high_sigma": "--high-sigma", "low_sigma": "--low-sigma", "min_pixels": "--min-pixels",
+    "min_peak_sigma": "--min-peak-sigma", "max_albedo_darkening": "--max-albedo-darkening", "seed": "--seed",
+}
+
+
+@contextmanager
+def _as_options():
+    """Re-raise a library InvalidInputError about a parameter under the option's name (``--wind-speed: ...``)."""
+    from plumetrace.errors import InvalidInputError
+
+    try:
+        yield
+    except InvalidInputError as exc:
+        if exc.field in _OPTIONS:
+            raise InvalidInputError(_OPTIONS[exc.field], exc.problem) from None
+        raise
 
 
 def _parse_ueff(text: str, sensor: str | None):

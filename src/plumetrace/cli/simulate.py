@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
-from plumetrace.errors import InvalidInputError
+from plumetrace.errors import InvalidInputError, OutputFolderError
+
+# The library names its parameters; errors about one are re-raised naming the option that sets it.
+_OPTIONS = {
+    "shape": "--size", "rate_kg_h": "--rate-kg-h", "wind_speed_m_s": "--wind", "wind_dir_deg": "--wind-dir",
+    "source_yx": "--source", "pixel_size_m": "--pixel-size", "solar_zenith_deg": "--sza",
+    "view_zenith_deg": "--vza", "lat": "--lat", "lon": "--lon", "acquisition_time": "--time",
+    "sensor": "--sensor", "seed": "--seed", "column_effects": "--column-effects",
+}
+
+
+@contextmanager
+def _naming_options() -> Iterator[None]:
+    try:
+        yield
+    except InvalidInputError as exc:
+        if exc.field in _OPTIONS:
+            raise InvalidInputError(_OPTIONS[exc.field], exc.problem) from None
+        raise
 
 
 def _pair(text: str, field: str, sep: str, kind: type = int) -> tuple:
@@ -18,6 +39,19 @@ def _pair(text: str, field: str, sep: str, kind: type = int) -> tuple:
         return tuple(kind(p) for p in parts)
     except ValueError:
         raise InvalidInputError(field, f"{text!r}; expected two numbers like 200{sep}200") from None
+
+
+def _check_disk(out: Path, n_bytes: int) -> None:
+    """Refuse before rendering when the folder that will hold --out has not room for the scene."""
+    folder = out.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if n_bytes > free:
+        raise OutputFolderError(out, f"the scene needs {n_bytes / 1e9:.1f} GB but only {free / 1e9:.1f} GB are free")
 
 
 @app.command()
@@ -49,14 +83,28 @@ def simulate(
     from plumetrace.io.staging import staged_output
     from plumetrace.simulate.products import write_simulation
 
-    rows, cols = _pair(size, "size", "x")
-    source_yx = _pair(source, "source", ",", float) if source else None
+    rows, cols = _pair(size, "--size", "x")
+    source_yx = _pair(source, "--source", ",", float) if source else None
+    with _naming_options():
+        from plumetrace.simulate.scene import _validate_shape
+        from plumetrace.spectra.sensors import get_sensor
+
+        _validate_shape((rows, cols))
+        n_bands = get_sensor(sensor).n_bands
+    # The ENVI cube, plus as much again for the NetCDF copy.
+    n_bytes = rows * cols * n_bands * 4 * (2 if netcdf else 1)
+    _check_disk(out, n_bytes)
+    if n_bytes > 4e9:
+        from plumetrace.errors import warn_input
+
+        warn_input(None, "--size", f"{rows}x{cols} x {n_bands} bands writes {n_bytes / 1e9:.0f} GB and takes a long "
+                                   "time; a few hundred pixels a side is enough for most tests")
     options = dict(
         sensor=sensor, shape=(rows, cols), rate_kg_h=rate_kg_h, wind_speed_m_s=wind, wind_dir_deg=wind_dir,
         source_yx=source_yx, seed=seed, pixel_size_m=pixel_size, solar_zenith_deg=sza, view_zenith_deg=vza,
         lat=lat, lon=lon, acquisition_time=time, noise=noise, column_effects=column_effects,
     )
-    with staged_output(out, overwrite=overwrite) as stage:
+    with _naming_options(), staged_output(out, overwrite=overwrite) as stage:
         result = write_simulation(stage, netcdf=netcdf, **options)
     truth = result["truth"]
     console.print(

@@ -49,7 +49,7 @@ from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis,
 from plumetrace.detect.sparse import REFINE_SIGMA, SparseState, SpilledPiece, reweight, sparse_iterations
 from plumetrace.detect.statistics_pass import merge_columns_stats, pilot, statistics_pass, validity
 from plumetrace.detect.workers import column_chunks, row_blocks, run_threads
-from plumetrace.errors import InvalidInputError
+from plumetrace.errors import InvalidFileError, InvalidInputError
 from plumetrace.progress import progress_bar
 from plumetrace.spectra.target import Target, resolve_target
 
@@ -245,6 +245,26 @@ def _first_plume_removal(
     return state
 
 
+@contextmanager
+def _naming_scene(source: str | None) -> Iterator[None]:
+    """Errors about the scene's pixels (field ``scene``) name the scene file instead."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        if exc.field != "scene":
+            raise
+        raise InvalidFileError(source or "scene", "radiance", exc.problem) from None
+
+
+def _check_retrieved(out: dict[str, np.ndarray], source: str | None) -> None:
+    """An all-NaN product is never a result: refuse it, naming the scene."""
+    if not np.isfinite(out["enhancement"]).any():
+        raise InvalidFileError(
+            source or "scene", "radiance",
+            "no pixel could be retrieved (no valid pixel, or no usable variation between pixels, in the window)",
+        )
+
+
 def _check_options(
     *,
     method: str,
@@ -259,6 +279,7 @@ def _check_options(
     cluster_features: str,
     device: str,
     exclude: np.ndarray | None,
+    n_threads: int | None = None,
 ) -> bool:
     """Check :func:`detect_window`'s options (one-line errors naming the option); returns ``albedo_correct`` resolved
     (default: on for ``sparse`` only)."""
@@ -276,8 +297,12 @@ def _check_options(
         raise InvalidInputError("iterations", f"{iterations!r}; expected a whole number ≥ 0")
     if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise InvalidInputError("chunk_rows", f"{chunk_rows!r}; expected a whole number ≥ 1")
-    if group_columns is not None and group_columns < 1:
-        raise InvalidInputError("group_columns", f"{group_columns!r}; expected ≥ 1")
+    if group_columns is not None and (not isinstance(group_columns, (int, np.integer)) or group_columns < 1):
+        raise InvalidInputError("group_columns", f"{group_columns!r}; expected a whole number ≥ 1")
+    if group_columns is not None and stats != "group":
+        raise InvalidInputError("group_columns", f"applies to stats 'group' only, not {stats!r}")
+    if n_threads is not None and (not isinstance(n_threads, (int, np.integer)) or n_threads < 1):
+        raise InvalidInputError("n_threads", f"{n_threads!r}; expected a whole number ≥ 1 (leave it out for all cores)")
     if not flare_factor > 1:
         raise InvalidInputError("flare_factor", f"{flare_factor!r}; expected a number above 1 (inf disables)")
     if stats != "cluster" and (clusters is not None or cluster_features != "shape"):
@@ -323,6 +348,7 @@ def detect_window(
     clusters: int | None = None,
     cluster_features: str = "shape",
     exclude: np.ndarray | None = None,
+    source: str | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Plain-NumPy core of :func:`detect_scene`: retrieve the enhancement from a window reader (no xarray).
 
@@ -336,6 +362,8 @@ def detect_window(
         Two-way air-mass factor of the scene (scales the target).
     gas, method, stats, … : keyword-only
         As for :func:`detect_scene`.
+    source : str, optional, keyword-only
+        The scene file, named in the errors about its pixels (too few valid, no variation, nothing retrieved).
 
     Returns
     -------
@@ -347,7 +375,7 @@ def detect_window(
     albedo_correct = _check_options(
         method=method, stats=stats, iterations=iterations, chunk_rows=chunk_rows, group_columns=group_columns,
         flare_factor=flare_factor, albedo_correct=albedo_correct, refine=refine, clusters=clusters,
-        cluster_features=cluster_features, device=device, exclude=exclude,
+        cluster_features=cluster_features, device=device, exclude=exclude, n_threads=n_threads,
     )
     backend = get_backend(device)
     _return_freed_memory_promptly()
@@ -367,13 +395,16 @@ def detect_window(
     threads = max(1, min(int(threads), len(blocks))) if backend.name == "numpy" else 1
 
     if stats == "cluster":
-        return _detect_clusters(
-            reader, target, method=method, clusters=clusters, cluster_features=cluster_features, blocks=blocks,
-            threads=threads, shrinkage=shrinkage, flare_factor=flare_factor, saturation_value=saturation_value,
-            albedo_correct=albedo_correct, refine=bool(refine), robust=bool(robust), robust_rounds=robust_rounds,
-            iterations=int(iterations), spill_bytes=spill_bytes, progress=progress, amf=amf, window_nm=window_nm,
-            window=(float(wavelength[band0]), float(wavelength[band1 - 1])),
-        )
+        with _naming_scene(source):
+            out, attrs = _detect_clusters(
+                reader, target, method=method, clusters=clusters, cluster_features=cluster_features, blocks=blocks,
+                threads=threads, shrinkage=shrinkage, flare_factor=flare_factor, saturation_value=saturation_value,
+                albedo_correct=albedo_correct, refine=bool(refine), robust=bool(robust), robust_rounds=robust_rounds,
+                iterations=int(iterations), spill_bytes=spill_bytes, progress=progress, amf=amf, window_nm=window_nm,
+                window=(float(wavelength[band0]), float(wavelength[band1 - 1])),
+            )
+        _check_retrieved(out, source)
+        return out, attrs
 
     with _closing(reader), progress_bar(disable=None if progress is None else not progress) as bar:
         if exclude is not None:
@@ -396,7 +427,7 @@ def detect_window(
         mode, width, groups, n_group, group_stats, valid_map = statistics_pass(
             reader, blocks, threads, backend, stats=stats, group_columns=group_columns, shift=shift,
             ref_brightness=ref_brightness, flare_factor=flare_factor, saturation_value=saturation_value, advance=advance,
-            exclude=exclude,
+            exclude=exclude, source=source,
         )
         weights = filter_weights(group_stats, k, shrinkage=shrinkage)
         do_robust = bool(robust) and method in ("mf", "ace") and not refine and int(robust_rounds) > 0
@@ -539,7 +570,7 @@ def detect_window(
                 marked = [(r0, r1) for r0, r1 in blocks if mask[r0:r1].any()]
                 # The marked pixels stay in the statistics with their estimated plume taken out (x - α s, α ≥ 0):
                 # excluding them instead also removed target-like clutter from the background, which then stood out
-                # (half the AUPRC on procedural AVIRIS-NG; docs/benchmarks.md, "Why SPy ranked better").
+                # (half the AUPRC on procedural AVIRIS-NG; docs/design/spy_gap.md).
                 gain, alpha_offset, stats_offset = plume_estimate_terms(weights, base_mean, group_stats.mean)
                 gathered = run_threads(
                     threads,
@@ -647,6 +678,7 @@ def detect_window(
         out_attrs_extra = {"robust_rounds": robust_done[0], "robust_masked_pixels": robust_done[1]}
     else:
         out_attrs_extra = {"robust_rounds": 0, "robust_masked_pixels": 0}
+    _check_retrieved(out, source)
     out["sensitivity"] = _sensitivity(out["uncertainty"])
     attrs = _result_attrs(target, method=method, mode=mode, width=width, amf=amf,
                           window=(float(wavelength[band0]), float(wavelength[band1 - 1])), window_nm=window_nm,
@@ -814,8 +846,13 @@ def detect_scene(
     Raises
     ------
     InvalidInputError
-        Unknown gas/method/stats/device, a target without overlap, a window outside the sensor's range, too few
-        valid pixels for the statistics, or ``clusters`` below 1 or more than the valid pixels can give statistics.
+        Unknown gas/method/stats/device, a bundled target without overlap, a window outside the sensor's range,
+        ``n_threads``/``chunk_rows``/``group_columns`` below 1, ``group_columns`` without ``stats="group"``, too few
+        valid pixels per column for ``stats``, or ``clusters`` below 1 or more than the valid pixels can give
+        statistics.
+    InvalidFileError
+        Naming the scene file (``attrs["source"]``): too few valid pixels in the window, no variation between them
+        (a constant cube), or no pixel retrieved at all; a user target file without overlap.
     """
     from plumetrace.detect.reader import window_reader
     from plumetrace.scene import validate_scene
@@ -830,7 +867,7 @@ def detect_scene(
         device=device, group_columns=group_columns, shrinkage=shrinkage, flare_factor=flare_factor,
         saturation_value=saturation_value, n_threads=n_threads, progress=progress, albedo_correct=albedo_correct,
         refine=refine, robust=robust, robust_rounds=robust_rounds, spill_bytes=spill_bytes, clusters=clusters,
-        cluster_features=cluster_features, exclude=exclude,
+        cluster_features=cluster_features, exclude=exclude, source=str(scene.attrs.get("source") or "scene"),
     )
     return _as_dataset(scene, arrays, attrs)
 

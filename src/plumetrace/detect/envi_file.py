@@ -8,9 +8,10 @@ and runs the same plain-NumPy core as :func:`plumetrace.detect.engine.detect_sce
 :func:`~plumetrace.detect.products.write_detection_products` writes like a Dataset.
 
 It applies to a plain ENVI cube: no companion files (``_loc``, ``_igm``, ``_obs``, ``_glt``: per-pixel geometry and
-orthorectification go through the Scene), a data file of exactly the size the header describes, and at least one
-finite value. Anything else returns None and the caller opens the Scene as usual — which also reports any problem
-with the file in the usual words.
+orthorectification go through the Scene) and a data file of exactly the size the header describes. Its header and
+values pass the same checks as the Scene reader's (:func:`plumetrace.io.envi.envi_metadata`,
+:func:`plumetrace.io.envi.check_envi_values`). Anything else returns None and the caller opens the Scene as usual —
+which also reports any problem with the file in the usual words.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from plumetrace.errors import InvalidInputError, PlumetraceError
 __all__ = ["detect_envi_file", "airmass_from_angles"]
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_PROBE_ROWS = 9  # as plumetrace.io.envi: rows probed for a finite value
 _MAX_ZENITH_DEG = 85.0
 
 
@@ -63,11 +63,6 @@ def _is_plain_envi(path: Path) -> bool:
     )
 
 
-def _has_finite_value(reader: EnviWindowReader) -> bool:
-    rows = np.unique(np.linspace(0, reader.n_lines - 1, min(_PROBE_ROWS, reader.n_lines)).astype(int))
-    return any(bool(np.isfinite(reader.read(int(r), int(r) + 1)).any()) for r in rows)
-
-
 def detect_envi_file(path: str | Path, **options: Any) -> PlainResult | None:
     """Detection products of a plain ENVI cube, or None when the file needs the full Scene reader.
 
@@ -90,7 +85,7 @@ def detect_envi_file(path: str | Path, **options: Any) -> PlainResult | None:
     PlumetraceError
         Bad options or a scene the detectors cannot use, as :func:`detect_scene`.
     """
-    from plumetrace.io.envi import envi_companions, envi_metadata
+    from plumetrace.io.envi import check_envi_values, envi_companions, envi_metadata, envi_radiance_scale
 
     path = Path(path)
     if not _is_plain_envi(path):
@@ -108,11 +103,10 @@ def detect_envi_file(path: str | Path, **options: Any) -> PlainResult | None:
     probe = envi_window_reader(data_path, header, 0, int(wavelength.size))
     if probe is None:
         return None
-    try:
-        if not _has_finite_value(probe):
-            return None
-    finally:
-        probe.close()
+    probe.close()
+    # The same probe of the values as the Scene reader (fill, byte order, plausible radiance): both paths refuse
+    # the same files, in the same words.
+    check_envi_values(data_path, header, _header_path, scale=envi_radiance_scale(header, _header_path))
     amf = airmass_from_angles(scene_attrs.get("solar_zenith_deg"), scene_attrs.get("view_zenith_deg"))
 
     def open_reader(band0: int, band1: int) -> EnviWindowReader:
@@ -120,7 +114,7 @@ def detect_envi_file(path: str | Path, **options: Any) -> PlainResult | None:
         assert reader is not None  # the probe above opened the same file
         return reader
 
-    arrays, attrs = detect_window(open_reader, wavelength, fwhm, airmass_factor=amf, **options)
+    arrays, attrs = detect_window(open_reader, wavelength, fwhm, airmass_factor=amf, source=str(data_path), **options)
     attrs["sensor"] = scene_attrs.get("sensor", "generic")
     attrs["source"] = str(scene_attrs.get("source", ""))
     for key in SCENE_ATTRS:

@@ -3,7 +3,7 @@
 The matched filter measures each pixel against the scene's own background. A plume inside that background pulls
 its mean toward the target, and every estimate comes out low by the plume's mean over the statistics pixels — an
 offset no estimate from the scene alone can find when the plume's faint tail spreads over thousands of pixels
-(docs/benchmarks.md, sessions 4–6). An analyst who knows where the plume lies (a facility and the wind) can draw
+(docs/design/bias_sources.md). An analyst who knows where the plume lies (a facility and the wind) can draw
 that region; the statistics then come from the rest of the scene (:func:`plumetrace.detect.engine.detect_scene`,
 ``exclude``).
 """

@@ -48,9 +48,9 @@ STATS_CHOICES = ("auto", "column", "group", "scene", "cluster")
 #: least this many; the sample-covariance filter keeps (n - p)/n of its SNR, Reed, Mallett & Brennan 1974).
 ROWS_PER_BAND = 4
 #: Valid rows per window band a column needs for ``stats="auto"`` to give it its own statistics (else groups of
-#: columns reaching this many pixels, else the scene). Evidence (benchmarks/stats_choice.py, docs/detect.md "Choosing
-#: the statistics (auto)"): on simulated push-broom scenes *with* column effects at the instruments' specified
-#: magnitudes (smile 0.25-0.37 nm, 0.2 % + 0.5 % flat-field residual), per-column statistics buy ~8 % lower noise
+#: columns reaching this many pixels, else the scene). Evidence (docs/design/stats_choice.md): on simulated
+#: push-broom scenes *with* column effects at the instruments' specified magnitudes (smile 0.25-0.37 nm, 0.2 % +
+#: 0.5 % flat-field residual), per-column statistics buy ~8 % lower noise
 #: than scene-wide ones only when the columns are long, and below ~25 rows per band their estimation error (heavy
 #: tails and column striping from starved covariances: the matched filter's score variance grows like n/(n - p))
 #: costs far more than the column-to-column differences they capture. EMIT (50 window bands): 3 false plumes per
@@ -114,8 +114,8 @@ def choose_stats(valid_rows: int, n_band: int, n_col: int) -> tuple[str, int]:
 
     Notes
     -----
-    Groups of columns are not chosen automatically any more: on the stats_choice scenes (with push-broom column
-    effects) groups reaching ``AUTO_ROWS_PER_BAND × n_band`` pixels gave 1-6 false plumes per 100 km² on EMIT where
+    Groups of columns are not chosen automatically: on simulated push-broom scenes (docs/design/stats_choice.md)
+    groups reaching ``AUTO_ROWS_PER_BAND × n_band`` pixels gave 1-6 false plumes per 100 km² on EMIT where
     scene-wide statistics gave none, and 2-5× scene-wide's on AVIRIS-NG, for at most ~8 % lower background noise.
     ``stats="group"`` remains available (width from :func:`group_width`).
     """

@@ -23,11 +23,11 @@ robust spread of the averaged significance itself).
 when the downdated filter would change the summed estimate of the marked pixels by less than
 :data:`REAPPLY_MIN_CHANGE` (1 %) — computed exactly from the sums of step 2 (``Σ (x - μ)`` of the marked pixels of
 each group), so deciding costs no pass over the scene. The estimate is what the round exists to correct, so the test
-measures it directly. An earlier test (skip when the marked pixels could not move any group's *mean* by 5 % of its
-1σ) ignored the damage a plume does through the covariance: its radiance signature is ``t ∘ x``, which differs from
+measures it directly. A test on the mean (skip when the marked pixels cannot move any group's *mean* by 5 % of its
+1σ) ignores the damage a plume does through the covariance: its radiance signature is ``t ∘ x``, which differs from
 pixel to pixel on cluttered ground, so it is not a harmless rank-one term along the target, and on 100 × 100 EMIT
-scenes that test skipped the round even with a 5000 ppm·m plume on 15–18 % of the pixels whose first estimate was
-deflated to 0.6–0.7× (docs/benchmarks.md, "The robust round on cluttered scenes").
+scenes such a test skips the round even with a 5000 ppm·m plume on 15–18 % of the pixels whose first estimate was
+deflated to 0.6–0.7× (docs/design/robust_round.md).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ REMOVE_MIN_PIXELS_PER_BAND = AUTO_ROWS_PER_BAND
 #: Pixels by which the mask is grown (binary dilation) to take in the plume's faint fringe.
 MASK_GROW = 2
 #: Floor (ppm·m) of the first estimate the round removes from each marked pixel (:func:`plume_estimate_sums`): a plume
-#: never absorbs negatively. benchmarks/bias_sources.py lowers it to -inf to remove signed estimates (its question 4).
+#: never absorbs negatively. Lowered to -inf it removes signed estimates (docs/design/bias_sources.md, point 5).
 ROUND_ALPHA_FLOOR_PPM_M = 0.0
 #: The filter is re-applied when the downdated statistics change the marked pixels' summed estimate by more than this
 #: share (a tenth of the ±10 % bias target, below the sampling error of a plume's summed enhancement).
@@ -310,9 +310,9 @@ def plume_free_statistics(
     :data:`REMOVE_MIN_PIXELS_PER_BAND` pixels per band.
 
     Removing the estimated plume keeps target-like clutter that the mask also marks in the background (excluding it
-    made it stand out: half the AUPRC on procedural AVIRIS-NG, docs/benchmarks.md "Why SPy ranked better on
-    procedural AVIRIS-NG"); but its one-step estimate ``α`` is deflated where the plume fills much of a group (a
-    column along the plume), and there exclusion is the better estimate of the plume-free background.
+    made it stand out: half the AUPRC on procedural AVIRIS-NG, docs/design/spy_gap.md); but its one-step estimate
+    ``α`` is deflated where the plume fills much of a group (a column along the plume), and there exclusion is the
+    better estimate of the plume-free background.
     Arguments as for :func:`exclude_pixels` (``count``, ``sum_d``, ``sum_dd`` about the group mean, ``min_pixels``)
     and :func:`remove_target` (``target``, ``sum_alpha``, ``sum_alpha_d``, ``sum_alpha2``).
     """

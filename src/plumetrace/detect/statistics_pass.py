@@ -23,7 +23,7 @@ from plumetrace.detect.covariance import GroupStatistics, ShiftedSums, merge_col
 from plumetrace.detect.matched_filter import MIN_GROUP_PIXELS, choose_stats, column_groups, group_width
 from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first
 from plumetrace.detect.workers import column_chunks, run_threads
-from plumetrace.errors import InvalidInputError
+from plumetrace.errors import InvalidFileError, InvalidInputError
 
 __all__ = [
     "validity", "pilot", "accumulate_blocks", "accumulate_columns", "accumulate_scene", "merge_columns_stats",
@@ -264,11 +264,29 @@ def merge_columns_stats(stats: GroupStatistics) -> GroupStatistics:
     return GroupStatistics(count=np.array([int(total)]), mean=mean[None, :], cov=(scatter / max(total - 1.0, 1.0))[None])
 
 
-def resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: int | None) -> tuple[str, int, np.ndarray, int]:
+def resolve_stats(
+    stats: str, sums: ShiftedSums, n_band: int, group_columns: int | None, *, source: str | None = None
+) -> tuple[str, int, np.ndarray, int]:
+    """The statistics mode, columns per group, group of each column and number of groups.
+
+    Raises
+    ------
+    InvalidFileError
+        Too few valid pixels in the window (naming ``source``, the scene file).
+    InvalidInputError
+        ``group_columns`` wider than the scene, or a column (group) with too few valid pixels for ``stats``.
+    """
     n_col = sums.count.size
     total = int(sums.count.sum())
+    where = source or "scene"
     if total < MIN_GROUP_PIXELS:
-        raise InvalidInputError("scene", f"only {total} valid pixels in the window; need at least {MIN_GROUP_PIXELS}")
+        raise InvalidFileError(
+            where, "radiance",
+            f"only {total} valid pixels in the spectral window (fill, NaN, zero or negative elsewhere); need at least "
+            f"{MIN_GROUP_PIXELS}",
+        )
+    if group_columns is not None and stats == "group" and group_columns > n_col:
+        raise InvalidInputError("group_columns", f"{group_columns} is wider than the scene ({n_col} columns in {where})")
     nonempty = sums.count[sums.count > 0]
     if stats == "auto":
         mode, width = choose_stats(int(np.median(nonempty)), n_band, n_col)
@@ -292,8 +310,8 @@ def resolve_stats(stats: str, sums: ShiftedSums, n_band: int, group_columns: int
             unit = "column" if mode == "column" else "column group"
             raise InvalidInputError(
                 "stats",
-                f"{unit} {first} has only {int(counts[first])} valid pixels (need at least {MIN_GROUP_PIXELS}); "
-                "too few valid pixels per column: use --stats group or --stats scene",
+                f"{stats!r}: {unit} {first} of {where} has only {int(counts[first])} valid pixels (need at least "
+                f"{MIN_GROUP_PIXELS}); too few valid pixels per column: use --stats group or --stats scene",
             )
     return mode, width, groups, n_group
 
@@ -312,10 +330,13 @@ def statistics_pass(
     saturation_value: float | None,
     advance: Callable[..., None],
     exclude: np.ndarray | None = None,
+    source: str | None = None,
 ) -> tuple[str, int, np.ndarray, int, GroupStatistics, np.ndarray | None]:
     """Pass 1: the valid pixels' sums, then the statistics mode and the statistics of every group.
 
     ``exclude`` (n_lines, n_col) bool marks pixels kept out of the statistics (they are still valid and retrieved).
+    ``source`` (the scene file) is named in the errors about its pixels: too few valid ones, or no variation
+    between them.
 
     Returns
     -------
@@ -367,9 +388,25 @@ def statistics_pass(
     del partials
     if scene_wide:
         per_column = ShiftedSums(shift=shift, count=column_count, sum1=np.zeros_like(shift), sum2=np.zeros((0,)))
-        mode, width, groups, n_group = resolve_stats(stats, per_column, n_band, group_columns)
+        mode, width, groups, n_group = resolve_stats(stats, per_column, n_band, group_columns, source=source)
         group_stats = merge_columns(sums, np.zeros(1, dtype=np.int64), 1)
     else:
-        mode, width, groups, n_group = resolve_stats(stats, sums, n_band, group_columns)
+        mode, width, groups, n_group = resolve_stats(stats, sums, n_band, group_columns, source=source)
         group_stats = merge_columns(sums, groups, n_group, overwrite=True)
+    _check_variation(group_stats, source)
     return mode, width, groups, n_group, group_stats, valid_map
+
+
+def _check_variation(stats: GroupStatistics, source: str | None) -> None:
+    """Refuse statistics without any variation between the valid pixels (a constant cube): every filter would be
+    0/0, and the product all NaN."""
+    used = stats.count > 1
+    with np.errstate(all="ignore"):
+        spread = np.trace(np.nan_to_num(stats.cov[used]), axis1=1, axis2=2)
+        level = np.einsum("gb,gb->g", np.nan_to_num(stats.mean[used]), np.nan_to_num(stats.mean[used]))
+    if used.any() and np.all(spread <= 1e-12 * np.maximum(level, np.finfo(np.float64).tiny)):
+        raise InvalidFileError(
+            source or "scene", "radiance",
+            "no variation between the valid pixels in the spectral window (every pixel has the same spectrum): "
+            "no background to measure a plume against",
+        )

@@ -69,7 +69,9 @@ def estimate_background(concentration_mg_m3: NDArray, *, time: pd.Series | NDArr
         method = "given"
     if method == "given":
         if given_mg_m3 is None or not np.isfinite(given_mg_m3):
-            raise InvalidInputError("background_mg_m3", "a finite value is needed with method='given'")
+            raise InvalidInputError("background_mg_m3", f"a finite value is needed, got {given_mg_m3!r}")
+        if given_mg_m3 < 0:
+            raise InvalidInputError("background_mg_m3", f"a concentration is >= 0 mg/m³, got {given_mg_m3:g}")
         level = np.full(c.size, float(given_mg_m3))
     elif method == "quantile":
         level = np.full(c.size, float(np.quantile(c, quantile)))

@@ -38,7 +38,7 @@ from plumetrace.errors import InvalidInputError
 from plumetrace.insitu.background import Background, estimate_background
 from plumetrace.insitu.dispersion import Meteorology, _pair_terms, beam_coupling, plume_coupling
 
-__all__ = ["InversionResult", "invert_source", "coupling_matrix", "meteorology_from_table", "residual_temper",
+__all__ = ["InversionResult", "invert_source", "validate_inversion_inputs", "coupling_matrix", "meteorology_from_table", "residual_temper",
            "MODEL_ERROR_LOG_SD", "SIGMA_Y_LOG_SD"]
 
 # Common (whole-survey) multiplicative model error, ln units: a Gaussian plume driven by on-site wind and
@@ -294,6 +294,80 @@ def residual_temper(resid: NDArray, var: NDArray, plume: NDArray) -> tuple[float
     return float(np.clip(lam, 0.01, 1.0)), rho, kappa
 
 
+#: Highest wind measurement accepted (m): a tall tower; the log-profile conversion is meaningless above.
+MAX_WIND_HEIGHT_M = 500.0
+#: Roughness lengths z0 (m) above WARN are unusual (a city centre is ~1-2 m); above the wind height impossible.
+WARN_ROUGHNESS_M = 3.0
+
+
+def validate_inversion_inputs(obs: pd.DataFrame | None = None, *, source_known: Sequence[float] | None = None,
+                              prior_box: Sequence[float] | None = None, grid_step_m: float | None = None,
+                              source_heights_m: Sequence[float] = (0.5,), wind_height_m: float = 10.0,
+                              roughness_length_m: float = 0.03, wind_average_s: float = 60.0, seed: int = 0) -> None:
+    """The input checks of :func:`invert_source` (run first by it; callable alone to refuse bad options early).
+
+    Raises
+    ------
+    InvalidFileError
+        ``obs`` (read from ``obs.attrs["source"]``) has fewer than 2 samples.
+    InvalidInputError
+        Naming the parameter: a non-finite value; ``wind_height_m`` outside (0, 500] m; ``roughness_length_m`` not
+        in (0, ``wind_height_m``) (a log wind profile needs z > z0 > 0); a negative source height; ``source_known``
+        outside ``prior_box``; ``prior_box`` with xmin >= xmax or ymin >= ymax; negative ``wind_average_s``,
+        ``grid_step_m`` <= 0 or a negative ``seed``. A roughness above 3 m is only warned about.
+    """
+    def finite(name: str, value: object) -> float:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidInputError(name, f"must be a number, got {value!r}") from None
+        if not np.isfinite(number):
+            raise InvalidInputError(name, f"must be a finite number, got {value!r}")
+        return number
+
+    z = finite("wind_height_m", wind_height_m)
+    if not 0 < z <= MAX_WIND_HEIGHT_M:
+        raise InvalidInputError("wind_height_m", f"must lie in (0, {MAX_WIND_HEIGHT_M:g}] m, got {z:g}")
+    z0 = finite("roughness_length_m", roughness_length_m)
+    if not 0 < z0 < z:
+        raise InvalidInputError("roughness_length_m", f"must be > 0 m and below the wind height {z:g} m, got {z0:g}")
+    if z0 > WARN_ROUGHNESS_M:
+        from plumetrace.errors import warn_input
+
+        warn_input(None, "roughness_length_m", f"{z0:g} m is unusually rough (a city centre is about 1-2 m)")
+    heights = np.asarray([finite("source_heights_m", h) for h in np.atleast_1d(source_heights_m).tolist()], dtype=float)
+    if heights.size == 0 or (heights < 0).any():
+        raise InvalidInputError("source_heights_m", f"need one or more heights >= 0 m, got {[float(h) for h in heights]}")
+    average = finite("wind_average_s", wind_average_s)
+    if average < 0:
+        raise InvalidInputError("wind_average_s", f"must be >= 0 s, got {average:g}")
+    if grid_step_m is not None and not finite("grid_step_m", grid_step_m) > 0:
+        raise InvalidInputError("grid_step_m", f"must be > 0 m, got {grid_step_m!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInputError("seed", f"must be an integer >= 0, got {seed!r}")
+    if prior_box is not None:
+        if len(prior_box) != 4:
+            raise InvalidInputError("prior_box", f"need XMIN,XMAX,YMIN,YMAX, got {len(prior_box)} numbers")
+        xmin, xmax, ymin, ymax = (finite("prior_box", v) for v in prior_box)
+        if not (xmax > xmin and ymax > ymin):
+            raise InvalidInputError("prior_box", f"need xmin < xmax and ymin < ymax, got {xmin:g},{xmax:g},{ymin:g},{ymax:g}")
+    if source_known is not None:
+        if len(source_known) != 2:
+            raise InvalidInputError("source_known", f"need X,Y, got {len(source_known)} numbers")
+        x, y = (finite("source_known", v) for v in source_known)
+        if prior_box is not None and not (xmin <= x <= xmax and ymin <= y <= ymax):
+            raise InvalidInputError("source_known", f"({x:g}, {y:g}) lies outside the prior box "
+                                    f"{xmin:g}..{xmax:g} x {ymin:g}..{ymax:g} m")
+    if obs is not None and len(obs) < 2:
+        where = obs.attrs.get("source")
+        problem = f"need at least 2 samples, got {len(obs)}"
+        if where:
+            from plumetrace.errors import InvalidFileError
+
+            raise InvalidFileError(where, "rows", problem)
+        raise InvalidInputError("observations", problem)
+
+
 def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None = None,
                   prior_box: tuple[float, float, float, float] | None = None, grid_step_m: float | None = None,
                   source_heights_m: Sequence[float] = (0.5,), wind_height_m: float = 10.0,
@@ -327,8 +401,9 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
     n_samples : importance samples for the refinement.
     seed : random seed of the sampler.
     """
-    if len(obs) < 2:
-        raise InvalidInputError("observations", "need at least 2 samples")
+    validate_inversion_inputs(obs, source_known=source_known, prior_box=prior_box, grid_step_m=grid_step_m,
+                              source_heights_m=source_heights_m, wind_height_m=wind_height_m,
+                              roughness_length_m=roughness_length_m, wind_average_s=wind_average_s, seed=seed)
     if not 0 < model_error_fraction < 5:
         raise InvalidInputError("model_error_fraction", "must lie in (0, 5)")
     if not 0 <= model_error_log_sd < 3:
@@ -336,15 +411,11 @@ def invert_source(obs: pd.DataFrame, *, source_known: tuple[float, float] | None
     if not 0 <= sigma_y_log_sd < 2:
         raise InvalidInputError("sigma_y_log_sd", "must lie in [0, 2)")
     heights = np.atleast_1d(np.asarray(source_heights_m, dtype=float))
-    if heights.size == 0 or (heights < 0).any():
-        raise InvalidInputError("source_heights_m", "need one or more heights >= 0 m")
     rng = np.random.default_rng(seed)
     conc = obs["concentration_mg_m3"].to_numpy(float)
     bg = background or estimate_background(conc, time=obs["time"])
     c = conc - bg.level_mg_m3
     sigma0 = max(bg.noise_mg_m3, noise_floor_fraction * max(float(c.max()), 0.0), 1e-12)
-    if wind_average_s < 0:
-        raise InvalidInputError("wind_average_s", "must be >= 0 s")
     met = meteorology_from_table(obs, wind_height_m=wind_height_m, roughness_length_m=roughness_length_m,
                                  wind_average_s=wind_average_s)
     if wind_dir_sd_deg > 0 and n_wind_offsets > 1:

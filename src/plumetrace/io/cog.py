@@ -128,38 +128,141 @@ def write_enhancement(result: xr.Dataset, path: str | Path) -> dict[str, Any]:
     return {"crs": crs, "transform": transform, "shape": (height, width), "orthorectified": ortho}
 
 
+#: Spellings of ppm·m accepted in the ``units`` tag (compared lower-case, without spaces).
+_PPM_M_UNITS = frozenset({"ppmm", "ppm·m", "ppm*m", "ppm-m", "ppm.m", "ppm_m", "ppm⋅m", "ppmxm"})
+#: Working memory of ``plumetrace plumes`` per map pixel (float32 bands read, float64 copies of the map, labels,
+#: significance and noise maps), bytes; used to refuse a map that cannot fit before any pixel is read.
+_BYTES_PER_PIXEL = 96
+
+
+#: Start of some files users mistake for the enhancement map, to say what they gave instead.
+_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"\x89HDF", "an HDF5/NetCDF-4 file"),
+               (b"CDF", "a NetCDF file"), (b"PK\x03\x04", "a ZIP archive"), (b"%PDF", "a PDF document"))
+
+
+def _available_memory_bytes() -> int:
+    """Memory available to this process now (``MemAvailable`` of /proc/meminfo, else the physical memory)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - non-POSIX
+        return 16 * 1024**3
+
+
+def _is_ppm_m(units: str) -> bool:
+    return "".join(units.lower().split()) in _PPM_M_UNITS or units.strip().lower() in ("ppm m", "ppm · m")
+
+
+def _first_bad(mask: np.ndarray) -> str:
+    row, col = np.unravel_index(int(np.flatnonzero(mask)[0]), mask.shape)
+    return f"row {row}, col {col}"
+
+
 def read_enhancement(path: str | Path) -> xr.Dataset:
     """Read ``enhancement.tif`` back as a Dataset with the variables and attributes of the detection result.
 
     ``attrs["pixel_size_m"]`` is set from the transform when the file is georeferenced (projected CRS: the mean
-    of the two pixel sides; geographic: converted at the grid's latitude).
+    of the two pixel sides; geographic: converted at the grid's latitude); ``encoding["source"]`` is the path.
+
+    Only the ``enhancement_ppm_m`` band is required; ``uncertainty_ppm_m``, ``albedo`` and ``sensitivity`` are read
+    when present. Pixels equal to a band's declared nodata value become NaN.
 
     Raises
     ------
-    MissingFileError, InvalidFileError
+    MissingFileError
+        The file does not exist.
+    InvalidFileError
+        Not a GeoTIFF (a directory, an empty, text or PNG file), truncated or corrupt, larger than the memory
+        available (``width``/``height`` checked before any pixel is read), no ``enhancement_ppm_m`` band, units
+        other than ppm·m, no finite pixel, ±inf pixels, or a negative 1σ in ``uncertainty_ppm_m``.
     """
     import rasterio
     import xarray as xr
-    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
     path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(path, "file", "is a directory, not an enhancement GeoTIFF")
     if not path.is_file():
         raise MissingFileError(path, "enhancement GeoTIFF")
+    if path.stat().st_size == 0:
+        raise InvalidFileError(path, "file", "is empty (0 bytes), not an enhancement GeoTIFF")
+    with path.open("rb") as handle:
+        magic = handle.read(8)
+    if magic[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # TIFF and BigTIFF signatures
+        kind = next((name for sig, name in _SIGNATURES if magic.startswith(sig)), None)
+        raise InvalidFileError(path, "file", f"is {kind}, not a GeoTIFF" if kind
+                               else "is not a GeoTIFF (no TIFF signature at its start)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            warnings.simplefilter("ignore")  # NotGeoreferencedWarning and GDAL's complaints about odd files
             src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InvalidFileError(path, "GeoTIFF", str(exc).splitlines()[0]) from None
+    except (RasterioError, OSError) as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "not recognized as" in problem or "not recognised as" in problem:
+            problem = "not a GeoTIFF (format not recognised)"
+        raise InvalidFileError(path, "file", problem.replace(str(path), "").strip(" :") or "cannot be opened") from None
     with src:
+        if src.driver != "GTiff":
+            raise InvalidFileError(path, "file", f"is a {src.driver} file, not a GeoTIFF")
+        if src.width < 1 or src.height < 1:
+            raise InvalidFileError(path, "width/height", f"{src.width} x {src.height} pixels: the map is empty")
+        need = src.width * src.height * _BYTES_PER_PIXEL
+        available = _available_memory_bytes()
+        if need > available:
+            raise InvalidFileError(
+                path, "width/height",
+                f"declares {src.width} x {src.height} pixels, about {need / 1024**3:.3g} GiB to process, more than the "
+                f"{available / 1024**3:.3g} GiB of memory available; cut the map into tiles")
         descriptions = list(src.descriptions)
+        if "enhancement_ppm_m" not in descriptions:
+            named = ", ".join(repr(d) for d in descriptions if d) or "none named"
+            raise InvalidFileError(path, "band enhancement_ppm_m",
+                                   f"missing (band description); the file has {src.count} band(s): {named}")
+        units = src.tags().get("units") or src.tags(descriptions.index("enhancement_ppm_m") + 1).get("units")
+        if units is None:
+            from plumetrace.errors import warn_input
+
+            warn_input(path, "units", "tag missing; assuming ppm·m")
+        elif not _is_ppm_m(units):
+            raise InvalidFileError(path, "units", f"{units!r}: the enhancement must be in ppm·m ('ppm m')")
         data_vars: dict[str, Any] = {}
         for name, description in BANDS:
             if description not in descriptions:
-                raise InvalidFileError(path, "band description", f"no band named {description!r}")
-            values = src.read(descriptions.index(description) + 1).astype(np.float32)
+                continue
+            index = descriptions.index(description) + 1
+            try:
+                values = src.read(index).astype(np.float32)
+            except (RasterioError, OSError):
+                raise InvalidFileError(path, f"band {description}", "cannot be read: the file is truncated or corrupt"
+                                       ) from None
+            nodata = src.nodatavals[index - 1]
+            if nodata is not None and np.isfinite(nodata):
+                values[values == np.float32(nodata)] = np.nan
             units = "ppm m" if name in ("enhancement", "uncertainty") else "1"
             data_vars[name] = (("y", "x"), values, {"units": units})
+        enhancement = data_vars["enhancement"][1]
+        if not np.isfinite(enhancement).any():
+            raise InvalidFileError(path, "band enhancement_ppm_m", "map is empty: no finite pixel (all NaN or nodata)")
+        if np.isinf(enhancement).any():
+            raise InvalidFileError(path, "band enhancement_ppm_m",
+                                   f"infinite value at {_first_bad(np.isinf(enhancement))}; use NaN for no data")
+        if "uncertainty" in data_vars:
+            sigma = data_vars["uncertainty"][1]
+            with np.errstate(invalid="ignore"):
+                negative = np.isfinite(sigma) & (sigma < 0)
+            if negative.any():
+                raise InvalidFileError(path, "band uncertainty_ppm_m",
+                                       f"negative 1σ ({float(sigma[negative][0]):g} ppm·m at {_first_bad(negative)}); "
+                                       "a 1σ must be >= 0")
         tags = src.tags()
         attrs: dict[str, Any] = {}
         for key, value in tags.items():
@@ -182,7 +285,9 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
             elif src.crs is not None:
                 lat = t.f + t.e * src.height / 2
                 attrs["pixel_size_m"] = 0.5 * (size_x * 111_320.0 * math.cos(math.radians(lat)) + size_y * 111_320.0)
-    return xr.Dataset(data_vars, attrs=attrs)
+    ds = xr.Dataset(data_vars, attrs=attrs)
+    ds.encoding["source"] = str(path)
+    return ds
 
 
 # Anchors of matplotlib's "inferno" colour map (perceptually uniform), interpolated to 256 colours.

@@ -26,6 +26,7 @@ import xarray as xr
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
 from plumetrace.georef import glt_from_affine, glt_from_envi, glt_to_envi
 from plumetrace.scene import RADIANCE_UNITS, radiance_unit_scale, validate_scene
+from plumetrace.scene_checks import check_acquisition_time, check_crs, check_spectral, check_transform
 
 __all__ = ["read_emit_l1b", "write_emit_netcdf", "is_emit_netcdf", "EMIT_RADIANCE_UNITS"]
 
@@ -131,13 +132,18 @@ def read_emit_l1b(path: str | Path) -> xr.Dataset:
             raise InvalidFileError(path, f"sensor_band_parameters/{name}", f"{values.size} values for {bands} bands")
     if wavelength.size > 1 and not np.all(np.diff(wavelength) > 0):
         raise InvalidFileError(path, "sensor_band_parameters/wavelengths", "not strictly increasing")
+    if not np.all(np.isfinite(wavelength)):
+        check_spectral(path, wavelength, fwhm, wavelength_field="sensor_band_parameters/wavelengths",
+                       fwhm_field="sensor_band_parameters/fwhm")
     if wavelength.max() < 30.0:  # micrometres
         wavelength, fwhm = wavelength * 1000.0, fwhm * 1000.0
+    check_spectral(path, wavelength, fwhm, wavelength_field="sensor_band_parameters/wavelengths",
+                   fwhm_field="sensor_band_parameters/fwhm")
 
     attrs: dict[str, Any] = {"sensor": str(root.attrs.get("plumetrace_sensor", "emit")), "source": str(path)}
     start = root.attrs.get("time_coverage_start")
     if start:
-        attrs["acquisition_time"] = _iso_time(start)
+        attrs["acquisition_time"] = check_acquisition_time(path, "time_coverage_start", _iso_time(start))
     for key, value in root.attrs.items():
         if key.startswith("plumetrace_") and key != "plumetrace_sensor":
             attrs[key[len("plumetrace_") :]] = value.item() if isinstance(value, np.generic) else value
@@ -165,9 +171,14 @@ def read_emit_l1b(path: str | Path) -> xr.Dataset:
         data_vars["glt_col"] = (("gy", "gx"), glt_col, {"long_name": "raw-grid column of each map cell (-1 = none)"})
         geotransform = root.attrs.get("geotransform")
         if geotransform is not None and len(np.ravel(geotransform)) == 6:
-            gt = [float(v) for v in np.ravel(geotransform)]
+            try:
+                gt = [float(v) for v in np.ravel(geotransform)]
+            except (TypeError, ValueError):
+                raise InvalidFileError(path, "geotransform", f"{geotransform!r} is not six numbers") from None
             attrs["glt_transform"] = [gt[1], gt[2], gt[0], gt[4], gt[5], gt[3]]
+            check_transform(path, "geotransform", attrs["glt_transform"])
             attrs["glt_crs"] = str(root.attrs.get("spatial_ref", "EPSG:4326"))
+            check_crs(path, "spatial_ref", attrs["glt_crs"])
     _add_obs(path, (lines, samples), data_vars, attrs)
 
     scene = xr.Dataset(data_vars, coords=coords, attrs=attrs)

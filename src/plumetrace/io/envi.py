@@ -39,6 +39,8 @@ __all__ = [
     "open_envi_raw",
     "envi_metadata",
     "envi_companions",
+    "check_envi_values",
+    "envi_radiance_scale",
     "read_envi",
     "write_envi_header",
     "write_envi",
@@ -117,6 +119,7 @@ _OBS_FIELDS = {
     "solar_zenith_deg": ("to-sun zenith", 4),
 }
 _FILL_VALUE = -9999.0
+_PROBE_ROWS = 9  # whole lines probed for fill, byte order and plausible values
 
 
 # --------------------------------------------------------------------------------------------------- header
@@ -184,7 +187,7 @@ def _number(header: dict[str, Any], key: str, source: Path, *, default: float | 
 
 def _integer(header: dict[str, Any], key: str, source: Path, *, default: int | None = None) -> int:
     number = _number(header, key, source, default=None if default is None else float(default))
-    if number != int(number) or number < 0:
+    if not np.isfinite(number) or number != int(number) or number < 0:
         raise InvalidFileError(source, key, f"{number:g} is not a non-negative integer")
     return int(number)
 
@@ -322,8 +325,9 @@ def envi_layout(header: dict[str, Any], header_path: Path, data_path: Path) -> E
     samples = _integer(header, "samples", header_path)
     lines = _integer(header, "lines", header_path)
     bands = _integer(header, "bands", header_path)
-    if min(samples, lines, bands) == 0:
-        raise InvalidFileError(header_path, "samples/lines/bands", "must all be positive")
+    for key, value in (("samples", samples), ("lines", lines), ("bands", bands)):
+        if value == 0:
+            raise InvalidFileError(header_path, key, "0; must be a positive whole number")
     offset = _integer(header, "header offset", header_path, default=0)
     code = _integer(header, "data type", header_path)
     if code not in ENVI_DTYPES:
@@ -454,6 +458,12 @@ def _radiance_scale(header: dict[str, Any], sensor: str, source: Path) -> float:
         raise InvalidFileError(source, "data units", exc.problem) from None
 
 
+def _radiance_scale_quiet(header: dict[str, Any], sensor: str, source: Path) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlumetraceWarning)
+        return _radiance_scale(header, sensor, source)
+
+
 def _stem(data_path: Path) -> Path:
     name = data_path.name
     if data_path.suffix.lower() in _DATA_SUFFIXES[1:]:
@@ -493,22 +503,53 @@ def _georef(header: dict[str, Any], source: Path) -> tuple[str | None, tuple[flo
         return None, None
     from plumetrace.georef import affine_from_map_info, crs_from_map_info, parse_map_info
 
+    from plumetrace.scene_checks import check_crs, check_transform
+
     info = parse_map_info(header["map info"], source=str(source))
     transform = affine_from_map_info(info)
-    crs = header.get("coordinate system string") or crs_from_map_info(info, source=str(source))
+    check_transform(source, "map info", transform)
+    crs = header.get("coordinate system string")
+    if crs:
+        check_crs(source, "coordinate system string", crs)
+    else:
+        crs = crs_from_map_info(info, source=str(source))
+        if crs:
+            check_crs(source, "map info", crs)
     return crs, transform
 
 
-def _check_not_all_fill(radiance: da.Array, source: Path) -> None:
-    """Raise if a sparse probe (up to 9 single rows, all samples and bands) holds no finite value."""
-    from dask.local import get_sync  # a callable scheduler: a named one makes dask import distributed (~0.4 s)
+def check_envi_values(data_path: str | Path, header: dict[str, Any], header_path: str | Path, *, scale: float) -> None:
+    """Check a sparse probe of an ENVI cube's values (up to 9 whole lines, every band) before any retrieval.
 
-    lines = radiance.shape[0]
-    rows = range(lines) if lines <= 9 else np.unique(np.linspace(0, lines - 1, 9).astype(int))
-    for row in rows:
-        if np.any(np.isfinite(np.asarray(radiance[int(row)].compute(scheduler=get_sync)))):
-            return
-    raise InvalidFileError(source, "radiance", "every pixel is fill (data ignore value / NaN)")
+    Shared by :func:`read_envi` (``plumetrace info``, the Scene path of ``detect``) and the lean file-to-file
+    detection (:func:`plumetrace.detect.envi_file.detect_envi_file`), so both refuse the same files.
+
+    Raises
+    ------
+    InvalidFileError
+        Every probed pixel is fill; the values look byte-swapped (``byte order`` of the header); or they are not
+        at-sensor radiance in any unit (:func:`plumetrace.scene_checks.check_radiance_sample`).
+    """
+    from plumetrace.scene_checks import check_radiance_sample
+
+    data_path, header_path = Path(data_path), Path(header_path)
+    layout = envi_layout(header, header_path, data_path)
+    raw_cube = _EnviCube(
+        data_path, dtype=layout.dtype, interleave=layout.interleave, lines=layout.lines, samples=layout.samples,
+        bands=layout.bands, offset=layout.offset, out_dtype=layout.dtype,
+    )
+    rows = np.unique(np.linspace(0, layout.lines - 1, min(_PROBE_ROWS, layout.lines)).astype(int))
+    sample = np.stack([raw_cube[int(row)] for row in rows])
+    check_radiance_sample(data_path, sample, scale=scale, fill_value=layout.ignore_value, byte_order_where=header_path)
+
+
+def envi_radiance_scale(header: dict[str, Any], header_path: str | Path) -> float:
+    """Factor from the cube's ``data units`` to µW cm⁻² sr⁻¹ nm⁻¹ (1 when they are missing; no warning)."""
+    header_path = Path(header_path)
+    sensor, _ = _sensor_and_time(header, header_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlumetraceWarning)
+        return _radiance_scale(header, sensor, header_path)
 
 
 def envi_metadata(
@@ -536,6 +577,13 @@ def envi_metadata(
     MissingFileError, InvalidFileError
         Missing header/data, missing or inconsistent wavelength or fwhm, non-monotonic wavelengths, unknown units.
     """
+    from plumetrace.scene_checks import (
+        check_acquisition_time,
+        check_spectral,
+        check_sun_elevation,
+        check_zenith,
+    )
+
     if header is None or header_path is None:
         data_path, header_path = find_envi_files(path)
         header = read_envi_header(header_path)
@@ -551,24 +599,30 @@ def envi_metadata(
     fwhm = _floats(header, "fwhm", header_path, nbands)
     if fwhm is None:
         raise InvalidFileError(header_path, "fwhm", "missing")
+    if not (np.all(np.isfinite(wavelength)) and np.all(np.isfinite(fwhm))):  # before the units guess uses them
+        check_spectral(header_path, wavelength, fwhm)
     wavelength_scale = _wavelength_scale(header, wavelength, header_path)
     wavelength, fwhm = wavelength * wavelength_scale, fwhm * wavelength_scale
-    if wavelength.size > 1 and not np.all(np.diff(wavelength) > 0):
-        raise InvalidFileError(header_path, "wavelength", "not strictly increasing")
+    units = header.get("wavelength units")
+    check_spectral(header_path, wavelength, fwhm,
+                   hint=f" (check `wavelength units`, {units!r})" if units else " (`wavelength units` missing)")
 
     attrs: dict[str, Any] = {"sensor": sensor, "source": str(data_path)}
     if acquisition_time:
-        attrs["acquisition_time"] = str(acquisition_time)
+        field = "acquisition time" if "acquisition time" in header else "file name (acquisition time)"
+        attrs["acquisition_time"] = check_acquisition_time(header_path, field, acquisition_time)
     crs, transform = _georef(header, header_path)
     if transform is not None:
         attrs["transform"] = list(transform)
         if crs:
             attrs["crs"] = crs
-    for key, attr in (("solar zenith", "solar_zenith_deg"), ("view zenith", "view_zenith_deg")):
+    for key, attr, what in (("solar zenith", "solar_zenith_deg", "sun"), ("view zenith", "view_zenith_deg", "view")):
         if key in header:
-            attrs[attr] = _number(header, key, header_path)
+            attrs[attr] = check_zenith(header_path, key, _number(header, key, header_path), what=what)
     if "solar_zenith_deg" not in attrs and "sun elevation" in header:
-        attrs["solar_zenith_deg"] = 90.0 - _number(header, "sun elevation", header_path)
+        attrs["solar_zenith_deg"] = 90.0 - check_sun_elevation(
+            header_path, "sun elevation", _number(header, "sun elevation", header_path)
+        )
     for key, value in header.items():
         if key.startswith("plumetrace "):
             try:
@@ -630,7 +684,7 @@ def read_envi(path: str | Path) -> xr.Dataset:
     _add_companions(data_path, radiance.shape[:2], data_vars, coords, attrs)
     scene = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     validate_scene(scene, source=str(header_path))
-    _check_not_all_fill(radiance, data_path)
+    check_envi_values(data_path, header, header_path, scale=_radiance_scale_quiet(header, sensor, header_path))
     return scene
 
 

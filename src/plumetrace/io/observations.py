@@ -24,12 +24,13 @@ and ``table.attrs`` holds ``gas``, ``molar_mass_g_mol``, ``origin_lat``, ``origi
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
+from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError, warn_input
 
 __all__ = [
     "MOLAR_MASS_G_MOL",
@@ -37,6 +38,7 @@ __all__ = [
     "read_observations",
     "validate_observations",
     "ppm_to_mg_m3",
+    "negative_allowance_mg_m3",
     "parse_origin",
 ]
 
@@ -49,10 +51,33 @@ CANONICAL_COLUMNS = (
     "concentration_mg_m3", "wind_speed_m_s", "wind_dir_deg", "stability", "obukhov_length_m", "sigma_theta_deg",
 )
 _R = 8.314462618  # J mol-1 K-1
+#: Wind speeds (m/s): at most MIN a Gaussian plume has no advection; above MAX not a surface wind (refused);
+#: above WARN a storm (warned).
+MIN_WIND_M_S, WARN_WIND_M_S, MAX_WIND_M_S = 0.1, 40.0, 100.0
+#: Farthest position from the origin accepted, m (a quarter of the Earth's circumference).
+MAX_DISTANCE_M = 1e7
+#: Smallest allowance for negative concentrations (mg m⁻³): about 1 ppb of the heaviest common gas.
+NEGATIVE_FLOOR_MG_M3 = 1e-3
 _BEAM = ("x0_m", "y0_m", "z0_m", "x1_m", "y1_m", "z1_m")
 _KNOWN = set(CANONICAL_COLUMNS) | {
     "lat", "lon", "alt_m", "concentration_ppm", "wind_u_m_s", "wind_v_m_s", "sensor", "temperature_k", "pressure_pa",
 }
+
+
+def negative_allowance_mg_m3(concentration_mg_m3: np.ndarray) -> float:
+    """How far below zero a logged mass concentration may lie and still be read as instrument noise (mg m⁻³).
+
+    Five times the sample-to-sample noise of the log itself (1.4826 · MAD of successive differences / √2, robust
+    to plumes), and at least :data:`NEGATIVE_FLOOR_MG_M3`. A gas whose ambient level is near zero (H2S, SO2, NH3)
+    is logged with small negative readings around the instrument's zero; anything further below is a sign or
+    unit error.
+    """
+    c = np.asarray(concentration_mg_m3, dtype=float)
+    c = c[np.isfinite(c)]
+    noise = 0.0
+    if c.size >= 3:
+        noise = 1.4826 * float(np.median(np.abs(np.diff(c)))) / np.sqrt(2.0)
+    return max(5.0 * noise, NEGATIVE_FLOOR_MG_M3)
 
 
 def ppm_to_mg_m3(ppm: np.ndarray, *, molar_mass_g_mol: float, temperature_k: float | np.ndarray = 293.15,
@@ -86,15 +111,27 @@ def read_observations(path: str | os.PathLike, *, origin: tuple[float, float] | 
     gas : gas name (``ch4``, ``so2`` …) for the molar mass; required for ``concentration_ppm``.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(path, "file", "is a directory, not an observation file")
     if not path.is_file():
         raise MissingFileError(path, "observation file")
+    if path.stat().st_size == 0:
+        raise InvalidFileError(path, "file", "is empty (0 bytes)")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    if not parquet:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+        if b"\x00" in head:
+            raise InvalidFileError(path, "file", "is not a text CSV (binary content)")
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
+        if parquet:
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(path, comment="#")
     except Exception as exc:  # noqa: BLE001 - any parser failure is a malformed file
-        raise InvalidFileError(path, "file", f"cannot be parsed: {str(exc).splitlines()[0]}") from None
+        what = "Parquet" if parquet else "CSV"
+        first = " ".join(str(exc).split()).replace(str(path), "the file").split(". ")[0][:160] or type(exc).__name__
+        raise InvalidFileError(path, "file", f"cannot be parsed as {what}: {first}") from None
     return validate_observations(df, origin=origin, gas=gas, source=path)
 
 
@@ -108,8 +145,13 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
 
     df = df.copy()
     df.columns = [str(c).strip() for c in df.columns]
+    names = list(df.columns)
+    for name in names:  # a repeated header: pandas keeps both, renaming the second 'name.1'
+        base = re.fullmatch(r"(.+)\.\d+", name)
+        if names.count(name) > 1 or (base is not None and base.group(1) in names):
+            raise bad(name if names.count(name) > 1 else base.group(1), "column appears more than once in the header")
     if len(df) == 0:
-        raise bad("rows", "no observations")
+        raise bad("rows", "no observations (a header and no data rows)")
     unknown = [c for c in df.columns if c not in _KNOWN]
     conc_like = [c for c in unknown if c.startswith("concentration_")]
     if conc_like:
@@ -122,6 +164,11 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
     try:
         t = pd.to_datetime(df["time"], utc=True, format="ISO8601")
     except (ValueError, TypeError):
+        for row, value in enumerate(df["time"]):
+            try:
+                pd.to_datetime(value, utc=True, format="ISO8601")
+            except (ValueError, TypeError):
+                raise bad("time", f"{value!r} at row {row + 2} is not an ISO 8601 timestamp") from None
         raise bad("time", "not ISO 8601 timestamps") from None
     if t.isna().any():
         raise bad("time", f"missing or unparsable at row {int(np.flatnonzero(t.isna())[0]) + 2}")
@@ -138,6 +185,8 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
     if partial_beam and not has_beam:
         missing = [c for c in _BEAM if c not in df.columns]
         raise bad(missing[0], "beam endpoints need all of x0_m,y0_m,z0_m,x1_m,y1_m,z1_m")
+    if ("lat" in df.columns) != ("lon" in df.columns):
+        raise bad("lon" if "lat" in df.columns else "lat", "column missing (positions need both lat and lon)")
     if not (has_geo or has_xy or has_beam):
         raise bad("position", "need lat,lon,alt_m or x_m,y_m,z_m (with --origin) or beam endpoints x0_m..z1_m")
     if (has_xy or has_beam) and not has_geo and origin is None:
@@ -157,6 +206,11 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
         kind[np.isfinite(ends).all(axis=1)] = "beam"
     if has_geo:
         lat, lon = num("lat"), num("lon")
+        for name, values, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+            off = np.isfinite(values) & (np.abs(values) > limit)
+            if off.any():
+                row = int(np.flatnonzero(off)[0])
+                raise bad(name, f"{values[row]:g} at row {row + 2} is outside -{limit:g}..{limit:g} degrees")
         alt = num("alt_m") if "alt_m" in df else np.zeros(len(df))
         if origin is None:
             ok = np.isfinite(lat) & np.isfinite(lon)
@@ -172,8 +226,19 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
         lz = num("z_m") if "z_m" in df else np.zeros(len(df))
         take = ~np.isfinite(xyz[:, 0])
         xyz[take, 0], xyz[take, 1], xyz[take, 2] = lx[take], ly[take], lz[take]
+    for j, col in enumerate(_BEAM):  # far beyond any survey: a unit or column mix-up (and overflow below)
+        far = np.isfinite(ends[:, j]) & (np.abs(ends[:, j]) > MAX_DISTANCE_M)
+        if far.any():
+            row = int(np.flatnonzero(far)[0])
+            raise bad(col, f"{ends[row, j]:g} m at row {row + 2} is more than {MAX_DISTANCE_M:g} m from the origin")
     beam = kind == "beam"
     xyz[beam] = 0.5 * (ends[beam, :3] + ends[beam, 3:])
+    for j, col in enumerate(("x_m", "y_m", "z_m")):
+        far = np.isfinite(xyz[:, j]) & (np.abs(xyz[:, j]) > MAX_DISTANCE_M)
+        if far.any():
+            row = int(np.flatnonzero(far)[0])
+            name = {"x_m": "lon/x_m", "y_m": "lat/y_m", "z_m": "alt_m/z_m"}[col]
+            raise bad(name, f"{xyz[row, j]:g} m at row {row + 2} is more than {MAX_DISTANCE_M:g} m from the origin")
     for j, col in enumerate(("x_m", "y_m", "z_m")):
         badrow = ~np.isfinite(xyz[:, j])
         if badrow.any():
@@ -204,12 +269,24 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
             raise bad("concentration_ppm", "needs --gas for the molar mass")
         tk = num("temperature_k") if "temperature_k" in df else 293.15
         pp = num("pressure_pa") if "pressure_pa" in df else 101325.0
+        for name, values, low, high in (("temperature_k", tk, 150.0, 400.0), ("pressure_pa", pp, 1e3, 2e5)):
+            off = ~((np.asarray(values) >= low) & (np.asarray(values) <= high))
+            if np.ndim(values) and off.any():
+                row = int(np.flatnonzero(off)[0])
+                raise bad(name, f"{values[row]:g} at row {row + 2} is outside {low:g}-{high:g} (air near the ground)")
         conc = ppm_to_mg_m3(num("concentration_ppm"), molar_mass_g_mol=MOLAR_MASS_G_MOL[gas_key],
                             temperature_k=tk, pressure_pa=pp)
     else:
         raise bad("concentration", "column missing: concentration_ppm or concentration_mg_m3")
+    cname = "concentration_mg_m3" if "concentration_mg_m3" in df else "concentration_ppm"
     if not np.isfinite(conc).all():
-        raise bad("concentration", f"missing or NaN at row {int(np.flatnonzero(~np.isfinite(conc))[0]) + 2}")
+        raise bad(cname, f"missing, NaN or infinite at row {int(np.flatnonzero(~np.isfinite(conc))[0]) + 2}")
+    allowance = negative_allowance_mg_m3(conc)
+    below = conc < -allowance
+    if below.any():
+        row = int(np.flatnonzero(below)[0])
+        raise bad(cname, f"negative concentration {conc[row]:.4g} mg/m³ at row {row + 2}, beyond the instrument noise "
+                  f"(values down to -{allowance:.2g} mg/m³ are accepted; see docs/observations.md)")
     out["concentration_mg_m3"] = conc
 
     # wind -----------------------------------------------------------------
@@ -217,16 +294,32 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
         wu, wv = num("wind_u_m_s"), num("wind_v_m_s")
         speed = np.hypot(wu, wv)
         direction = np.mod(np.rad2deg(np.arctan2(-wu, -wv)), 360.0)  # FROM direction
-        wname = "wind_u_m_s"
+        wname = dname = "wind_u_m_s"
     elif {"wind_speed_m_s", "wind_dir_deg"} <= set(df.columns):
-        speed, direction = num("wind_speed_m_s"), np.mod(num("wind_dir_deg"), 360.0)
-        wname = "wind_speed_m_s"
+        speed, direction = num("wind_speed_m_s"), num("wind_dir_deg")
+        wname, dname = "wind_speed_m_s", "wind_dir_deg"
+        off = np.isfinite(direction) & ((direction < 0) | (direction > 360))
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            raise bad(dname, f"{direction[row]:g} at row {row + 2} is outside 0-360 degrees")
+        direction = np.mod(direction, 360.0)
     else:
         raise bad("wind", "missing: give wind_u_m_s,wind_v_m_s or wind_speed_m_s,wind_dir_deg")
-    if not (np.isfinite(speed).all() and np.isfinite(direction).all()):
-        raise bad(wname, f"missing or NaN at row {int(np.flatnonzero(~np.isfinite(speed + direction))[0]) + 2}")
-    if (speed <= 0.1).any():
-        raise bad(wname, "wind speed must exceed 0.1 m/s (a Gaussian plume needs advection)")
+    for name, values in ((wname, speed), (dname, direction)):
+        if not np.isfinite(values).all():
+            raise bad(name, f"missing or NaN at row {int(np.flatnonzero(~np.isfinite(values))[0]) + 2}")
+    if (speed <= MIN_WIND_M_S).any():
+        row = int(np.flatnonzero(speed <= MIN_WIND_M_S)[0])
+        raise bad(wname, f"wind speed {speed[row]:g} m/s at row {row + 2}: must exceed {MIN_WIND_M_S:g} m/s "
+                  "(a Gaussian plume needs advection; speeds are never negative)")
+    if (speed > MAX_WIND_M_S).any():
+        row = int(np.flatnonzero(speed > MAX_WIND_M_S)[0])
+        raise bad(wname, f"wind speed {speed[row]:g} m/s at row {row + 2} is not a surface wind "
+                  f"(must be at most {MAX_WIND_M_S:g} m/s)")
+    if (speed > WARN_WIND_M_S).any():
+        row = int(np.flatnonzero(speed > WARN_WIND_M_S)[0])
+        warn_input(src, wname, f"wind speed {speed[row]:g} m/s at row {row + 2} is above {WARN_WIND_M_S:g} m/s "
+                   "(a storm: is the unit m/s?)")
     out["wind_speed_m_s"], out["wind_dir_deg"] = speed, direction
 
     # stability ---------------------------------------------------------------

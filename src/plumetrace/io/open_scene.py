@@ -29,6 +29,19 @@ def _is_hdf5(path: Path) -> bool:
     return False
 
 
+def _check_readable_hdf5(path: Path) -> None:
+    """An HDF5 signature is not enough: a truncated or damaged file must be named as such, not as another format."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            list(handle.keys())
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        reason = " ".join(str(exc).split())
+        reason = reason if len(reason) <= 100 else reason[:97] + "..."
+        raise InvalidFileError(path, "format", f"HDF5/NetCDF file cannot be read (truncated or damaged? {reason})") from None
+
+
 def detect_format(path: str | Path) -> str:
     """Name the format of ``path``: ``"envi"``, ``"emit"``, ``"prisma"`` or ``"enmap"``.
 
@@ -51,6 +64,7 @@ def detect_format(path: str | Path) -> str:
             return "enmap"
         raise InvalidFileError(path, "format", "a folder is read only as an EnMAP product (no *METADATA.XML)")
     if _is_hdf5(path):
+        _check_readable_hdf5(path)
         if is_prisma_he5(path):
             return "prisma"
         if is_emit_netcdf(path):

@@ -55,7 +55,7 @@ _KML_NS = "http://www.opengis.net/kml/2.2"
 
 
 # ----------------------------------------------------------------------------------------------- reading
-def read_features(path: str | os.PathLike) -> list[Feature]:
+def read_features(path: str | os.PathLike, *, what: str = "vector file") -> list[Feature]:
     """Read every geometry of a GeoJSON or KML file with its properties.
 
     Parameters
@@ -63,6 +63,8 @@ def read_features(path: str | os.PathLike) -> list[Feature]:
     path
         ``.geojson`` / ``.json`` (FeatureCollection, Feature or bare geometry) or ``.kml``
         (every ``Placemark``; ``name`` and ``ExtendedData`` become properties).
+    what
+        How messages call the file (``"AOI file"``, ``"--no-fly file"``): ``PATH: AOI file not found``.
 
     Returns
     -------
@@ -78,8 +80,12 @@ def read_features(path: str | os.PathLike) -> list[Feature]:
         Unreadable syntax, an unknown geometry, bad coordinates or an invalid polygon.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(path, what, "is a folder; give a GeoJSON or KML file")
     if not path.is_file():
-        raise MissingFileError(path)
+        raise MissingFileError(path, what)
+    if path.stat().st_size == 0:
+        raise InvalidFileError(path, what, "file is empty")
     suffix = path.suffix.lower()
     if suffix == ".kml":
         return _read_kml(path)
@@ -88,13 +94,15 @@ def read_features(path: str | os.PathLike) -> list[Feature]:
     raise InvalidFileError(path, "suffix", f"unsupported vector format {suffix!r} (use .geojson, .json or .kml)")
 
 
-def read_polygons(path: str | os.PathLike) -> list[Polygon]:
+def read_polygons(path: str | os.PathLike, *, what: str = "vector file") -> list[Polygon]:
     """Read the polygons of a GeoJSON or KML file (multi-polygons are split into their parts).
 
     Parameters
     ----------
     path
         GeoJSON or KML file holding polygon geometries (holes allowed).
+    what
+        How messages call the file (see :func:`read_features`).
 
     Returns
     -------
@@ -108,7 +116,7 @@ def read_polygons(path: str | os.PathLike) -> list[Polygon]:
         polygon; or no polygon at all.
     """
     polygons: list[Polygon] = []
-    for index, (geom, _props) in enumerate(read_features(path)):
+    for index, (geom, _props) in enumerate(read_features(path, what=what)):
         parts = _polygon_parts(geom)
         if parts is None:
             raise InvalidFileError(path, f"features[{index}].geometry", f"expected a Polygon, got {geom.geom_type}")
@@ -303,9 +311,16 @@ def _check_geometry(path: str | os.PathLike, field: str, geom: BaseGeometry) -> 
         raise InvalidFileError(path, field, "non-finite coordinate")
     if np.any(np.abs(coords[:, 1]) > 90.0) or np.any(np.abs(coords[:, 0]) > 360.0):
         raise InvalidFileError(path, field, "coordinates are not lon/lat degrees (|latitude| > 90 or |longitude| > 360)")
+    # Longitudes past ±180 are accepted only where a polygon is drawn continuously across the antimeridian
+    # (179.9 … 180.1): at least one of its vertices then lies within [-180, 180].
+    if np.any(np.abs(coords[:, 0]) > 180.0) and np.min(np.abs(coords[:, 0])) > 180.0:
+        worst = float(coords[np.argmax(np.abs(coords[:, 0])), 0])
+        raise InvalidFileError(path, field, f"longitude {worst:g} is outside [-180, 180] degrees (lon, lat order?)")
     for part in _polygon_parts(geom) or []:
         if len(set(map(tuple, shapely.get_coordinates(part.exterior)))) < 3:
             raise InvalidFileError(path, field, "polygon needs at least three distinct corners")
+        if part.convex_hull.area == 0.0:
+            raise InvalidFileError(path, field, "polygon has zero area (its corners lie on one line)")
         if not part.is_valid:
             raise InvalidFileError(path, field, f"invalid polygon: {explain_validity(part)}")
 

@@ -52,11 +52,14 @@ class Zone:
         ``"permitted"`` (inclusion) or ``"no_fly"`` (exclusion).
     polygon_lonlat
         The zone as given, lon/lat degrees.
+    source
+        The file it was read from (None when built in code).
     """
 
     name: str
     kind: ZoneKind
     polygon_lonlat: Polygon
+    source: str | None = None  # the file the zone was read from, named in messages
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class Airspace:
         return region.difference(self.no_fly_union)
 
 
-def read_zones(path: str | os.PathLike, kind: ZoneKind) -> list[Zone]:
+def read_zones(path: str | os.PathLike, kind: ZoneKind, *, what: str | None = None) -> list[Zone]:
     """Read airspace polygons from a GeoJSON or KML file.
 
     Parameters
@@ -116,21 +119,31 @@ def read_zones(path: str | os.PathLike, kind: ZoneKind) -> list[Zone]:
         Polygons (multi-polygons split into parts); a ``name`` or ``id`` property labels each zone.
     kind
         ``"permitted"`` or ``"no_fly"``.
+    what
+        How messages call the file when it is missing (e.g. ``"--no-fly file"``).
 
     Returns
     -------
     list of Zone
+        At least one.
+
+    Raises
+    ------
+    MissingFileError, InvalidFileError
+        As :func:`plumetrace.io.vector.read_features`; a geometry that is not a polygon; no polygon at all.
     """
     zones: list[Zone] = []
     stem = Path(path).name
-    for index, (geom, props) in enumerate(read_features(path)):
+    for index, (geom, props) in enumerate(read_features(path, what=what or f"{kind.replace('_', '-')} zone file")):
         parts = _polygon_parts(geom)
         if parts is None:
             raise InvalidFileError(path, f"features[{index}].geometry", f"expected a Polygon, got {geom.geom_type}")
         label = props.get("name") or props.get("id") or f"{stem}[{index}]"
         for j, part in enumerate(parts):
             name = str(label) if len(parts) == 1 else f"{label}#{j}"
-            zones.append(Zone(name=name, kind=kind, polygon_lonlat=part))
+            zones.append(Zone(name=name, kind=kind, polygon_lonlat=part, source=str(path)))
+    if not zones:
+        raise InvalidFileError(path, "features", f"no polygon found: a {kind.replace('_', '-')} file needs one or more")
     return zones
 
 

@@ -37,11 +37,16 @@ class RouteCheck:
         return not self.violations
 
 
-def read_route(path: str | os.PathLike) -> tuple[list[LineString], list[Zone]]:
-    """Legs (lon/lat) of a ``.plan`` or GeoJSON/KML route, and the ``.plan``'s own geofence zones."""
+def read_route(path: str | os.PathLike, *, what: str = "route file") -> tuple[list[LineString], list[Zone]]:
+    """Legs (lon/lat) of a ``.plan`` or GeoJSON/KML route, and the ``.plan``'s own geofence zones.
+
+    ``what`` is how messages call the file (``PATH: --check file not found``).
+    """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(path, "route", "is a folder; give a .plan, GeoJSON or KML route file")
     if not path.is_file():
-        raise MissingFileError(path)
+        raise MissingFileError(path, what)
     legs: list[LineString] = []
     zones: list[Zone] = []
     if path.suffix.lower() == ".plan":
@@ -56,7 +61,7 @@ def read_route(path: str | os.PathLike) -> tuple[list[LineString], list[Zone]]:
         legs = [LineString([a, b]) for a, b in zip(pts, pts[1:]) if a != b]
     else:
         points = []
-        for geom, props in read_features(path):
+        for geom, props in read_features(path, what=what):
             if props.get("role") in ("aoi", "permitted", "no_fly", "no_fly_buffered", "imaging_line"):
                 continue  # a plumetrace plan.geojson: check the routes, not the map layers
             if geom.geom_type == "LineString":
@@ -76,7 +81,7 @@ def read_route(path: str | os.PathLike) -> tuple[list[LineString], list[Zone]]:
 
 
 def check_route(
-    path: str | os.PathLike, *, zones: Sequence[Zone] = (), buffer_m: float = 0.0
+    path: str | os.PathLike, *, zones: Sequence[Zone] = (), buffer_m: float = 0.0, what: str = "route file"
 ) -> RouteCheck:
     """Check every leg of a route file against permitted and (buffered) no-fly zones.
 
@@ -94,7 +99,7 @@ def check_route(
     RouteCheck
         ``violations`` name the leg (0-based, in flight order) and zone.
     """
-    legs, own = read_route(path)
+    legs, own = read_route(path, what=what)
     use = list(zones) if zones else own
     if not zones:
         buffer_m = 0.0

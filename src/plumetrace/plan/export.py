@@ -157,6 +157,8 @@ def read_qgc_plan(path: str | os.PathLike) -> dict[str, Any]:
     home = mission.get("plannedHomePosition")
     if not (isinstance(home, list) and len(home) >= 2 and all(isinstance(v, (int, float)) for v in home[:2])):
         raise InvalidFileError(path, "mission.plannedHomePosition", "must be [lat, lon, alt]")
+    if not (math.isfinite(home[0]) and math.isfinite(home[1]) and abs(home[0]) <= 90 and abs(home[1]) <= 180):
+        raise InvalidFileError(path, "mission.plannedHomePosition", f"[{home[0]}, {home[1]}] is not a latitude, longitude")
     waypoints: list[tuple[float, float, float, int]] = []
     returns_home = False
     for i, item in enumerate(_flatten_items(path, mission["items"])):
@@ -176,11 +178,20 @@ def read_qgc_plan(path: str | os.PathLike) -> dict[str, Any]:
                 raise InvalidFileError(path, f"{field}.params", f"latitude {lat} beyond ±90 (is it [lon, lat]?)")
             waypoints.append((float(lat), float(lon), float(alt or 0.0), command))
     fence = []
-    for i, poly in enumerate((doc.get("geoFence") or {}).get("polygons") or []):
+    geofence = doc.get("geoFence") or {}
+    if not isinstance(geofence, dict) or not isinstance(geofence.get("polygons") or [], list):
+        raise InvalidFileError(path, "geoFence.polygons", "must be an object holding a list of polygons")
+    for i, poly in enumerate(geofence.get("polygons") or []):
         ring = poly.get("polygon") if isinstance(poly, dict) else None
         if not isinstance(ring, list) or len(ring) < 3:
             raise InvalidFileError(path, f"geoFence.polygons[{i}].polygon", "needs at least 3 [lat, lon] points")
-        fence.append((bool(poly.get("inclusion", True)), Polygon([(float(p[1]), float(p[0])) for p in ring])))
+        try:
+            fence_poly = Polygon([(float(p[1]), float(p[0])) for p in ring])
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise InvalidFileError(path, f"geoFence.polygons[{i}].polygon", "points must be [lat, lon] numbers") from None
+        if not fence_poly.is_valid or fence_poly.area == 0.0:
+            raise InvalidFileError(path, f"geoFence.polygons[{i}].polygon", "not a valid polygon (self-intersecting or flat)")
+        fence.append((bool(poly.get("inclusion", True)), fence_poly))
     return {
         "home": (float(home[0]), float(home[1])),
         "waypoints": waypoints,

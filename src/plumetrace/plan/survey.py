@@ -8,27 +8,40 @@ sorties — validates the inputs, refuses plans that cannot comply (naming the z
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
+from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from plumetrace.errors import InvalidInputError
+from plumetrace.errors import InvalidFileError, InvalidInputError
 from plumetrace.plan.airspace import Airspace, Zone, build_airspace, require_compliance
 from plumetrace.plan.coverage import layout_lines
-from plumetrace.plan.geometry import LocalProjection, local_projection, unwrap_geometry
+from plumetrace.plan.geometry import LocalProjection, local_projection, unwrap_geometry, unwrap_longitudes
 from plumetrace.plan.routing import VisibilityRouter
 from plumetrace.plan.sorties import Segment, Sortie, build_sorties, order_segments, sortie_legs
 from plumetrace.plan.transects import downwind_transects
 
-__all__ = ["PlanWaypoint", "FlightPlan", "plan_survey", "plan_transects", "ALTITUDE_RANGE_M", "SPEED_RANGE_M_S"]
+__all__ = [
+    "PlanWaypoint", "FlightPlan", "plan_survey", "plan_transects", "ALTITUDE_RANGE_M", "SPEED_RANGE_M_S",
+    "MAX_FERRY_KM", "MAX_AREA_KM2", "MAX_EXTENT_KM", "MAX_LINES", "MAX_LINE_LENGTH_KM",
+]
 
 ALTITUDE_RANGE_M = (5.0, 20_000.0)
 SPEED_RANGE_M_S = (1.0, 300.0)
+# Work limits, checked before any planning so that a wrong input fails in well under a second.
+MAX_FERRY_KM = 500.0  # home farther than this from the area (or source) is a typo, not a ferry flight
+MAX_AREA_KM2 = 10_000.0  # 100 x 100 km: about a week of airborne imaging; split larger areas
+MAX_EXTENT_KM = 300.0  # the local projection keeps its scale error under ~0.1 % within +-150 km
+MAX_LINES = 2_000  # line layout, routing and sorties grow faster than linearly with the line count
+MAX_LINE_LENGTH_KM = 20_000.0  # imaging-line length: about 100 h at 60 m/s
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,8 @@ class FlightPlan:
 def _check_range(field_name: str, value: float, lo: float, hi: float, unit: str) -> float:
     value = float(value)
     if not (math.isfinite(value) and lo <= value <= hi):
-        raise InvalidInputError(field_name, f"{value:g} {unit} is out of range [{lo:g}, {hi:g}] {unit}")
+        u = f" {unit}" if unit else ""
+        raise InvalidInputError(field_name, f"{value:g}{u} is out of range [{lo:g}, {hi:g}]{u}")
     return value
 
 
@@ -93,6 +107,11 @@ def _validate_common(
         _check_range("endurance", endurance_min, 1.0, 48 * 60.0, "min")
 
 
+def _zone_source(zones: Sequence[Zone], name: str, kind: str) -> str | None:
+    """The file the zone called ``name`` was read from, when known."""
+    return next((z.source for z in zones if z.name == name and z.kind == kind and z.source), None)
+
+
 def _zone_containing(point: BaseGeometry, airspace: Airspace) -> str | None:
     for name, poly in airspace.no_fly:
         if poly.intersects(point) and poly.buffer(-1e-6).intersects(point):
@@ -103,19 +122,65 @@ def _zone_containing(point: BaseGeometry, airspace: Airspace) -> str | None:
     return None
 
 
+def _check_home(home_lonlat: tuple[float, float]) -> tuple[float, float]:
+    """(lon, lat) of a valid take-off point; InvalidInputError("home", ...) otherwise."""
+    try:
+        lon, lat = map(float, home_lonlat)
+    except (TypeError, ValueError):
+        raise InvalidInputError("home", f"{home_lonlat!r} is not a (longitude, latitude) pair in degrees") from None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise InvalidInputError(
+            "home", f"({lat:g}, {lon:g}) is not a latitude in [-90, 90] and a longitude in [-180, 180] degrees"
+        )
+    return lon, lat
+
+
+def _home_distance_m(home_lonlat: tuple[float, float], geoms_lonlat: Sequence[BaseGeometry]) -> float:
+    """Geodesic distance from home to the nearest point of ``geoms_lonlat`` (0 inside), metres.
+
+    Boundaries are densified to 0.005° (~500 m) so a long edge passing close to home is measured at its
+    nearest point, not at its corners.
+    """
+    lon, lat = home_lonlat
+    union = unary_union(list(geoms_lonlat))
+    ref = float(shapely.get_coordinates(union)[0, 0])
+    home = Point(float(unwrap_longitudes(np.array([lon]), reference_deg=ref)[0]), lat)
+    if union.covers(home):
+        return 0.0
+    pts = shapely.get_coordinates(shapely.segmentize(union.boundary if union.area > 0 else union, 0.005))
+    _, _, dist = _GEOD.inv(np.full(len(pts), lon), np.full(len(pts), lat), pts[:, 0], pts[:, 1])
+    return float(np.min(dist))
+
+
+def _check_ferry(
+    home_lonlat: tuple[float, float], geoms_lonlat: Sequence[BaseGeometry], *, what: str,
+    speed_m_s: float, endurance_min: float | None,
+) -> None:
+    """Refuse a home too far from the work: > MAX_FERRY_KM, or too far to fly there and back in one sortie."""
+    d = _home_distance_m(home_lonlat, geoms_lonlat)
+    lon, lat = home_lonlat
+    if d > MAX_FERRY_KM * 1000.0:
+        raise InvalidInputError(
+            "home", f"({lat:g}, {lon:g}) is {d / 1000:,.0f} km from the {what}; take off within "
+            f"{MAX_FERRY_KM:g} km of it (is LAT,LON in the right order?)",
+        )
+    if endurance_min is not None and 2.0 * d > endurance_min * 60.0 * speed_m_s:
+        raise InvalidInputError(
+            "home", f"({lat:g}, {lon:g}) is {d / 1000:,.1f} km from the {what}: out and back "
+            f"({2 * d / 1000:,.1f} km) is more than the endurance of {endurance_min:g} min at {speed_m_s:g} m/s "
+            f"({endurance_min * 60 * speed_m_s / 1000:,.1f} km)",
+        )
+
+
 def _setup(
     geoms_lonlat: Sequence[BaseGeometry], home_lonlat: tuple[float, float], zones: Sequence[Zone], buffer_m: float
 ) -> tuple[LocalProjection, Airspace, tuple[float, float], BaseGeometry]:
-    lon, lat = map(float, home_lonlat)
-    if not (-90.0 <= lat <= 90.0 and -360.0 <= lon <= 360.0):
-        raise InvalidInputError("home", f"({lat}, {lon}) is not a latitude, longitude in degrees")
+    lon, lat = _check_home(home_lonlat)
     home_pt = Point(lon, lat)
-    projection = local_projection([*geoms_lonlat, home_pt])
+    # Centred on the work, never on home: the area, its lines and figures do not depend on where home is.
+    projection = local_projection(list(geoms_lonlat))
     airspace = build_airspace(zones, projection, buffer_m=buffer_m)
     home = projection.to_local(home_pt)
-    where = _zone_containing(home, airspace)
-    if where:
-        raise InvalidInputError("home", f"home point ({lat:.5f}, {lon:.5f}) lies {where}")
     local = [projection.to_local(g) for g in geoms_lonlat] + [home]
     for _, p in (*airspace.permitted, *airspace.no_fly):
         local.append(p)
@@ -123,6 +188,14 @@ def _setup(
     pad = 0.5 * max(maxx - minx, maxy - miny, 1000.0)
     world = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
     return projection, airspace, (home.x, home.y), airspace.legal_region(world)
+
+
+def _check_home_airspace(home_lonlat: tuple[float, float], home: tuple[float, float], airspace: Airspace) -> None:
+    """Refuse a home point inside a buffered no-fly zone or outside permitted airspace."""
+    where = _zone_containing(Point(home), airspace)
+    if where:
+        lon, lat = home_lonlat
+        raise InvalidInputError("home", f"home point ({lat:.5f}, {lon:.5f}) lies {where}")
 
 
 def _finish(
@@ -208,6 +281,7 @@ def plan_survey(
     zones: Sequence[Zone] = (),
     buffer_m: float = 0.0,
     endurance_min: float | None = None,
+    aoi_path: str | os.PathLike | None = None,
 ) -> FlightPlan:
     """Plan an imaging survey that covers an area with parallel lines.
 
@@ -235,6 +309,8 @@ def plan_survey(
         Safety distance from no-fly zones, metres.
     endurance_min
         Longest sortie, minutes of flight at ``speed_m_s``; unlimited when None.
+    aoi_path
+        The file the area was read from, named in the messages about the area (``FILE: area: ...``).
 
     Returns
     -------
@@ -244,14 +320,23 @@ def plan_survey(
 
     Raises
     ------
-    InvalidInputError
-        Inputs out of range; the area lies inside a no-fly zone or outside permitted airspace; the swath
-        is larger than the area; home in forbidden airspace; a line that no sortie can fly.
+    InvalidInputError, InvalidFileError
+        Inputs out of range; an area too large to plan in one go (``MAX_AREA_KM2``, ``MAX_EXTENT_KM``,
+        ``MAX_LINES``, ``MAX_LINE_LENGTH_KM``: refused before any planning); home farther than
+        ``MAX_FERRY_KM`` from the area or beyond the endurance; the area lies inside a no-fly zone or outside
+        permitted airspace; the swath is larger than the area; home in forbidden airspace; a line that no
+        sortie can fly.
     """
     _validate_common(
         altitude_agl_m=altitude_agl_m, speed_m_s=speed_m_s, turn_radius_m=turn_radius_m,
         buffer_m=buffer_m, endurance_min=endurance_min,
     )
+    overlap = _check_range("overlap", overlap, 0.0, 0.9, "")
+    if heading_deg is not None and not math.isfinite(heading_deg):
+        raise InvalidInputError("heading_deg", f"must be a finite number of degrees, got {heading_deg}")
+    if not (math.isfinite(swath_m) and swath_m > 0.0):
+        raise InvalidInputError("swath", f"must be a positive number of metres, got {swath_m}")
+    home_lonlat = _check_home(home_lonlat)
     aoi_lonlat = list(aoi_lonlat)
     if not aoi_lonlat:
         raise InvalidInputError("aoi", "no polygon given")
@@ -261,21 +346,62 @@ def plan_survey(
     for i, poly in enumerate(aoi_lonlat):
         if not poly.is_valid:
             raise InvalidInputError(f"aoi[{i}]", f"invalid polygon: {shapely.validation.explain_validity(poly)}")
+
+    def area_error(field_name: str, problem: str) -> InvalidInputError:
+        if aoi_path is None:
+            return InvalidInputError("aoi", problem)
+        return InvalidFileError(aoi_path, field_name, problem)
+
+    # Size the work before doing any: a continent-size area must fail at once, not after minutes.
+    area = unary_union([local_projection(aoi_lonlat).to_local(p) for p in aoi_lonlat])
+    rect = area.minimum_rotated_rectangle
+    coords = list(rect.exterior.coords) if rect.geom_type == "Polygon" else [(0, 0), (0, 0), (0, 0)]
+    sides = sorted(math.dist(coords[i], coords[i + 1]) for i in range(2))
+    if area.area / 1e6 > MAX_AREA_KM2:
+        raise area_error("area", f"{area.area / 1e6:,.0f} km² is more than one plan covers (at most "
+                                 f"{MAX_AREA_KM2:,.0f} km²); split the area into smaller polygons and plan each")
+    if sides[1] / 1000.0 > MAX_EXTENT_KM:
+        raise area_error("area", f"the polygons span {sides[1] / 1000:,.0f} km (at most {MAX_EXTENT_KM:g} km in "
+                                 "one plan); plan distant parts separately")
+    spacing = swath_m * (1.0 - overlap)
+    n_lines = math.ceil(sides[0] / spacing) if spacing > 0 else math.inf
+    line_km = area.area / spacing / 1000.0
+    if n_lines > MAX_LINES or line_km > MAX_LINE_LENGTH_KM:
+        raise area_error(
+            "area", f"{area.area / 1e6:,.1f} km² at {spacing:.0f} m line spacing needs about {n_lines:,} lines "
+            f"and {line_km:,.0f} km of imaging (at most {MAX_LINES:,} lines, {MAX_LINE_LENGTH_KM:,.0f} km); "
+            "fly higher (wider swath), lower the overlap or split the area",
+        )
+    _check_ferry(home_lonlat, aoi_lonlat, what="area of interest", speed_m_s=speed_m_s,
+                 endurance_min=endurance_min)
     projection, airspace, home, legal = _setup(aoi_lonlat, home_lonlat, zones, buffer_m)
     area = unary_union([projection.to_local(p) for p in aoi_lonlat])
     for name, zone in airspace.no_fly:
         if zone.covers(area):
+            where = _zone_source(zones, name, "no_fly")
+            buffered = f" (with its {airspace.buffer_m:g} m buffer)" if airspace.buffer_m >= 0.01 else ""
+            problem = f"no-fly zone {name!r}{buffered} covers the whole area of interest; nothing can be imaged"
+            if where:
+                raise InvalidFileError(where, "no_fly", problem)
             raise InvalidInputError("aoi", f"the area of interest lies entirely inside no-fly zone {name!r}")
     permitted = airspace.permitted_union
     if permitted is not None:
         outside = area.difference(permitted).area
+        names = " + ".join(n for n, _ in airspace.permitted)
+        sources = sorted({z.source for z in zones if z.kind == "permitted" and z.source})
+        if not permitted.intersects(area) or outside >= area.area * (1 - 1e-9):
+            problem = f"permitted airspace {names!r} does not overlap the area of interest"
+            if sources:
+                raise InvalidFileError(" + ".join(sources), "permitted", problem)
+            raise InvalidInputError("permitted", problem)
         if outside > 1e-3 * area.area:
-            names = " + ".join(n for n, _ in airspace.permitted)
-            raise InvalidInputError(
-                "aoi",
+            origin = f" ({' + '.join(sources)})" if sources else ""
+            raise area_error(
+                "area",
                 f"{100 * outside / area.area:.1f} % of the area of interest lies outside permitted airspace "
-                f"{names!r}; shrink the area or extend the permitted zones",
+                f"{names!r}{origin}; shrink the area or extend the permitted zones",
             )
+    _check_home_airspace(home_lonlat, home, airspace)
     rect = area.minimum_rotated_rectangle
     coords = list(rect.exterior.coords) if rect.geom_type == "Polygon" else [(0, 0), (0, 0), (0, 0)]
     sides = sorted(math.dist(coords[i], coords[i + 1]) for i in range(2))
@@ -285,7 +411,12 @@ def plan_survey(
             f"swath {swath_m:.0f} m is larger than the area ({sides[1]:.0f} x {sides[0]:.0f} m); "
             "fly lower or plan a single pass",
         )
-    layout = layout_lines(area, legal, swath_m=swath_m, overlap=overlap, heading_deg=heading_deg)
+    try:
+        layout = layout_lines(area, legal, swath_m=swath_m, overlap=overlap, heading_deg=heading_deg)
+    except InvalidInputError as exc:
+        if exc.field != "aoi":
+            raise
+        raise area_error("area", exc.problem) from None
     segments = [Segment(ln.start, ln.end, altitude_agl_m, "line") for ln in layout.lines]
     summary: dict[str, Any] = {
         "mode": "survey",
@@ -356,11 +487,14 @@ def plan_transects(
             altitude_agl_m=a, speed_m_s=speed_m_s, turn_radius_m=turn_radius_m,
             buffer_m=buffer_m, endurance_min=endurance_min,
         )
+    home_lonlat = _check_home(home_lonlat)
     lines = downwind_transects(
         source_lonlat, wind_from_deg=wind_from_deg, distances_m=distances_m, altitudes_m=altitudes, width_m=width_m
     )
     geoms = [ln for ln, _, _ in lines] + [Point(*source_lonlat)]
+    _check_ferry(home_lonlat, geoms, what="transects", speed_m_s=speed_m_s, endurance_min=endurance_min)
     projection, airspace, home, legal = _setup(geoms, home_lonlat, zones, buffer_m)
+    _check_home_airspace(home_lonlat, home, airspace)
     segments = []
     for ln, d, alt in lines:
         local = projection.to_local(ln)

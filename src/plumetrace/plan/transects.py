@@ -63,17 +63,19 @@ def downwind_transects(
         One per (distance, altitude), alternating direction so consecutive passes turn around.
     """
     lon0, lat0 = map(float, source_lonlat)
-    if not (-90.0 <= lat0 <= 90.0) or not math.isfinite(lon0):
-        raise InvalidInputError("source", f"({lat0}, {lon0}) is not a latitude, longitude in degrees")
-    if not math.isfinite(wind_from_deg):
-        raise InvalidInputError("wind_dir", f"must be a finite number of degrees, got {wind_from_deg}")
+    if not (-90.0 <= lat0 <= 90.0 and -180.0 <= lon0 <= 180.0):
+        raise InvalidInputError(
+            "source", f"({lat0:g}, {lon0:g}) is not a latitude in [-90, 90] and a longitude in [-180, 180] degrees"
+        )
+    if not (math.isfinite(wind_from_deg) and -360.0 <= wind_from_deg <= 360.0):
+        raise InvalidInputError("wind_dir", f"must be a direction in [-360, 360] degrees, got {wind_from_deg}")
     distances = [float(d) for d in distances_m]
     if not distances or any(not (0.0 < d <= 100_000.0) for d in distances):
         raise InvalidInputError("distances", f"need one or more distances in (0, 100000] m, got {distances_m}")
     altitudes = [float(a) for a in altitudes_m]
     if not altitudes or any(not (1.0 <= a <= 20_000.0) for a in altitudes):
         raise InvalidInputError("altitudes", f"need one or more altitudes in [1, 20000] m, got {altitudes_m}")
-    if width_m is not None and not (1.0 <= width_m <= 200_000.0):
+    if width_m is not None and not (1.0 <= float(width_m) <= 200_000.0):
         raise InvalidInputError("transect_width_m", f"must lie in [1, 200000] m, got {width_m}")
     downwind_az = (wind_from_deg + 180.0) % 360.0
     out: list[tuple[LineString, float, float]] = []

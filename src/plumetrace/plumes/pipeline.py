@@ -16,13 +16,14 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from plumetrace.errors import InvalidInputError
+from plumetrace.errors import InvalidFileError, InvalidInputError
 from plumetrace.plumes.quantify import (
     UeffCalibration,
     integrated_mass_enhancement_kg,
     monte_carlo_csf,
     monte_carlo_rate,
     plume_length_m,
+    ppm_m_to_kg_m2,
     ueff_calibration,
 )
 from plumetrace.plumes.segment import (
@@ -171,23 +172,50 @@ def analyze_plumes(
         Empty map, no pixel size, unknown sensor or gas, bad wind.
     """
     ds = _dataset(enhancement)
+    where = ds.encoding.get("source")  # the file the map was read from (read_enhancement), to name in errors
+
+    def bad(field: str, problem: str) -> InvalidInputError | InvalidFileError:
+        return InvalidFileError(where, field, problem) if where else InvalidInputError(field, problem)
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63 - 10**6:
+        raise InvalidInputError("seed", f"must be an integer >= 0, got {seed!r}")
+    if pixel_size_m is not None and (not np.isfinite(pixel_size_m) or pixel_size_m <= 0):
+        raise InvalidInputError("pixel size", f"must be a positive number of metres, got {pixel_size_m!r}")
     enh = ds["enhancement"]
     if enh.ndim != 2 or enh.size == 0:
-        raise InvalidInputError("enhancement", f"must be a non-empty 2-D map, got shape {enh.shape}")
+        raise bad("enhancement", f"must be a non-empty 2-D map, got shape {enh.shape}")
     values = np.asarray(enh.values, dtype=np.float64)
     if not np.isfinite(values).any():
-        raise InvalidInputError("enhancement", "map is empty (no finite pixels)")
+        raise bad("enhancement", "map is empty (no finite pixels)")
+    sensor_from_map, gas_from_map = sensor is None and bool(ds.attrs.get("sensor")), gas is None and bool(ds.attrs.get("gas"))
     sensor = str(sensor or ds.attrs.get("sensor") or "generic").lower()
     gas = str(gas or ds.attrs.get("gas") or "ch4").lower()
-    calibration = calibration or ueff_calibration(sensor)  # fails early on an unknown sensor
-    geometry = pixel_geometry(ds, pixel_size_m=pixel_size_m)
+    try:  # fail early on an unknown sensor or gas, naming the file when the map's tags named them
+        calibration = calibration or ueff_calibration(sensor)
+    except InvalidInputError as exc:
+        raise (bad("sensor", f"{exc.problem}; give --sensor") if sensor_from_map else exc) from None
+    try:
+        ppm_m_to_kg_m2(gas)
+    except InvalidInputError as exc:
+        raise (bad("gas", exc.problem) if gas_from_map else exc) from None
+    try:
+        geometry = pixel_geometry(ds, pixel_size_m=pixel_size_m)
+    except InvalidInputError as exc:
+        if pixel_size_m is None and where:  # the file lacks what the rate needs
+            raise InvalidFileError(where, "transform", f"{exc.problem}") from None
+        raise
     time = ds.attrs.get("acquisition_time")
 
     enh_for_segment = enh.copy()
     enh_for_segment.attrs = {**ds.attrs, **enh.attrs}
     uncertainty = ds["uncertainty"] if "uncertainty" in ds and ds["uncertainty"].shape == enh.shape else None
     albedo = ds["albedo"] if "albedo" in ds and ds["albedo"].shape == enh.shape else None
-    labels = segment_plumes(enh_for_segment, uncertainty=uncertainty, albedo=albedo, params=params)
+    try:
+        labels = segment_plumes(enh_for_segment, uncertainty=uncertainty, albedo=albedo, params=params)
+    except InvalidInputError as exc:
+        if exc.field in ("enhancement", "uncertainty", "albedo"):  # a property of the map: name its file
+            raise bad(exc.field, exc.problem) from None
+        raise
     column_wise = bool(labels.attrs["column_wise"])
     median, sigma = robust_background(values, column_wise=column_wise, min_column_pixels=params.min_column_pixels)
     anomaly = values - median  # background-removed enhancement, ppm·m

@@ -112,24 +112,23 @@ class UeffCalibration:
     sigma_c: float = 0.0
 
 
-# Structural error of the airborne rows, split (session 3) into a systematic and a random part:
+# Structural error of the airborne rows, split into a systematic and a random part:
 # * SYSTEMATIC (common to every airborne plume): transferring a U_eff calibrated on 20 m LES to 3-10 m pixels. The
-#   round-3 analysis put the whole airborne structural error at ±40 %, i.e. 20 % per-snapshot scatter ⊕ ~35 % transfer
+#   whole airborne structural error is taken as ±40 %, i.e. 20 % per-snapshot scatter ⊕ ~35 % transfer
 #   (sqrt(0.40² - 0.20²) = 0.35; the 35 % is half the log-distance between the simulators that bracket the 5 m
-#   near-field physics, ln(1.39/0.76)/2 = 0.30, rounded up). Fixed before the round-4 runs, not fitted; a benchmark on
-#   one simulator cannot calibrate it (docs/benchmarks.md, issue 4).
+#   near-field physics, ln(1.39/0.76)/2 = 0.30, rounded up). Fixed before validation, not fitted; a benchmark on
+#   one simulator cannot calibrate it (docs/design/quantify_intervals.md).
 # * RANDOM (plume to plume): calibrated on simulated plumes, see CALIBRATED_RANDOM_REL_SIGMA.
 AIRBORNE_SYSTEMATIC_REL_SIGMA = 0.35
 
 # Random structural σ (1σ of a log-normal factor) per preset, calibrated by calibrate_random_sigma (split-conformal
 # style: the smallest σ at which the 68 % random interval holds the truth for ceil(0.68 (N + 1)) of N calibration
-# rows) with `python benchmarks/quantify_skill.py --calibrate-sigma --calibration-cases 60 --json
+# rows) with `python -m benchmarks.quantify_skill --calibrate-sigma --calibration-cases 60 --json
 # benchmarks/results/quantify_sigma_calibration.json` on CALIBRATION seeds only (50000-50059, Q log-uniform over the
 # upper half of each preset's range, disjoint from the validation seeds 1000-1199): each detected plume with 20 wind
-# errors drawn as in validation (given U·(1 + 0.3 ε), σ_U = 30 % of the given speed), 2026-11-21, engine at commit
-# b6a3e40 (the robust round's target removal, 5acd77b), simulator growth="inertial", a and b at the literature row.
-# Re-calibrated on that engine and committed before its validation run (at engine 7b46873 the same procedure gave
-# 0.206 / 0.295). For the other rows (prisma, enmap, generic) no simulator preset was calibrated.
+# errors drawn as in validation (given U·(1 + 0.3 ε), σ_U = 30 % of the given speed), 2026-11-21, detection engine
+# with the robust round's target removal, simulator growth="inertial", a and b at the literature row; fixed before
+# the validation run. For the other rows (prisma, enmap, generic) no simulator preset was calibrated.
 CALIBRATED_RANDOM_REL_SIGMA: dict[str, float] = {
     "emit": 0.204,  # 40 detected plumes of 60 x 20 wind draws = 800 rows, rank 545 (single-draw conformal: 0.217)
     "aviris-ng": 0.280,  # 50 detected plumes of 60 x 20 wind draws = 1000 rows, rank 681 (single-draw: 0.373)
@@ -137,12 +136,11 @@ CALIBRATED_RANDOM_REL_SIGMA: dict[str, float] = {
 AIRBORNE_MODEL_REL_SIGMA = CALIBRATED_RANDOM_REL_SIGMA["aviris-ng"]  # random part of the airborne rows
 
 # Random structural σ of the CROSS-SECTIONAL FLUX (1σ of a log-normal factor) per preset, calibrated the same way
-# (calibrate_sigma_from_draws on the CSF's own Monte Carlo draws) by the same command, `python
-# benchmarks/quantify_skill.py --calibrate-sigma`, on the same calibration plumes and seeds: each detected plume
+# (calibrate_sigma_from_draws on the CSF's own Monte Carlo draws) by the same command, `python -m
+# benchmarks.quantify_skill --calibrate-sigma`, on the same calibration plumes and seeds: each detected plume
 # with 20 winds drawn as in validation (speed U·(1 + 0.3 ε), σ_U = 30 % of the given speed; direction θ + 15° ε',
-# σ_θ = 15°), 200 CSF draws each, c at the table value; 2026-11-21, engine at commit b6a3e40 (target removal in the
-# robust round), simulator growth="inertial"; the same run as the IME's σ above. Committed before the validation
-# run (at engine 7b46873: 0.249 / 0.388). prisma and enmap take the EMIT value, generic the larger one.
+# σ_θ = 15°), 200 CSF draws each, c at the table value; 2026-11-21, the same run as the IME's σ above, fixed
+# before the validation run. prisma and enmap take the EMIT value, generic the larger one.
 CALIBRATED_CSF_RANDOM_REL_SIGMA: dict[str, float] = {
     "emit": 0.243,  # 40 detected plumes of 60 x 20 winds = 800 rows, rank 545 (single-draw conformal: 0.251)
     "aviris-ng": 0.391,  # 50 detected plumes of 60 x 20 winds = 1000 rows, rank 681 (single-draw: 0.461)
@@ -207,13 +205,13 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
 }
 
 
-# U_eff fitted by benchmarks/quantify_skill.py (fit_ueff) on plumes of the default plumetrace puff model (round 4,
-# growth="inertial": relative dispersion + a multi-scale centroid process with an inertial-range structure), rendered,
+# U_eff fitted by benchmarks/quantify_skill.py (fit_ueff) on plumes of the default plumetrace puff model
+# (growth="inertial": relative dispersion + a multi-scale centroid process with an inertial-range structure), rendered,
 # retrieved by the matched filter and segmented with the defaults (calibration seeds 50000+, disjoint from the
 # validation seeds; 40 EMIT and 50 AVIRIS-NG detected plumes of 60 each). For SIMULATED data only. The EMIT fit
 # (0.38 U + 0.39) agrees with the published EMIT rows (0.36 U + 0.43 / 0.66) within its errors; the AVIRIS-NG fit has
-# half the literature slope and a larger intercept (0.19 U + 0.81). Earlier simulators gave other fits (round 2,
-# Taylor: EMIT 0.35 U + 0.62, AVIRIS-NG 0.52 U + 0.88; round 3, Gifford: EMIT 0.64 U - 0.56, AVIRIS-NG 0.18 U + 0.58)
+# half the literature slope and a larger intercept (0.19 U + 0.81). Other puff models give other fits (growth="taylor":
+# EMIT 0.35 U + 0.62, AVIRIS-NG 0.52 U + 0.88; growth="gifford": EMIT 0.64 U - 0.56, AVIRIS-NG 0.18 U + 0.58)
 # and refits on other seeds scatter (EMIT 0.69 U - 0.33 on 60 Taylor plumes), so these rows illustrate the simulator
 # rather than calibrate it. Real data: use UEFF_TABLE.
 SIMULATOR_UEFF: dict[str, UeffCalibration] = {

@@ -15,10 +15,10 @@ signal-to-noise ratio of plumes a few pixels across and suppresses single-pixel 
    lies more than that fraction below the median albedo of the 3-pixel ring around them are dropped as surface
    features: a gas plume does not follow the outline of a darker surface patch, whereas a matched filter run with
    scene-wide statistics reads some minority surfaces (e.g. dry shrubs, with lignin/cellulose absorption near
-   2100 and 2300 nm) as an enhancement (see docs/benchmarks.md, issue 4).
+   2100 and 2300 nm) as an enhancement (see docs/benchmarks.md, quantify_skill).
 
 Defaults (:data:`DEFAULT_SEGMENT_PARAMS`) were chosen on simulated plume-free EMIT scenes to keep false plumes
-below one per 100 km² (see docs/benchmarks.md, issue 4) while keeping ~1000 kg/h plumes at 3 m/s detectable.
+below one per 100 km² (see docs/benchmarks.md, quantify_skill) while keeping ~1000 kg/h plumes at 3 m/s detectable.
 """
 
 from __future__ import annotations

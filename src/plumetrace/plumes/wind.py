@@ -52,8 +52,10 @@ class Wind:
 
 
 def _check_speed(speed_m_s: float, field: str) -> float:
-    if speed_m_s is None or not np.isfinite(speed_m_s):
+    if speed_m_s is None:
         raise InvalidInputError(field, "missing; give --wind-speed and --wind-dir, or --wind-file")
+    if not np.isfinite(speed_m_s):
+        raise InvalidInputError(field, f"must be a finite number of m/s ({MIN_SPEED_M_S:g}-{MAX_SPEED_M_S:g}), got {speed_m_s!r}")
     if not MIN_SPEED_M_S <= speed_m_s <= MAX_SPEED_M_S:
         raise InvalidInputError(field, f"{speed_m_s:g} m/s is out of range {MIN_SPEED_M_S:g}-{MAX_SPEED_M_S:g} m/s")
     return float(speed_m_s)
@@ -76,8 +78,10 @@ def wind_from_options(
     if speed_m_s is None:
         raise InvalidInputError("wind speed", "missing; give --wind-speed and --wind-dir, or --wind-file")
     speed = _check_speed(speed_m_s, "wind speed")
-    if direction_deg is None or not np.isfinite(direction_deg):
+    if direction_deg is None:
         raise InvalidInputError("wind direction", "missing; give --wind-dir (degrees the wind blows from)")
+    if not np.isfinite(direction_deg):
+        raise InvalidInputError("wind direction", f"must be a finite number of degrees (0-360), got {direction_deg!r}")
     if not 0.0 <= direction_deg <= 360.0:
         raise InvalidInputError("wind direction", f"{direction_deg:g} is out of range 0-360 degrees")
     if speed_sigma_m_s is None:
@@ -89,15 +93,23 @@ def wind_from_options(
     return Wind(float(speed), float(direction_deg) % 360.0, float(speed_sigma_m_s), float(direction_sigma_deg))
 
 
-def _parse_time(value: object, where: str) -> np.datetime64:
+def _parse_time(value: object, where: str, field: str = "time") -> np.datetime64:
+    """An ISO 8601 time (a zone offset is converted to UTC; no zone means UTC) as naive UTC datetime64[s]."""
+    import pandas as pd
+
     try:
-        text = str(value).strip().replace("Z", "")
-        stamp = np.datetime64(text, "s")
-    except ValueError as exc:
-        raise InvalidFileError(where, "time", f"cannot parse {value!r} as an ISO 8601 time") from exc
-    if np.isnat(stamp):
-        raise InvalidFileError(where, "time", f"cannot parse {value!r} as an ISO 8601 time")
-    return stamp
+        stamp = pd.to_datetime(str(value).strip(), format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise InvalidFileError(where, field, f"cannot parse {value!r} as an ISO 8601 time")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return np.datetime64(stamp.to_datetime64(), "s")
+
+
+#: Fastest wind accepted in a wind file, m/s: above it a record is not a surface wind (the record gust is 113 m/s).
+MAX_FILE_SPEED_M_S = 100.0
 
 
 def read_wind_series(path: str | PathLike) -> dict[str, np.ndarray]:
@@ -107,23 +119,53 @@ def read_wind_series(path: str | PathLike) -> dict[str, np.ndarray]:
     ``u10_m_s`` + ``v10_m_s`` (eastward, northward components); optional ``lat``, ``lon``,
     ``wind_speed_sigma_m_s``. NetCDF: variables ``u10``/``v10`` (or ``wind_speed``/``wind_dir``) over ``time`` and
     optionally ``latitude``/``lat`` and ``longitude``/``lon`` grid axes (ERA5 style).
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    InvalidFileError
+        Naming the file and the column: not text / not NetCDF, a required column missing or repeated, a value that
+        is not a number or is NaN, a negative speed (a direction goes in ``wind_dir_deg``), a speed above
+        100 m/s, a direction outside 0-360°, a negative sigma, a position off the globe, an unparseable time, or
+        one time (per station) given twice with different values (identical repeats are dropped).
     """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(path, "file", "is a directory, not a wind file")
     if not path.exists():
         raise MissingFileError(path, "wind file")
     suffix = path.suffix.lower()
     if suffix in (".nc", ".nc4", ".netcdf", ".h5"):
-        return _read_wind_netcdf(path)
-    if suffix in (".csv", ".txt"):
-        return _read_wind_csv(path)
-    raise InvalidFileError(path, "format", f"unknown wind file type {suffix!r}; expected .csv or .nc")
+        series = _read_wind_netcdf(path)
+    elif suffix in (".csv", ".txt"):
+        series = _read_wind_csv(path)
+    else:
+        raise InvalidFileError(path, "format", f"unknown wind file type {suffix!r}; expected .csv or .nc")
+    return _deduplicate(path, series)
 
 
 def _read_wind_csv(path: Path) -> dict[str, np.ndarray]:
     import csv
+    import io
 
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    if path.stat().st_size == 0:
+        raise InvalidFileError(path, "file", "is empty (0 bytes)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:
+        raise InvalidFileError(path, "file", "is not a text CSV (binary content)")
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InvalidFileError(path, "file", f"is not a readable CSV ({exc})") from None
+    names = [name.strip().lower() for name in header]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise InvalidFileError(path, repeated[0], "column appears more than once in the header")
     if not rows:
         raise InvalidFileError(path, "rows", "no data rows")
     columns = {name.strip().lower(): name for name in rows[0].keys() if name}
@@ -131,23 +173,72 @@ def _read_wind_csv(path: Path) -> dict[str, np.ndarray]:
         raise InvalidFileError(path, "time", "column missing")
 
     def column(name: str) -> np.ndarray:
-        try:
-            return np.array([float(row[columns[name]]) for row in rows])
-        except (TypeError, ValueError) as exc:
-            raise InvalidFileError(path, name, "contains a value that is not a number") from exc
+        values = np.empty(len(rows))
+        for i, row in enumerate(rows):
+            try:
+                values[i] = float(row[columns[name]])
+            except (TypeError, ValueError):
+                raise InvalidFileError(path, name, f"{row[columns[name]]!r} at row {i + 2} is not a number") from None
+            if not np.isfinite(values[i]):
+                raise InvalidFileError(path, name, f"missing or NaN at row {i + 2}")
+        return values
 
-    times = np.array([_parse_time(row[columns["time"]], str(path)) for row in rows])
+    def check(name: str, values: np.ndarray, low: float, high: float, what: str) -> None:
+        bad = (values < low) | (values > high)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InvalidFileError(path, name, f"{values[i]:g} at row {i + 2} {what}")
+
+    times = np.array([_parse_time(row[columns["time"]], str(path)) for row in rows], dtype="datetime64[s]")
     if {"u10_m_s", "v10_m_s"} <= columns.keys():
         u, v = column("u10_m_s"), column("v10_m_s")
+        check("u10_m_s", np.hypot(u, v), 0.0, MAX_FILE_SPEED_M_S,
+              f"(wind speed hypot(u, v)) is above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind")
     elif {"wind_speed_m_s", "wind_dir_deg"} <= columns.keys():
-        u, v = _components(column("wind_speed_m_s"), column("wind_dir_deg"))
+        speed, direction = column("wind_speed_m_s"), column("wind_dir_deg")
+        check("wind_speed_m_s", speed, 0.0, np.inf, "is negative; speeds are >= 0 m/s (the direction goes in wind_dir_deg)")
+        check("wind_speed_m_s", speed, 0.0, MAX_FILE_SPEED_M_S, f"is above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind")
+        check("wind_dir_deg", direction, 0.0, 360.0, "is outside 0-360 degrees")
+        u, v = _components(speed, direction)
     else:
         raise InvalidFileError(path, "wind columns", "need wind_speed_m_s + wind_dir_deg or u10_m_s + v10_m_s")
     series = {"time": times, "u_m_s": u, "v_m_s": v}
-    for name in ("lat", "lon", "wind_speed_sigma_m_s"):
+    limits = {"lat": (-90.0, 90.0, "is outside -90..90 degrees"), "lon": (-180.0, 360.0, "is outside -180..360 degrees"),
+              "wind_speed_sigma_m_s": (0.0, MAX_FILE_SPEED_M_S, f"is outside 0-{MAX_FILE_SPEED_M_S:g} m/s (a 1σ is >= 0)")}
+    for name, (low, high, what) in limits.items():
         if name in columns:
             series[name] = column(name)
+            check(name, series[name], low, high, what)
+    if ("lat" in series) != ("lon" in series):
+        raise InvalidFileError(path, "lon" if "lat" in series else "lat", "column missing (stations need lat and lon)")
     return series
+
+
+def _deduplicate(path: Path, series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Drop exact repeats of a record; refuse one time (at one station) given twice with different values."""
+    times = series["time"]
+    if times.size == 0:
+        raise InvalidFileError(path, "time", "no records")
+    keys = [times.astype("int64")]
+    if "lat" in series and "lon" in series:
+        keys += [series["lat"], series["lon"]]
+    order = np.lexsort(keys[::-1])
+    same = np.ones(times.size - 1, dtype=bool)
+    for key in keys:
+        same &= key[order][1:] == key[order][:-1]
+    if not same.any():
+        return series
+    per_record = [name for name, values in series.items() if values.shape[:1] == times.shape and name != "time"]
+    drop = np.zeros(times.size, dtype=bool)
+    for i in np.flatnonzero(same):
+        a, b = order[i], order[i + 1]
+        for name in per_record:
+            va, vb = np.asarray(series[name][a]), np.asarray(series[name][b])
+            if not np.array_equal(va, vb, equal_nan=True):
+                raise InvalidFileError(path, "time", f"{times[a]} appears twice with different wind values; "
+                                       "keep one record per time" + (" and station" if len(keys) > 1 else ""))
+        drop[b] = True
+    return {name: (values[~drop] if values.shape[:1] == times.shape else values) for name, values in series.items()}
 
 
 def _read_wind_netcdf(path: Path) -> dict[str, np.ndarray]:
@@ -156,7 +247,7 @@ def _read_wind_netcdf(path: Path) -> dict[str, np.ndarray]:
     try:
         ds = xr.open_dataset(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a malformed file for the user
-        raise InvalidFileError(path, "netcdf", f"cannot read: {exc}") from exc
+        raise InvalidFileError(path, "file", f"is not a readable NetCDF file ({type(exc).__name__})") from exc
     with ds:
         names = {name.lower(): name for name in list(ds.variables)}
         time_name = names.get("time") or names.get("valid_time")
@@ -164,17 +255,37 @@ def _read_wind_netcdf(path: Path) -> dict[str, np.ndarray]:
             raise InvalidFileError(path, "time", "variable missing")
         if "u10" in names and "v10" in names:
             u, v = ds[names["u10"]], ds[names["v10"]]
+            field = "u10"
         elif "wind_speed" in names and "wind_dir" in names:
-            u_arr, v_arr = _components(ds[names["wind_speed"]].values, ds[names["wind_dir"]].values)
+            speed = np.asarray(ds[names["wind_speed"]].values, dtype=np.float64)
+            direction = np.asarray(ds[names["wind_dir"]].values, dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                if (speed < 0).any():
+                    raise InvalidFileError(path, "wind_speed", "negative speed; speeds are >= 0 m/s")
+                if ((direction < 0) | (direction > 360)).any():
+                    raise InvalidFileError(path, "wind_dir", "direction outside 0-360 degrees")
+            u_arr, v_arr = _components(speed, direction)
             u = ds[names["wind_speed"]].copy(data=u_arr)
             v = ds[names["wind_speed"]].copy(data=v_arr)
+            field = "wind_speed"
         else:
             raise InvalidFileError(path, "wind variables", "need u10 + v10 or wind_speed + wind_dir")
-        series: dict[str, np.ndarray] = {"time": ds[time_name].values.astype("datetime64[s]")}
+        if time_name not in u.dims:
+            raise InvalidFileError(path, field, f"does not vary over {time_name!r}")
+        try:
+            times = ds[time_name].values.astype("datetime64[s]")
+        except (TypeError, ValueError):
+            raise InvalidFileError(path, time_name, "not decodable as times (units 'hours since ...')") from None
+        if np.isnat(times).any():
+            raise InvalidFileError(path, time_name, "missing (NaT) times")
+        series: dict[str, np.ndarray] = {"time": times}
         lat_name = names.get("latitude") or names.get("lat")
         lon_name = names.get("longitude") or names.get("lon")
         series["u_m_s"] = np.asarray(u.transpose(time_name, ...).values, dtype=np.float64)
         series["v_m_s"] = np.asarray(v.transpose(time_name, ...).values, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            if (np.hypot(series["u_m_s"], series["v_m_s"]) > MAX_FILE_SPEED_M_S).any():
+                raise InvalidFileError(path, field, f"wind speed above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind")
         if lat_name and lon_name and series["u_m_s"].ndim == 3:
             series["grid_lat"] = np.asarray(ds[lat_name].values, dtype=np.float64)
             series["grid_lon"] = np.asarray(ds[lon_name].values, dtype=np.float64)
@@ -240,9 +351,18 @@ def sample_wind(
     times, u, v = times[order], u[order], v[order]
     hours = (times - when).astype(np.float64) / 3600.0
     if hours.min() > max_gap_hours or hours.max() < -max_gap_hours:
-        raise InvalidInputError("wind time", f"plume time {when} is more than {max_gap_hours:g} h outside the wind series")
+        raise InvalidInputError("time", f"plume time {when} is more than {max_gap_hours:g} h outside the wind series "
+                                f"({times[0]} to {times[-1]})")
+    if hours.min() > 0 or hours.max() < 0:
+        from plumetrace.errors import warn_input
+
+        gap = hours.min() if hours.min() > 0 else -hours.max()
+        warn_input(source, "time", f"plume time {when} lies {gap:.1f} h {'before the first' if hours.min() > 0 else 'after the last'}"
+                   " wind record; using that record")
     u_at = float(np.interp(0.0, hours, u))
     v_at = float(np.interp(0.0, hours, v))
+    if not (np.isfinite(u_at) and np.isfinite(v_at)):
+        raise InvalidInputError("u10/v10", f"no valid wind (NaN) at the plume time {when} and place")
     speed, direction = _speed_direction(u_at, v_at)
     speed = _check_speed(speed, "wind speed")
     near = np.abs(hours) <= 1.0

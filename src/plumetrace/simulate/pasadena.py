@@ -1,7 +1,8 @@
 """The Pasadena validation set: AVIRIS-NG radiance (2017-11-08) and ASD ground reflectance of the same targets.
 
 The files live in ``../shared/data/swir-scenes/aviris-ng-pasadena`` (ISOFIT example, Apache-2.0). The simulator's
-test and ``benchmarks/simulate.py`` both compare its radiance for the measured reflectance with the measured radiance.
+test and the benchmark ``python -m benchmarks.simulate`` both compare its radiance for the measured reflectance with the
+measured radiance.
 """
 
 from __future__ import annotations

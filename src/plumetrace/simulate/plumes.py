@@ -50,10 +50,10 @@ Finnigan (1994, *Atmospheric Boundary Layer Flows*, ch. 1), ε = u*³/(κ z) (1 
 Meteorol. Soc. 105, 811); S integrates the growth rate g ε t²/2 along the puff's life. The centre offset of a puff is
 σ_c(age) times a unit random process η in release time, independently along x and y:
 
-* ``growth="gifford"`` (round 3): η is one Ornstein-Uhlenbeck process with the Lagrangian time scale T_L,v, so
+* ``growth="gifford"``: η is one Ornstein-Uhlenbeck process with the Lagrangian time scale T_L,v, so
   puffs released within T_L of each other are moved by the same eddy; its structure function
   ⟨(η(t+Δ) − η(t))²⟩ = 2 (1 − e^(−Δ/T_L)) is linear in Δ, and the near-field plume moves almost rigidly.
-* ``growth="inertial"`` (default, round 4): η is a sum of independent unit OU processes with time scales spaced by
+* ``growth="inertial"`` (default): η is a sum of independent unit OU processes with time scales spaced by
   octaves from the puff release interval up to T_L,v and variance weights ∝ τ^(2/3) (:func:`inertial_time_scales`),
   so that its variance is still exactly 1 (the ensemble-mean plume is unchanged) while its structure function grows
   as Δ^(2/3) below T_L: with the puffs strung out at r = U Δ (Taylor's frozen turbulence) this is Kolmogorov's
@@ -65,7 +65,7 @@ Meteorol. Soc. 105, 811); S integrates the growth rate g ε t²/2 along the puff
 
 No constant was tuned to any benchmark target.
 
-``growth="taylor"`` keeps the round-2 model (each puff grows at the full ensemble rate σ_T, no centroid meander).
+``growth="taylor"`` is the simpler model (each puff grows at the full ensemble rate σ_T, no centroid meander).
 
 ``growth="briggs"`` keeps the first model for comparison: σ = sqrt(σ0² + (0.5 · a · d / sqrt(1 + 0.0001 d))²) with
 the travel distance d and Briggs' (1973) rural σ_y coefficient ``a`` for the Pasquill class ``stability_class``.
@@ -429,8 +429,8 @@ def simulate_plume(
     boundary_layer : the boundary-layer state (:class:`BoundaryLayer`) behind the puff growth and the meander.
     growth : ``"inertial"`` (default: puffs grow by relative dispersion and their centres wander so that the
         ensemble spread is Taylor's, with a multi-scale centroid process whose structure between puffs follows the
-        inertial-range 2/3 law), ``"gifford"`` (round 3: the same split with one OU centroid process of time scale
-        T_L), ``"taylor"`` (round 2: every puff grows at the ensemble rate with travel time) or
+        inertial-range 2/3 law), ``"gifford"`` (the same split with one OU centroid process of time scale
+        T_L), ``"taylor"`` (every puff grows at the ensemble rate with travel time) or
         ``"briggs"`` (the first model: growth with travel distance, Briggs rural σ_y of ``stability_class``).
     direction_std_deg, speed_std_frac : meander statistics; None (default) derives them from the boundary layer's
         meander velocity σ_m: atan(σ_m / U) and σ_m / U (at most 0.5). 0, 0: a straight plume.

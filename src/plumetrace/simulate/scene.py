@@ -82,7 +82,7 @@ def interpolate_levels(
     """
     enh = np.asarray(enhancement_ppm_m)
     weights = np.asarray(weights, dtype=table.dtype)
-    out = weights @ table[:, 0, :]
+    out = _mix(weights, table[:, 0, :])
     hot = np.flatnonzero(enh > 0)
     if hot.size == 0:
         return out
@@ -93,9 +93,23 @@ def interpolate_levels(
     for group in np.split(order, bounds):
         level = idx[group[0]]
         pix = hot[group]
-        lo = weights[pix] @ table[:, level, :]
-        step = weights[pix] @ (table[:, level + 1, :] - table[:, level, :])
+        lo = _mix(weights[pix], table[:, level, :])
+        step = _mix(weights[pix], table[:, level + 1, :] - table[:, level, :])
         out[pix] = lo + frac[group][:, None] * step
+    return out
+
+
+def _mix(weights: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+    """``weights @ spectra`` for (n, k) × (k, band), bit-identical for any n and on any CPU.
+
+    A BLAS matrix product sums the k terms in an order (and with FMA or not) that depends on the number of rows
+    and on the CPU's kernel, so the same pixel could differ by 1 ULP between chunkings or machines. Element-wise
+    multiply and add, term by term in a fixed order, round the same way everywhere: eager, lazy, streamed and
+    any ``chunk_rows`` give the same radiance bit for bit. k (materials) is small, so this costs little.
+    """
+    out = weights[:, 0, None] * spectra[0]
+    for j in range(1, spectra.shape[0]):
+        out += weights[:, j, None] * spectra[j]
     return out
 
 
@@ -192,6 +206,68 @@ def _validate_shape(shape: Any) -> tuple[int, int]:
     return ny, nx
 
 
+MAX_RATE_KG_H = 1e7  # ten times the largest releases ever measured (e.g. Nord Stream 2022, ~1e6 kg/h)
+PLAUSIBLE_RATE_KG_H = 2e5  # above the largest single-facility super-emitters seen from orbit
+
+
+def _finite(name: str, value: Any, lo: float, hi: float, unit: str, *, hi_open: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(name, f"{value!r} is not a number") from None
+    if not (math.isfinite(v) and lo <= v and (v < hi if hi_open else v <= hi)):
+        bracket = ")" if hi_open else "]"
+        raise InvalidInputError(name, f"{value!r} must lie in [{lo:g}, {hi:g}{bracket} {unit}".rstrip())
+    return v
+
+
+def _validate_options(
+    *, shape: Any, rate_kg_h: Any, wind_speed_m_s: Any, wind_dir_deg: Any, source_yx: Any, seed: Any,
+    pixel_size_m: Any, solar_zenith_deg: Any, view_zenith_deg: Any, lat: Any, lon: Any, acquisition_time: Any,
+) -> datetime:
+    """Check every scalar option at once, before any work (one message naming the parameter); return the time."""
+    if shape is not None:
+        ny, nx = _validate_shape(shape)
+    rate = _finite("rate_kg_h", rate_kg_h, 0.0, MAX_RATE_KG_H, "kg/h")
+    if rate > PLAUSIBLE_RATE_KG_H:
+        from plumetrace.errors import warn_input
+
+        warn_input(None, "rate_kg_h", f"{rate:g} kg/h is larger than any single-facility release measured from "
+                                      "orbit; the plume will saturate the CH4 bands")
+    _finite("wind_speed_m_s", wind_speed_m_s, 0.5, 30.0, "m/s")
+    _finite("wind_dir_deg", wind_dir_deg, 0.0, 360.0, "degrees")
+    if pixel_size_m is not None:
+        _finite("pixel_size_m", pixel_size_m, 0.1, 1000.0, "m")
+    if solar_zenith_deg is not None:
+        _finite("solar_zenith_deg", solar_zenith_deg, 0.0, 85.0, "degrees (the sun must be 5° or more up)",
+                hi_open=True)
+    _finite("view_zenith_deg", view_zenith_deg, 0.0, 85.0, "degrees", hi_open=True)
+    _finite("lat", lat, -80.0, 84.0, "degrees (the UTM range)")
+    _finite("lon", lon, -180.0, 180.0, "degrees")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63):
+        raise InvalidInputError("seed", f"{seed!r} must be a whole number in [0, 2**63)")
+    if source_yx is not None:
+        try:
+            sy, sx = (float(v) for v in source_yx)
+        except (TypeError, ValueError):
+            raise InvalidInputError("source_yx", f"{source_yx!r} must be (row, col) in pixels") from None
+        if shape is not None and not (-0.5 <= sy <= ny - 0.5 and -0.5 <= sx <= nx - 0.5):
+            raise InvalidInputError("source_yx", f"({sy:g}, {sx:g}) lies outside the {ny}x{nx} scene "
+                                                 f"(rows 0-{ny - 1}, columns 0-{nx - 1})")
+    if not isinstance(acquisition_time, str):
+        raise InvalidInputError("acquisition_time", f"{acquisition_time!r} is not an ISO 8601 string")
+    try:
+        when = datetime.fromisoformat(acquisition_time.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError("acquisition_time", f"{acquisition_time!r} is not ISO 8601 "
+                                                    "(e.g. 2026-06-21T18:30:00Z)") from None
+    if when.tzinfo is None:
+        from datetime import timezone
+
+        when = when.replace(tzinfo=timezone.utc)  # documented as UTC
+    return when
+
+
 def _band_reflectance(reflectance: xr.DataArray, wavelength_nm: np.ndarray) -> np.ndarray:
     """User cube (y, x, b_in) → sensor bands (y, x, b) by linear interpolation in wavelength (held at the ends)."""
     wl_in = np.asarray(reflectance["wavelength"].values, dtype=np.float64)
@@ -224,21 +300,23 @@ def _build(
     column_effects: bool | ColumnEffects = False,
 ) -> tuple[_Renderer, PlumeTruth, dict[str, Any]]:
     preset = sensor if isinstance(sensor, SensorPreset) else get_sensor(sensor, pixel_size_m=pixel_size_m)
-    effects = _column_effects(column_effects, preset)
-    p = float(preset.pixel_size_m if pixel_size_m is None else pixel_size_m)
     if reflectance is not None:
         if reflectance.ndim != 3:
             raise InvalidInputError("reflectance", "must be a (y, x, band) DataArray from reflectance_cube()")
         shape = (int(reflectance.shape[0]), int(reflectance.shape[1]))
-    ny, nx = _validate_shape(shape if shape is not None else (200, 200))
-    try:
-        when = datetime.fromisoformat(acquisition_time.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError("acquisition_time", f"{acquisition_time!r} is not ISO 8601") from None
+    shape = shape if shape is not None else (200, 200)
+    when = _validate_options(
+        shape=shape, rate_kg_h=rate_kg_h, wind_speed_m_s=wind_speed_m_s, wind_dir_deg=wind_dir_deg,
+        source_yx=source_yx, seed=seed, pixel_size_m=pixel_size_m, solar_zenith_deg=solar_zenith_deg,
+        view_zenith_deg=view_zenith_deg, lat=lat, lon=lon, acquisition_time=acquisition_time,
+    )
+    effects = _column_effects(column_effects, preset)
+    p = float(preset.pixel_size_m if pixel_size_m is None else pixel_size_m)
+    ny, nx = _validate_shape(shape)
     if solar_zenith_deg is None:
         solar_zenith_deg = _solar_zenith(when, lat, lon)
         if solar_zenith_deg >= 80:
-            raise InvalidInputError("acquisition_time", f"sun is {90 - solar_zenith_deg:.0f}° high at {lat}, {lon}; give solar_zenith_deg")
+            raise InvalidInputError("acquisition_time", f"sun is {90 - solar_zenith_deg:.0f}° high at {lat}, {lon}; give solar_zenith_deg (--sza)")
     model = ForwardModel(
         preset.wavelength_nm, preset.fwhm_nm, solar_zenith_deg=float(solar_zenith_deg),
         view_zenith_deg=float(view_zenith_deg), day_of_year=when.timetuple().tm_yday,

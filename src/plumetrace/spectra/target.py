@@ -14,8 +14,9 @@ Why the regression stops at 2000 ppm·m: band-averaged ``ln L`` is convex in ``�
 strength, and ``ln Σ wᵢ exp(-τᵢ ΔX)`` flattens as the strong lines saturate), so the slope over all seven levels
 (0-16,000 ppm·m, what mag1c and NASA's operational EMIT target use) is ~11 % weaker than the slope at the
 enhancements a linear filter is mostly asked about. With that full-range target a perfectly estimated linear matched
-filter over-reads a 500 ppm·m plume by +12 % (EMIT and AVIRIS-NG alike, any geometry; ``benchmarks/mf_bias.py``
-stage a). Regressing over 0-2000 ppm·m leaves +1.9 % at 100, +1.4 % at 500, -1 % at 2000 and -5 % at 5000 ppm·m.
+filter over-reads a 500 ppm·m plume by +12 % (EMIT and AVIRIS-NG alike, any geometry;
+docs/design/mf_bias.md). Regressing over 0-2000 ppm·m leaves +1.9 % at 100, +1.4 % at 500, -1 % at 2000 and
+-5 % at 5000 ppm·m.
 ``max_enhancement_ppm_m=None`` gives the full-range (mag1c / EMIT) convention, e.g. to compare with their targets.
 
 Files use the mag1c / EMIT convention: plain text, three columns ``band  wavelength_nm  value`` with ``value`` in
@@ -27,8 +28,10 @@ User LUTs are ``.npz`` files in the bundled CH4 layout: ``wavelength_nm (n_hr,)`
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -170,9 +173,20 @@ def read_target_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise MissingFileError(path, "target file")
     try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError as exc:
+        raise InvalidFileError(path, "target table", f"cannot be read ({exc.strerror or exc})") from None
+    if _is_binary(head, complete=len(head) < 65536):
+        raise InvalidFileError(
+            path, "target table", "a binary file, not a text table of band, wavelength nm, value (a LUT must end in .npz)"
+        )
+    try:
         table = np.loadtxt(path, ndmin=2, comments="#", delimiter=None)
     except ValueError as exc:
-        raise InvalidFileError(path, "target table", f"not numeric columns ({str(exc).splitlines()[0]})") from None
+        reason = " ".join(str(exc).split())
+        reason = reason if len(reason) <= 120 else reason[:117] + "..."
+        raise InvalidFileError(path, "target table", f"not numeric columns ({reason})") from None
     if table.shape[1] != 3 or table.shape[0] < 2:
         raise InvalidFileError(path, "target table", f"expected rows of 3 columns (band, wavelength nm, value), got shape {table.shape}")
     wavelength, value = table[:, 1], table[:, 2]
@@ -185,6 +199,18 @@ def read_target_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if wavelength[0] < 200 or wavelength[-1] > 20000:
         raise InvalidFileError(path, "wavelength", f"range {wavelength[0]:g}-{wavelength[-1]:g} is not in nm")
     return wavelength, value / FILE_SCALE
+
+
+def _is_binary(head: bytes, *, complete: bool) -> bool:
+    """True when the first bytes of a file are not UTF-8 text (a NUL byte, or an invalid sequence not cut by the end
+    of the sample)."""
+    if b"\0" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return complete or exc.start < len(head) - 4
+    return False
 
 
 def write_target_file(path: str | Path, wavelength_nm: np.ndarray, unit_absorption: np.ndarray) -> None:
@@ -201,8 +227,19 @@ def read_lut_file(path: str | Path) -> tuple[HighResLUT, float]:
         raise MissingFileError(path, "LUT file")
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidFileError(path, "npz", f"cannot be read ({exc})") from None
+        if not hasattr(data, "files"):  # a plain .npy array saved under an .npz name
+            raise ValueError("a single array, not an .npz archive of named arrays")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InvalidFileError(path, "npz", f"cannot be read ({' '.join(str(exc).split())[:160]})") from None
+    try:
+        return _lut_from_npz(path, data)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
+        if isinstance(exc, InvalidFileError):
+            raise
+        raise InvalidFileError(path, "npz", f"cannot be read ({' '.join(str(exc).split())[:160]})") from None
+
+
+def _lut_from_npz(path: Path, data: Any) -> tuple[HighResLUT, float]:
     with data:
         for key in ("wavelength_nm", "radiance"):
             if key not in data:
@@ -217,8 +254,12 @@ def read_lut_file(path: str | Path) -> tuple[HighResLUT, float]:
         levels = np.asarray(data[levels_key], dtype=np.float64)
         gas = str(data["gas"]) if "gas" in data else path.stem
         reference = float(data["reference_airmass_factor"]) if "reference_airmass_factor" in data else REFERENCE_AIRMASS_FACTOR
-    if wavelength.ndim != 1 or wavelength.size < 2 or np.any(np.diff(wavelength) <= 0):
-        raise InvalidFileError(path, "wavelength_nm", "must be 1-D and strictly increasing")
+    if wavelength.ndim != 1 or wavelength.size < 2 or not np.all(np.isfinite(wavelength)) or np.any(np.diff(wavelength) <= 0):
+        raise InvalidFileError(path, "wavelength_nm", "must be 1-D, finite and strictly increasing")
+    if levels.ndim != 1 or not np.all(np.isfinite(levels)) or np.any(levels < 0):
+        raise InvalidFileError(path, levels_key, "must be 1-D, finite and non-negative (ppm m)")
+    if not (np.isfinite(reference) and reference > 0):
+        raise InvalidFileError(path, "reference_airmass_factor", f"{reference!r}; must be a positive number")
     if radiance.shape != (levels.size, wavelength.size):
         raise InvalidFileError(path, "radiance", f"shape {radiance.shape}, expected ({levels.size}, {wavelength.size})")
     if levels.size < 2 or np.unique(levels).size < 2:
@@ -273,7 +314,11 @@ def resolve_target(
         target = Target(key, wavelength_nm, values, f"bundled:{key}", airmass_factor)
     else:
         path = Path(gas).expanduser()
+        if path.is_dir():
+            raise InvalidInputError("gas", f"{gas!r} is a folder; expected {', '.join(BUNDLED_GASES)} or a target file / .npz LUT")
         if not path.is_file():
+            if path.suffix or "/" in gas or "\\" in gas:  # meant as a file
+                raise MissingFileError(path, "--gas target file")
             raise InvalidInputError(
                 "gas", f"unknown gas {gas!r}; use one of {', '.join(BUNDLED_GASES)} or a target file / .npz LUT path"
             )
@@ -289,6 +334,12 @@ def resolve_target(
             values = _interpolate_to_bands(str(path), wl_src, value, wavelength_nm)
             target = Target(path.stem, wavelength_nm, values, str(path), None)
     if not np.any(target.unit_absorption != 0):
+        if target.source != f"bundled:{key}":
+            raise InvalidFileError(
+                target.source, "wavelength",
+                f"the target has no absorption at the scene's bands ({wavelength_nm.min():.0f}-"
+                f"{wavelength_nm.max():.0f} nm): no overlap",
+            )
         raise InvalidInputError(
             "gas",
             f"target {target.source} has no absorption at the scene's bands "
