@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 __all__ = ["app", "console", "err_console", "OUT_HELP", "OVERWRITE_HELP", "out_option", "overwrite_option",
-           "check_out"]
+           "check_out", "naming_options"]
 
 app = typer.Typer(
     name="plumetrace",
@@ -47,3 +49,20 @@ def check_out(out: Path | None, overwrite: bool) -> None:
     from plumetrace.io.staging import prepare_output
 
     prepare_output(out, overwrite=overwrite)
+
+
+@contextmanager
+def naming_options(options: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a library error about a parameter (``roughness_length_m: …``) naming the option typed (``--roughness: …``).
+
+    ``options`` maps the library's parameter names, as its errors name them, to the command's options.
+    """
+    from plumetrace.errors import InvalidInputError
+
+    try:
+        yield
+    except InvalidInputError as exc:
+        option = options.get(exc.field)
+        if option is None:
+            raise
+        raise InvalidInputError(option, exc.problem) from None

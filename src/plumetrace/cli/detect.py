@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 
@@ -20,17 +18,6 @@ _OPTIONS = {
     "clusters": "--clusters", "cluster_features": "--stats", "exclude": "--exclude",
 }
 
-
-@contextmanager
-def _named_options() -> Iterator[None]:
-    """Re-word the library's errors about a parameter so that they name the command-line option instead."""
-    try:
-        yield
-    except InvalidInputError as exc:
-        option = _OPTIONS.get(exc.field)
-        if option is None:
-            raise
-        raise InvalidInputError(option, exc.problem) from None
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -80,7 +67,7 @@ def detect(
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
-    with _named_options():
+    with naming_options(_OPTIONS):
         _detect(scene_path, out, overwrite, exclude=exclude, gas=gas, method=method, stats=stats, window=window,
                 iterations=iterations, chunk_rows=chunk_rows, device=device,
                 group_columns=group_columns, threads=threads, albedo_correct=albedo_correct, refine=refine,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 
@@ -30,16 +29,6 @@ _OPTIONS = {
     "background_mg_m3": "--background", "wind_average_s": "--wind-average", "seed": "--seed",
 }
 
-
-@contextmanager
-def _as_options():
-    """Re-raise a library InvalidInputError about a parameter under the option's name (``--roughness: ...``)."""
-    try:
-        yield
-    except InvalidInputError as exc:
-        if exc.field in _OPTIONS:
-            raise InvalidInputError(_OPTIONS[exc.field], exc.problem) from None
-        raise
 
 
 @app.command()
@@ -72,7 +61,7 @@ def invert(
     known = _floats(source_known, "--source-known", 2)
     box = _floats(prior_box, "--prior-box", 4)
     heights = _floats(source_height, "--source-height", len(source_height.split(",")))
-    with _as_options():  # every option checked before the log is read
+    with naming_options(_OPTIONS):  # every option checked before the log is read
         validate_inversion_inputs(source_known=known, prior_box=box, source_heights_m=heights, wind_height_m=wind_height,
                                   roughness_length_m=roughness, wind_average_s=wind_average, seed=seed)
         if background is not None:

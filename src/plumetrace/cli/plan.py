@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 __all__ = ["plan"]
@@ -26,16 +24,6 @@ _OPTIONS = {
     "zones": "--permitted/--no-fly", "swath": "swath (--altitude, --sensor, --fov-deg)",
 }
 
-
-@contextmanager
-def _naming_options(options: Mapping[str, str] = _OPTIONS) -> Iterator[None]:
-    """Re-raise an InvalidInputError about a library parameter as one about the command-line option."""
-    try:
-        yield
-    except InvalidInputError as exc:
-        if exc.field in options:
-            raise InvalidInputError(options[exc.field], exc.problem) from None
-        raise
 
 
 def _latlon(text: str | None, field: str) -> tuple[float, float] | None:
@@ -104,7 +92,7 @@ def plan(
     zones += [z for p in no_fly for z in read_zones(p, "no_fly", what="--no-fly file")]
 
     if check is not None:
-        with _naming_options():
+        with naming_options(_OPTIONS):
             _run_check(check, zones, buffer_m)
         return
 
@@ -114,7 +102,7 @@ def plan(
     if home_lonlat is None:
         raise InvalidInputError("--home", "give the take-off point with --home LAT,LON")
     if mode == "survey":
-        with _naming_options():
+        with naming_options(_OPTIONS):
             fp = _plan_survey(aoi, sensor=sensor, fov_deg=fov_deg, pixel_m=pixel_m, pixels=pixels,
                               altitude=altitude, speed=speed, overlap=overlap, heading=heading,
                               turn_radius=turn_radius, home_lonlat=home_lonlat, zones=zones, buffer_m=buffer_m,
@@ -132,7 +120,7 @@ def plan(
             raise InvalidInputError("--altitudes", "a curtain needs two or more --altitudes, e.g. 20,40,60")
         # In a curtain, each altitude comes from --altitudes.
         options = {**_OPTIONS, "altitude": "--altitudes"} if mode == "curtain" else _OPTIONS
-        with _naming_options(options):
+        with naming_options(options):
             fp = plan_transects(src, wind_from_deg=wind_dir, distances_m=_floats(distances, "--distances"),
                                 altitudes_m=alts, speed_m_s=speed, home_lonlat=home_lonlat,
                                 width_m=transect_width_m, turn_radius_m=turn_radius, zones=zones,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
 
 
 @app.command()
@@ -32,15 +31,15 @@ def plumes(
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
-    from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
+    from plumetrace.errors import InvalidInputError, MissingFileError
     from plumetrace.io.plume_products import write_plume_products, write_plume_quicklook
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.quantify import ueff_calibration
     from plumetrace.plumes.segment import SegmentParams
-    from plumetrace.plumes.wind import _parse_time, read_wind_series, sample_wind, wind_from_options
+    from plumetrace.plumes.wind import wind_from_options, wind_sampler
 
-    with _as_options():  # every option checked before the map is read
+    with naming_options(_OPTIONS):  # every option checked before the map is read
         if wind_file is not None and (wind_speed is not None or wind_dir is not None or wind_sigma is not None):
             raise InvalidInputError("--wind-file", "give either --wind-speed/--wind-dir (/--wind-sigma) or --wind-file, not both")
         if wind_file is None:
@@ -59,22 +58,12 @@ def plumes(
     if not enhancement.exists():
         raise MissingFileError(enhancement, "enhancement map")
     if wind_file is not None:
-        series = read_wind_series(wind_file)
-
-        def wind(lat: float | None, lon: float | None, time: str | None):  # type: ignore[no-redef]
-            if time is None:
-                raise InvalidFileError(enhancement, "acquisition_time",
-                                       f"missing: no time to sample {wind_file} at; give --wind-speed and --wind-dir")
-            when = _parse_time(time, str(enhancement), "acquisition_time")
-            try:
-                return sample_wind(series, time=when, lat=lat, lon=lon, source=str(wind_file))
-            except InvalidInputError as exc:
-                raise InvalidFileError(wind_file, exc.field, exc.problem) from None
+        wind = wind_sampler(wind_file, map_source=enhancement)
 
     from plumetrace.io.cog import read_enhancement  # the detection product's reader
 
     data = read_enhancement(enhancement)
-    with _as_options():
+    with naming_options(_OPTIONS):
         result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed,
                                 calibration=calibration)
     georeferenced = result.geometry is not None and result.geometry.georeferenced
@@ -105,18 +94,6 @@ _OPTIONS = {
     "min_peak_sigma": "--min-peak-sigma", "max_albedo_darkening": "--max-albedo-darkening", "seed": "--seed",
 }
 
-
-@contextmanager
-def _as_options():
-    """Re-raise a library InvalidInputError about a parameter under the option's name (``--wind-speed: ...``)."""
-    from plumetrace.errors import InvalidInputError
-
-    try:
-        yield
-    except InvalidInputError as exc:
-        if exc.field in _OPTIONS:
-            raise InvalidInputError(_OPTIONS[exc.field], exc.problem) from None
-        raise
 
 
 def _parse_ueff(text: str, sensor: str | None):

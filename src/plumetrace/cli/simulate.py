@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError, OutputFolderError
 
 # The library names its parameters; errors about one are re-raised naming the option that sets it.
@@ -20,15 +18,6 @@ _OPTIONS = {
     "sensor": "--sensor", "seed": "--seed", "column_effects": "--column-effects",
 }
 
-
-@contextmanager
-def _naming_options() -> Iterator[None]:
-    try:
-        yield
-    except InvalidInputError as exc:
-        if exc.field in _OPTIONS:
-            raise InvalidInputError(_OPTIONS[exc.field], exc.problem) from None
-        raise
 
 
 def _pair(text: str, field: str, sep: str, kind: type = int) -> tuple:
@@ -85,7 +74,7 @@ def simulate(
 
     rows, cols = _pair(size, "--size", "x")
     source_yx = _pair(source, "--source", ",", float) if source else None
-    with _naming_options():
+    with naming_options(_OPTIONS):
         from plumetrace.simulate.scene import _validate_shape
         from plumetrace.spectra.sensors import get_sensor
 
@@ -104,7 +93,7 @@ def simulate(
         source_yx=source_yx, seed=seed, pixel_size_m=pixel_size, solar_zenith_deg=sza, view_zenith_deg=vza,
         lat=lat, lon=lon, acquisition_time=time, noise=noise, column_effects=column_effects,
     )
-    with _naming_options(), staged_output(out, overwrite=overwrite) as stage:
+    with naming_options(_OPTIONS), staged_output(out, overwrite=overwrite) as stage:
         result = write_simulation(stage, netcdf=netcdf, **options)
     truth = result["truth"]
     console.print(

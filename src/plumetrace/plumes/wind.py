@@ -31,6 +31,7 @@ __all__ = [
     "read_wind_series",
     "sample_wind",
     "wind_from_file",
+    "wind_sampler",
     "downwind_unit_vector",
 ]
 
@@ -389,6 +390,27 @@ def wind_from_file(
         return sample_wind(series, time=time, lat=lat, lon=lon, source=str(path))
     except InvalidInputError as exc:
         raise InvalidFileError(path, exc.field, exc.problem) from exc
+
+
+def wind_sampler(path: str | PathLike, *, map_source: str | PathLike = "enhancement map"):
+    """Read a wind file once; return ``wind(lat, lon, time) -> Wind`` for :func:`plumetrace.plumes.pipeline.analyze_plumes`.
+
+    Errors name the wind file for a sampling problem, and ``map_source`` (the map whose plumes are sampled) for a
+    missing or unreadable plume time.
+    """
+    series = read_wind_series(path)
+
+    def wind(lat: float | None, lon: float | None, time: str | None) -> Wind:
+        if time is None:
+            raise InvalidFileError(map_source, "acquisition_time",
+                                   f"missing: no time to sample {path} at; give the wind speed and direction instead")
+        when = _parse_time(time, str(map_source), "acquisition_time")
+        try:
+            return sample_wind(series, time=when, lat=lat, lon=lon, source=str(path))
+        except InvalidInputError as exc:
+            raise InvalidFileError(path, exc.field, exc.problem) from None
+
+    return wind
 
 
 def downwind_unit_vector(direction_deg: float) -> tuple[float, float]:
