@@ -79,7 +79,7 @@ def prairie_grass(folder: Path, *, quick: bool = False, seed: int = 0, runs: tup
             x=unknown.x_m, y=unknown.y_m, pos_err=float(np.hypot(unknown.x_m, unknown.y_m)),
             in_region=bool(unknown.credible_region.contains(Point(0, 0))),
             region_area_m2=float(unknown.credible_region.area),
-            sigma_y_scale_known=known.extra["sigma_y_scale"], temper_known=known.extra["likelihood_temper"],
+            sigma_y_scale_known=known.sigma_y_scale, temper_known=known.likelihood_temper,
             arc_ratio=arc_ratio,
         ))
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -26,7 +26,7 @@ from ._common import make_parser, print_table, python_in_main_venv, run_child, w
 def pasadena(root: Path) -> list[dict]:
     from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance
     from plumetrace.spectra.response import gaussian_response_matrix
-    from plumetrace.spectra.sensors import get_sensor
+    from plumetrace.simulate.sensors import get_sensor
     from plumetrace.spectra.solar import solar_irradiance
 
     sensor = get_sensor("aviris-ng")

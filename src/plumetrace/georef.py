@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from typing import TYPE_CHECKING
@@ -41,6 +42,9 @@ __all__ = [
     "glt_from_envi",
     "glt_to_envi",
     "glt_from_affine",
+    "lonlat_to_local",
+    "local_to_lonlat",
+    "metres_per_degree",
 ]
 
 MapInfo = dict[str, Any]
@@ -325,3 +329,85 @@ def scene_map_grid(scene: xr.Dataset) -> tuple[str, tuple[float, ...], tuple[int
     return None
 
 
+@lru_cache(maxsize=16)
+def _local_transformer(origin_lon_deg: float, origin_lat_deg: float) -> Any:
+    from pyproj import Transformer  # imported here: pyproj is slow to import and most callers never need it
+
+    aeqd = (f"+proj=aeqd +lat_0={origin_lat_deg} +lon_0={origin_lon_deg} +x_0=0 +y_0=0 +ellps=WGS84 +units=m "
+            "+no_defs")
+    return Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+
+
+def lonlat_to_local(lon_deg: Any, lat_deg: Any, *, origin_lon_deg: float,
+                    origin_lat_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 longitude/latitude → local east/north metres around an origin.
+
+    The local frame is the azimuthal equidistant projection on the WGS84 ellipsoid centred on the origin: exact
+    distances and azimuths from the origin, the frame of in-situ surveys (``x_m``, ``y_m`` of an observation table).
+
+    Parameters
+    ----------
+    lon_deg, lat_deg : array_like
+        WGS84 longitude and latitude (degrees), broadcastable to one shape.
+    origin_lon_deg, origin_lat_deg : float
+        Longitude and latitude of the origin (degrees).
+
+    Returns
+    -------
+    (east_m, north_m) : tuple of ndarray
+        Metres east and north of the origin.
+    """
+    east, north = _local_transformer(float(origin_lon_deg), float(origin_lat_deg)).transform(
+        np.asarray(lon_deg, float), np.asarray(lat_deg, float))
+    return np.asarray(east, float), np.asarray(north, float)
+
+
+def local_to_lonlat(east_m: Any, north_m: Any, *, origin_lon_deg: float,
+                    origin_lat_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Local east/north metres around an origin → WGS84 longitude/latitude; the inverse of :func:`lonlat_to_local`.
+
+    Parameters
+    ----------
+    east_m, north_m : array_like
+        Metres east and north of the origin.
+    origin_lon_deg, origin_lat_deg : float
+        Longitude and latitude of the origin (degrees).
+
+    Returns
+    -------
+    (lon_deg, lat_deg) : tuple of ndarray
+        WGS84 longitude and latitude (degrees).
+    """
+    lon, lat = _local_transformer(float(origin_lon_deg), float(origin_lat_deg)).transform(
+        np.asarray(east_m, float), np.asarray(north_m, float), direction="INVERSE")
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+def metres_per_degree(lat_deg: Any) -> tuple[Any, Any]:
+    """Ground length of one degree of longitude and of latitude at a latitude, on the WGS84 ellipsoid.
+
+    The local scale of a geographic (lon/lat) grid: ``π/180 · N cos φ`` east and ``π/180 · M`` north, with N and M
+    the prime-vertical and meridional radii of curvature of the ellipsoid (pyproj's WGS84 ``Geod``), so a pixel of
+    ``dlon × dlat`` degrees is ``dlon · east × dlat · north`` metres. At 31.9° N: 94 596 m and 110 885 m (a sphere
+    of 111 320 m per degree gives 94 508 m and 111 320 m).
+
+    Parameters
+    ----------
+    lat_deg : float or array_like
+        Geodetic latitude, degrees.
+
+    Returns
+    -------
+    (east_m, north_m) : tuple of float or ndarray
+        Metres per degree of longitude and per degree of latitude (floats for a scalar latitude).
+    """
+    from pyproj import Geod  # imported here: pyproj is slow to import and most callers never need it
+
+    geod = Geod(ellps="WGS84")
+    phi = np.deg2rad(np.asarray(lat_deg, dtype=np.float64))
+    w = np.sqrt(1.0 - geod.es * np.sin(phi) ** 2)
+    east = np.deg2rad(1.0) * geod.a / w * np.cos(phi)
+    north = np.deg2rad(1.0) * geod.a * (1.0 - geod.es) / w**3
+    if np.ndim(east) == 0:
+        return float(east), float(north)
+    return east, north

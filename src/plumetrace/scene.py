@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from plumetrace.errors import InvalidFileError, InvalidInputError
+from plumetrace.georef import metres_per_degree
 from plumetrace.scene_checks import check_acquisition_time, check_crs, check_spectral, check_transform, check_zenith
 
 __all__ = [
@@ -232,15 +233,13 @@ def pixel_size_m(scene: xr.Dataset) -> float:
             if crs.is_projected:
                 return 0.5 * (size_x + size_y)
             if "lat" not in scene.coords:
-                lat0 = scene.attrs[transform_key][5]
-                metres_per_degree = 111_320.0
-                return 0.5 * (size_x * metres_per_degree * math.cos(math.radians(lat0)) + size_y * metres_per_degree)
+                east_m, north_m = metres_per_degree(scene.attrs[transform_key][5])  # at the first row
+                return 0.5 * (size_x * east_m + size_y * north_m)
     if "lat" in scene.coords and "lon" in scene.coords:
         lat = np.asarray(scene["lat"].values, dtype=np.float64)
         lon = np.asarray(scene["lon"].values, dtype=np.float64)
-        metres_per_degree = 111_320.0
-        coslat = np.cos(np.deg2rad(np.nanmean(lat)))
-        step_x = np.hypot(np.diff(lat, axis=1), np.diff(lon, axis=1) * coslat) * metres_per_degree
-        step_y = np.hypot(np.diff(lat, axis=0), np.diff(lon, axis=0) * coslat) * metres_per_degree
+        east_m, north_m = metres_per_degree(float(np.nanmean(lat)))
+        step_x = np.hypot(np.diff(lat, axis=1) * north_m, np.diff(lon, axis=1) * east_m)
+        step_y = np.hypot(np.diff(lat, axis=0) * north_m, np.diff(lon, axis=0) * east_m)
         return float(0.5 * (np.nanmedian(step_x) + np.nanmedian(step_y)))
-    raise InvalidInputError("pixel size", "scene has no georeferencing; give --pixel-size")
+    raise InvalidInputError("pixel size", "scene has no georeferencing: give its pixel size in metres (pixel_size_m)")

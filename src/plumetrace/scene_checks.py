@@ -1,10 +1,9 @@
 """Checks of scene metadata values, shared by every reader and by :func:`plumetrace.scene.validate_scene`.
 
-One validation per kind of value, so that ``plumetrace info`` and ``plumetrace detect`` (whose lean ENVI path
-reads the header without xarray) accept and refuse the same files. Each check takes the file and the field name as
-the user knows it (``solar zenith`` in an ENVI header, ``solar_zenith_deg`` in a Scene) and raises
-:class:`~plumetrace.errors.InvalidFileError` naming both. NumPy only: no xarray here (pyproj loads only to check a
-CRS).
+One validation per kind of value, so that every reader (and so ``plumetrace info`` and ``plumetrace detect``)
+accepts and refuses the same files. Each check takes the file and the field name as the user knows it (``solar
+zenith`` in an ENVI header, ``solar_zenith_deg`` in a Scene) and raises :class:`~plumetrace.errors.InvalidFileError`
+naming both. NumPy only (pyproj loads only to check a CRS).
 """
 
 from __future__ import annotations
@@ -20,16 +19,16 @@ import numpy as np
 from plumetrace.errors import InvalidFileError
 
 __all__ = [
-    "MIN_WAVELENGTH_NM",
     "MAX_WAVELENGTH_NM",
     "MAX_ZENITH_DEG",
-    "check_spectral",
-    "check_zenith",
-    "check_sun_elevation",
+    "MIN_WAVELENGTH_NM",
     "check_acquisition_time",
     "check_crs",
-    "check_transform",
     "check_radiance_sample",
+    "check_spectral",
+    "check_sun_elevation",
+    "check_transform",
+    "check_zenith",
 ]
 
 MIN_WAVELENGTH_NM = 200.0

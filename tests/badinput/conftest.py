@@ -31,9 +31,10 @@ def inputs(tmp_path_factory) -> Inputs:
     raw, _ = simulate_survey(kind="drone", emission_rate_g_s=5.0, source_xyz_m=(10.0, -20.0, 2.0), seed=5)
     local = root / "drone_local.csv"
     raw.to_csv(local, index=False)
-    from plumetrace.insitu.geo import local_to_lonlat
+    from plumetrace.georef import local_to_lonlat
 
-    lon, lat = local_to_lonlat(raw["x_m"].to_numpy(), raw["y_m"].to_numpy(), origin=(40.0, -100.0))
+    lon, lat = local_to_lonlat(raw["x_m"].to_numpy(), raw["y_m"].to_numpy(), origin_lon_deg=-100.0,
+                               origin_lat_deg=40.0)
     ppm_per_mg_m3 = 0.0240548e6 / (1000 * 16.043)  # CH4 at 293.15 K and 101325 Pa
     latlon = raw.drop(columns=["x_m", "y_m", "z_m", "concentration_mg_m3"]).assign(
         lat=lat, lon=lon, alt_m=raw["z_m"].to_numpy(), concentration_ppm=raw["concentration_mg_m3"] * ppm_per_mg_m3)

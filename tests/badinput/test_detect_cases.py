@@ -53,7 +53,7 @@ OPTION_CASES = [
     Case("method-unknown", _detect("--method", "magic"), ("--method", "magic")),
     Case("stats-unknown", _detect("--stats", "rows"), ("--stats", "rows")),
     Case("device-unknown", _detect("--device", "tpu"), ("--device", "tpu")),
-    Case("refine-with-sparse", _detect("--method", "sparse", "--refine"), ("--refine",)),
+    Case("refine-removed", _detect("--refine"), ("--refine",)),
     Case("no-albedo-with-sparse", _detect("--method", "sparse", "--no-albedo-correct"), ("--no-albedo-correct",)),
     Case("threads-text", _detect("--threads", "many"), ("--threads",)),
 ]

@@ -133,7 +133,7 @@ def test_generated_envi_header_opens_or_raises_plumetrace_error(header, first_li
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         path = _write(Path(folder), fields, size, first_line, seed)
-        try:  # the header as the lean file-to-file detection reads it
+        try:  # the header alone, as envi_metadata checks it
             envi_metadata(path)
             lean_error = None
         except PlumetraceError as exc:
@@ -145,7 +145,7 @@ def test_generated_envi_header_opens_or_raises_plumetrace_error(header, first_li
             message = str(exc)
             assert message and "\n" not in message, repr(message)
             return
-        # what opened passes the Scene contract, and the lean path accepted the same header
+        # what opened passes the Scene contract, and envi_metadata accepted the same header
         assert lean_error is None, f"info opens what detect refuses: {lean_error}"
         validate_scene(scene)
         assert summary["lines"] >= 1 and summary["samples"] >= 1 and summary["bands"] >= 1

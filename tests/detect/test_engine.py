@@ -8,8 +8,10 @@ from _detect_synthetic import disc_plume, synthetic_scene
 
 from plumetrace.backend import cuda_available, get_backend
 from plumetrace.detect.engine import detect_scene, select_window
-from plumetrace.detect.reader import ArrayWindowReader, EnviWindowReader, columns_first
+from plumetrace.detect.reader import ArrayWindowReader, columns_first
 from plumetrace.errors import InvalidFileError, InvalidInputError
+from plumetrace.io.envi.cube import EnviCube
+from plumetrace.io.envi.header import EnviLayout
 
 WINDOW = (2100.0, 2480.0)
 
@@ -80,10 +82,8 @@ def test_envi_window_reader_layouts(tmp_path, interleave, byte_order):
     path = tmp_path / "raw.img"
     header = b"\0" * 16
     path.write_bytes(header + np.ascontiguousarray(cube.transpose(order)).astype(byte_order + "f4").tobytes())
-    reader = EnviWindowReader(
-        path, dtype=np.dtype(byte_order + "f4"), interleave=interleave, lines=lines, samples=samples, bands=bands,
-        offset=16, band0=3, band1=8,
-    )
+    layout = EnviLayout(lines, samples, bands, 16, np.dtype(byte_order + "f4"), interleave, None)
+    reader = EnviCube(path, layout).window(3, 8)
     window = cube[2:6, :, 3:8]  # (row, col, band)
     expected = window if reader.layout == "rcb" else window.transpose(0, 2, 1)
     assert reader.layout == ("rcb" if interleave == "bip" else "rbc")
@@ -111,8 +111,7 @@ def test_envi_fill_value_becomes_nan(tmp_path):
     cube[1, 2, :] = -9999.0
     path = tmp_path / "fill.img"
     path.write_bytes(np.ascontiguousarray(cube.transpose(0, 2, 1)).tobytes())
-    reader = EnviWindowReader(path, dtype=np.dtype("<f4"), interleave="bil", lines=2, samples=3, bands=4, offset=0,
-                              band0=0, band1=4, fill_value=-9999.0)
+    reader = EnviCube(path, EnviLayout(2, 3, 4, 0, np.dtype("<f4"), "bil", -9999.0)).window(0, 4)
     block = reader.read(0, 2)
     assert np.all(np.isnan(block[1, :, 2])) and np.all(block[:, :, :2] == 1)
 

@@ -9,7 +9,12 @@ import pytest
 from _detect_synthetic import synthetic_scene
 
 from plumetrace.detect.engine import detect_scene
-from plumetrace.detect.matched_filter import AUTO_ROWS_PER_BAND, choose_stats, column_groups, group_width
+from plumetrace.detect.matched_filter import (
+    AUTO_ROWS_PER_BAND,
+    choose_stats,
+    column_groups,
+    group_width,
+)
 from plumetrace.errors import InvalidFileError, InvalidInputError
 
 WINDOW = (2100.0, 2480.0)
@@ -185,18 +190,12 @@ def test_albedo_correction_removes_dark_surface_bias():
     assert 0.75 < responses[True] < 1.25 and responses[True] > 2 * responses[False]
 
 
-def test_refine_reduces_plume_contamination_bias(plume_scene):
-    """A large plume inflates the covariance along the target; removing its first estimate reduces the bias."""
+def test_robust_round_reduces_plume_contamination_bias(plume_scene):
+    """A large plume inflates the covariance along the target; the robust round removes it from the statistics."""
     scene, truth, _ = plume_scene
     inside = truth > 1000
     biases = {}
-    for refine in (False, True):
-        e = detect_scene(scene, window_nm=WINDOW, stats="scene", refine=refine, robust=False).enhancement.values
-        biases[refine] = abs(np.mean(e[inside] - truth[inside])) / np.mean(truth[inside])
+    for robust in (False, True):
+        e = detect_scene(scene, window_nm=WINDOW, stats="scene", robust=robust).enhancement.values
+        biases[robust] = abs(np.mean(e[inside] - truth[inside])) / np.mean(truth[inside])
     assert biases[True] < 0.6 * biases[False]
-
-
-def test_refine_only_for_mf():
-    scene, _, _ = synthetic_scene(rows=50, cols=2)
-    with pytest.raises(InvalidInputError, match="refine"):
-        detect_scene(scene, method="sparse", window_nm=WINDOW, refine=True)

@@ -126,14 +126,14 @@ def test_round_with_the_true_plume_as_its_mask_removes_the_contamination(clutter
     leaves it below −15 %."""
     from scipy import ndimage
 
-    from plumetrace.detect import engine
+    from plumetrace.detect import robust_round
 
     scene, twin, truth = cluttered_emit
     estimated, _ = _response_bias(scene, twin, truth)
     true_mask = ndimage.binary_dilation(truth >= 50.0, iterations=2)
-    monkeypatch.setattr(engine, "plume_mask", lambda significance, **_: true_mask & np.isfinite(significance))
+    monkeypatch.setattr(robust_round, "plume_mask", lambda significance, **_: true_mask & np.isfinite(significance))
     out = detect_scene(scene, stats="scene", progress=False)
-    monkeypatch.setattr(engine, "plume_mask", lambda significance, **_: np.zeros(significance.shape, dtype=bool))
+    monkeypatch.setattr(robust_round, "plume_mask", lambda significance, **_: np.zeros(significance.shape, dtype=bool))
     background = detect_scene(twin, stats="scene", progress=False)  # nothing to mask on the twin: no round
     response = out.enhancement.values - background.enhancement.values
     low = (truth >= 100.0) & (truth < 2000.0) & np.isfinite(response)

@@ -7,7 +7,15 @@ from scipy.special import gamma
 
 from plumetrace.errors import InvalidInputError
 from plumetrace.insitu.dispersion import (
-    Meteorology, beam_coupling, briggs_sigmas, mean_plume_height, plume_coupling, psi_m, shape_parameter, wind_profile)
+    Meteorology,
+    beam_coupling,
+    briggs_sigmas,
+    mean_plume_height,
+    plume_coupling,
+    psi_m,
+    shape_parameter,
+    wind_profile,
+)
 
 
 @pytest.mark.parametrize("cls", ["B", "D", "F"])
@@ -109,7 +117,11 @@ def test_mean_plume_height_matches_prairie_grass_towers_in_neutral_and_stable_ai
     from pathlib import Path
 
     from plumetrace.insitu.prairie_grass import (
-        ROUGHNESS_LENGTH_M, load_prairie_grass, load_tower_profiles, tower_mean_height)
+        ROUGHNESS_LENGTH_M,
+        load_prairie_grass,
+        load_tower_profiles,
+        tower_mean_height,
+    )
 
     pg = Path(__file__).resolve().parents[1] / "data" / "prairie_grass"
     runs = {r.run: r for r in load_prairie_grass(pg) if r.has_meteorology}

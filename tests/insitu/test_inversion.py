@@ -7,8 +7,7 @@ import pytest
 
 from plumetrace.errors import InvalidInputError
 from plumetrace.insitu.inversion import invert_source
-from plumetrace.insitu.prairie_grass import (
-    ROUGHNESS_LENGTH_M, WIND_HEIGHT_M, load_prairie_grass, run_observations)
+from plumetrace.insitu.prairie_grass import ROUGHNESS_LENGTH_M, WIND_HEIGHT_M, load_prairie_grass, run_observations
 from plumetrace.io.observations import validate_observations
 from plumetrace.simulate.observations import simulate_survey
 
@@ -74,7 +73,7 @@ def test_prairie_grass_loader_geometry_matches_wind_direction():
 
 
 def test_residual_temper_recovers_ar1_effective_sample_size():
-    from plumetrace.insitu.inversion import residual_temper
+    from plumetrace.insitu.likelihood import residual_temper
 
     rng = np.random.default_rng(3)
     rho, n = 0.8, 20000
@@ -119,7 +118,7 @@ def test_prairie_grass_loss_factors_multiply_the_reported_concentrations():
 
 
 def test_common_model_error_pools_prior_with_crossing_scatter():
-    from plumetrace.insitu.inversion import _common_model_error
+    from plumetrace.insitu.likelihood import common_model_error
 
     rng = np.random.default_rng(5)
     true_s = 0.3
@@ -128,7 +127,7 @@ def test_common_model_error_pools_prior_with_crossing_scatter():
         m = np.exp(-0.5 * np.linspace(-2, 2, 10) ** 2)
         model += [m, np.zeros(3)]
         c += [m * np.exp(true_s * rng.standard_normal()), np.zeros(3)]
-    tau, s, G = _common_model_error(np.concatenate(c), np.concatenate(model), 0.01, prior_log_sd=0.1)
+    tau, s, G = common_model_error(np.concatenate(c), np.concatenate(model), 0.01, prior_log_sd=0.1)
     assert G == 40 and s == pytest.approx(true_s, rel=0.25)
     assert tau == pytest.approx(np.sqrt((2 * 0.1**2 + 39 * s**2) / 41))
 

@@ -7,7 +7,12 @@ import pytest
 import xarray as xr
 
 from plumetrace.errors import InvalidFileError, MissingFileError
-from plumetrace.io.cog import BANDS, read_enhancement, write_enhancement, write_quicklook
+from plumetrace.io.cog import (
+    BANDS,
+    read_enhancement,
+    write_enhancement,
+    write_quicklook,
+)
 
 
 def _result(rows: int = 30, cols: int = 20, **attrs) -> xr.Dataset:
@@ -36,8 +41,13 @@ def test_round_trip_projected(tmp_path):
 def test_geographic_pixel_size(tmp_path):
     result = _result(crs="EPSG:4326", transform=[0.001, 0.0, -102.0, 0.0, -0.001, 32.0])
     write_enhancement(result, tmp_path / "g.tif")
-    # 0.001° at ~32°N: 111.3 m north-south, 94.4 m east-west.
-    assert read_enhancement(tmp_path / "g.tif").attrs["pixel_size_m"] == pytest.approx(0.5 * (94.4 + 111.3), rel=0.01)
+    # 0.001° at ~32°N on the WGS84 ellipsoid (geodesic lengths): 110.86 m north-south, 94.55 m east-west.
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    east = geod.inv(-102.0005, 32.0, -101.9995, 32.0)[2]
+    north = geod.inv(-102.0, 31.9995, -102.0, 32.0005)[2]
+    assert read_enhancement(tmp_path / "g.tif").attrs["pixel_size_m"] == pytest.approx(0.5 * (east + north), rel=1e-4)
 
 
 def test_glt_orthorectification(tmp_path):
@@ -59,6 +69,16 @@ def test_glt_orthorectification(tmp_path):
 def test_quicklook_png(tmp_path):
     path = write_quicklook(_result().enhancement.values, tmp_path / "q.png", title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_quicklook_of_a_large_map_with_nan_is_decimated_not_refused(tmp_path):
+    import matplotlib.image
+
+    values = np.random.default_rng(0).normal(0.0, 50.0, (1700, 900)).astype(np.float32)
+    values[:100] = np.nan
+    path = write_quicklook(values, tmp_path / "q.png")
+    height, width = matplotlib.image.imread(path).shape[:2]
+    assert 300 < height < 1000 and 300 < width < 1000
 
 
 def test_missing_and_wrong_file(tmp_path):
@@ -131,7 +151,7 @@ def test_negative_uncertainty_and_inf_are_refused_nodata_becomes_nan(tmp_path):
 
 
 def test_declared_size_is_checked_against_memory_before_reading(tmp_path, monkeypatch):
-    import plumetrace.io.cog as cog
+    from plumetrace.io import cog
 
     path = _product(tmp_path)
     monkeypatch.setattr(cog, "_available_memory_bytes", lambda: 1000)

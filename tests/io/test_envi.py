@@ -88,9 +88,9 @@ def test_round_trip_every_interleave(tmp_path, interleave):
 
 
 def test_reader_is_lazy_row_chunks_with_whole_bands(tmp_path, monkeypatch):
-    from plumetrace.io import envi
+    from plumetrace.io.envi import cube as envi_cube
 
-    monkeypatch.setattr(envi, "CHUNK_BYTES", 5 * 4 * 4 * 3)  # three rows of 5 samples x 4 bands per chunk
+    monkeypatch.setattr(envi_cube, "CHUNK_BYTES", 5 * 4 * 4 * 3)  # three rows of 5 samples x 4 bands per chunk
     path = write_raw_envi(tmp_path / "cube.img", _cube(lines=10))
     scene = read_envi(path)
     data = scene["radiance"].data
@@ -99,21 +99,21 @@ def test_reader_is_lazy_row_chunks_with_whole_bands(tmp_path, monkeypatch):
 
 
 def test_band_window_reads_only_the_bands_and_row_chunks_asked(tmp_path, monkeypatch):
-    from plumetrace.io import envi
+    from plumetrace.io.envi import cube as envi_cube
 
-    monkeypatch.setattr(envi, "CHUNK_BYTES", 5 * 4 * 4 * 3)  # 3-row chunks
+    monkeypatch.setattr(envi_cube, "CHUNK_BYTES", 5 * 4 * 4 * 3)  # 3-row chunks
     cube = _cube(lines=12)
     path = write_raw_envi(tmp_path / "cube.img", cube, interleave="bil", extra="data units = uW cm-2 sr-1 nm-1")
     scene = read_envi(path)
     seen: list[tuple[int, ...]] = []
-    original = envi._EnviCube.__getitem__
+    original = envi_cube.EnviCube.__getitem__
 
     def spy(self, key):
         block = original(self, key)
         seen.append(block.shape)
         return block
 
-    monkeypatch.setattr(envi._EnviCube, "__getitem__", spy)
+    monkeypatch.setattr(envi_cube.EnviCube, "__getitem__", spy)
     window = scene["radiance"].sel(band=slice(1, 3)).isel(y=slice(2, 5)).values
     np.testing.assert_array_equal(window, cube[2:5, :, 1:3])
     assert all(shape[2] == 2 for shape in seen)  # only the two bands asked are read

@@ -67,7 +67,7 @@ def test_parquet_is_read(tmp_path):
     (dict(time=["2026-06-01T10:00:02Z", "2026-06-01T10:00:01Z", "2026-06-01T10:00:03Z"]), "time"),
     (dict(x_m=[1.0, np.nan, 3.0]), "x_m"),
     (dict(x0_m=[0, 0, 0], y0_m=[0, 0, 0], z0_m=[1, 1, 1], x1_m=[0, 0, 0], y1_m=[0, 0, 0], z1_m=[1, 1, 1]), "zero length"),
-    (dict(concentration_mg_m3=None, concentration_ppm=[1, 2, 3]), "--gas"),
+    (dict(concentration_mg_m3=None, concentration_ppm=[1, 2, 3]), "gas_name"),
     (dict(stability=["D", "Q", "D"]), "stability"),
     (dict(wind_speed_m_s=[4.0, np.nan, 4.0]), "wind_speed_m_s"),
 ])

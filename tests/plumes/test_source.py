@@ -7,8 +7,9 @@ import pytest
 import xarray as xr
 
 from plumetrace.errors import InvalidInputError
-from plumetrace.plumes.source import locate_source, pixel_geometry
-from plumetrace.plumes.wind import downwind_unit_vector
+from plumetrace.georef import metres_per_degree
+from plumetrace.pixel_geometry import downwind_unit_vector, pixel_geometry
+from plumetrace.plumes.source import locate_source
 
 UTM_11N = "EPSG:32611"
 
@@ -52,8 +53,16 @@ def test_lonlat_of_a_utm_pixel():
     geometry = pixel_geometry(ds)
     lon, lat = geometry.lonlat(0.0, 0.0)
     # the central meridian of zone 11 is -117; 500015 m easting is 15 m east of it
-    assert float(lon) == pytest.approx(-117.0 + 15.0 / (111320.0 * math.cos(math.radians(float(lat)))), abs=1e-5)
+    assert float(lon) == pytest.approx(-117.0 + 15.0 / metres_per_degree(float(lat))[0], abs=1e-6)
     assert 36.0 < float(lat) < 36.2
+
+
+def test_geographic_map_pixels_are_measured_on_the_wgs84_ellipsoid():
+    ds = xr.Dataset(attrs={"crs": "EPSG:4326", "transform": [0.0005, 0.0, -102.0, 0.0, -0.0005, 32.0]})
+    geometry = pixel_geometry(ds)
+    east, north = metres_per_degree(32.0)
+    np.testing.assert_allclose(geometry.jacobian, [[0.0, 0.0005 * east], [-0.0005 * north, 0.0]], rtol=1e-12)
+    assert geometry.pixel_size_m == pytest.approx(0.5 * 0.0005 * (east + north), rel=1e-12)
 
 
 def test_downwind_unit_vector_convention():

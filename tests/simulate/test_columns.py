@@ -13,7 +13,7 @@ from plumetrace.errors import InvalidInputError
 from plumetrace.simulate.columns import column_gain, column_model, shift_nodes, smile_profile_nm
 from plumetrace.simulate.radiance import ForwardModel
 from plumetrace.simulate.scene import simulate_scene
-from plumetrace.spectra.sensors import ColumnEffects, get_sensor
+from plumetrace.simulate.sensors import ColumnEffects, get_sensor
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 

@@ -13,7 +13,7 @@ from plumetrace.simulate.scene import enhancement_levels, interpolate_levels
 from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance
 from plumetrace.spectra.ch4_lut import REFERENCE_AIRMASS_FACTOR, load_ch4_lut
 from plumetrace.spectra.response import gaussian_response_matrix
-from plumetrace.spectra.sensors import get_sensor
+from plumetrace.simulate.sensors import get_sensor
 from plumetrace.spectra.solar import solar_irradiance
 
 

@@ -10,7 +10,7 @@ from plumetrace.scene import airmass_factor, pixel_size_m, validate_scene
 from plumetrace.simulate.radiance import ForwardModel
 from plumetrace.simulate.scene import simulate_scene, write_simulated_envi
 from plumetrace.spectra.noise import noise_equivalent_radiance
-from plumetrace.spectra.sensors import get_sensor
+from plumetrace.simulate.sensors import get_sensor
 
 SMALL = dict(shape=(40, 48), rate_kg_h=2000.0, wind_speed_m_s=3.0, wind_dir_deg=270.0, seed=3, solar_zenith_deg=30.0)
 

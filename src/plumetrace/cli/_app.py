@@ -55,14 +55,29 @@ def check_out(out: Path | None, overwrite: bool) -> None:
 def naming_options(options: Mapping[str, str]) -> Iterator[None]:
     """Re-raise a library error about a parameter (``roughness_length_m: …``) naming the option typed (``--roughness: …``).
 
-    ``options`` maps the library's parameter names, as its errors name them, to the command's options.
+    ``options`` maps the library's parameter names, as its errors name them, to the command's options. A parameter
+    named inside a message (``give its pixel size (pixel_size_m)``) is renamed too.
     """
-    from plumetrace.errors import InvalidInputError
+    import re
+
+    from plumetrace.errors import InvalidFileError, InvalidInputError
+
+    names = [name for name in options if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", name)]
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b") if names else None
+
+    def rename(text: str) -> str:
+        return pattern.sub(lambda m: options[m.group(1)], text) if pattern else text
 
     try:
         yield
+    except InvalidFileError as exc:
+        problem = rename(exc.problem)
+        if problem == exc.problem:
+            raise
+        raise InvalidFileError(exc.path, exc.field, problem) from None
     except InvalidInputError as exc:
         option = options.get(exc.field)
-        if option is None:
+        problem = rename(exc.problem)
+        if option is None and problem == exc.problem:
             raise
-        raise InvalidInputError(option, exc.problem) from None
+        raise InvalidInputError(option or exc.field, problem) from None

@@ -14,7 +14,7 @@ from plumetrace.errors import InvalidInputError
 _OPTIONS = {
     "gas": "--gas", "method": "--method", "stats": "--stats", "window_nm": "--window", "window": "--window",
     "iterations": "--iterations", "chunk_rows": "--chunk-rows", "device": "--device", "group_columns": "--group-columns",
-    "n_threads": "--threads", "albedo_correct": "--no-albedo-correct", "refine": "--refine", "robust": "--robust",
+    "n_threads": "--threads", "albedo_correct": "--no-albedo-correct", "robust": "--robust",
     "clusters": "--clusters", "cluster_features": "--stats", "exclude": "--exclude",
 }
 
@@ -52,9 +52,6 @@ def detect(
     albedo_correct: bool = typer.Option(
         None, "--albedo-correct/--no-albedo-correct", help="Divide by the albedo factor (default: on for sparse only)."
     ),
-    refine: bool = typer.Option(
-        False, "--refine", help="mf: remove the first plume estimate from the background statistics (one more read)."
-    ),
     robust: bool = typer.Option(
         True, "--robust/--no-robust",
         help="mf/ace: take the significant plume pixels out of the background statistics and apply again (default on).",
@@ -70,43 +67,36 @@ def detect(
     with naming_options(_OPTIONS):
         _detect(scene_path, out, overwrite, exclude=exclude, gas=gas, method=method, stats=stats, window=window,
                 iterations=iterations, chunk_rows=chunk_rows, device=device,
-                group_columns=group_columns, threads=threads, albedo_correct=albedo_correct, refine=refine,
-                robust=robust, clusters=clusters)
+                group_columns=group_columns, threads=threads, albedo_correct=albedo_correct, robust=robust,
+                clusters=clusters)
 
 
 def _detect(scene_path: Path, out: Path, overwrite: bool, *, exclude: Path | None, gas: str, method: str, stats: str,
             window: str, iterations: int, chunk_rows: int, device: str, group_columns: int | None,
-            threads: int | None, albedo_correct: bool | None, refine: bool, robust: bool, clusters: int | None) -> None:
-    from plumetrace.detect.envi_file import detect_envi_file
-    from plumetrace.detect.products import write_detection_products
+            threads: int | None, albedo_correct: bool | None, robust: bool, clusters: int | None) -> None:
+    from plumetrace.detect.engine import detect_scene
+    from plumetrace.io.open_scene import open_scene
     from plumetrace.io.staging import staged_output
+    from plumetrace.products.detection import write_detection_products
 
-    window_nm = _window(window)
-    options = dict(
-        gas=gas, method=method, stats=stats, window_nm=window_nm, iterations=iterations, chunk_rows=chunk_rows,
-        device=device, group_columns=group_columns, n_threads=threads, albedo_correct=albedo_correct, refine=refine,
-        robust=robust,
+    from plumetrace.detect import tune_process
+    from plumetrace.detect.options import DetectOptions
+
+    tune_process()  # a command owns its process: freed blocks go back to the OS at once
+    options = DetectOptions(  # validated by detect_scene, after the scene file's own checks
+        gas=gas, method=method, stats=stats, window_nm=_window(window), iterations=iterations, chunk_rows=chunk_rows,
+        device=device, group_columns=group_columns, n_threads=threads, albedo_correct=albedo_correct, robust=robust,
+        clusters=clusters,
     )
-    if clusters is not None:
-        options["clusters"] = clusters
-    # A plain ENVI cube goes file to file without xarray/dask (their import alone is ~0.8 s); anything else, or a
-    # file with a problem to report, or a scene whose pixels an --exclude file must be placed on, through the Scene.
-    result = None if exclude is not None else detect_envi_file(scene_path, **options)
-    if result is not None:
-        with staged_output(out, overwrite=overwrite) as stage:
-            write_detection_products(result, stage)
-    else:
-        from plumetrace.detect.engine import detect_scene
-        from plumetrace.io.open_scene import open_scene
+    exclude_map = None
+    scene = open_scene(scene_path)
+    if exclude is not None:
+        from plumetrace.detect.exclusion import exclusion_map
 
-        scene = open_scene(scene_path)
-        if exclude is not None:
-            from plumetrace.detect.exclusion import exclusion_map
-
-            options["exclude"] = exclusion_map(exclude, scene)
-        with staged_output(out, overwrite=overwrite) as stage:
-            result = detect_scene(scene, **options)
-            write_detection_products(result, stage)
+        exclude_map = exclusion_map(exclude, scene)
+    with staged_output(out, overwrite=overwrite) as stage:
+        result = detect_scene(scene, options, exclude=exclude_map)
+        write_detection_products(result, stage)
     enhancement = result["enhancement"].values
     sigma = float(_nanmedian(result["uncertainty"].values))
     console.print(

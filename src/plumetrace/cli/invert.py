@@ -24,11 +24,10 @@ def _floats(text: str | None, field: str, n: int) -> tuple[float, ...] | None:
 
 #: Library parameter names (as the errors name them) -> the option a user typed.
 _OPTIONS = {
-    "origin": "--origin", "gas": "--gas", "source_known": "--source-known", "prior_box": "--prior-box",
+    "origin": "--origin", "origin_lat_lon": "--origin LAT,LON", "gas": "--gas", "gas_name": "--gas", "source_known": "--source-known", "prior_box": "--prior-box",
     "source_heights_m": "--source-height", "wind_height_m": "--wind-height", "roughness_length_m": "--roughness",
     "background_mg_m3": "--background", "wind_average_s": "--wind-average", "seed": "--seed",
 }
-
 
 
 @app.command()
@@ -54,24 +53,23 @@ def invert(
     from plumetrace.insitu.background import estimate_background
     from plumetrace.insitu.inversion import invert_source, validate_inversion_inputs
     from plumetrace.insitu.massbalance import curtain_flux
-    from plumetrace.io.insitu_products import write_inversion_products
     from plumetrace.io.observations import parse_origin, read_observations
     from plumetrace.io.staging import staged_output
+    from plumetrace.products.insitu import write_inversion_products
 
     known = _floats(source_known, "--source-known", 2)
     box = _floats(prior_box, "--prior-box", 4)
     heights = _floats(source_height, "--source-height", len(source_height.split(",")))
     with naming_options(_OPTIONS):  # every option checked before the log is read
-        validate_inversion_inputs(source_known=known, prior_box=box, source_heights_m=heights, wind_height_m=wind_height,
-                                  roughness_length_m=roughness, wind_average_s=wind_average, seed=seed)
+        options = validate_inversion_inputs(source_known=known, prior_box=box, source_heights_m=heights,
+                                            wind_height_m=wind_height, roughness_length_m=roughness,
+                                            wind_average_s=wind_average, seed=seed)
         if background is not None:
             estimate_background([0.0], given_mg_m3=background)
         origin_latlon = parse_origin(origin)
         obs = read_observations(observations, origin=origin_latlon, gas=gas)
         bg = estimate_background(obs["concentration_mg_m3"].to_numpy(), time=obs["time"], given_mg_m3=background)
-        result = invert_source(obs, source_known=known, prior_box=box, source_heights_m=heights,
-                               wind_height_m=wind_height, roughness_length_m=roughness, background=bg,
-                               wind_average_s=wind_average, seed=seed)
+        result = invert_source(obs, options, background=bg)
     flux = curtain_flux(obs, background=bg) if mass_balance else None
     with staged_output(out, overwrite=overwrite) as stage:
         write_inversion_products(stage, result, obs, flux=flux, title=observations.name)

@@ -32,10 +32,10 @@ def plumes(
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.errors import InvalidInputError, MissingFileError
-    from plumetrace.io.plume_products import write_plume_products, write_plume_quicklook
+    from plumetrace.products.plumes import write_plume_products, write_plume_quicklook
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
-    from plumetrace.plumes.quantify import ueff_calibration
+    from plumetrace.plumes.calibration import ueff_calibration
     from plumetrace.plumes.segment import SegmentParams
     from plumetrace.plumes.wind import wind_from_options, wind_sampler
 
@@ -89,7 +89,8 @@ def plumes(
 #: Library parameter names (as the errors name them) -> the option a user typed.
 _OPTIONS = {
     "wind speed": "--wind-speed", "wind direction": "--wind-dir", "wind sigma": "--wind-sigma",
-    "wind direction sigma": "--wind-dir-sigma", "wind speed sigma": "--wind-sigma", "pixel size": "--pixel-size",
+    "wind direction sigma": "--wind-dir-sigma", "wind speed sigma": "--wind-sigma", "pixel size": "--pixel-size", "pixel_size_m": "--pixel-size",
+    "speed_m_s": "--wind-speed", "direction_deg": "--wind-dir", "sensor_name": "--sensor",
     "sensor": "--sensor", "high_sigma": "--high-sigma", "low_sigma": "--low-sigma", "min_pixels": "--min-pixels",
     "min_peak_sigma": "--min-peak-sigma", "max_albedo_darkening": "--max-albedo-darkening", "seed": "--seed",
 }
@@ -101,7 +102,7 @@ def _parse_ueff(text: str, sensor: str | None):
     import dataclasses
 
     from plumetrace.errors import InvalidInputError
-    from plumetrace.plumes.quantify import ueff_calibration
+    from plumetrace.plumes.calibration import ueff_calibration
 
     try:
         a, b = (float(part) for part in text.split(","))

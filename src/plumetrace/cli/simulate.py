@@ -76,7 +76,7 @@ def simulate(
     source_yx = _pair(source, "--source", ",", float) if source else None
     with naming_options(_OPTIONS):
         from plumetrace.simulate.scene import _validate_shape
-        from plumetrace.spectra.sensors import get_sensor
+        from plumetrace.simulate.sensors import get_sensor
 
         _validate_shape((rows, cols))
         n_bands = get_sensor(sensor).n_bands

@@ -46,7 +46,7 @@ def exclusion_map(path: str | os.PathLike, scene: xr.Dataset) -> np.ndarray:
     import shapely
 
     from plumetrace.io.vector import read_polygons
-    from plumetrace.plumes.source import pixel_geometry
+    from plumetrace.pixel_geometry import pixel_geometry
 
     polygons = read_polygons(path)
     geometry = pixel_geometry(scene, pixel_size_m=1.0)  # only its georeferencing is used here

@@ -6,19 +6,15 @@ source, named by the reader's ``layout``: ``"rbc"`` (row, band, column — the B
 band) copy the per-column matrix products need, fused with the centring; per-pixel dot products work on the
 block's own layout:
 
-* :class:`EnviWindowReader` reads an ENVI file directly with ``os.preadv`` into a reused buffer — for BIL only the
-  window bands of each line (one contiguous run per line), for BSQ one run per band, for BIP whole lines. Nothing is
-  memory-mapped, so resident memory stays at the size of a few blocks whatever the file size.
+* :class:`plumetrace.io.envi.EnviCube` reads an ENVI file directly (window bands only, ``os.preadv`` into a reused
+  buffer; nothing memory-mapped).
 * :class:`ArrayWindowReader` slices any Scene (NumPy, dask, a lazy reader) with ``radiance[r0:r1, :, b0:b1]``.
 
-:func:`window_reader` picks the direct reader when the Scene's ``attrs["source"]`` is an ENVI file whose layout
-matches the Scene, and the generic one otherwise.
+:func:`window_reader` picks the direct reader for a Scene opened from an ENVI file, and the generic one otherwise.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -27,16 +23,14 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
-    "WindowReader",
-    "EnviWindowReader",
     "ArrayWindowReader",
-    "window_reader",
-    "envi_window_reader",
-    "block_buffer",
+    "WindowReader",
     "band_axis",
+    "block_buffer",
     "centre_in_place",
-    "pixels",
     "columns_first",
+    "pixels",
+    "window_reader",
 ]
 
 _TRANSPOSE_ROWS = 8  # rows per step of the cache-friendly (row, col, band) → (col, row, band) copy
@@ -177,158 +171,18 @@ class ArrayWindowReader:
         return np.ascontiguousarray(np.asarray(block), dtype=np.float32)
 
 
-class EnviWindowReader:
-    """Direct window reads from an ENVI file (any interleave, either byte order, any ENVI data type).
-
-    Parameters
-    ----------
-    data_path : path
-        The ENVI data file.
-    dtype : numpy dtype with byte order
-    interleave : "bil", "bip" or "bsq"
-    lines, samples, bands : int
-        File dimensions.
-    offset : int
-        Header offset in bytes.
-    band0, band1 : int
-        Window bands ``band0:band1``.
-    fill_value : float, optional
-        ``data ignore value``; such pixels are reported by :meth:`read` as NaN.
-    """
-
-    def __init__(
-        self,
-        data_path: str | Path,
-        *,
-        dtype: np.dtype,
-        interleave: str,
-        lines: int,
-        samples: int,
-        bands: int,
-        offset: int,
-        band0: int,
-        band1: int,
-        fill_value: float | None = None,
-    ) -> None:
-        self.path = Path(data_path)
-        self.dtype = np.dtype(dtype)
-        self.interleave = interleave
-        self.n_lines, self.n_samples, self.n_file_bands = lines, samples, bands
-        self.offset = offset
-        self.band0, self.band1 = band0, band1
-        self.n_bands = band1 - band0
-        self.fill_value = fill_value
-        self.layout = "rcb" if interleave == "bip" else "rbc"
-        self._fd = os.open(self.path, os.O_RDONLY)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-    def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _pread_into(self, buffer: np.ndarray, position: int) -> None:
-        view = memoryview(buffer.reshape(-1).view(np.uint8))
-        done = 0
-        while done < view.nbytes:
-            got = os.preadv(self._fd, [view[done:]], position + done)
-            if got <= 0:
-                raise OSError(f"{self.path}: unexpected end of file at byte {position + done}")
-            done += got
-
-    def read(self, row0: int, row1: int, *, writable: bool = True, out: np.ndarray | None = None) -> np.ndarray:
-        """Rows ``row0:row1`` of the window: a fresh array, or ``out[:row1 - row0]`` when a buffer is given
-        (:func:`block_buffer`; used directly for native float32 BIL files)."""
-        rows = row1 - row0
-        item = self.dtype.itemsize
-        ns, nb, nw = self.n_samples, self.n_file_bands, self.n_bands
-        if self.interleave == "bil":
-            native = self.dtype == np.float32 and self.dtype.isnative
-            raw = out[:rows] if out is not None and native else np.empty((rows, nw, ns), dtype=self.dtype)
-            for i in range(rows):
-                self._pread_into(raw[i], self.offset + ((row0 + i) * nb + self.band0) * ns * item)
-            block = raw  # already (row, band, col)
-        elif self.interleave == "bsq":
-            raw = np.empty((nw, rows, ns), dtype=self.dtype)
-            for j in range(nw):
-                self._pread_into(raw[j], self.offset + ((self.band0 + j) * self.n_lines + row0) * ns * item)
-            block = raw.transpose(1, 0, 2)
-        else:  # bip: the window is strided inside each pixel, read whole lines
-            raw = np.empty((rows, ns, nb), dtype=self.dtype)
-            self._pread_into(raw, self.offset + row0 * ns * nb * item)
-            block = raw[:, :, self.band0 : self.band1]
-        if block.dtype == np.float32 and block.dtype.isnative and block.flags.c_contiguous:
-            out = block  # native float32 BIL: no copy at all
-        else:
-            dest = out[:rows] if out is not None and out.shape[1:] == block.shape[1:] else np.empty(block.shape, dtype=np.float32)
-            dest[...] = block  # converts type and byte order
-            out = dest
-        # One NaN-ignoring reduction first: most blocks hold no fill value, and then no mask is built.
-        if self.fill_value is not None and np.fmin.reduce(out, axis=None) <= self.fill_value:
-            out[out == self.fill_value] = np.nan
-        return out
-
-
-def envi_window_reader(data_path: str | Path, header: dict, band0: int, band1: int) -> EnviWindowReader | None:
-    """Direct reader of bands ``band0:band1`` of an ENVI file from its parsed header.
-
-    Returns None when the header does not describe a layout the direct reader handles, or the data file's size is
-    not exactly the one the header describes (the Scene reader then reports the problem).
-    """
-    from plumetrace.errors import PlumetraceError
-    from plumetrace.io.envi import envi_layout
-
-    data_path = Path(data_path)
-    try:
-        layout = envi_layout(header, data_path, data_path)
-    except (PlumetraceError, OSError):
-        return None
-    if not 0 <= band0 < band1 <= layout.bands:
-        return None
-    return EnviWindowReader(
-        data_path,
-        dtype=layout.dtype,
-        interleave=layout.interleave,
-        lines=layout.lines,
-        samples=layout.samples,
-        bands=layout.bands,
-        offset=layout.offset,
-        band0=band0,
-        band1=band1,
-        fill_value=layout.ignore_value,
-    )
-
-
-def _envi_reader(scene: xr.Dataset, band0: int, band1: int) -> EnviWindowReader | None:
-    source = scene.attrs.get("source")
-    if not source or not Path(str(source)).is_file():
-        return None
-    from plumetrace.io.envi import find_envi_files, read_envi_header
-
-    try:
-        data_path, header_path = find_envi_files(source)
-        header = read_envi_header(header_path)
-        lines, samples, bands = (int(header[k]) for k in ("lines", "samples", "bands"))
-    except Exception:
-        return None
-    if (lines, samples, bands) != tuple(scene["radiance"].shape):
-        return None
-    return envi_window_reader(data_path, header, band0, band1)
-
-
 def window_reader(scene: xr.Dataset, band0: int, band1: int, *, direct: bool = True) -> WindowReader:
     """The fastest reader for a Scene's window bands ``band0:band1``.
 
-    Radiance values from the direct ENVI reader are in the file's units: the detectors are invariant to a constant
-    radiance scale, so the unit conversion a Scene reader applies does not change any product.
+    ``direct``: a Scene opened from an ENVI file (:func:`plumetrace.io.envi.read_envi`) is read straight from the
+    file (:func:`plumetrace.io.envi.scene_window_reader`), in the file's radiance units: the detectors are invariant
+    to a constant radiance scale, so the unit conversion a Scene reader applies does not change any product. Any
+    other Scene is sliced through its (possibly lazy) radiance array.
     """
     if direct:
-        reader = _envi_reader(scene, band0, band1)
+        from plumetrace.io.envi import scene_window_reader
+
+        reader = scene_window_reader(scene, band0, band1)
         if reader is not None:
             return reader
     return ArrayWindowReader(scene["radiance"].data, band0, band1)

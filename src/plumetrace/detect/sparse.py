@@ -31,14 +31,11 @@ import numpy as np
 from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.detect.matched_filter import FilterWeights
 
-__all__ = ["EPSILON_PPM_M", "REFINE_SIGMA", "SpilledPiece", "SparseState", "reweight", "sparse_iterations"]
+__all__ = ["EPSILON_PPM_M", "SparseState", "SpilledPiece", "reweight", "sparse_iterations"]
 
 #: mag1c's ε (1e-9 in its 1e5-scaled units) in ppm·m.
 EPSILON_PPM_M = 1e-4
 _CHUNK = 65536
-#: ``refine`` (the matched filter's rank-2 plume removal, :class:`SparseState`): pixels whose first estimate exceeds
-#: this many σ are taken out of the background statistics.
-REFINE_SIGMA = 2.0
 #: Weight λ of the log (reweighted-ℓ1) penalty in units of the pixel's noise variance: the fixed point of
 #: ``α = a - λσ²/α`` is 0 below ``a = 2√λ σ``. mag1c's λ is 1 in its own, deflating σ (see :meth:`SparseState.update`).
 PENALTY_WEIGHT = 1.0

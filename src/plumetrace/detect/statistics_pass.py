@@ -311,7 +311,7 @@ def resolve_stats(
             raise InvalidInputError(
                 "stats",
                 f"{stats!r}: {unit} {first} of {where} has only {int(counts[first])} valid pixels (need at least "
-                f"{MIN_GROUP_PIXELS}); too few valid pixels per column: use --stats group or --stats scene",
+                f"{MIN_GROUP_PIXELS}); too few valid pixels per column: use group or scene statistics",
             )
     return mode, width, groups, n_group
 

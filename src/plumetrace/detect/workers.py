@@ -1,28 +1,27 @@
-"""Worker threads for the detection passes: row blocks, column ranges, and a pool that holds BLAS to one thread.
+"""Worker threads for the detection passes: row blocks, column ranges, a pool that holds BLAS to one thread while it
+runs, and the progress of a pass.
 
-NumPy and BLAS release the GIL, so a pass over blocks runs on threads; each worker's BLAS is held to one thread so
-the workers do not oversubscribe the cores.
+NumPy and BLAS release the GIL, so a pass over blocks runs on threads; while a pool runs, BLAS is held to one thread
+so the workers do not oversubscribe the cores (the previous limits are restored when the pool ends).
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["run_threads", "row_blocks", "column_chunks"]
-
-_BLAS_CONTROLLER: Any = None
+__all__ = ["TaskProgress", "column_chunks", "row_blocks", "run_threads"]
 
 
+@functools.cache
 def _blas_controller() -> Any:
-    """One ``threadpoolctl.ThreadpoolController`` per process: finding the loaded BLAS libraries (reading the
+    """A ``threadpoolctl.ThreadpoolController``, made once: finding the loaded BLAS libraries (reading the
     process's maps) costs ~2 ms, which ``threadpool_limits`` would pay on every pass."""
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
+    from threadpoolctl import ThreadpoolController
 
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER
+    return ThreadpoolController()
 
 
 def run_threads(n_threads: int, func: Any, items: list[Any]) -> list[Any]:
@@ -48,3 +47,21 @@ def column_chunks(n_col: int, n_threads: int, max_width: int = _COLUMN_CHUNK) ->
     """Column ranges for the in-memory passes: at most ``max_width`` wide, at least two per thread."""
     width = max(16, min(max_width, -(-n_col // (2 * max(n_threads, 1)))))
     return [(c, min(c + width, n_col)) for c in range(0, n_col, width)]
+
+
+class TaskProgress:
+    """One task of a rich progress bar, advanced from worker threads (``advance``) and extended by passes that the
+    run decides on as it goes (``extend``)."""
+
+    def __init__(self, bar: Any, description: str, total: float) -> None:
+        self._bar = bar
+        self._task = bar.add_task(description, total=total)
+        self._lock = threading.Lock()
+
+    def advance(self, n: float = 1) -> None:
+        with self._lock:
+            self._bar.advance(self._task, n)
+
+    def extend(self, n: float) -> None:
+        with self._lock:
+            self._bar.update(self._task, total=self._bar.tasks[self._task].total + n)

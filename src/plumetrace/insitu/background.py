@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.special import ndtri
 
 from plumetrace.errors import InvalidInputError
 

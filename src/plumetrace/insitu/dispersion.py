@@ -41,17 +41,18 @@ __all__ = [
     "KARMAN",
     "STABILITY_CLASSES",
     "Meteorology",
-    "briggs_sigmas",
-    "psi_m",
-    "phi_h",
-    "obukhov_from_class",
-    "class_from_obukhov",
-    "wind_profile",
-    "mean_plume_height",
-    "shape_parameter",
-    "plume_coupling",
-    "similarity_table",
     "beam_coupling",
+    "briggs_sigmas",
+    "class_from_obukhov",
+    "mean_plume_height",
+    "obukhov_from_class",
+    "phi_h",
+    "plume_coupling",
+    "plume_pair_terms",
+    "psi_m",
+    "shape_parameter",
+    "similarity_table",
+    "wind_profile",
 ]
 
 KARMAN = 0.4
@@ -226,7 +227,7 @@ def similarity_table(*, obukhov_length_m: float, roughness_length_m: float, sour
     return np.log(x), zbar, s, np.log(ratio)
 
 
-def _pair_terms(rec: NDArray, src: NDArray, met: Meteorology, wind_dir_offset_deg: float,
+def plume_pair_terms(rec: NDArray, src: NDArray, met: Meteorology, wind_dir_offset_deg: float,
                 min_distance_m: float, lateral_cut: float = 6.5) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
     """Downwind (source, receptor) pairs and their plume terms.
 
@@ -325,7 +326,7 @@ def plume_coupling(receptor_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Mete
     scales = np.atleast_1d(scales)
     if (scales <= 0).any() or not np.isfinite(scales).all():
         raise InvalidInputError("sigma_y_scale", "must be finite and > 0")
-    gi, ri, base, y, sy = _pair_terms(rec, src, met, wind_dir_offset_deg, min_distance_m,
+    gi, ri, base, y, sy = plume_pair_terms(rec, src, met, wind_dir_offset_deg, min_distance_m,
                                       lateral_cut=6.5 * float(scales.max()))
     out = np.zeros((scales.size, src.shape[0], rec.shape[0]))
     u2 = -0.5 * (y / sy) ** 2

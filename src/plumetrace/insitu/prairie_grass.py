@@ -27,8 +27,16 @@ import pandas as pd
 
 from plumetrace.errors import InvalidFileError, MissingFileError
 
-__all__ = ["PrairieGrassRun", "load_prairie_grass", "run_observations", "load_tower_profiles", "tower_mean_height",
-           "ROUGHNESS_LENGTH_M", "WIND_HEIGHT_M", "VERY_STABLE_RUNS"]
+__all__ = [
+    "ROUGHNESS_LENGTH_M",
+    "VERY_STABLE_RUNS",
+    "WIND_HEIGHT_M",
+    "PrairieGrassRun",
+    "load_prairie_grass",
+    "load_tower_profiles",
+    "run_observations",
+    "tower_mean_height",
+]
 
 ROUGHNESS_LENGTH_M = 0.006  # Barad 1958; Olesen et al. 2007
 WIND_HEIGHT_M = 2.0

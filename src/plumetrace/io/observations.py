@@ -31,15 +31,16 @@ import numpy as np
 import pandas as pd
 
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError, warn_input
+from plumetrace.georef import lonlat_to_local
 
 __all__ = [
-    "MOLAR_MASS_G_MOL",
     "CANONICAL_COLUMNS",
-    "read_observations",
-    "validate_observations",
-    "ppm_to_mg_m3",
+    "MOLAR_MASS_G_MOL",
     "negative_allowance_mg_m3",
     "parse_origin",
+    "ppm_to_mg_m3",
+    "read_observations",
+    "validate_observations",
 ]
 
 MOLAR_MASS_G_MOL = {
@@ -188,9 +189,9 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
     if ("lat" in df.columns) != ("lon" in df.columns):
         raise bad("lon" if "lat" in df.columns else "lat", "column missing (positions need both lat and lon)")
     if not (has_geo or has_xy or has_beam):
-        raise bad("position", "need lat,lon,alt_m or x_m,y_m,z_m (with --origin) or beam endpoints x0_m..z1_m")
+        raise bad("position", "need lat,lon,alt_m or x_m,y_m,z_m (with an origin) or beam endpoints x0_m..z1_m")
     if (has_xy or has_beam) and not has_geo and origin is None:
-        raise bad("x_m", "local coordinates need an origin (--origin LAT,LON)")
+        raise bad("x_m", "local coordinates need an origin (origin_lat_lon)")
 
     def num(col: str) -> np.ndarray:
         try:
@@ -217,9 +218,7 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
             if not ok.any():
                 raise bad("lat", "no valid positions")
             origin = (float(np.mean(lat[ok])), float(np.mean(lon[ok])))
-        from plumetrace.insitu.geo import lonlat_to_local
-
-        gx, gy = lonlat_to_local(lon, lat, origin=origin)
+        gx, gy = lonlat_to_local(lon, lat, origin_lon_deg=origin[1], origin_lat_deg=origin[0])
         xyz[:, 0], xyz[:, 1], xyz[:, 2] = gx, gy, alt
     if has_xy:
         lx, ly = num("x_m"), num("y_m")
@@ -266,7 +265,7 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
         conc = num("concentration_mg_m3")
     elif "concentration_ppm" in df:
         if gas_key is None:
-            raise bad("concentration_ppm", "needs --gas for the molar mass")
+            raise bad("concentration_ppm", "needs the gas (gas_name) for the molar mass")
         tk = num("temperature_k") if "temperature_k" in df else 293.15
         pp = num("pressure_pa") if "pressure_pa" in df else 101325.0
         for name, values, low, high in (("temperature_k", tk, 150.0, 400.0), ("pressure_pa", pp, 1e3, 2e5)):

@@ -11,7 +11,7 @@ import xarray as xr
 
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
 
-__all__ = ["detect_format", "open_scene", "describe_scene", "FORMATS"]
+__all__ = ["FORMATS", "describe_scene", "detect_format", "open_scene"]
 
 FORMATS = ("envi", "emit", "prisma", "enmap")
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -52,18 +52,19 @@ def detect_format(path: str | Path) -> str:
     InvalidFileError
         The file is none of the supported formats.
     """
-    from plumetrace.io.emit import is_emit_netcdf
-    from plumetrace.io.enmap import find_enmap_metadata
-    from plumetrace.io.prisma import is_prisma_he5
-
     path = Path(path)
     if not path.exists():
         raise MissingFileError(path)
     if path.is_dir() or path.name.upper().endswith("METADATA.XML"):
+        from plumetrace.io.enmap import find_enmap_metadata
+
         if find_enmap_metadata(path) is not None:
             return "enmap"
         raise InvalidFileError(path, "format", "a folder is read only as an EnMAP product (no *METADATA.XML)")
     if _is_hdf5(path):
+        from plumetrace.io.emit import is_emit_netcdf
+        from plumetrace.io.prisma import is_prisma_he5
+
         _check_readable_hdf5(path)
         if is_prisma_he5(path):
             return "prisma"

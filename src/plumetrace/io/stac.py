@@ -1,7 +1,13 @@
 """STAC Items describing plumetrace products (pystac).
 
-``make_item`` builds a :class:`pystac.Item` from plain values; ``write_item`` saves it as JSON with asset hrefs
-relative to the item's folder, so an output directory can be moved or uploaded as a unit.
+``make_item`` builds a :class:`pystac.Item` from plain values; ``write_item`` saves it as strict JSON (NaN and
+infinity become null) with asset hrefs relative to the item's folder, so an output directory can be moved or
+uploaded as a unit.
+
+An Item whose acquisition time is unknown (a map without ``acquisition_time``) is not given a made-up date: STAC
+then requires ``datetime: null`` with a ``start_datetime`` / ``end_datetime`` range, and the range is the widest
+true statement, from :data:`UNKNOWN_START` (the earliest time RFC 3339 writes, standing for an open start) to the
+processing time, which is also the Item's ``created``; ``datetime_unknown: true`` says so explicitly.
 """
 
 from __future__ import annotations
@@ -15,32 +21,24 @@ from typing import Any
 import pystac
 
 from plumetrace.errors import InvalidInputError
+from plumetrace.io.jsonable import to_jsonable
 
-__all__ = ["make_item", "write_item", "footprint_wgs84"]
+__all__ = ["UNKNOWN_START", "footprint_wgs84", "make_item", "write_item"]
 
 AssetSpec = tuple[str, str, Sequence[str], str]
 
+#: ``start_datetime`` of an Item whose acquisition time is unknown: an open start (STAC needs a date-time there).
+UNKNOWN_START = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
-def _parse_datetime(value: str | dt.datetime | None) -> dt.datetime:
-    if value is None or value == "":
-        return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+def _parse_datetime(value: str | dt.datetime) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(str(value))
     except ValueError:
         raise InvalidInputError("datetime", f"{value!r} is not ISO 8601") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-        return value
-    except TypeError:
-        if hasattr(value, "tolist"):
-            return value.tolist()
-        return str(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def make_item(
@@ -61,9 +59,11 @@ def make_item(
         None for products without georeferencing (STAC allows a null geometry; bbox must then be None).
     bbox : four floats (west, south, east, north) or None
     datetime : ISO 8601 string or datetime, or None
-        Acquisition time (UTC assumed when naive); None gives the Unix epoch and ``properties["datetime_unknown"]``.
+        Acquisition time (UTC assumed when naive). None (unknown) gives ``datetime: null``, the range
+        :data:`UNKNOWN_START` to the processing time (``start_datetime`` / ``end_datetime``), ``created`` at the
+        processing time and ``properties["datetime_unknown"] = True``.
     properties : mapping, optional
-        Extra properties (values made JSON-safe).
+        Extra properties (made JSON-safe: NumPy values become plain ones, NaN and infinity null).
     assets : mapping key → (href, media_type, roles, title), optional
 
     Returns
@@ -74,27 +74,33 @@ def make_item(
         raise InvalidInputError("item_id", "must not be empty")
     if (geometry is None) != (bbox is None):
         raise InvalidInputError("bbox", "geometry and bbox must both be given or both be None")
-    props = {key: _jsonable(value) for key, value in (properties or {}).items()}
-    if datetime in (None, ""):
+    props = to_jsonable(dict(properties or {}))
+    unknown = datetime is None or datetime == ""
+    processed = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if unknown:
         props["datetime_unknown"] = True
     item = pystac.Item(
         id=item_id,
-        geometry=dict(geometry) if geometry is not None else None,
+        geometry=to_jsonable(dict(geometry)) if geometry is not None else None,
         bbox=[float(v) for v in bbox] if bbox is not None else None,
-        datetime=_parse_datetime(datetime),
+        datetime=None if unknown else _parse_datetime(datetime),
         properties=props,
+        start_datetime=UNKNOWN_START if unknown else None,
+        end_datetime=processed if unknown else None,
     )
+    if unknown:
+        item.common_metadata.created = processed
     for key, (href, media_type, roles, title) in (assets or {}).items():
         item.add_asset(key, pystac.Asset(href=href, media_type=media_type, roles=list(roles), title=title))
     return item
 
 
 def write_item(item: pystac.Item, path: str | Path) -> Path:
-    """Write the Item as JSON at ``path`` (asset hrefs kept as given, typically relative file names)."""
+    """Write the Item as strict JSON at ``path`` (asset hrefs kept as given, typically relative file names)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = item.to_dict(include_self_link=False, transform_hrefs=False)
-    path.write_text(json.dumps(data, indent=2))
+    data = to_jsonable(item.to_dict(include_self_link=False, transform_hrefs=False))
+    path.write_text(json.dumps(data, indent=2, allow_nan=False))
     return path
 
 

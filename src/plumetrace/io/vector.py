@@ -350,7 +350,7 @@ def write_geojson(path: str | os.PathLike, features: Iterable[Feature]) -> Path:
             for geom, props in features
         ],
     }
-    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
     return path
 
 

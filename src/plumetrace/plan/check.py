@@ -104,7 +104,7 @@ def check_route(
     if not zones:
         buffer_m = 0.0
     if not use:
-        raise InvalidInputError("zones", f"{Path(path).name} has no geofence: give --permitted and/or --no-fly")
+        raise InvalidInputError("zones", f"{Path(path).name} has no geofence: give permitted or no-fly zones")
     projection = local_projection([*legs, *(z.polygon_lonlat for z in use), Point(legs[0].coords[0])])
     airspace = build_airspace(use, projection, buffer_m=buffer_m)
     violations = find_violations([projection.to_local(leg) for leg in legs], airspace)

@@ -17,15 +17,15 @@ import xarray as xr
 from scipy import ndimage
 
 from plumetrace.errors import InvalidFileError, InvalidInputError
-from plumetrace.plumes.quantify import (
-    UeffCalibration,
+from plumetrace.pixel_geometry import PixelGeometry, pixel_geometry
+from plumetrace.plumes.calibration import UeffCalibration, ueff_calibration
+from plumetrace.plumes.csf import FluxEstimate, monte_carlo_csf
+from plumetrace.plumes.ime import (
     integrated_mass_enhancement_kg,
-    monte_carlo_csf,
-    monte_carlo_rate,
     plume_length_m,
     ppm_m_to_kg_m2,
-    ueff_calibration,
 )
+from plumetrace.plumes.montecarlo import RateEstimate, monte_carlo_rate
 from plumetrace.plumes.segment import (
     DEFAULT_SEGMENT_PARAMS,
     SegmentParams,
@@ -33,7 +33,7 @@ from plumetrace.plumes.segment import (
     robust_background,
     segment_plumes,
 )
-from plumetrace.plumes.source import PixelGeometry, locate_source, pixel_geometry
+from plumetrace.plumes.source import locate_source
 from plumetrace.plumes.wind import Wind
 
 __all__ = ["RECORD_FIELDS", "PlumeResult", "analyze_plumes", "plume_crop", "plume_outline"]
@@ -111,6 +111,18 @@ def plume_outline(mask: np.ndarray, geometry: PixelGeometry, *, offset_rc: tuple
         return np.column_stack(lonlat)
 
     return shapely.transform(outline, to_lonlat)
+
+
+def _interval_fields(prefix: str, estimate: RateEstimate | FluxEstimate) -> dict[str, float]:
+    """The interval and systematic/total fields of a plume record for one estimate, named ``{prefix}_...``."""
+    return {
+        f"{prefix}_p16_kg_h": estimate.interval68_kg_h[0],
+        f"{prefix}_p84_kg_h": estimate.interval68_kg_h[1],
+        f"{prefix}_sigma_systematic_kg_h": estimate.emission_rate_sigma_systematic_kg_h,
+        f"{prefix}_sigma_total_kg_h": estimate.emission_rate_sigma_total_kg_h,
+        f"{prefix}_total_p16_kg_h": estimate.interval68_total_kg_h[0],
+        f"{prefix}_total_p84_kg_h": estimate.interval68_total_kg_h[1],
+    }
 
 
 def _dataset(enhancement: xr.Dataset | xr.DataArray) -> xr.Dataset:
@@ -193,7 +205,7 @@ def analyze_plumes(
     try:  # fail early on an unknown sensor or gas, naming the file when the map's tags named them
         calibration = calibration or ueff_calibration(sensor)
     except InvalidInputError as exc:
-        raise (bad("sensor", f"{exc.problem}; give --sensor") if sensor_from_map else exc) from None
+        raise (bad("sensor", f"{exc.problem}; give the sensor (sensor_name)") if sensor_from_map else exc) from None
     try:
         ppm_m_to_kg_m2(gas)
     except InvalidInputError as exc:
@@ -282,20 +294,10 @@ def analyze_plumes(
             "emission_rate_sigma_kg_h": estimate.emission_rate_sigma_kg_h,
             "method": "ime",
             # extras
-            "emission_rate_p16_kg_h": estimate.interval68_kg_h[0],
-            "emission_rate_p84_kg_h": estimate.interval68_kg_h[1],
-            "emission_rate_sigma_systematic_kg_h": estimate.emission_rate_sigma_systematic_kg_h,
-            "emission_rate_sigma_total_kg_h": estimate.emission_rate_sigma_total_kg_h,
-            "emission_rate_total_p16_kg_h": estimate.interval68_total_kg_h[0],
-            "emission_rate_total_p84_kg_h": estimate.interval68_total_kg_h[1],
+            **_interval_fields("emission_rate", estimate),
             "emission_rate_csf_kg_h": csf_rate,
             "emission_rate_csf_sigma_kg_h": csf_sigma,
-            "emission_rate_csf_p16_kg_h": csf.interval68_kg_h[0],
-            "emission_rate_csf_p84_kg_h": csf.interval68_kg_h[1],
-            "emission_rate_csf_sigma_systematic_kg_h": csf.emission_rate_sigma_systematic_kg_h,
-            "emission_rate_csf_sigma_total_kg_h": csf.emission_rate_sigma_total_kg_h,
-            "emission_rate_csf_total_p16_kg_h": csf.interval68_total_kg_h[0],
-            "emission_rate_csf_total_p84_kg_h": csf.interval68_total_kg_h[1],
+            **_interval_fields("emission_rate_csf", csf),
             "csf_transects": n_transects,
             "ime_sigma_kg": estimate.ime_sigma_kg,
             "ueff_m_s": estimate.ueff_m_s,

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
+from plumetrace.pixel_geometry import downwind_unit_vector
 
 __all__ = [
     "Wind",
@@ -54,7 +55,7 @@ class Wind:
 
 def _check_speed(speed_m_s: float, field: str) -> float:
     if speed_m_s is None:
-        raise InvalidInputError(field, "missing; give --wind-speed and --wind-dir, or --wind-file")
+        raise InvalidInputError(field, "missing; give speed_m_s and direction_deg, or a wind file")
     if not np.isfinite(speed_m_s):
         raise InvalidInputError(field, f"must be a finite number of m/s ({MIN_SPEED_M_S:g}-{MAX_SPEED_M_S:g}), got {speed_m_s!r}")
     if not MIN_SPEED_M_S <= speed_m_s <= MAX_SPEED_M_S:
@@ -77,10 +78,10 @@ def wind_from_options(
         Speed or direction missing, speed outside 0.1-30 m/s, direction outside 0-360°, negative sigma.
     """
     if speed_m_s is None:
-        raise InvalidInputError("wind speed", "missing; give --wind-speed and --wind-dir, or --wind-file")
+        raise InvalidInputError("wind speed", "missing; give speed_m_s and direction_deg, or a wind file")
     speed = _check_speed(speed_m_s, "wind speed")
     if direction_deg is None:
-        raise InvalidInputError("wind direction", "missing; give --wind-dir (degrees the wind blows from)")
+        raise InvalidInputError("wind direction", "missing; give direction_deg (degrees the wind blows from)")
     if not np.isfinite(direction_deg):
         raise InvalidInputError("wind direction", f"must be a finite number of degrees (0-360), got {direction_deg!r}")
     if not 0.0 <= direction_deg <= 360.0:
@@ -412,8 +413,3 @@ def wind_sampler(path: str | PathLike, *, map_source: str | PathLike = "enhancem
 
     return wind
 
-
-def downwind_unit_vector(direction_deg: float) -> tuple[float, float]:
-    """Unit vector (east, north) pointing downwind for a wind blowing FROM ``direction_deg``."""
-    rad = math.radians(direction_deg)
-    return -math.sin(rad), -math.cos(rad)

@@ -2,7 +2,7 @@
 
 A push-broom imaging spectrometer images the slit onto a 2-D detector: each cross-track column is its own
 spectrometer. Two departures from a perfect instrument vary with the column (magnitudes per preset and their sources:
-:class:`plumetrace.spectra.sensors.ColumnEffects`):
+:class:`plumetrace.simulate.sensors.ColumnEffects`):
 
 * **Spectral smile** — the slit image is slightly curved on the detector, so every band centre of column ``c`` is
   shifted by ``δ(c)`` nm. We use the classic parabola across the swath, ``δ(u) = smile_nm · (u² - mean u²)`` with
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from plumetrace.errors import InvalidInputError
-from plumetrace.spectra.sensors import ColumnEffects
+from plumetrace.simulate.sensors import ColumnEffects
 
 __all__ = ["ColumnModel", "smile_profile_nm", "column_gain", "shift_nodes", "column_model"]
 

@@ -56,7 +56,7 @@ def load_pasadena_targets(root: str | Path) -> list[PasadenaTarget]:
 def simulate_pasadena_radiance(target: PasadenaTarget) -> np.ndarray:
     """AVIRIS-NG band radiance the forward model gives for the target's measured reflectance and geometry."""
     from plumetrace.simulate.radiance import ForwardModel, reflectance_to_grid
-    from plumetrace.spectra.sensors import get_sensor
+    from plumetrace.simulate.sensors import get_sensor
 
     model = ForwardModel(target.measured[:, 0], get_sensor("aviris-ng").fwhm_nm,
                          solar_zenith_deg=target.solar_zenith_deg, day_of_year=_DAY_OF_YEAR)

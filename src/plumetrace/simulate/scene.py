@@ -34,7 +34,7 @@ from plumetrace.simulate.columns import ColumnModel, column_model
 from plumetrace.simulate.plumes import PlumeTruth, simulate_plume
 from plumetrace.simulate.radiance import ForwardModel, reflectance_to_grid
 from plumetrace.spectra.reflectance import BACKGROUND_MATERIALS, library_spectrum, load_library
-from plumetrace.spectra.sensors import ColumnEffects, SensorPreset, get_sensor
+from plumetrace.simulate.sensors import ColumnEffects, SensorPreset, get_sensor
 from plumetrace.spectra.solar import solar_zenith_deg as _solar_zenith
 
 __all__ = [
@@ -316,7 +316,7 @@ def _build(
     if solar_zenith_deg is None:
         solar_zenith_deg = _solar_zenith(when, lat, lon)
         if solar_zenith_deg >= 80:
-            raise InvalidInputError("acquisition_time", f"sun is {90 - solar_zenith_deg:.0f}° high at {lat}, {lon}; give solar_zenith_deg (--sza)")
+            raise InvalidInputError("acquisition_time", f"sun is {90 - solar_zenith_deg:.0f}° high at {lat}, {lon}; give solar_zenith_deg")
     model = ForwardModel(
         preset.wavelength_nm, preset.fwhm_nm, solar_zenith_deg=float(solar_zenith_deg),
         view_zenith_deg=float(view_zenith_deg), day_of_year=when.timetuple().tm_yday,
@@ -354,7 +354,7 @@ def _build(
 
 
 def _presets_with_column_effects() -> list[str]:
-    from plumetrace.spectra.sensors import SENSOR_NAMES, get_sensor
+    from plumetrace.simulate.sensors import SENSOR_NAMES, get_sensor
 
     return [name for name in SENSOR_NAMES if get_sensor(name).column_effects is not None]
 
@@ -427,7 +427,7 @@ def simulate_scene(
     plume_options : extra keyword options of :func:`plumetrace.simulate.plumes.simulate_plume`.
     column_effects : push-broom column effects (:mod:`plumetrace.simulate.columns`): False (default, the ideal
         instrument, bit-identical to scenes simulated before the option existed), True (the preset's published
-        magnitudes, :attr:`SensorPreset.column_effects`) or a :class:`~plumetrace.spectra.sensors.ColumnEffects`.
+        magnitudes, :attr:`SensorPreset.column_effects`) or a :class:`~plumetrace.simulate.sensors.ColumnEffects`.
         The scene's columns are taken to span the instrument's whole swath (smile edge to edge). The effects are
         recorded in attrs ``sim_smile_nm``, ``sim_gain_random_sigma``, ``sim_gain_smooth_sigma``; the per-column
         values are :func:`plumetrace.simulate.columns.column_model` ``(n_col, n_band, effects, seed=seed)``.

@@ -28,6 +28,7 @@ User LUTs are ``.npz`` files in the bundled CH4 layout: ``wavelength_nm (n_hr,)`
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,20 +37,25 @@ from typing import Any
 import numpy as np
 
 from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError
-from plumetrace.spectra.ch4_lut import REFERENCE_AIRMASS_FACTOR, HighResLUT, load_ch4_lut
+from plumetrace.spectra.ch4_lut import (
+    REFERENCE_AIRMASS_FACTOR,
+    HighResLUT,
+    load_ch4_lut,
+)
 from plumetrace.spectra.response import gaussian_response_matrix
 
 __all__ = [
-    "FILE_SCALE",
     "BUNDLED_GASES",
+    "FILE_SCALE",
     "WEAK_PLUME_MAX_PPM_M",
     "Target",
-    "unit_absorption_from_lut",
+    "cached_target",
     "ch4_target",
-    "read_target_file",
-    "write_target_file",
     "read_lut_file",
+    "read_target_file",
     "resolve_target",
+    "unit_absorption_from_lut",
+    "write_target_file",
 ]
 
 #: Text target files store unit absorption × 1e5 (mag1c / EMIT convention: 1e-5 (ppm·m)⁻¹).
@@ -318,7 +324,7 @@ def resolve_target(
             raise InvalidInputError("gas", f"{gas!r} is a folder; expected {', '.join(BUNDLED_GASES)} or a target file / .npz LUT")
         if not path.is_file():
             if path.suffix or "/" in gas or "\\" in gas:  # meant as a file
-                raise MissingFileError(path, "--gas target file")
+                raise MissingFileError(path, "gas target file")
             raise InvalidInputError(
                 "gas", f"unknown gas {gas!r}; use one of {', '.join(BUNDLED_GASES)} or a target file / .npz LUT path"
             )
@@ -346,3 +352,33 @@ def resolve_target(
             f"({wavelength_nm.min():.0f}-{wavelength_nm.max():.0f} nm): no overlap",
         )
     return target
+
+
+def cached_target(gas: str, wavelength_nm: np.ndarray, fwhm_nm: np.ndarray, *, airmass_factor: float) -> Target:
+    """:func:`resolve_target`, remembered for bundled gases (the band convolution of the LUT costs ~5-10 ms a scene).
+
+    The last few bundled targets are kept by :func:`functools.lru_cache` (``cached_target.cache_clear()`` empties
+    it); their arrays are read-only. User target files are read every time (they may change between calls).
+    """
+    name = gas.strip().lower() if isinstance(gas, str) else gas
+    if name not in BUNDLED_GASES:
+        return resolve_target(gas, wavelength_nm, fwhm_nm, airmass_factor=airmass_factor)
+    return _bundled_target(name, _as_key(wavelength_nm), _as_key(fwhm_nm), float(airmass_factor))
+
+
+def _as_key(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(np.asarray(values, dtype=np.float64).tolist())
+
+
+@functools.lru_cache(maxsize=8)
+def _bundled_target(
+    name: str, wavelength_nm: tuple[float, ...], fwhm_nm: tuple[float, ...], airmass_factor: float
+) -> Target:
+    target = resolve_target(name, np.array(wavelength_nm), np.array(fwhm_nm), airmass_factor=airmass_factor)
+    for value in vars(target).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return target
+
+
+cached_target.cache_clear = _bundled_target.cache_clear  # type: ignore[attr-defined]

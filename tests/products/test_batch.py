@@ -1,11 +1,11 @@
-"""Scene-level parallel detection (plumetrace.parallel, plumetrace.detect.batch)."""
+"""Scene-level parallel detection (plumetrace.parallel, plumetrace.products.batch)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from plumetrace.detect.batch import detect_files
+from plumetrace.products.batch import detect_files
 from plumetrace.errors import InvalidInputError
 from plumetrace.parallel import client, map_scenes
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from plumetrace.demo import DemoContext
-from plumetrace.plumes.demo_step import demo_step
+from plumetrace.demo.plumes import demo_step
 
 
 def test_demo_step_skips_cleanly_without_a_detection_product(tmp_path):

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from plumetrace.io.plume_products import write_plume_products
 from plumetrace.io.vector import read_features
 from plumetrace.plumes.pipeline import RECORD_FIELDS, analyze_plumes
 from plumetrace.plumes.wind import wind_from_options
+from plumetrace.products.plumes import write_plume_products
 
 UTM_11N = "EPSG:32611"
 
@@ -80,3 +80,21 @@ def test_no_plume_still_writes_header_only_csv(tmp_path):
     write_plume_products(tmp_path, [], [], georeferenced=True)
     assert (tmp_path / "plumes.csv").read_text().startswith("plume_id,gas,sensor")
     assert json.loads((tmp_path / "plumes.geojson").read_text())["features"] == []
+
+
+def test_items_are_strict_json_and_valid_stac_even_without_a_time(tmp_path, plume_map_factory):
+    pytest.importorskip("jsonschema")
+    import pystac
+
+    result = analyze_plumes(plume_map_factory(), wind=wind_from_options(4.0, 270.0), pixel_size_m=30.0)
+    records = [{**r, "time": None, "emission_rate_csf_kg_h": float("nan")} for r in result.records]
+    write_plume_products(tmp_path, records, result.outlines, georeferenced=False)
+    def refuse(name):
+        pytest.fail(f"{name} in strict JSON")
+
+    for path in [tmp_path / "plumes.geojson", *(tmp_path / "items").glob("*.json")]:
+        data = json.loads(path.read_text(), parse_constant=refuse)
+        if path.suffix == ".json":
+            assert data["properties"]["datetime"] is None and data["properties"]["datetime_unknown"] is True
+            assert data["properties"]["plumetrace:emission_rate_csf_kg_h"] is None
+            assert pystac.Item.from_dict(data).validate()

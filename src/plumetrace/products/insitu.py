@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from shapely.geometry import Point, mapping
 import shapely
+from shapely.geometry import Point, mapping
 
-from plumetrace.insitu.geo import local_to_lonlat
+from plumetrace.georef import local_to_lonlat
 from plumetrace.insitu.inversion import InversionResult
 from plumetrace.insitu.massbalance import CurtainFlux
+from plumetrace.io.jsonable import to_jsonable
 from plumetrace.io.vector import write_geojson
 
 __all__ = ["write_inversion_products"]
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, (np.floating, float)):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFrame, *,
@@ -44,17 +29,18 @@ def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFra
     """
     out = Path(out)
     origin = (obs.attrs["origin_lat"], obs.attrs["origin_lon"])
-    lon, lat = local_to_lonlat([result.x_m], [result.y_m], origin=origin)
+    origin_lonlat = {"origin_lon_deg": origin[1], "origin_lat_deg": origin[0]}
+    lon, lat = local_to_lonlat([result.x_m], [result.y_m], **origin_lonlat)
     summary = result.summary()
     summary.update(source_lon=float(lon[0]), source_lat=float(lat[0]), origin_lat=origin[0], origin_lon=origin[1],
                    gas=obs.attrs.get("gas", ""), input=str(obs.attrs.get("source", "")))
     if flux is not None:
         summary.update(massbalance_flux_g_s=flux.flux_g_s, massbalance_flux_sd_g_s=flux.flux_sd_g_s,
                        massbalance_flux_kg_h=flux.flux_kg_h, massbalance_legs=flux.n_legs)
-    summary = _clean(summary)
+    summary = to_jsonable(summary)
 
     def to_geo(geom):
-        return shapely.transform(geom, lambda xy: np.column_stack(local_to_lonlat(xy[:, 0], xy[:, 1], origin=origin)))
+        return shapely.transform(geom, lambda xy: np.column_stack(local_to_lonlat(xy[:, 0], xy[:, 1], **origin_lonlat)))
 
     props = {k: summary[k] for k in ("detected", "emission_rate_g_s", "emission_rate_kg_h", "emission_rate_upper_95_g_s")}
     feats = [(Point(float(lon[0]), float(lat[0])), {"kind": "source_map_position", **props})]
@@ -62,7 +48,7 @@ def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFra
         feats.append((to_geo(result.credible_region), {"kind": "credible_region_95", "area_m2": summary["credible_region_area_m2"]}))
     paths = {"geojson": write_geojson(out / "source.geojson", feats)}
 
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
     paths["json"] = out / "summary.json"
     with (out / "summary.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -98,7 +84,7 @@ def _plot(path: Path, result: InversionResult, obs: pd.DataFrame, *, title: str)
     u = -np.sin(np.deg2rad(obs["wind_dir_deg"].mean()))
     v = -np.cos(np.deg2rad(obs["wind_dir_deg"].mean()))
     ax.annotate("wind", xy=(0.12 + 0.08 * u, 0.9 + 0.08 * v), xytext=(0.12, 0.9), xycoords="axes fraction",
-                arrowprops=dict(arrowstyle="->"))
+                arrowprops={"arrowstyle": "->"})
     q = (f"Q = {result.q_g_s:.3g} g/s (95 %: {result.q_95_g_s[0]:.3g}–{result.q_95_g_s[1]:.3g})" if result.detected
          else f"no detectable source; Q < {result.q_upper_95_g_s:.3g} g/s (95 %)")
     ax.set(xlabel="east (m)", ylabel="north (m)", title=f"{title}\n{q}", aspect="equal")
@@ -126,5 +112,5 @@ def _stac_item(path: Path, result: InversionResult, obs: pd.DataFrame, summary: 
     for name in assets:
         item.add_asset(Path(name).stem + Path(name).suffix.replace(".", "_"),
                        pystac.Asset(href=f"./{name}", media_type=media.get(Path(name).suffix), roles=["data"]))
-    path.write_text(json.dumps(item.to_dict(), indent=1))
+    path.write_text(json.dumps(item.to_dict(), indent=1, allow_nan=False))
     return path

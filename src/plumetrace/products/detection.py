@@ -5,56 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from plumetrace.io.cog import write_enhancement, write_quicklook
 from plumetrace.io.stac import footprint_wgs84, make_item, write_item
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["PRODUCT_FILES", "PlainResult", "write_detection_products"]
+__all__ = ["PRODUCT_FILES", "write_detection_products"]
 
 PRODUCT_FILES = ("enhancement.tif", "quicklook.png", "item.json")
 
 
-class _Variable:
-    __slots__ = ("values", "attrs")
-
-    def __init__(self, values: np.ndarray, attrs: dict[str, Any]) -> None:
-        self.values, self.attrs = values, attrs
-
-
-class PlainResult:
-    """A detection result without xarray: what :func:`write_detection_products` reads from a Dataset.
-
-    ``result[name].values`` (ndarray), ``name in result`` and ``result.attrs`` behave as on the Dataset
-    :func:`plumetrace.detect.engine.detect_scene` returns, so both are written by the same code.
-
-    Parameters
-    ----------
-    variables : mapping name → (ndarray (y, x), attrs)
-    attrs : dict
-    """
-
-    def __init__(self, variables: dict[str, tuple[np.ndarray, dict[str, Any]]], attrs: dict[str, Any]) -> None:
-        self._variables = {name: _Variable(values, var_attrs) for name, (values, var_attrs) in variables.items()}
-        self.attrs = attrs
-
-    def __getitem__(self, name: str) -> _Variable:
-        return self._variables[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._variables
-
-
-def write_detection_products(result: xr.Dataset | PlainResult, out_dir: str | Path, *, item_id: str | None = None) -> dict[str, Path]:
+def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id: str | None = None) -> dict[str, Path]:
     """Write the products of :func:`plumetrace.detect.engine.detect_scene` into ``out_dir``.
 
     Parameters
     ----------
-    result : xarray.Dataset or PlainResult
-        Detection result.
+    result : xarray.Dataset
+        Detection result: ``enhancement``, ``uncertainty``, ``albedo``, ``sensitivity`` (y, x) and their attributes.
     out_dir : path
         Existing folder (normally the staging folder of :func:`plumetrace.io.staging.staged_output`).
     item_id : str, optional
@@ -112,7 +80,7 @@ def write_detection_products(result: xr.Dataset | PlainResult, out_dir: str | Pa
     return {"enhancement.tif": tif, "quicklook.png": png, "item.json": item_path}
 
 
-def _grid_enhancement(result: xr.Dataset | PlainResult, grid: dict[str, Any]) -> Any:
+def _grid_enhancement(result: xr.Dataset, grid: dict[str, Any]) -> Any:
     if grid["orthorectified"]:
         from plumetrace.io.cog import product_grid
 

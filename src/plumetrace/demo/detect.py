@@ -26,7 +26,7 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     import rasterio
 
     from plumetrace.detect.engine import detect_scene
-    from plumetrace.detect.products import write_detection_products
+    from plumetrace.products.detection import write_detection_products
     from plumetrace.io.open_scene import open_scene
     from plumetrace.io.staging import staged_output
 

@@ -8,7 +8,7 @@ import pytest
 from plumetrace.errors import InvalidInputError
 from plumetrace.spectra import bundled_path
 from plumetrace.spectra.noise import noise_equivalent_radiance
-from plumetrace.spectra.sensors import SENSOR_NAMES, get_sensor
+from plumetrace.simulate.sensors import SENSOR_NAMES, get_sensor
 
 
 @pytest.mark.parametrize(

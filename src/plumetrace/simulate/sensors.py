@@ -127,7 +127,7 @@ def _two_spectrometers(vnir: tuple[float, float, int, float], swir: tuple[float,
 
 
 def _snr_model(wavelength_nm, fwhm_nm, snr_points: list[tuple[float, float]], source: str) -> NoiseModel:
-    from plumetrace.simulate.radiance import ForwardModel  # local: avoids an import cycle
+    from plumetrace.simulate.radiance import ForwardModel  # local: radiance imports this module
 
     model = ForwardModel(wavelength_nm, fwhm_nm, solar_zenith_deg=30.0)
     reference = 0.3 * model.unit_radiance

@@ -11,7 +11,7 @@ __all__ = ["demo_step"]
 
 def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     from plumetrace.insitu.inversion import invert_source
-    from plumetrace.io.insitu_products import write_inversion_products
+    from plumetrace.products.insitu import write_inversion_products
     from plumetrace.io.observations import validate_observations
     from plumetrace.io.staging import staged_output
     from plumetrace.simulate.observations import simulate_survey

@@ -6,7 +6,7 @@ import numpy as np
 import rasterio
 
 from plumetrace.demo import DemoContext
-from plumetrace.detect.demo_step import demo_step
+from plumetrace.demo.detect import demo_step
 from plumetrace.simulate.products import write_simulation
 
 

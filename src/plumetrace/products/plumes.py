@@ -21,13 +21,13 @@ from typing import Any
 from shapely.geometry import Point, mapping
 
 from plumetrace.io.jsonable import to_jsonable
+from plumetrace.io.stac import make_item, write_item
 from plumetrace.io.vector import write_csv, write_geojson, write_kml
+from plumetrace.plumes.pipeline import RECORD_FIELDS
 
-__all__ = ["write_plume_products", "write_plume_quicklook", "PRODUCT_FILES"]
+__all__ = ["PRODUCT_FILES", "write_plume_products", "write_plume_quicklook"]
 
 PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "plumes.png", "items/")
-
-
 
 def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> list[tuple[Any, dict[str, Any]]]:
     features = []
@@ -41,8 +41,6 @@ def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> lis
 def _write_items(
     directory: Path, records: Sequence[dict[str, Any]], outlines: Sequence[Any], *, assets: dict[str, Any], georeferenced: bool
 ) -> list[Path]:
-    from plumetrace.io.stac import make_item, write_item
-
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for record, outline in zip(records, outlines):
@@ -50,10 +48,10 @@ def _write_items(
         properties = {f"plumetrace:{k}": v for k, v in record.items() if k != "time"}
         item = make_item(
             item_id,
-            geometry=to_jsonable(mapping(outline)) if georeferenced else None,
+            geometry=mapping(outline) if georeferenced else None,
             bbox=list(outline.bounds) if georeferenced else None,
             datetime=record.get("time"),
-            properties=to_jsonable(properties),
+            properties=properties,
             assets=assets,
         )
         paths.append(write_item(item, directory / f"{item_id}.json"))
@@ -104,13 +102,11 @@ def write_plume_products(
                 for r in records
             ],
         }
-        geojson_path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        geojson_path.write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
         written.append(geojson_path)
     if records:
         written.append(write_csv(out / "plumes.csv", list(records)))
     else:
-        from plumetrace.plumes.pipeline import RECORD_FIELDS
-
         (out / "plumes.csv").write_text(",".join(RECORD_FIELDS) + "\n", encoding="utf-8")
         written.append(out / "plumes.csv")
     assets = {

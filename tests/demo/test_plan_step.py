@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plumetrace.demo import DemoContext
-from plumetrace.plan.demo import demo_step
+from plumetrace.demo.plan import demo_step
 
 
 def test_demo_step_rows_meet_truth(tmp_path):

@@ -31,11 +31,11 @@ class DemoContext:
 # (name, "module:function"), in order: detect reads the simulated scene, plumes read the detection products.
 # Imported only when the demo runs, so `plumetrace --help` stays fast.
 _STEP_TARGETS = (
-    ("simulate", "plumetrace.simulate.products:demo_step"),
-    ("detect", "plumetrace.detect.demo_step:demo_step"),
-    ("plumes", "plumetrace.plumes.demo_step:demo_step"),
-    ("plan", "plumetrace.plan.demo:demo_step"),
-    ("invert", "plumetrace.insitu.demo_step:demo_step"),
+    ("simulate", "plumetrace.demo.simulate:demo_step"),
+    ("detect", "plumetrace.demo.detect:demo_step"),
+    ("plumes", "plumetrace.demo.plumes:demo_step"),
+    ("plan", "plumetrace.demo.plan:demo_step"),
+    ("invert", "plumetrace.demo.invert:demo_step"),
 )
 
 

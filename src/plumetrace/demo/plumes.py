@@ -18,7 +18,7 @@ def demo_step(ctx: Any) -> list[Row]:
     emission rate ± 1σ (IME, literature U_eff; and CSF) against the simulator's true rate, and the source position
     error against the reported 1σ.
     """
-    from plumetrace.io.plume_products import write_plume_products
+    from plumetrace.products.plumes import write_plume_products
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.wind import Wind

@@ -13,9 +13,9 @@ __all__ = ["detect_files"]
 
 def _detect_one(path: Path, *, out_root: Path, options: dict[str, Any]) -> Path:
     from plumetrace.detect.engine import detect_scene
-    from plumetrace.detect.products import write_detection_products
     from plumetrace.io.open_scene import open_scene
     from plumetrace.io.staging import staged_output
+    from plumetrace.products.detection import write_detection_products
 
     out = out_root / Path(path).name.split(".")[0]
     scene = open_scene(path)

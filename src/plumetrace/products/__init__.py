@@ -1,0 +1,1 @@
+"""Writers that know both a stage's results and a file format."""
