@@ -205,7 +205,12 @@ def mag1c_python() -> Path:
 
 
 def mag1c_command(
-    rdn_path: Path, out_path: Path, *, iterations: int = 30, sparse: bool = True, window_nm: tuple[float, float] = (2122.0, 2488.0)
+    rdn_path: Path,
+    out_path: Path,
+    *,
+    iterations: int = 30,
+    sparse: bool = True,
+    window_nm: tuple[float, float] = (2122.0, 2488.0),
 ) -> list[str]:
     """mag1c 1.2.0 command line on an ENVI data file: defaults plus ``-s`` (float32); ``-b`` stays 1 (larger crash).
 

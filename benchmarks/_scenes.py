@@ -131,7 +131,14 @@ def _smooth_field(shape: tuple[int, int], scale_px: float, rng: np.random.Genera
 
 
 # Green and dry vegetation, clay and carbonate soils (calcite's 2340 nm band is a known CH4 confuser).
-_ENDMEMBER_RULES = ("vegetation_green", "dry_veg_grass", "dry_veg_nongrass", "montmorillonite_Ca", "kaolinite_wxl", "calcite")
+_ENDMEMBER_RULES = (
+    "vegetation_green",
+    "dry_veg_grass",
+    "dry_veg_nongrass",
+    "montmorillonite_Ca",
+    "kaolinite_wxl",
+    "calcite",
+)
 
 
 def _endmembers(wavelength_nm: np.ndarray) -> np.ndarray:
@@ -197,9 +204,7 @@ def jasper_ridge_native(shared_data: Path, *, smooth_bands: float = 1.0) -> tupl
     return np.clip(cube, 0.005, 1.0), src_wl
 
 
-def jasper_ridge_reflectance(
-    wavelength_nm: np.ndarray, *, shared_data: Path, smooth_bands: float = 1.0
-) -> np.ndarray:
+def jasper_ridge_reflectance(wavelength_nm: np.ndarray, *, shared_data: Path, smooth_bands: float = 1.0) -> np.ndarray:
     """Jasper Ridge reflectance (100, 100, band) resampled to ``wavelength_nm`` (see :func:`jasper_ridge_native`)."""
     cube, src_wl = jasper_ridge_native(shared_data, smooth_bands=smooth_bands)
     flat = cube.reshape(-1, cube.shape[-1])

@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 run = run_child(f"plumetrace detect --method {method}", cmd, threads=args.threads, sample_s=0.25)
                 if run.returncode != 0:
                     print(run.stderr[-3000:], file=sys.stderr)
-                print(f"  {method} [{rep + 1}/{repeats}] {run.wall_s:.1f} s, peak RSS {run.peak_rss_gb:.2f} GB", flush=True)
+                print(
+                    f"  {method} [{rep + 1}/{repeats}] {run.wall_s:.1f} s, peak RSS {run.peak_rss_gb:.2f} GB",
+                    flush=True,
+                )
                 runs.append(run)
             run = median_run(runs)
             ok = all(r.returncode == 0 for r in runs)
@@ -106,9 +109,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print()
     print_table(
-        [{"scene GB": scene_gb, "method": m, "wall s": v["wall_s"], "peak RSS GB": v["peak_rss_gb"],
-          "GB/s": v["throughput_gb_s"], "target ≤ 1.5 GB": "yes" if v["peak_rss_gb"] <= TARGET_RSS_GB else "NO"}
-         for m, v in per_method.items()],
+        [
+            {
+                "scene GB": scene_gb,
+                "method": m,
+                "wall s": v["wall_s"],
+                "peak RSS GB": v["peak_rss_gb"],
+                "GB/s": v["throughput_gb_s"],
+                "target ≤ 1.5 GB": "yes" if v["peak_rss_gb"] <= TARGET_RSS_GB else "NO",
+            }
+            for m, v in per_method.items()
+        ],
         ["scene GB", "method", "wall s", "peak RSS GB", "GB/s", "target ≤ 1.5 GB"],
         title="detect_memory",
     )

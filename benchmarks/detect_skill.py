@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import REPO_ROOT, make_parser, mag1c_command, print_table, require_spectral, run_child, write_json
+from ._common import REPO_ROOT, mag1c_command, make_parser, print_table, require_spectral, run_child, write_json
 from ._scenes import (
     ForwardModel,
     SensorBands,
@@ -285,8 +285,14 @@ def _project_arguments(
         reflectance = reflectance_cube(cube, wl, source="Jasper Ridge (AVIRIS)")
     ny, nx = (100, 100) if reflectance is not None else shape
     wind_dir_deg, source_yx = plume_placement(seed, (ny, nx))
-    return {"sensor": sensor, "shape": shape, "seed": 100 + seed, "reflectance": reflectance,
-            "wind_dir_deg": wind_dir_deg, "source_yx": source_yx}
+    return {
+        "sensor": sensor,
+        "shape": shape,
+        "seed": 100 + seed,
+        "reflectance": reflectance,
+        "wind_dir_deg": wind_dir_deg,
+        "source_yx": source_yx,
+    }
 
 
 def _project_arrays(
@@ -296,7 +302,12 @@ def _project_arrays(
     wl, fwhm = scene["wavelength"].values, scene["fwhm"].values
     model = ForwardModel(SensorBands(sensor, wl, fwhm, np.zeros((wl.size, 3))))
     attrs = {k: scene.attrs[k] for k in ("solar_zenith_deg", "view_zenith_deg") if k in scene.attrs}
-    return np.asarray(scene["radiance"].values, dtype=np.float32), np.asarray(truth_ppm_m, dtype=np.float64), model, attrs
+    return (
+        np.asarray(scene["radiance"].values, dtype=np.float32),
+        np.asarray(truth_ppm_m, dtype=np.float64),
+        model,
+        attrs,
+    )
 
 
 def plume_placement(seed: int, shape: tuple[int, int]) -> tuple[float, tuple[float, float]]:
@@ -330,8 +341,14 @@ def run_ours(
         source="benchmark",
     )
     method, _, variant = method.partition(" ")  # "mf albedo-corrected": the linear filter divided by the albedo factor
-    out = detect_scene(scene, gas="ch4", method=method, stats=stats, window_nm=WINDOW_NM,
-                       **({"albedo_correct": True} if variant == "albedo-corrected" else {}))
+    out = detect_scene(
+        scene,
+        gas="ch4",
+        method=method,
+        stats=stats,
+        window_nm=WINDOW_NM,
+        **({"albedo_correct": True} if variant == "albedo-corrected" else {}),
+    )
     return np.asarray(out["enhancement"].values, dtype=np.float64)
 
 
@@ -365,7 +382,9 @@ def run_mag1c(radiance: np.ndarray, model: ForwardModel, work: Path, family: str
     cmd = mag1c_command(rdn, out, iterations=30, sparse=True)
     run = run_child("mag1c", cmd)
     if run.returncode != 0:
-        MAG1C_NOTES.append(f"{family}: mag1c -s failed ({run.stderr.strip().splitlines()[-1][:120]}); retried in float64")
+        MAG1C_NOTES.append(
+            f"{family}: mag1c -s failed ({run.stderr.strip().splitlines()[-1][:120]}); retried in float64"
+        )
         run = run_child("mag1c", [c for c in cmd if c != "-s"])
         if run.returncode != 0:
             MAG1C_NOTES.append(f"{family}: mag1c failed in float64 too")
@@ -395,8 +414,13 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
 
     def errors(method: str, key: str, point: np.ndarray, clip: float = np.inf) -> np.ndarray:
         """(2, n) error-bar lengths from the 68 % bootstrap interval (zero where absent), clipped to the axis."""
-        lo_hi = np.array([value(f, method, f"{key}_68") if isinstance(value(f, method, f"{key}_68"), list) else [np.nan, np.nan]
-                          for f in families], dtype=np.float64)
+        lo_hi = np.array(
+            [
+                value(f, method, f"{key}_68") if isinstance(value(f, method, f"{key}_68"), list) else [np.nan, np.nan]
+                for f in families
+            ],
+            dtype=np.float64,
+        )
         lo, hi = np.clip(lo_hi[:, 0], -clip, clip), np.clip(lo_hi[:, 1], -clip, clip)
         shown = np.clip(point, -clip, clip)
         return np.nan_to_num(np.vstack([shown - lo, hi - shown]).clip(0.0))
@@ -404,20 +428,42 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
     for j, method in enumerate(methods):
         x = np.arange(len(families)) + (j - (len(methods) - 1) / 2) * width
         auprc = np.array([value(f, method, "auprc") for f in families], dtype=np.float64)
-        axes[0].bar(x, auprc, width, label=method, yerr=errors(method, "auprc", auprc), error_kw={"lw": 0.6, "capsize": 1})
+        axes[0].bar(
+            x, auprc, width, label=method, yerr=errors(method, "auprc", auprc), error_kw={"lw": 0.6, "capsize": 1}
+        )
         bias = np.array([value(f, method, "bias_pct_below_2000") for f in families], dtype=np.float64)
-        axes[1].bar(x, np.clip(bias, -bias_lim, bias_lim), width, label=method,
-                    yerr=errors(method, "bias_pct_below_2000", bias, bias_lim), error_kw={"lw": 0.6, "capsize": 1})
+        axes[1].bar(
+            x,
+            np.clip(bias, -bias_lim, bias_lim),
+            width,
+            label=method,
+            yerr=errors(method, "bias_pct_below_2000", bias, bias_lim),
+            error_kw={"lw": 0.6, "capsize": 1},
+        )
         for xi, b in zip(x, bias):
             if abs(b) > bias_lim:
-                axes[1].text(xi, np.sign(b) * bias_lim, f"{b:+.0f}", ha="center", va="bottom" if b > 0 else "top", fontsize=6)
+                axes[1].text(
+                    xi, np.sign(b) * bias_lim, f"{b:+.0f}", ha="center", va="bottom" if b > 0 else "top", fontsize=6
+                )
         response = np.array([value(f, method, "response_bias_pct_below_2000") for f in families], dtype=np.float64)
         if np.isfinite(response).any():  # older JSON files have no twins
-            axes[1].plot(x, np.clip(response, -bias_lim, bias_lim), "kx", ms=4, mew=1,
-                         label="response (plume-free twin subtracted)" if j == 0 else None)
+            axes[1].plot(
+                x,
+                np.clip(response, -bias_lim, bias_lim),
+                "kx",
+                ms=4,
+                mew=1,
+                label="response (plume-free twin subtracted)" if j == 0 else None,
+            )
     base = [value(f, methods[0], "positive_pct") / 100.0 for f in families]
-    axes[0].hlines(base, np.arange(len(families)) - 0.45, np.arange(len(families)) + 0.45, colors="k", lw=1,
-                   label="random ranking (base rate)")
+    axes[0].hlines(
+        base,
+        np.arange(len(families)) - 0.45,
+        np.arange(len(families)) + 0.45,
+        colors="k",
+        lw=1,
+        label="random ranking (base rate)",
+    )
     labels = [f.replace("/", "\n") for f in families]
     for ax in axes:
         ax.set_xticks(range(len(families)), labels, fontsize=7)
@@ -429,10 +475,16 @@ def plot_skill(rows: list[dict[str, Any]], path: Path) -> None:
     axes[1].axhline(0, color="k", lw=0.5)
     axes[0].legend(fontsize=6, loc="upper right")
     if axes[1].get_legend_handles_labels()[0]:
-        axes[1].legend(handles=[h for h, lab in zip(*axes[1].get_legend_handles_labels()) if lab.startswith("response")],
-                       fontsize=6, loc="lower left")
-    fig.suptitle("detect_skill: simulated CH4 plumes, 100-5000 ppm·m peaks (dev-2core); bars: 68 % seed-bootstrap "
-                 "intervals; bias clipped at ±60 %", fontsize=9)
+        axes[1].legend(
+            handles=[h for h, lab in zip(*axes[1].get_legend_handles_labels()) if lab.startswith("response")],
+            fontsize=6,
+            loc="lower left",
+        )
+    fig.suptitle(
+        "detect_skill: simulated CH4 plumes, 100-5000 ppm·m peaks (dev-2core); bars: 68 % seed-bootstrap "
+        "intervals; bias clipped at ±60 %",
+        fontsize=9,
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -452,17 +504,37 @@ def _verdict(point: bool, surely: bool, surely_not: bool) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 10, quick 2)")
-    parser.add_argument("--jasper-seeds", type=int, default=None,
-                        help="seeds for the Jasper Ridge families (default 20, quick 2): 100×100 scenes, noisier, cheaper")
-    parser.add_argument("--first-seed", type=int, default=2,
-                        help="first seed (seeds 0-1 were the development set of the sparse filter: report on 2 and up)")
+    parser.add_argument(
+        "--jasper-seeds",
+        type=int,
+        default=None,
+        help="seeds for the Jasper Ridge families (default 20, quick 2): 100×100 scenes, noisier, cheaper",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=2,
+        help="first seed (seeds 0-1 were the development set of the sparse filter: report on 2 and up)",
+    )
     parser.add_argument("--no-mag1c", action="store_true", help="skip mag1c (no environment)")
-    parser.add_argument("--no-response", action="store_true",
-                        help="skip the plume-free twins (one more scene per seed for every method); response_bias_pct_below_2000 is then NaN")
-    parser.add_argument("--size", type=int, default=None,
-                        help="side of the procedural scenes, px (default 200, quick 128); Jasper Ridge keeps its native 100")
-    parser.add_argument("--backgrounds", nargs="+", choices=BACKGROUNDS, default=list(BACKGROUNDS),
-                        help="scene backgrounds to run (default both)")
+    parser.add_argument(
+        "--no-response",
+        action="store_true",
+        help="skip the plume-free twins (one more scene per seed for every method); response_bias_pct_below_2000 is then NaN",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="side of the procedural scenes, px (default 200, quick 128); Jasper Ridge keeps its native 100",
+    )
+    parser.add_argument(
+        "--backgrounds",
+        nargs="+",
+        choices=BACKGROUNDS,
+        default=list(BACKGROUNDS),
+        help="scene backgrounds to run (default both)",
+    )
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--forward-model", choices=("project", "bench"), default="project")
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from an earlier --json file")
@@ -470,7 +542,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.replot is not None:
         import json
 
-        plot_skill(json.loads(args.replot.read_text())["rows"], args.plot or REPO_ROOT / "docs" / "img" / "detect_skill.png")
+        plot_skill(
+            json.loads(args.replot.read_text())["rows"], args.plot or REPO_ROOT / "docs" / "img" / "detect_skill.png"
+        )
         return {}
     require_spectral()
     from plumetrace.shared_data import shared_data_dir
@@ -485,11 +559,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not (Path(shared) / "swir-scenes" / "jasper-ridge").exists():
         print(f"note: {shared}/swir-scenes/jasper-ridge absent: jasper-ridge families skipped")
         families = [(b, s) for b, s in families if b != "jasper-ridge"]
-    methods = ["plumetrace mf", "plumetrace mf albedo-corrected", "plumetrace sparse", "plumetrace mf stats=scene", "plumetrace mf stats=cluster",
-               "plumetrace sparse stats=cluster", "SPy mf (scene-wide)"] + ([] if args.no_mag1c else ["mag1c (30 it.)"])
+    methods = [
+        "plumetrace mf",
+        "plumetrace mf albedo-corrected",
+        "plumetrace sparse",
+        "plumetrace mf stats=scene",
+        "plumetrace mf stats=cluster",
+        "plumetrace sparse stats=cluster",
+        "SPy mf (scene-wide)",
+    ] + ([] if args.no_mag1c else ["mag1c (30 it.)"])
     with_twins = args.forward_model == "project" and not args.no_response
     pooled: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
-    twins: dict[tuple[str, str, int], np.ndarray] = {}  # (family, method, seed index) → retrieval of the plume-free twin
+    twins: dict[
+        tuple[str, str, int], np.ndarray
+    ] = {}  # (family, method, seed index) → retrieval of the plume-free twin
     timings: dict[str, float] = {m: 0.0 for m in methods}
     twin_timings: dict[str, float] = {m: 0.0 for m in methods}
     work = Path(tempfile.mkdtemp(prefix="plumetrace-skill-"))
@@ -501,7 +584,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 if args.forward_model == "project":
                     scenes = project_family_scenes(background, sensor, seed=seed, shape=shape, shared_data=Path(shared))
                 else:
-                    radiance, truth, model = make_family_scene(background, sensor, seed=seed, shape=shape, shared_data=Path(shared))
+                    radiance, truth, model = make_family_scene(
+                        background, sensor, seed=seed, shape=shape, shared_data=Path(shared)
+                    )
                     scenes = [(radiance, truth, model, {})]
                 for radiance, truth, model, geometry in scenes:
                     for method in methods:
@@ -512,22 +597,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             continue
                         pooled.setdefault((family, method), []).append((retrieved, truth, seed - first_seed))
                 if with_twins:  # one plume-free twin per seed serves its three peaks
-                    radiance, _, model, geometry = project_twin_scene(background, sensor, seed=seed, shape=shape,
-                                                                      shared_data=Path(shared))
+                    radiance, _, model, geometry = project_twin_scene(
+                        background, sensor, seed=seed, shape=shape, shared_data=Path(shared)
+                    )
                     for method in methods:
                         t0 = time.perf_counter()
                         retrieved = run_method(method, radiance, model, geometry, work=work, family=f"{family} (twin)")
                         twin_timings[method] += time.perf_counter() - t0
                         if retrieved is not None:
                             twins[(family, method, seed - first_seed)] = retrieved
-                print(f"  {family} seed {seed} done ({len(scenes)} scene(s){' + twin' if with_twins else ''})", flush=True)
+                print(
+                    f"  {family} seed {seed} done ({len(scenes)} scene(s){' + twin' if with_twins else ''})", flush=True
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     rows = []
     replicates: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-    seeds_of = {f: 1 + max(k for pairs in (v for (g, _), v in pooled.items() if g == f) for _, _, k in pairs)
-                for f in dict.fromkeys(f for f, _ in pooled)}
+    seeds_of = {
+        f: 1 + max(k for pairs in (v for (g, _), v in pooled.items() if g == f) for _, _, k in pairs)
+        for f in dict.fromkeys(f for f, _ in pooled)
+    }
     family_weights = {f: seed_weights(n, seed=i) for i, (f, n) in enumerate(seeds_of.items())}
     for (family, method), pairs in pooled.items():
         retrieved = np.concatenate([r.ravel() for r, _, _ in pairs])
@@ -551,8 +641,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows.append(row)
     if not any(r["method"].startswith("plumetrace") for r in rows):
         print("note: plumetrace.detect.engine not importable: only the comparison tools were scored")
-    columns = ["family", "method", "auprc", "auprc 68 %", "bias_pct_below_2000", "bias 68 %", "response < 2000", "response 68 %",
-               "bias_pct_above_2000", "rmse_ppm_m", "far_500", "noise_ppm_m", "positive_pct"]
+    columns = [
+        "family",
+        "method",
+        "auprc",
+        "auprc 68 %",
+        "bias_pct_below_2000",
+        "bias 68 %",
+        "response < 2000",
+        "response 68 %",
+        "bias_pct_above_2000",
+        "rmse_ppm_m",
+        "far_500",
+        "noise_ppm_m",
+        "positive_pct",
+    ]
     for row in rows:
         row["auprc 68 %"] = "{:.3f} – {:.3f}".format(*row["auprc_68"])
         row["bias 68 %"] = "{:+.1f} – {:+.1f}".format(*row["bias_pct_below_2000_68"])
@@ -560,9 +663,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         lo, hi = row["response_bias_pct_below_2000_68"]
         row["response 68 %"] = "—" if np.isnan(lo) else f"{lo:+.1f} – {hi:+.1f}"
     print()
-    print_table(rows, columns, title=f"detect_skill, {shape[0]}×{shape[1]} px (Jasper Ridge 100×100), seeds {first_seed}–{first_seed + seeds - 1} "
-                f"(Jasper Ridge {first_seed}–{first_seed + jasper_seeds - 1}), {args.forward_model} forward model; "
-                "68 % intervals: bootstrap over seeds; response: bias of retrieved − plume-free twin's retrieved")
+    print_table(
+        rows,
+        columns,
+        title=f"detect_skill, {shape[0]}×{shape[1]} px (Jasper Ridge 100×100), seeds {first_seed}–{first_seed + seeds - 1} "
+        f"(Jasper Ridge {first_seed}–{first_seed + jasper_seeds - 1}), {args.forward_model} forward model; "
+        "68 % intervals: bootstrap over seeds; response: bias of retrieved − plume-free twin's retrieved",
+    )
     for row in rows:
         del row["auprc 68 %"], row["bias 68 %"], row["response < 2000"], row["response 68 %"]
     checks = []
@@ -576,8 +683,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             reps = replicates.get((family, ours), {}).get("auprc")
             mag_reps = replicates.get((family, "mag1c (30 it.)"), {}).get("auprc")
             lo, hi = interval68(reps - mag_reps) if reps is not None and mag_reps is not None else (float("nan"),) * 2
-            checks.append({"family": family, "check": f"{ours} AUPRC ≥ mag1c", "value": f"{by[ours]['auprc']:.3f} vs {mag['auprc']:.3f}",
-                           "interval": f"Δ {delta:+.3f} (68 %: {lo:+.3f} – {hi:+.3f})", "met": _verdict(delta >= 0, lo >= 0, hi < 0)})
+            checks.append(
+                {
+                    "family": family,
+                    "check": f"{ours} AUPRC ≥ mag1c",
+                    "value": f"{by[ours]['auprc']:.3f} vs {mag['auprc']:.3f}",
+                    "interval": f"Δ {delta:+.3f} (68 %: {lo:+.3f} – {hi:+.3f})",
+                    "met": _verdict(delta >= 0, lo >= 0, hi < 0),
+                }
+            )
         # The issue's bias target is for the sparse and the albedo-corrected modes; the response (plume's own effect,
         # without the clutter under it) is checked beside the total where the twins were run.
         for ours in [m for m in by if m.startswith("plumetrace sparse") or m == "plumetrace mf albedo-corrected"]:
@@ -586,9 +700,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 lo, hi = by[ours][f"{key}_68"]
                 if not np.isfinite(b):
                     continue
-                checks.append({"family": family, "check": f"{ours}: {label} within ±10 % below 2000", "value": f"{b:+.1f} %",
-                               "interval": f"68 %: {lo:+.1f} – {hi:+.1f} %",
-                               "met": _verdict(abs(b) <= 10, -10 <= lo and hi <= 10, hi < -10 or lo > 10)})
+                checks.append(
+                    {
+                        "family": family,
+                        "check": f"{ours}: {label} within ±10 % below 2000",
+                        "value": f"{b:+.1f} %",
+                        "interval": f"68 %: {lo:+.1f} – {hi:+.1f} %",
+                        "met": _verdict(abs(b) <= 10, -10 <= lo and hi <= 10, hi < -10 or lo > 10),
+                    }
+                )
     from collections import Counter
 
     notes = [f"{note} (×{n})" if n > 1 else note for note, n in Counter(MAG1C_NOTES).items()]
@@ -601,9 +721,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if plot is not None and rows:
         plot_skill(rows, plot)
     peaks = PROJECT_PEAKS_PPM_M if args.forward_model == "project" else PEAKS_PPM_M
-    write_json(args.json, {"shape": shape, "seeds": seeds, "first_seed": first_seed, "bootstrap_replicates": BOOTSTRAP_REPLICATES, "forward_model": args.forward_model, "peaks_ppm_m": peaks, "rows": rows,
-                           "targets": checks, "seconds_per_method": timings, "mag1c_notes": notes,
-                           "jasper_seeds": jasper_seeds, "response": with_twins, "seconds_twin_per_method": twin_timings})
+    write_json(
+        args.json,
+        {
+            "shape": shape,
+            "seeds": seeds,
+            "first_seed": first_seed,
+            "bootstrap_replicates": BOOTSTRAP_REPLICATES,
+            "forward_model": args.forward_model,
+            "peaks_ppm_m": peaks,
+            "rows": rows,
+            "targets": checks,
+            "seconds_per_method": timings,
+            "mag1c_notes": notes,
+            "jasper_seeds": jasper_seeds,
+            "response": with_twins,
+            "seconds_twin_per_method": twin_timings,
+        },
+    )
     return {"rows": rows, "targets": checks}
 
 

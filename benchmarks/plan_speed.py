@@ -22,12 +22,12 @@ from shapely import transform
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from ._common import make_parser, print_table, write_json
-
 from plumetrace.plan.airspace import Zone
 from plumetrace.plan.export import write_plan_outputs
 from plumetrace.plan.sensors import sensor_optics
 from plumetrace.plan.survey import plan_survey
+
+from ._common import make_parser, print_table, write_json
 
 
 class Frame:
@@ -72,19 +72,42 @@ def cases(quick: bool) -> list[Case]:
     )
     out = [
         Case("rectangle 10 x 6 km", -102.0, 31.8, box(0, 0, 10_000, 6_000)),
-        Case("field 20 km, 2 holes, 3 no-fly", -102.0, 31.8, field_holes,
-             [Point(4_000, 4_000).buffer(800), box(11_000, 1_000, 12_500, 2_000), Point(15_000, 10_000).buffer(600)],
-             home_m=(-3_000.0, -3_000.0), endurance_min=60.0),
-        Case("antimeridian (Fiji) 25 x 20 km", 180.0, -17.0, box(-12_500, -10_000, 12_500, 10_000),
-             [Point(0, 0).buffer(1_500)], home_m=(-14_000.0, -12_000.0)),
+        Case(
+            "field 20 km, 2 holes, 3 no-fly",
+            -102.0,
+            31.8,
+            field_holes,
+            [Point(4_000, 4_000).buffer(800), box(11_000, 1_000, 12_500, 2_000), Point(15_000, 10_000).buffer(600)],
+            home_m=(-3_000.0, -3_000.0),
+            endurance_min=60.0,
+        ),
+        Case(
+            "antimeridian (Fiji) 25 x 20 km",
+            180.0,
+            -17.0,
+            box(-12_500, -10_000, 12_500, 10_000),
+            [Point(0, 0).buffer(1_500)],
+            home_m=(-14_000.0, -12_000.0),
+        ),
         Case("Svalbard 78° N, 15 x 10 km", 16.0, 78.2, box(0, 0, 15_000, 10_000), [box(6_000, 3_000, 8_000, 5_000)]),
         Case("Arctic 85.5° N (stereographic)", 40.0, 85.5, box(0, 0, 12_000, 8_000), [Point(6_000, 4_000).buffer(700)]),
     ]
     if not quick:
-        zones = [Point(*rng.uniform([5_000, 5_000], [55_000, 35_000])).buffer(rng.uniform(500, 2_000))
-                 for _ in range(8)]
-        out.append(Case("large 60 x 40 km, 8 no-fly", -102.0, 31.8, box(0, 0, 60_000, 40_000), zones,
-                        home_m=(-3_000.0, -3_000.0), altitude_m=3000.0, endurance_min=240.0))
+        zones = [
+            Point(*rng.uniform([5_000, 5_000], [55_000, 35_000])).buffer(rng.uniform(500, 2_000)) for _ in range(8)
+        ]
+        out.append(
+            Case(
+                "large 60 x 40 km, 8 no-fly",
+                -102.0,
+                31.8,
+                box(0, 0, 60_000, 40_000),
+                zones,
+                home_m=(-3_000.0, -3_000.0),
+                altitude_m=3000.0,
+                endurance_min=240.0,
+            )
+        )
     return out
 
 
@@ -97,9 +120,19 @@ def run_case(case: Case, *, heading_deg: float | None, repeats: int, plot: Path 
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        plan = plan_survey([area], swath_m=swath, altitude_agl_m=case.altitude_m, speed_m_s=60.0, home_lonlat=home,
-                           overlap=0.2, heading_deg=heading_deg, turn_radius_m=case.turn_radius_m, zones=zones,
-                           buffer_m=case.buffer_m, endurance_min=case.endurance_min)
+        plan = plan_survey(
+            [area],
+            swath_m=swath,
+            altitude_agl_m=case.altitude_m,
+            speed_m_s=60.0,
+            home_lonlat=home,
+            overlap=0.2,
+            heading_deg=heading_deg,
+            turn_radius_m=case.turn_radius_m,
+            zones=zones,
+            buffer_m=case.buffer_m,
+            endurance_min=case.endurance_min,
+        )
         times.append(time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -141,8 +174,20 @@ def main() -> None:
     for i, case in enumerate(cases(args.quick)):
         rows.append(run_case(case, heading_deg=None, repeats=repeats, plot=args.plot if i == 1 else None))
         rows.append(run_case(case, heading_deg=0.0, repeats=1))
-    columns = ["area", "heading", "plan_s", "export_s", "aoi_km2", "coverage_%", "lines", "path_km", "flight_min",
-               "sorties", "legs_too_close", "projection"]
+    columns = [
+        "area",
+        "heading",
+        "plan_s",
+        "export_s",
+        "aoi_km2",
+        "coverage_%",
+        "lines",
+        "path_km",
+        "flight_min",
+        "sorties",
+        "legs_too_close",
+        "projection",
+    ]
     print_table(rows, columns, title="plumetrace plan: speed and coverage (AVIRIS-NG swath, 20 % overlap, 60 m/s)")
     write_json(args.json, {"benchmark": "plan_speed", "rows": rows})
 

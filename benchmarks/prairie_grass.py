@@ -18,13 +18,18 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import Point
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from plumetrace.insitu.dispersion import Meteorology, class_from_obukhov, plume_coupling
 from plumetrace.insitu.inversion import invert_source
 from plumetrace.insitu.prairie_grass import (
-    ROUGHNESS_LENGTH_M, VERY_STABLE_RUNS, WIND_HEIGHT_M, load_prairie_grass, run_observations)
+    ROUGHNESS_LENGTH_M,
+    VERY_STABLE_RUNS,
+    WIND_HEIGHT_M,
+    load_prairie_grass,
+    run_observations,
+)
 from plumetrace.io.observations import validate_observations
+
+ROOT = Path(__file__).resolve().parents[1]
 
 ORIGIN = (42.49, -98.57)  # O'Neill, Nebraska
 
@@ -49,16 +54,23 @@ def prairie_grass(folder: Path, *, quick: bool = False, seed: int = 0, runs: tup
     t0, c0 = time.perf_counter(), time.process_time()
     for run in runs:
         obs = validate_observations(run_observations(run), origin=ORIGIN, source=f"run {run.run}")
-        kw = dict(source_heights_m=(run.source_height_m,), wind_height_m=WIND_HEIGHT_M,
-                  roughness_length_m=ROUGHNESS_LENGTH_M)
+        kw = dict(
+            source_heights_m=(run.source_height_m,), wind_height_m=WIND_HEIGHT_M, roughness_length_m=ROUGHNESS_LENGTH_M
+        )
         known = invert_source(obs, source_known=(0.0, 0.0), **kw)
         # prior box 200 m x 200 m containing the true source, centre offset at random by up to 50 m
         cx, cy = rng.uniform(-50, 50, 2)
         unknown = invert_source(obs, prior_box=(cx - 100, cx + 100, cy - 100, cy + 100), grid_step_m=5.0, **kw)
         # forward model ceiling: arc maxima with the true Q
-        met = Meteorology(obs.wind_speed_m_s.to_numpy(), obs.wind_dir_deg.to_numpy(), None,
-                          obs.obukhov_length_m.to_numpy(), obs.sigma_theta_deg.to_numpy(),
-                          wind_height_m=WIND_HEIGHT_M, roughness_length_m=ROUGHNESS_LENGTH_M)
+        met = Meteorology(
+            obs.wind_speed_m_s.to_numpy(),
+            obs.wind_dir_deg.to_numpy(),
+            None,
+            obs.obukhov_length_m.to_numpy(),
+            obs.sigma_theta_deg.to_numpy(),
+            wind_height_m=WIND_HEIGHT_M,
+            roughness_length_m=ROUGHNESS_LENGTH_M,
+        )
         m = plume_coupling(obs[["x_m", "y_m", "z_m"]].to_numpy(), [0.0, 0.0, run.source_height_m], met)
         radius = np.hypot(obs.x_m, obs.y_m).round().to_numpy()
         conc = obs.concentration_mg_m3.to_numpy()
@@ -68,28 +80,45 @@ def prairie_grass(folder: Path, *, quick: bool = False, seed: int = 0, runs: tup
             if conc[sel].max() > 0:
                 arc_ratio.append(run.release_rate_g_s * m[sel].max() / conc[sel].max())
         q = run.release_rate_g_s
-        rows.append(dict(
-            run=run.run, L=run.obukhov_length_m, stability=_stability(run), q_true=q,
-            q_known=known.q_g_s, q_known_68=known.q_68_g_s, q_known_95=known.q_95_g_s,
-            q_unknown=unknown.q_g_s, q_unknown_68=unknown.q_68_g_s, q_unknown_95=unknown.q_95_g_s,
-            in68_known=bool(known.q_68_g_s[0] <= q <= known.q_68_g_s[1]),
-            in95_known=bool(known.q_95_g_s[0] <= q <= known.q_95_g_s[1]),
-            in68_unknown=bool(unknown.q_68_g_s[0] <= q <= unknown.q_68_g_s[1]),
-            in95_unknown=bool(unknown.q_95_g_s[0] <= q <= unknown.q_95_g_s[1]),
-            x=unknown.x_m, y=unknown.y_m, pos_err=float(np.hypot(unknown.x_m, unknown.y_m)),
-            in_region=bool(unknown.credible_region.contains(Point(0, 0))),
-            region_area_m2=float(unknown.credible_region.area),
-            sigma_y_scale_known=known.sigma_y_scale, temper_known=known.likelihood_temper,
-            arc_ratio=arc_ratio,
-        ))
+        rows.append(
+            dict(
+                run=run.run,
+                L=run.obukhov_length_m,
+                stability=_stability(run),
+                q_true=q,
+                q_known=known.q_g_s,
+                q_known_68=known.q_68_g_s,
+                q_known_95=known.q_95_g_s,
+                q_unknown=unknown.q_g_s,
+                q_unknown_68=unknown.q_68_g_s,
+                q_unknown_95=unknown.q_95_g_s,
+                in68_known=bool(known.q_68_g_s[0] <= q <= known.q_68_g_s[1]),
+                in95_known=bool(known.q_95_g_s[0] <= q <= known.q_95_g_s[1]),
+                in68_unknown=bool(unknown.q_68_g_s[0] <= q <= unknown.q_68_g_s[1]),
+                in95_unknown=bool(unknown.q_95_g_s[0] <= q <= unknown.q_95_g_s[1]),
+                x=unknown.x_m,
+                y=unknown.y_m,
+                pos_err=float(np.hypot(unknown.x_m, unknown.y_m)),
+                in_region=bool(unknown.credible_region.contains(Point(0, 0))),
+                region_area_m2=float(unknown.credible_region.area),
+                sigma_y_scale_known=known.sigma_y_scale,
+                temper_known=known.likelihood_temper,
+                arc_ratio=arc_ratio,
+            )
+        )
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     out = {"n_runs": len(rows), **_summary(rows), "seconds": seconds, "cpu_seconds": cpu}
-    out["by_stability"] = {cls: {"n_runs": len(sub), **_summary(sub)}
-                           for cls in "ABCDEF" if (sub := [r for r in rows if r["stability"] == cls])}
+    out["by_stability"] = {
+        cls: {"n_runs": len(sub), **_summary(sub)}
+        for cls in "ABCDEF"
+        if (sub := [r for r in rows if r["stability"] == cls])
+    }
     out["very_stable_runs"] = {
-        "runs": list(VERY_STABLE_RUNS), "with_meteorology": [r["run"] for r in rows if r["run"] in VERY_STABLE_RUNS],
+        "runs": list(VERY_STABLE_RUNS),
+        "with_meteorology": [r["run"] for r in rows if r["run"] in VERY_STABLE_RUNS],
         "note": "runs 3, 4, 13, 14 have no L/u*/sigma-theta in the Irwin file: not invertible with the similarity "
-                "scheme; the issue's 'known-problem very stable runs' cannot be evaluated from this file"}
+        "scheme; the issue's 'known-problem very stable runs' cannot be evaluated from this file",
+    }
     out["runs"] = [{k: v for k, v in r.items() if k != "arc_ratio"} for r in rows]
     return out
 
@@ -99,16 +128,19 @@ def _summary(rows: list[dict]) -> dict:
     ru = np.array([r["q_unknown"] / r["q_true"] for r in rows])
     arcs = np.concatenate([np.asarray(r["arc_ratio"], float) for r in rows]) if rows else np.array([])
     return {
-        "fac2_known_position": fac2(rk), "median_ratio_known_position": float(np.median(rk)),
-        "fac2_unknown_position": fac2(ru), "median_ratio_unknown_position": float(np.median(ru)),
+        "fac2_known_position": fac2(rk),
+        "median_ratio_known_position": float(np.median(rk)),
+        "fac2_unknown_position": fac2(ru),
+        "median_ratio_unknown_position": float(np.median(ru)),
         "median_position_error_m": float(np.median([r["pos_err"] for r in rows])),
         "q68_coverage_known": float(np.mean([r["in68_known"] for r in rows])),
         "q95_coverage_known": float(np.mean([r["in95_known"] for r in rows])),
         "q68_coverage_unknown": float(np.mean([r["in68_unknown"] for r in rows])),
         "q95_coverage_unknown": float(np.mean([r["in95_unknown"] for r in rows])),
         "credible_region_coverage": float(np.mean([r["in_region"] for r in rows])),
-        "forward_fac2_arc_max": fac2(arcs), "forward_median_ratio_arc_max": float(np.median(arcs)) if arcs.size else
-        float("nan"), "forward_n_arcs": int(arcs.size),
+        "forward_fac2_arc_max": fac2(arcs),
+        "forward_median_ratio_arc_max": float(np.median(arcs)) if arcs.size else float("nan"),
+        "forward_n_arcs": int(arcs.size),
     }
 
 
@@ -124,14 +156,26 @@ def tower_check(folder: Path) -> dict:
         zobs = tower_mean_height(prof)
         if r is None or not np.isfinite(zobs):
             continue
-        zmod = float(mean_plume_height(100.0, obukhov_length_m=r.obukhov_length_m,
-                                       roughness_length_m=ROUGHNESS_LENGTH_M, source_height_m=r.source_height_m))
+        zmod = float(
+            mean_plume_height(
+                100.0,
+                obukhov_length_m=r.obukhov_length_m,
+                roughness_length_m=ROUGHNESS_LENGTH_M,
+                source_height_m=r.source_height_m,
+            )
+        )
         top = float(prof.iloc[-1].max() / max(prof.max().max(), 1e-12))
         by.setdefault(_stability(r), []).append((zmod / zobs, zobs, zmod, top > 0.1))
-    return {cls: {"n_runs": len(v), "median_zbar_model_over_towers": float(np.median([x[0] for x in v])),
-                  "median_zbar_towers_m": float(np.median([x[1] for x in v])),
-                  "median_zbar_model_m": float(np.median([x[2] for x in v])),
-                  "n_truncated_at_17_5m": int(sum(x[3] for x in v))} for cls, v in sorted(by.items())}
+    return {
+        cls: {
+            "n_runs": len(v),
+            "median_zbar_model_over_towers": float(np.median([x[0] for x in v])),
+            "median_zbar_towers_m": float(np.median([x[1] for x in v])),
+            "median_zbar_model_m": float(np.median([x[2] for x in v])),
+            "n_truncated_at_17_5m": int(sum(x[3] for x in v)),
+        }
+        for cls, v in sorted(by.items())
+    }
 
 
 def simulated_calibration(*, quick: bool = False, seed: int = 0) -> dict:
@@ -151,27 +195,43 @@ def simulated_calibration(*, quick: bool = False, seed: int = 0) -> dict:
         for _ in range(n):
             q = float(rng.uniform(0.5, 20.0))
             src = (float(rng.uniform(-30, 30)), float(rng.uniform(-30, 30)), 2.0)
-            raw, truth = simulate_survey(kind=kind, emission_rate_g_s=q, source_xyz_m=src,
-                                         wind_speed_m_s=float(rng.uniform(2.5, 8.0)),
-                                         wind_dir_deg=float(rng.uniform(0, 360)),
-                                         stability=str(rng.choice(list("BCDE"))), seed=int(rng.integers(1 << 30)))
+            raw, truth = simulate_survey(
+                kind=kind,
+                emission_rate_g_s=q,
+                source_xyz_m=src,
+                wind_speed_m_s=float(rng.uniform(2.5, 8.0)),
+                wind_dir_deg=float(rng.uniform(0, 360)),
+                stability=str(rng.choice(list("BCDE"))),
+                seed=int(rng.integers(1 << 30)),
+            )
             if kind == "drone":
                 raw = raw.iloc[::3].reset_index(drop=True)  # 1 sample per 3 s keeps the benchmark fast
             obs = validate_observations(raw, origin=ORIGIN)
             res = invert_source(obs, source_heights_m=(2.0,), seed=int(rng.integers(1 << 30)))
             kn = invert_source(obs, source_known=src[:2], source_heights_m=(2.0,))
-            recs.append(dict(
-                ratio=res.q_g_s / q, ratio_known=kn.q_g_s / q, pos_err=float(np.hypot(res.x_m - src[0], res.y_m - src[1])),
-                in68=res.q_68_g_s[0] <= q <= res.q_68_g_s[1], in95=res.q_95_g_s[0] <= q <= res.q_95_g_s[1],
-                in68_known=kn.q_68_g_s[0] <= q <= kn.q_68_g_s[1], in95_known=kn.q_95_g_s[0] <= q <= kn.q_95_g_s[1],
-                in_region=bool(res.credible_region.contains(Point(src[0], src[1])))))
+            recs.append(
+                dict(
+                    ratio=res.q_g_s / q,
+                    ratio_known=kn.q_g_s / q,
+                    pos_err=float(np.hypot(res.x_m - src[0], res.y_m - src[1])),
+                    in68=res.q_68_g_s[0] <= q <= res.q_68_g_s[1],
+                    in95=res.q_95_g_s[0] <= q <= res.q_95_g_s[1],
+                    in68_known=kn.q_68_g_s[0] <= q <= kn.q_68_g_s[1],
+                    in95_known=kn.q_95_g_s[0] <= q <= kn.q_95_g_s[1],
+                    in_region=bool(res.credible_region.contains(Point(src[0], src[1]))),
+                )
+            )
         out[kind] = {
-            "n": n, "fac2_unknown": fac2([r["ratio"] for r in recs]),
+            "n": n,
+            "fac2_unknown": fac2([r["ratio"] for r in recs]),
             "median_ratio_unknown": float(np.median([r["ratio"] for r in recs])),
             "median_ratio_known": float(np.median([r["ratio_known"] for r in recs])),
             "median_position_error_m": float(np.median([r["pos_err"] for r in recs])),
-            **{k: float(np.mean([r[k] for r in recs])) for k in ("in68", "in95", "in68_known", "in95_known",
-                                                                  "in_region")}}
+            **{
+                k: float(np.mean([r[k] for r in recs]))
+                for k in ("in68", "in95", "in68_known", "in95_known", "in_region")
+            },
+        }
     out["seconds"] = time.perf_counter() - t0
     return out
 
@@ -185,18 +245,26 @@ def mass_balance(*, quick: bool = False, seed: int = 0) -> dict:
     errs = []
     covered = []
     t0 = time.perf_counter()
-    for i in range(n):
+    for _ in range(n):
         q = float(rng.uniform(0.5, 20.0))
-        obs, truth = simulate_curtain(emission_rate_g_s=q, distance_m=float(rng.uniform(100, 400)),
-                                      wind_speed_m_s=float(rng.uniform(2.5, 8)), wind_dir_deg=float(rng.uniform(0, 360)),
-                                      stability=str(rng.choice(list("BCD"))), seed=int(rng.integers(1 << 30)))
+        obs, truth = simulate_curtain(
+            emission_rate_g_s=q,
+            distance_m=float(rng.uniform(100, 400)),
+            wind_speed_m_s=float(rng.uniform(2.5, 8)),
+            wind_dir_deg=float(rng.uniform(0, 360)),
+            stability=str(rng.choice(list("BCD"))),
+            seed=int(rng.integers(1 << 30)),
+        )
         res = curtain_flux(validate_observations(obs, origin=ORIGIN))
         errs.append((res.flux_g_s - q) / q)
         covered.append(abs(res.flux_g_s - q) <= 2 * res.flux_sd_g_s)
-    return {"massbalance_median_abs_rel_error": float(np.median(np.abs(errs))),
-            "massbalance_median_rel_error": float(np.median(errs)),
-            "massbalance_2sigma_coverage": float(np.mean(covered)), "massbalance_flights": n,
-            "massbalance_seconds": time.perf_counter() - t0}
+    return {
+        "massbalance_median_abs_rel_error": float(np.median(np.abs(errs))),
+        "massbalance_median_rel_error": float(np.median(errs)),
+        "massbalance_2sigma_coverage": float(np.mean(covered)),
+        "massbalance_flights": n,
+        "massbalance_seconds": time.perf_counter() - t0,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,25 +280,45 @@ def main(argv: list[str] | None = None) -> int:
     res["tower_check"] = tower_check(args.data)
     if not args.no_simulated:
         res["simulated"] = simulated_calibration(quick=args.quick)
-    print(f"Project Prairie Grass: {res['n_runs']} runs with meteorology, {res['seconds']:.1f} s wall, "
-          f"{res['cpu_seconds']:.1f} s CPU")
+    print(
+        f"Project Prairie Grass: {res['n_runs']} runs with meteorology, {res['seconds']:.1f} s wall, "
+        f"{res['cpu_seconds']:.1f} s CPU"
+    )
     print(f"{'metric':38s} {'value':>9s}  target")
-    for key, target in [("fac2_known_position", ">= 0.90"), ("median_ratio_known_position", "0.8-1.25"),
-                        ("fac2_unknown_position", ">= 0.70"), ("median_ratio_unknown_position", ""),
-                        ("median_position_error_m", "<= 20"), ("q68_coverage_known", "(0.68 nominal)"),
-                        ("q95_coverage_known", "(0.95 nominal)"), ("q68_coverage_unknown", "(0.68 nominal)"),
-                        ("q95_coverage_unknown", "(0.95 nominal)"), ("credible_region_coverage", "(0.95 nominal)"),
-                        ("forward_fac2_arc_max", "(ceiling)"), ("forward_median_ratio_arc_max", "(pred/obs)"),
-                        ("seconds", "< 60"), ("cpu_seconds", ""),
-                        ("massbalance_median_abs_rel_error", "<= 0.20"), ("massbalance_2sigma_coverage", "")]:
+    for key, target in [
+        ("fac2_known_position", ">= 0.90"),
+        ("median_ratio_known_position", "0.8-1.25"),
+        ("fac2_unknown_position", ">= 0.70"),
+        ("median_ratio_unknown_position", ""),
+        ("median_position_error_m", "<= 20"),
+        ("q68_coverage_known", "(0.68 nominal)"),
+        ("q95_coverage_known", "(0.95 nominal)"),
+        ("q68_coverage_unknown", "(0.68 nominal)"),
+        ("q95_coverage_unknown", "(0.95 nominal)"),
+        ("credible_region_coverage", "(0.95 nominal)"),
+        ("forward_fac2_arc_max", "(ceiling)"),
+        ("forward_median_ratio_arc_max", "(pred/obs)"),
+        ("seconds", "< 60"),
+        ("cpu_seconds", ""),
+        ("massbalance_median_abs_rel_error", "<= 0.20"),
+        ("massbalance_2sigma_coverage", ""),
+    ]:
         if key in res:
             print(f"{key:38s} {res[key]:9.3f}  {target}")
-    cols = [("n_runs", "runs", "d"), ("fac2_known_position", "FAC2 kn", ".2f"), ("median_ratio_known_position", "med kn", ".2f"),
-            ("fac2_unknown_position", "FAC2 unk", ".2f"), ("median_ratio_unknown_position", "med unk", ".2f"),
-            ("median_position_error_m", "pos err", ".1f"), ("q68_coverage_known", "cov68 kn", ".2f"),
-            ("q95_coverage_known", "cov95 kn", ".2f"), ("q68_coverage_unknown", "cov68 unk", ".2f"),
-            ("credible_region_coverage", "region95", ".2f"), ("forward_fac2_arc_max", "fwd FAC2", ".2f"),
-            ("forward_median_ratio_arc_max", "fwd p/o", ".2f")]
+    cols = [
+        ("n_runs", "runs", "d"),
+        ("fac2_known_position", "FAC2 kn", ".2f"),
+        ("median_ratio_known_position", "med kn", ".2f"),
+        ("fac2_unknown_position", "FAC2 unk", ".2f"),
+        ("median_ratio_unknown_position", "med unk", ".2f"),
+        ("median_position_error_m", "pos err", ".1f"),
+        ("q68_coverage_known", "cov68 kn", ".2f"),
+        ("q95_coverage_known", "cov95 kn", ".2f"),
+        ("q68_coverage_unknown", "cov68 unk", ".2f"),
+        ("credible_region_coverage", "region95", ".2f"),
+        ("forward_fac2_arc_max", "fwd FAC2", ".2f"),
+        ("forward_median_ratio_arc_max", "fwd p/o", ".2f"),
+    ]
     print("by Pasquill class (from L, Golder 1972):")
     print("  cls " + " ".join(f"{c[1]:>9s}" for c in cols))
     for cls, v in res["by_stability"].items():
@@ -238,13 +326,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"very stable runs {VERY_STABLE_RUNS}: {res['very_stable_runs']['note']}")
     print("mean plume height at 100 m, model vs Barad towers (Table 5.3):")
     for cls, v in res["tower_check"].items():
-        print(f"  {cls}: model/towers {v['median_zbar_model_over_towers']:.2f} (towers {v['median_zbar_towers_m']:.1f} m, "
-              f"model {v['median_zbar_model_m']:.1f} m; {v['n_runs']} runs, {v['n_truncated_at_17_5m']} truncated)")
+        print(
+            f"  {cls}: model/towers {v['median_zbar_model_over_towers']:.2f} (towers {v['median_zbar_towers_m']:.1f} m, "
+            f"model {v['median_zbar_model_m']:.1f} m; {v['n_runs']} runs, {v['n_truncated_at_17_5m']} truncated)"
+        )
     if "simulated" in res:
         sim = res["simulated"]
         print(f"simulated surveys (position unknown unless 'known'), {sim['seconds']:.1f} s:")
-        keys = ["fac2_unknown", "median_ratio_unknown", "median_ratio_known", "median_position_error_m", "in68",
-                "in95", "in68_known", "in95_known", "in_region"]
+        keys = [
+            "fac2_unknown",
+            "median_ratio_unknown",
+            "median_ratio_known",
+            "median_position_error_m",
+            "in68",
+            "in95",
+            "in68_known",
+            "in95_known",
+            "in_region",
+        ]
         print("  kind     " + " ".join(f"{k[:12]:>12s}" for k in keys))
         for kind in ("drone", "fixed", "vehicle"):
             print(f"  {kind:8s} " + " ".join(f"{sim[kind][k]:12.2f}" for k in keys))
@@ -269,6 +368,7 @@ def _plot(res: dict, path: Path) -> None:
     ax[0].plot(lim, lim, "k-", lim, lim * 2, "k:", lim, lim / 2, "k:")
     ax[0].set(xlabel="measured Q (g/s)", ylabel="estimated Q (g/s)", title="Prairie Grass")
     from matplotlib.ticker import NullFormatter
+
     ax[0].xaxis.set_minor_formatter(NullFormatter())
     ax[0].yaxis.set_minor_formatter(NullFormatter())
     ax[0].legend()

@@ -51,17 +51,22 @@ from typing import Any
 
 import numpy as np
 
-from ._common import make_parser, print_table, write_json
-
 from plumetrace.detect.engine import detect_scene
 from plumetrace.plumes.pipeline import analyze_plumes, plume_crop
 from plumetrace.plumes.quantify import (
-    UEFF_TABLE, UeffCalibration, calibrate_random_sigma, calibrate_sigma_from_draws, csf_draws, fit_ueff,
+    UEFF_TABLE,
+    UeffCalibration,
+    calibrate_random_sigma,
+    calibrate_sigma_from_draws,
+    csf_draws,
+    fit_ueff,
     monte_carlo_rate,
 )
 from plumetrace.plumes.segment import DEFAULT_SEGMENT_PARAMS, SegmentParams
 from plumetrace.plumes.wind import Wind
 from plumetrace.simulate.scene import simulate_scene
+
+from ._common import make_parser, print_table, write_json
 
 PRESETS: dict[str, dict[str, Any]] = {
     "emit": {"shape": (96, 96), "q_range": (30.0, 10_000.0), "free_shape": (128, 128)},
@@ -83,10 +88,27 @@ def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> 
     return q, float(rng.uniform(1.0, 8.0)), float(rng.uniform(0.0, 360.0))
 
 
-def _retrieve(preset: str, shape: tuple[int, int], q: float, u: float, direction: float, seed: int, *,
-              stats: str = "scene", albedo_correct: bool = False):
-    scene, truth = simulate_scene(sensor=preset, shape=shape, rate_kg_h=q, wind_speed_m_s=u, wind_dir_deg=direction, seed=seed,
-                                  plume_options={"growth": GROWTH}, materials=MATERIALS)
+def _retrieve(
+    preset: str,
+    shape: tuple[int, int],
+    q: float,
+    u: float,
+    direction: float,
+    seed: int,
+    *,
+    stats: str = "scene",
+    albedo_correct: bool = False,
+):
+    scene, truth = simulate_scene(
+        sensor=preset,
+        shape=shape,
+        rate_kg_h=q,
+        wind_speed_m_s=u,
+        wind_dir_deg=direction,
+        seed=seed,
+        plume_options={"growth": GROWTH},
+        materials=MATERIALS,
+    )
     options = {"albedo_correct": True} if albedo_correct else {}
     return detect_scene(scene, stats=stats, progress=False, **options), truth
 
@@ -104,7 +126,9 @@ def _match(result, truth) -> dict[str, Any] | None:
     return best
 
 
-def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dict[str, UeffCalibration]) -> dict[str, Any]:
+def run_case(
+    preset: str, seed: int, rng: np.random.Generator, calibrations: dict[str, UeffCalibration]
+) -> dict[str, Any]:
     cfg = PRESETS[preset]
     q, u, direction = _case_parameters(rng, cfg["q_range"])
     wind_error = float(rng.normal())
@@ -120,17 +144,27 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
         return row
     pixel = match["pixel_size_m"]
     row.update(
-        ime_kg=match["ime_kg"], length_m=match["length_m"], q_lit_kg_h=match["emission_rate_kg_h"],
+        ime_kg=match["ime_kg"],
+        length_m=match["length_m"],
+        q_lit_kg_h=match["emission_rate_kg_h"],
         q_csf_kg_h=match["emission_rate_csf_kg_h"],
-        source_error_m=math.hypot(match["source_row"] - truth.source_yx[0], match["source_col"] - truth.source_yx[1]) * pixel,
+        source_error_m=math.hypot(match["source_row"] - truth.source_yx[0], match["source_col"] - truth.source_yx[1])
+        * pixel,
         source_sigma_m=match["source_sigma_m"],
     )
     given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
     given_dir = (direction + WIND_DIR_ERROR_DEG * dir_error) % 360.0
     noisy_wind = Wind(given, given_dir, WIND_REL_ERROR * given, direction_sigma_deg=WIND_DIR_ERROR_DEG)
     for name, cal in calibrations.items():
-        res = analyze_plumes(detected, wind=noisy_wind, calibration=cal, n_samples=2000, seed=seed, params=PARAMS,
-                             csf_samples=200 if name == "literature" else 20)
+        res = analyze_plumes(
+            detected,
+            wind=noisy_wind,
+            calibration=cal,
+            n_samples=2000,
+            seed=seed,
+            params=PARAMS,
+            csf_samples=200 if name == "literature" else 20,
+        )
         m = _match(res, truth)
         if m is None:
             continue
@@ -153,12 +187,21 @@ def run_case(preset: str, seed: int, rng: np.random.Generator, calibrations: dic
     return row
 
 
-def false_plumes(preset: str, n_scenes: int, seed0: int, *, size: int | None = None, stats: str = "scene",
-                 albedo_correct: bool = False) -> dict[str, float]:
+def false_plumes(
+    preset: str,
+    n_scenes: int,
+    seed0: int,
+    *,
+    size: int | None = None,
+    stats: str = "scene",
+    albedo_correct: bool = False,
+) -> dict[str, float]:
     shape = (size, size) if size else PRESETS[preset]["free_shape"]
     count, area_km2 = 0, 0.0
     for i in range(n_scenes):
-        detected, truth = _retrieve(preset, shape, 0.0, 3.0, 270.0, seed0 + i, stats=stats, albedo_correct=albedo_correct)
+        detected, truth = _retrieve(
+            preset, shape, 0.0, 3.0, 270.0, seed0 + i, stats=stats, albedo_correct=albedo_correct
+        )
         result = analyze_plumes(detected, wind=Wind(3.0, 270.0, 0.9), n_samples=200, params=PARAMS, csf_samples=20)
         count += len(result.records)
         area_km2 += shape[0] * shape[1] * truth.pixel_size_m**2 / 1e6
@@ -183,8 +226,9 @@ def fit_pod(x: np.ndarray, detected: np.ndarray) -> tuple[float, float]:
     return float(best.x[0]), float(math.exp(best.x[1]))
 
 
-def calibration_plumes(preset: str, n_cases: int, seed0: int,
-                       csf_inputs: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def calibration_plumes(
+    preset: str, n_cases: int, seed0: int, csf_inputs: dict[int, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Detected plumes from the calibration seeds (``seed0 + i``, disjoint from the validation seeds).
 
     Q from the upper half of the log range (where plumes are detected: a calibration needs plumes to fit), U and the
@@ -202,36 +246,57 @@ def calibration_plumes(preset: str, n_cases: int, seed0: int,
         seed = seed0 + i
         wind_error = float(np.random.default_rng([seed, 11]).normal())
         detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed)
-        result = analyze_plumes(detected, wind=Wind(u, direction, 0.0, direction_sigma_deg=0.0), n_samples=200,
-                                params=PARAMS, csf_samples=20)
+        result = analyze_plumes(
+            detected,
+            wind=Wind(u, direction, 0.0, direction_sigma_deg=0.0),
+            n_samples=200,
+            params=PARAMS,
+            csf_samples=20,
+        )
         match = _match(result, truth)
         if match is None:
             continue
         if csf_inputs is not None:
             crop = plume_crop(result.labels.values, match["plume_id"])
             csf_inputs[seed] = {
-                "enhancement_ppm_m": result.anomaly[crop], "mask": result.labels.values[crop] == match["plume_id"],
+                "enhancement_ppm_m": result.anomaly[crop],
+                "mask": result.labels.values[crop] == match["plume_id"],
                 "source_rc": (match["source_row"] - crop[0].start, match["source_col"] - crop[1].start),
-                "downwind_rc": result.geometry.downwind_rc, "pixel_size_m": match["pixel_size_m"],
+                "downwind_rc": result.geometry.downwind_rc,
+                "pixel_size_m": match["pixel_size_m"],
             }
         given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
-        records.append({
-            "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction, "plume_id": match["plume_id"],
-            "ime_kg": match["ime_kg"], "ime_sigma_kg": match["ime_sigma_kg"], "length_m": match["length_m"],
-            "q_lit_kg_h": match["emission_rate_kg_h"], "given_u_m_s": given, "given_u_sigma_m_s": WIND_REL_ERROR * given,
-            "q_csf_kg_h": match["emission_rate_csf_kg_h"],
-        })
+        records.append(
+            {
+                "seed": seed,
+                "q_kg_h": q,
+                "u_m_s": u,
+                "dir_deg": direction,
+                "plume_id": match["plume_id"],
+                "ime_kg": match["ime_kg"],
+                "ime_sigma_kg": match["ime_sigma_kg"],
+                "length_m": match["length_m"],
+                "q_lit_kg_h": match["emission_rate_kg_h"],
+                "given_u_m_s": given,
+                "given_u_sigma_m_s": WIND_REL_ERROR * given,
+                "q_csf_kg_h": match["emission_rate_csf_kg_h"],
+            }
+        )
     return records
 
 
-def calibrate(preset: str, n_cases: int, seed0: int,
-              records: list[dict[str, Any]] | None = None) -> UeffCalibration:
+def calibrate(preset: str, n_cases: int, seed0: int, records: list[dict[str, Any]] | None = None) -> UeffCalibration:
     """U_eff fitted on plumes from seeds disjoint from the validation set (same end-to-end chain)."""
     records = calibration_plumes(preset, n_cases, seed0) if records is None else records
-    return fit_ueff([r["u_m_s"] for r in records], [r["ime_kg"] for r in records], [r["length_m"] for r in records],
-                    [r["q_kg_h"] for r in records], ime_sigma_kg=[r["ime_sigma_kg"] for r in records],
-                    reference=f"fitted on {len(records)} simulated {preset} plumes (seeds {seed0}+)",
-                    base=UEFF_TABLE[preset])
+    return fit_ueff(
+        [r["u_m_s"] for r in records],
+        [r["ime_kg"] for r in records],
+        [r["length_m"] for r in records],
+        [r["q_kg_h"] for r in records],
+        ime_sigma_kg=[r["ime_sigma_kg"] for r in records],
+        reference=f"fitted on {len(records)} simulated {preset} plumes (seeds {seed0}+)",
+        base=UEFF_TABLE[preset],
+    )
 
 
 def _old_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, seed: int) -> tuple[float, float]:
@@ -250,10 +315,19 @@ def _old_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, se
 def _new_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, seed: int) -> tuple[float, float]:
     from dataclasses import replace
 
-    est = monte_carlo_rate(record["ime_kg"], record["length_m"], 1, wind_speed_m_s=record["given_u_m_s"],
-                           wind_speed_sigma_m_s=record["given_u_sigma_m_s"], background_sigma_ppm_m=0.0,
-                           pixel_size_m=1.0, n_samples=2000, seed=seed, calibration=replace(cal, model_rel_sigma=sigma),
-                           ime_sigma_kg=record["ime_sigma_kg"])
+    est = monte_carlo_rate(
+        record["ime_kg"],
+        record["length_m"],
+        1,
+        wind_speed_m_s=record["given_u_m_s"],
+        wind_speed_sigma_m_s=record["given_u_sigma_m_s"],
+        background_sigma_ppm_m=0.0,
+        pixel_size_m=1.0,
+        n_samples=2000,
+        seed=seed,
+        calibration=replace(cal, model_rel_sigma=sigma),
+        ime_sigma_kg=record["ime_sigma_kg"],
+    )
     return est.interval68_kg_h
 
 
@@ -271,9 +345,15 @@ def _with_wind_redraws(records: list[dict[str, Any]], k_draws: int) -> list[dict
             given = max(r["u_m_s"] * (1.0 + WIND_REL_ERROR * eps), 0.2)
             # the direction error (used by the CSF only) from its own stream, as run_case's
             eps_dir = float(np.random.default_rng([r["seed"], 13] if k == 0 else [r["seed"], 13, k]).normal())
-            rows.append({**r, "given_u_m_s": given, "given_u_sigma_m_s": WIND_REL_ERROR * given,
-                         "given_dir_deg": (r["dir_deg"] + WIND_DIR_ERROR_DEG * eps_dir) % 360.0,
-                         "mc_seed": r["seed"] * 100 + r["plume_id"] * 10_000_000 + k})
+            rows.append(
+                {
+                    **r,
+                    "given_u_m_s": given,
+                    "given_u_sigma_m_s": WIND_REL_ERROR * given,
+                    "given_dir_deg": (r["dir_deg"] + WIND_DIR_ERROR_DEG * eps_dir) % 360.0,
+                    "mc_seed": r["seed"] * 100 + r["plume_id"] * 10_000_000 + k,
+                }
+            )
     return rows
 
 
@@ -304,9 +384,15 @@ def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> di
 
         def run(rows: list[dict[str, Any]]):
             return calibrate_random_sigma(
-                [r["ime_kg"] for r in rows], [r["ime_sigma_kg"] for r in rows], [r["length_m"] for r in rows],
-                [r["given_u_m_s"] for r in rows], [r["given_u_sigma_m_s"] for r in rows], [r["q_kg_h"] for r in rows],
-                calibration=cal, seeds=[r["mc_seed"] for r in rows])
+                [r["ime_kg"] for r in rows],
+                [r["ime_sigma_kg"] for r in rows],
+                [r["length_m"] for r in rows],
+                [r["given_u_m_s"] for r in rows],
+                [r["given_u_sigma_m_s"] for r in rows],
+                [r["q_kg_h"] for r in rows],
+                calibration=cal,
+                seeds=[r["mc_seed"] for r in rows],
+            )
 
         single = [{**r, "mc_seed": r["seed"] + r["plume_id"]} for r in records]
         redrawn = _with_wind_redraws(records, WIND_REDRAWS)
@@ -324,51 +410,93 @@ def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> di
 
         diagnosis = {
             f"old construction, structural sigma {prior:.2f} (normal wind draws)": _score(redrawn, old(prior)),
-            f"old construction, sigma {prior:.2f}, estimate / its median bias {bias:.3f}": _score(redrawn, old(prior), debias=bias),
+            f"old construction, sigma {prior:.2f}, estimate / its median bias {bias:.3f}": _score(
+                redrawn, old(prior), debias=bias
+            ),
             "new construction, random sigma 0 (wind + retrieval noise only)": _score(redrawn, new(0.0)),
             f"new construction, calibrated random sigma {result.sigma:.3f}": _score(redrawn, new(result.sigma)),
             f"new construction, sigma {result.sigma:.3f}, estimate / its median bias {bias:.3f}": _score(
-                redrawn, new(result.sigma), debias=bias),
-            f"new construction, sigma {result.sigma:.3f}, the single wind draw per plume": _score(single, new(result.sigma)),
+                redrawn, new(result.sigma), debias=bias
+            ),
+            f"new construction, sigma {result.sigma:.3f}, the single wind draw per plume": _score(
+                single, new(result.sigma)
+            ),
         }
         out[preset] = {
-            "random_rel_sigma": result.sigma, "n_plumes": len(records), "wind_redraws": WIND_REDRAWS,
-            "n_rows": result.n, "n_cases": n_cases, "seeds": f"{seed0}-{seed0 + n_cases - 1}", "rank": result.rank,
-            "calibration_coverage": result.coverage, "truth_above": result.truth_above,
-            "truth_below": result.truth_below, "sigma_needed": [float(x) for x in result.sigma_needed],
-            "single_draw_split_conformal": {"random_rel_sigma": result_single.sigma, "rank": result_single.rank,
-                                            "n": result_single.n, "coverage": result_single.coverage},
+            "random_rel_sigma": result.sigma,
+            "n_plumes": len(records),
+            "wind_redraws": WIND_REDRAWS,
+            "n_rows": result.n,
+            "n_cases": n_cases,
+            "seeds": f"{seed0}-{seed0 + n_cases - 1}",
+            "rank": result.rank,
+            "calibration_coverage": result.coverage,
+            "truth_above": result.truth_above,
+            "truth_below": result.truth_below,
+            "sigma_needed": [float(x) for x in result.sigma_needed],
+            "single_draw_split_conformal": {
+                "random_rel_sigma": result_single.sigma,
+                "rank": result_single.rank,
+                "n": result_single.n,
+                "coverage": result_single.coverage,
+            },
             "median_ratio_wind_known": bias,
-            "robust_sigma_ln_ratio_wind_known": float(1.4826 * np.median(np.abs(np.log(ratio) - np.median(np.log(ratio))))),
+            "robust_sigma_ln_ratio_wind_known": float(
+                1.4826 * np.median(np.abs(np.log(ratio) - np.median(np.log(ratio))))
+            ),
             "mean_minus_median_ln_truth_over_estimate": float(np.mean(-np.log(ratio)) - np.median(-np.log(ratio))),
-            "diagnosis": diagnosis, "records": records,
+            "diagnosis": diagnosis,
+            "records": records,
             "csf": calibrate_csf_sigma(preset, records, csf_inputs, redrawn, single),
             "wall_s": time.perf_counter() - t0,
         }
         for name, score in out[preset]["csf"]["diagnosis"].items():
-            table.append({"preset": preset, "interval (wind redrawn 20x per plume unless said)": f"CSF: {name}",
-                          "coverage": score["coverage"], "truth above": score["truth_above"],
-                          "truth below": score["truth_below"]})
+            table.append(
+                {
+                    "preset": preset,
+                    "interval (wind redrawn 20x per plume unless said)": f"CSF: {name}",
+                    "coverage": score["coverage"],
+                    "truth above": score["truth_above"],
+                    "truth below": score["truth_below"],
+                }
+            )
         for name, score in diagnosis.items():
-            table.append({"preset": preset, "interval (wind redrawn 20x per plume unless said)": name,
-                          "coverage": score["coverage"], "truth above": score["truth_above"],
-                          "truth below": score["truth_below"]})
+            table.append(
+                {
+                    "preset": preset,
+                    "interval (wind redrawn 20x per plume unless said)": name,
+                    "coverage": score["coverage"],
+                    "truth above": score["truth_above"],
+                    "truth below": score["truth_below"],
+                }
+            )
         csf = out[preset]["csf"]
-        print(f"{preset}: random structural sigma {result.sigma:.3f} from {len(records)} plumes x {WIND_REDRAWS} wind "
-              f"draws (single-draw split conformal: {result_single.sigma:.3f}); median Q^/Q wind known {bias:.3f}; "
-              f"CSF random structural sigma {csf['random_rel_sigma']:.3f} from {csf['n_rows']} rows (single draw: "
-              f"{csf['single_draw_split_conformal']['random_rel_sigma']:.3f}), CSF median Q^/Q wind known "
-              f"{csf['median_ratio_wind_known']:.3f}; {out[preset]['wall_s']:.0f} s", flush=True)
-    print_table(table, ["preset", "interval (wind redrawn 20x per plume unless said)", "coverage", "truth above",
-                        "truth below"], title="68 % intervals on the calibration plumes (wind given ±30 %)")
+        print(
+            f"{preset}: random structural sigma {result.sigma:.3f} from {len(records)} plumes x {WIND_REDRAWS} wind "
+            f"draws (single-draw split conformal: {result_single.sigma:.3f}); median Q^/Q wind known {bias:.3f}; "
+            f"CSF random structural sigma {csf['random_rel_sigma']:.3f} from {csf['n_rows']} rows (single draw: "
+            f"{csf['single_draw_split_conformal']['random_rel_sigma']:.3f}), CSF median Q^/Q wind known "
+            f"{csf['median_ratio_wind_known']:.3f}; {out[preset]['wall_s']:.0f} s",
+            flush=True,
+        )
+    print_table(
+        table,
+        ["preset", "interval (wind redrawn 20x per plume unless said)", "coverage", "truth above", "truth below"],
+        title="68 % intervals on the calibration plumes (wind given ±30 %)",
+    )
     return out
 
 
 CSF_SAMPLES = 200  # CSF draws per plume, as analyze_plumes in run_case (literature row)
 
 
-def calibrate_csf_sigma(preset: str, records: list[dict[str, Any]], csf_inputs: dict[int, dict[str, Any]],
-                        redrawn: list[dict[str, Any]], single: list[dict[str, Any]]) -> dict[str, Any]:
+def calibrate_csf_sigma(
+    preset: str,
+    records: list[dict[str, Any]],
+    csf_inputs: dict[int, dict[str, Any]],
+    redrawn: list[dict[str, Any]],
+    single: list[dict[str, Any]],
+) -> dict[str, Any]:
     """The CSF's random structural σ on the calibration plumes (the same rows as the IME's: each detected plume with
     :data:`WIND_REDRAWS` winds, speed AND direction drawn as in validation), by the same conformal rule
     (:func:`calibrate_sigma_from_draws` on :func:`csf_draws`, c at the table value, ``CSF_SAMPLES`` draws as the
@@ -378,9 +506,16 @@ def calibrate_csf_sigma(preset: str, records: list[dict[str, Any]], csf_inputs: 
     def parts(rows: list[dict[str, Any]]):
         out = []
         for r in rows:
-            d = csf_draws(**csf_inputs[r["seed"]], wind_dir_deg=r["given_dir_deg"], wind_dir_sigma_deg=WIND_DIR_ERROR_DEG,
-                          wind_speed_m_s=r["given_u_m_s"], wind_speed_sigma_m_s=r["given_u_sigma_m_s"],
-                          csf_c=cal.csf_c, n_samples=CSF_SAMPLES, seed=r["mc_seed"])
+            d = csf_draws(
+                **csf_inputs[r["seed"]],
+                wind_dir_deg=r["given_dir_deg"],
+                wind_dir_sigma_deg=WIND_DIR_ERROR_DEG,
+                wind_speed_m_s=r["given_u_m_s"],
+                wind_speed_sigma_m_s=r["given_u_sigma_m_s"],
+                csf_c=cal.csf_c,
+                n_samples=CSF_SAMPLES,
+                seed=r["mc_seed"],
+            )
             out.append((d.wind_draws_kg_h, d.random_normals, r["q_kg_h"]))
         return out
 
@@ -396,21 +531,34 @@ def calibrate_csf_sigma(preset: str, records: list[dict[str, Any]], csf_inputs: 
         n = max(n, 1)
         return {"coverage": 1 - (above + below) / n, "truth_above": above / n, "truth_below": below / n, "n": n}
 
-    single = [{**r, "given_dir_deg": next(x["given_dir_deg"] for x in redrawn if x["seed"] == r["seed"])} for r in single]
+    single = [
+        {**r, "given_dir_deg": next(x["given_dir_deg"] for x in redrawn if x["seed"] == r["seed"])} for r in single
+    ]
     p_redrawn, p_single = parts(redrawn), parts(single)
     result = calibrate_sigma_from_draws([p[0] for p in p_redrawn], [p[1] for p in p_redrawn], [p[2] for p in p_redrawn])
-    result_single = calibrate_sigma_from_draws([p[0] for p in p_single], [p[1] for p in p_single],
-                                               [p[2] for p in p_single])
+    result_single = calibrate_sigma_from_draws(
+        [p[0] for p in p_single], [p[1] for p in p_single], [p[2] for p in p_single]
+    )
     ratio = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in records if np.isfinite(r["q_csf_kg_h"])])
     return {
-        "random_rel_sigma": result.sigma, "n_rows": result.n, "rank": result.rank,
-        "calibration_coverage": result.coverage, "truth_above": result.truth_above, "truth_below": result.truth_below,
-        "sigma_needed": [float(x) for x in result.sigma_needed], "csf_samples": CSF_SAMPLES,
-        "single_draw_split_conformal": {"random_rel_sigma": result_single.sigma, "rank": result_single.rank,
-                                        "n": result_single.n, "coverage": result_single.coverage},
+        "random_rel_sigma": result.sigma,
+        "n_rows": result.n,
+        "rank": result.rank,
+        "calibration_coverage": result.coverage,
+        "truth_above": result.truth_above,
+        "truth_below": result.truth_below,
+        "sigma_needed": [float(x) for x in result.sigma_needed],
+        "csf_samples": CSF_SAMPLES,
+        "single_draw_split_conformal": {
+            "random_rel_sigma": result_single.sigma,
+            "rank": result_single.rank,
+            "n": result_single.n,
+            "coverage": result_single.coverage,
+        },
         "median_ratio_wind_known": float(np.median(ratio)) if ratio.size else float("nan"),
         "robust_sigma_ln_ratio_wind_known": float(1.4826 * np.median(np.abs(np.log(ratio) - np.median(np.log(ratio)))))
-        if ratio.size else float("nan"),
+        if ratio.size
+        else float("nan"),
         "diagnosis": {
             "random sigma 0 (wind speed, direction, transect sampling only; before)": score(p_redrawn, 0.0),
             f"calibrated random sigma {result.sigma:.3f}": score(p_redrawn, result.sigma),
@@ -448,8 +596,10 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
     x50, scale = fit_pod(np.log10(q), det)
     x50u, scaleu = fit_pod(np.log10(q / u), det)
     out: dict[str, Any] = {
-        "n_cases": len(rows), "n_detected": int(det.sum()),
-        "q50_kg_h": 10**x50, "q90_kg_h": 10 ** (x50 + scale * math.log(9.0)),
+        "n_cases": len(rows),
+        "n_detected": int(det.sum()),
+        "q50_kg_h": 10**x50,
+        "q90_kg_h": 10 ** (x50 + scale * math.log(9.0)),
         "q_over_u90_kg_h_per_m_s": 10 ** (x50u + scaleu * math.log(9.0)),
         "pod_fit": {"log10_q50": x50, "scale": scale, "log10_q_over_u50": x50u, "scale_q_over_u": scaleu},
     }
@@ -469,17 +619,31 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
         ratio_u = np.array([r["u_m_s"] for r in found if key in r])
         out[name]["median_ratio_by_wind"] = {
             f"{lo:g}-{hi:g} m/s": float(np.median(ratio[(ratio_u >= lo) & (ratio_u < hi)]))
-            if np.any((ratio_u >= lo) & (ratio_u < hi)) else float("nan")
+            if np.any((ratio_u >= lo) & (ratio_u < hi))
+            else float("nan")
             for lo, hi in ((1.0, 3.0), (3.0, 5.5), (5.5, 8.01))
         }
-    total = [r["p16_total_literature"] <= r["q_kg_h"] <= r["p84_total_literature"] for r in found
-             if "p16_total_literature" in r]
+    total = [
+        r["p16_total_literature"] <= r["q_kg_h"] <= r["p84_total_literature"]
+        for r in found
+        if "p16_total_literature" in r
+    ]
     out["literature"]["interval68_total_coverage"] = float(np.mean(total)) if total else float("nan")
-    out["literature"]["median_sigma_systematic_over_random"] = float(np.median(
-        [r["sigma_systematic_literature"] / r["sigma_literature"] for r in found if "sigma_literature" in r])) if total else float("nan")
+    out["literature"]["median_sigma_systematic_over_random"] = (
+        float(
+            np.median(
+                [r["sigma_systematic_literature"] / r["sigma_literature"] for r in found if "sigma_literature" in r]
+            )
+        )
+        if total
+        else float("nan")
+    )
     csf = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in found if np.isfinite(r.get("q_csf_kg_h", np.nan))])
-    csf_cov = [r["p16_csf"] <= r["q_kg_h"] <= r["p84_csf"] for r in found
-               if np.isfinite(r.get("p16_csf", np.nan)) and np.isfinite(r.get("p84_csf", np.nan))]
+    csf_cov = [
+        r["p16_csf"] <= r["q_kg_h"] <= r["p84_csf"]
+        for r in found
+        if np.isfinite(r.get("p16_csf", np.nan)) and np.isfinite(r.get("p84_csf", np.nan))
+    ]
     scored = [r for r in found if np.isfinite(r.get("p16_csf", np.nan)) and np.isfinite(r.get("p84_csf", np.nan))]
     csf_total = [r["p16_csf_total"] <= r["q_kg_h"] <= r["p84_csf_total"] for r in scored if "p16_csf_total" in r]
     out["csf"] = {
@@ -490,9 +654,11 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
         "n_scored": len(scored),
         **_interval_diagnostics(scored, "csf"),
         "interval68_total_coverage": float(np.mean(csf_total)) if csf_total else float("nan"),
-        "median_sigma_systematic_over_random": float(np.median(
-            [r["sigma_csf_systematic"] / r["sigma_csf"] for r in scored if r.get("sigma_csf", 0) > 0]))
-        if scored else float("nan"),
+        "median_sigma_systematic_over_random": float(
+            np.median([r["sigma_csf_systematic"] / r["sigma_csf"] for r in scored if r.get("sigma_csf", 0) > 0])
+        )
+        if scored
+        else float("nan"),
     }
     err = np.array([r["source_error_m"] for r in found])
     sig = np.array([r["source_sigma_m"] for r in found])
@@ -502,8 +668,9 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
     return out
 
 
-def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: dict[str, Any], *,
-         growth: str | None = None) -> None:
+def plot(
+    path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: dict[str, Any], *, growth: str | None = None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -518,20 +685,39 @@ def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: d
         jitter = np.random.default_rng(0).uniform(-0.03, 0.03, det.size)
         fit = summary[preset]["pod_fit"]
         grid = np.logspace(0, 4.2, 200)
-        axes[0].plot(grid, 1 / (1 + np.exp(-(np.log10(grid) - fit["log10_q50"]) / fit["scale"])), color=colours[preset],
-                     label=f"{preset}: Q90 = {summary[preset]['q90_kg_h']:.0f} kg/h")
+        axes[0].plot(
+            grid,
+            1 / (1 + np.exp(-(np.log10(grid) - fit["log10_q50"]) / fit["scale"])),
+            color=colours[preset],
+            label=f"{preset}: Q90 = {summary[preset]['q90_kg_h']:.0f} kg/h",
+        )
         axes[0].scatter(q, det + jitter, s=10, color=colours[preset], alpha=0.6)
         grid_u = np.logspace(-0.5, 4.0, 200)
-        axes[1].plot(grid_u, 1 / (1 + np.exp(-(np.log10(grid_u) - fit["log10_q_over_u50"]) / fit["scale_q_over_u"])),
-                     color=colours[preset],
-                     label=f"{preset}: (Q/U)90 = {summary[preset]['q_over_u90_kg_h_per_m_s']:.0f} kg/h per m/s")
+        axes[1].plot(
+            grid_u,
+            1 / (1 + np.exp(-(np.log10(grid_u) - fit["log10_q_over_u50"]) / fit["scale_q_over_u"])),
+            color=colours[preset],
+            label=f"{preset}: (Q/U)90 = {summary[preset]['q_over_u90_kg_h_per_m_s']:.0f} kg/h per m/s",
+        )
         axes[1].scatter(q / u, det + jitter, s=10, color=colours[preset], alpha=0.6)
         found = [r for r in rows if r["detected"]]
-        axes[2].scatter([r["q_kg_h"] for r in found], [r["q_lit_kg_h"] for r in found], s=12, color=colours[preset],
-                        marker="o", label=f"{preset}, literature U_eff")
+        axes[2].scatter(
+            [r["q_kg_h"] for r in found],
+            [r["q_lit_kg_h"] for r in found],
+            s=12,
+            color=colours[preset],
+            marker="o",
+            label=f"{preset}, literature U_eff",
+        )
         cal = [r for r in found if "q_calibrated_kg_h" in r]
-        axes[2].scatter([r["q_kg_h"] for r in cal], [r["q_calibrated_kg_h"] for r in cal], s=12, color=colours[preset],
-                        marker="x", label=f"{preset}, simulator-calibrated U_eff")
+        axes[2].scatter(
+            [r["q_kg_h"] for r in cal],
+            [r["q_calibrated_kg_h"] for r in cal],
+            s=12,
+            color=colours[preset],
+            marker="x",
+            label=f"{preset}, simulator-calibrated U_eff",
+        )
     for ax, label in ((axes[0], "emission rate Q (kg/h)"), (axes[1], "Q / U (kg/h per m/s)")):
         ax.set_xscale("log")
         ax.set_xlabel(label)
@@ -548,8 +734,9 @@ def plot(path: Path, rows_by_preset: dict[str, list[dict[str, Any]]], summary: d
     axes[2].set_xlabel("true Q (kg/h)")
     axes[2].set_ylabel("estimated Q, wind known (kg/h)")
     axes[2].legend(fontsize=7)
-    fig.suptitle(f"plumetrace quantify_skill: puff-model plumes (growth={growth or GROWTH}), end to end "
-                 "(dev-2core, 2026-11-21)")
+    fig.suptitle(
+        f"plumetrace quantify_skill: puff-model plumes (growth={growth or GROWTH}), end to end (dev-2core, 2026-11-21)"
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -571,8 +758,13 @@ def plot_intervals(path: Path, calibration_json: Path, validation_json: Path) ->
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for preset, c in cal.items():
         scores = np.sort(np.minimum(np.asarray(c["sigma_needed"], dtype=float), 2.0))
-        axes[0].step(scores, np.arange(1, scores.size + 1) / scores.size, where="post", color=colours.get(preset),
-                     label=f"{preset}: σ = {c['random_rel_sigma']:.3f} ({c['n_plumes']} plumes × {c['wind_redraws']} winds)")
+        axes[0].step(
+            scores,
+            np.arange(1, scores.size + 1) / scores.size,
+            where="post",
+            color=colours.get(preset),
+            label=f"{preset}: σ = {c['random_rel_sigma']:.3f} ({c['n_plumes']} plumes × {c['wind_redraws']} winds)",
+        )
         axes[0].axvline(c["random_rel_sigma"], color=colours.get(preset), ls=":", lw=1)
     axes[0].axhline(0.68, color="grey", lw=0.8, ls="--")
     axes[0].set_xlim(0, 1.2)
@@ -590,9 +782,15 @@ def plot_intervals(path: Path, calibration_json: Path, validation_json: Path) ->
                 t.append(math.log(r["q_kg_h"] / centre) / half)
         t = np.clip(np.asarray(t), -3.99, 3.99)
         cov = val["presets"][preset]["literature"]
-        axes[1].hist(t, bins=bins, histtype="step", lw=1.5, color=colours.get(preset),
-                     label=f"{preset}: {cov['interval68_coverage']:.1%} inside "
-                           f"({cov['truth_above_interval']:.0%} above / {cov['truth_below_interval']:.0%} below)")
+        axes[1].hist(
+            t,
+            bins=bins,
+            histtype="step",
+            lw=1.5,
+            color=colours.get(preset),
+            label=f"{preset}: {cov['interval68_coverage']:.1%} inside "
+            f"({cov['truth_above_interval']:.0%} above / {cov['truth_below_interval']:.0%} below)",
+        )
     for x in (-1, 1):
         axes[1].axvline(x, color="grey", lw=0.8, ls="--")
     axes[1].set_xlabel("ln(true Q / interval centre) / ln half-width  (|t| ≤ 1: inside)")
@@ -618,7 +816,10 @@ def plot_physics(path: Path, *, wind_speed_m_s: float = 3.0, seed: int = 3) -> N
     import matplotlib.pyplot as plt
 
     from plumetrace.simulate.plumes import (
-        DEFAULT_BOUNDARY_LAYER, boundary_layer_turbulence, centroid_structure_function, inertial_time_scales,
+        DEFAULT_BOUNDARY_LAYER,
+        boundary_layer_turbulence,
+        centroid_structure_function,
+        inertial_time_scales,
         simulate_plume,
     )
 
@@ -649,7 +850,9 @@ def plot_physics(path: Path, *, wind_speed_m_s: float = 3.0, seed: int = 3) -> N
     axes[0].legend(fontsize=7)
     for ax, growth in zip(axes[1:], ("gifford", "inertial")):
         truth = simulate_plume(100.0, wind_speed_m_s, 270.0, 5.0, (96, 96), seed=seed, growth=growth)
-        image = ax.imshow(truth.enhancement_ppm_m, cmap="viridis", vmin=0, vmax=float(np.percentile(truth.enhancement_ppm_m, 99.5)))
+        image = ax.imshow(
+            truth.enhancement_ppm_m, cmap="viridis", vmin=0, vmax=float(np.percentile(truth.enhancement_ppm_m, 99.5))
+        )
         ax.set_title(f'growth="{growth}": 100 kg/h, U = {wind_speed_m_s:g} m/s, 5 m pixels (seed {seed})', fontsize=9)
         fig.colorbar(image, ax=ax, label="ppm·m")
     fig.tight_layout()
@@ -667,26 +870,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None, help="write the POD / accuracy figure here")
     parser.add_argument("--high-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.high_sigma)
     parser.add_argument("--min-peak-sigma", type=float, default=DEFAULT_SEGMENT_PARAMS.min_peak_sigma)
-    parser.add_argument("--max-albedo-darkening", type=float, default=DEFAULT_SEGMENT_PARAMS.max_albedo_darkening,
-                        help="surface criterion of the segmentation (0: off)")
-    parser.add_argument("--materials", default=None,
-                        help="procedural background materials, e.g. soil,bright_soil,dry_grass (arid); default all")
-    parser.add_argument("--growth", default="inertial", choices=["inertial", "gifford", "taylor", "briggs"],
-                        help="simulator puff growth law")
-    parser.add_argument("--calibrate-sigma", action="store_true",
-                        help="only calibrate the random structural sigma per preset on the calibration seeds (50000+) "
-                             "and diagnose the interval construction there")
-    parser.add_argument("--plot-intervals", nargs=3, type=Path, default=None,
-                        metavar=("PNG", "CALIBRATION_JSON", "VALIDATION_JSON"),
-                        help="only draw the calibration scores and where validation truths fall in their intervals")
+    parser.add_argument(
+        "--max-albedo-darkening",
+        type=float,
+        default=DEFAULT_SEGMENT_PARAMS.max_albedo_darkening,
+        help="surface criterion of the segmentation (0: off)",
+    )
+    parser.add_argument(
+        "--materials",
+        default=None,
+        help="procedural background materials, e.g. soil,bright_soil,dry_grass (arid); default all",
+    )
+    parser.add_argument(
+        "--growth",
+        default="inertial",
+        choices=["inertial", "gifford", "taylor", "briggs"],
+        help="simulator puff growth law",
+    )
+    parser.add_argument(
+        "--calibrate-sigma",
+        action="store_true",
+        help="only calibrate the random structural sigma per preset on the calibration seeds (50000+) "
+        "and diagnose the interval construction there",
+    )
+    parser.add_argument(
+        "--plot-intervals",
+        nargs=3,
+        type=Path,
+        default=None,
+        metavar=("PNG", "CALIBRATION_JSON", "VALIDATION_JSON"),
+        help="only draw the calibration scores and where validation truths fall in their intervals",
+    )
     parser.add_argument("--replot", type=Path, default=None, help="only redraw --plot from a JSON written by --json")
-    parser.add_argument("--plot-physics", type=Path, default=None,
-                        help="only draw the centroid-process figure (gifford vs inertial) here")
-    parser.add_argument("--free-only", action="store_true",
-                        help="only the plume-free false-plume count (with --free-size / --free-stats / --albedo-correct)")
+    parser.add_argument(
+        "--plot-physics",
+        type=Path,
+        default=None,
+        help="only draw the centroid-process figure (gifford vs inertial) here",
+    )
+    parser.add_argument(
+        "--free-only",
+        action="store_true",
+        help="only the plume-free false-plume count (with --free-size / --free-stats / --albedo-correct)",
+    )
     parser.add_argument("--free-size", type=int, default=None, help="plume-free scene size (default 128)")
-    parser.add_argument("--free-stats", default="scene", help="detection statistics on plume-free scenes (auto: the CLI default)")
-    parser.add_argument("--albedo-correct", action="store_true", help="albedo-corrected matched filter on plume-free scenes")
+    parser.add_argument(
+        "--free-stats", default="scene", help="detection statistics on plume-free scenes (auto: the CLI default)"
+    )
+    parser.add_argument(
+        "--albedo-correct", action="store_true", help="albedo-corrected matched filter on plume-free scenes"
+    )
     args = parser.parse_args(argv)
     if args.plot_physics is not None:
         plot_physics(args.plot_physics)
@@ -701,18 +934,26 @@ def main(argv: list[str] | None = None) -> int:
     global PARAMS, GROWTH, MATERIALS
     GROWTH = args.growth
     MATERIALS = tuple(m.strip() for m in args.materials.split(",")) if args.materials else None
-    PARAMS = SegmentParams(high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma,
-                           max_albedo_darkening=args.max_albedo_darkening).validated()
+    PARAMS = SegmentParams(
+        high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma, max_albedo_darkening=args.max_albedo_darkening
+    ).validated()
     if args.calibrate_sigma:
         n_cal = args.calibration_cases or (10 if args.quick else 30)
         presets = [p.strip() for p in args.presets.split(",") if p.strip()]
         start = time.perf_counter()
         result = calibrate_sigma(presets, n_cal)
-        write_json(args.json, {"benchmark": "quantify_skill --calibrate-sigma", "growth": GROWTH,
-                               "segment_params": PARAMS.as_dict(), "wall_s": time.perf_counter() - start,
-                               "random_rel_sigma": {p: result[p]["random_rel_sigma"] for p in presets},
-                               "csf_random_rel_sigma": {p: result[p]["csf"]["random_rel_sigma"] for p in presets},
-                               "presets": result})
+        write_json(
+            args.json,
+            {
+                "benchmark": "quantify_skill --calibrate-sigma",
+                "growth": GROWTH,
+                "segment_params": PARAMS.as_dict(),
+                "wall_s": time.perf_counter() - start,
+                "random_rel_sigma": {p: result[p]["random_rel_sigma"] for p in presets},
+                "csf_random_rel_sigma": {p: result[p]["csf"]["random_rel_sigma"] for p in presets},
+                "presets": result,
+            },
+        )
         return 0
     n_cases = args.cases or (16 if args.quick else 50)
     n_cal = args.calibration_cases or (10 if args.quick else 30)
@@ -722,14 +963,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.free_only:
         rows = []
         for preset in presets:
-            result = false_plumes(preset, n_free, seed0=91_000, size=args.free_size, stats=args.free_stats,
-                                  albedo_correct=args.albedo_correct)
+            result = false_plumes(
+                preset,
+                n_free,
+                seed0=91_000,
+                size=args.free_size,
+                stats=args.free_stats,
+                albedo_correct=args.albedo_correct,
+            )
             rows.append({"preset": preset, "stats": args.free_stats, "albedo_correct": args.albedo_correct, **result})
-        print_table(rows, ["preset", "stats", "albedo_correct", "false_plumes", "area_km2", "false_plumes_per_100km2"],
-                    title="False plumes on plume-free scenes")
-        write_json(args.json, {"benchmark": "quantify_skill --free-only", "segment_params": PARAMS.as_dict(),
-                               "false_plumes_per_100km2": {r["preset"]: r["false_plumes_per_100km2"] for r in rows},
-                               "rows": rows, "wall_s": time.perf_counter() - start})
+        print_table(
+            rows,
+            ["preset", "stats", "albedo_correct", "false_plumes", "area_km2", "false_plumes_per_100km2"],
+            title="False plumes on plume-free scenes",
+        )
+        write_json(
+            args.json,
+            {
+                "benchmark": "quantify_skill --free-only",
+                "segment_params": PARAMS.as_dict(),
+                "false_plumes_per_100km2": {r["preset"]: r["false_plumes_per_100km2"] for r in rows},
+                "rows": rows,
+                "wall_s": time.perf_counter() - start,
+            },
+        )
         return 0
     summary: dict[str, Any] = {}
     rows_by_preset: dict[str, list[dict[str, Any]]] = {}
@@ -741,49 +998,103 @@ def main(argv: list[str] | None = None) -> int:
         rows = [run_case(preset, 1000 + i, rng, calibrations) for i in range(n_cases)]
         rows_by_preset[preset] = rows
         summary[preset] = summarise(preset, rows, list(calibrations))
-        summary[preset]["calibrated_ueff"] = {"a": calibrated.a, "b": calibrated.b, "sigma_a": calibrated.sigma_a,
-                                              "sigma_b": calibrated.sigma_b, "model_rel_sigma": calibrated.model_rel_sigma,
-                                              "reference": calibrated.reference}
+        summary[preset]["calibrated_ueff"] = {
+            "a": calibrated.a,
+            "b": calibrated.b,
+            "sigma_a": calibrated.sigma_a,
+            "sigma_b": calibrated.sigma_b,
+            "model_rel_sigma": calibrated.model_rel_sigma,
+            "reference": calibrated.reference,
+        }
         summary[preset].update(false_plumes(preset, n_free, seed0=90_000))
         summary[preset]["wall_s"] = time.perf_counter() - t0
-        print(f"{preset}: {n_cases} plumes, {n_cal} calibration plumes, {n_free} plume-free scenes in "
-              f"{summary[preset]['wall_s']:.0f} s", flush=True)
+        print(
+            f"{preset}: {n_cases} plumes, {n_cal} calibration plumes, {n_free} plume-free scenes in "
+            f"{summary[preset]['wall_s']:.0f} s",
+            flush=True,
+        )
 
     table = []
     for preset in presets:
         s = summary[preset]
         for name in ("literature", "calibrated"):
-            table.append({
-                "preset": preset, "U_eff": name, "detected": f"{s['n_detected']}/{s['n_cases']}",
-                "median |rel err|": s[name]["median_abs_rel_error"], "within ±50 %": s[name]["frac_within_50pct"],
-                "median Q̂/Q": s[name]["median_ratio"], "68 % coverage (±30 % wind)": s[name]["interval68_coverage"],
-                "truth above / below": f"{s[name].get('truth_above_interval', float('nan')):.2f} / "
-                                       f"{s[name].get('truth_below_interval', float('nan')):.2f}",
-                "total (random + systematic) coverage": s[name].get("interval68_total_coverage", float("nan")),
-            })
-        table.append({"preset": preset, "U_eff": "CSF (c·U)", "detected": f"{s['n_detected']}/{s['n_cases']}",
-                      "median |rel err|": s["csf"]["median_abs_rel_error"], "within ±50 %": s["csf"]["frac_within_50pct"],
-                      "median Q̂/Q": s["csf"]["median_ratio"],
-                      "68 % coverage (±30 % wind)": s["csf"]["interval68_coverage"],
-                      "truth above / below": f"{s['csf'].get('truth_above_interval', float('nan')):.2f} / "
-                                             f"{s['csf'].get('truth_below_interval', float('nan')):.2f}",
-                      "total (random + systematic) coverage": s["csf"].get("interval68_total_coverage", float("nan"))})
-    print_table(table, ["preset", "U_eff", "detected", "median |rel err|", "within ±50 %", "median Q̂/Q",
-                        "68 % coverage (±30 % wind)", "truth above / below", "total (random + systematic) coverage"],
-                title="Quantification (detected plumes)")
+            table.append(
+                {
+                    "preset": preset,
+                    "U_eff": name,
+                    "detected": f"{s['n_detected']}/{s['n_cases']}",
+                    "median |rel err|": s[name]["median_abs_rel_error"],
+                    "within ±50 %": s[name]["frac_within_50pct"],
+                    "median Q̂/Q": s[name]["median_ratio"],
+                    "68 % coverage (±30 % wind)": s[name]["interval68_coverage"],
+                    "truth above / below": f"{s[name].get('truth_above_interval', float('nan')):.2f} / "
+                    f"{s[name].get('truth_below_interval', float('nan')):.2f}",
+                    "total (random + systematic) coverage": s[name].get("interval68_total_coverage", float("nan")),
+                }
+            )
+        table.append(
+            {
+                "preset": preset,
+                "U_eff": "CSF (c·U)",
+                "detected": f"{s['n_detected']}/{s['n_cases']}",
+                "median |rel err|": s["csf"]["median_abs_rel_error"],
+                "within ±50 %": s["csf"]["frac_within_50pct"],
+                "median Q̂/Q": s["csf"]["median_ratio"],
+                "68 % coverage (±30 % wind)": s["csf"]["interval68_coverage"],
+                "truth above / below": f"{s['csf'].get('truth_above_interval', float('nan')):.2f} / "
+                f"{s['csf'].get('truth_below_interval', float('nan')):.2f}",
+                "total (random + systematic) coverage": s["csf"].get("interval68_total_coverage", float("nan")),
+            }
+        )
     print_table(
-        [{"preset": p, "Q50 kg/h": summary[p]["q50_kg_h"], "Q90 kg/h": summary[p]["q90_kg_h"],
-          "Q90 at 3 m/s": summary[p]["q90_at_3m_s_kg_h"], "source err m (median)": summary[p]["source_error_median_m"],
-          "source err ≤ 2σ": summary[p]["source_error_within_2sigma"], "false /100 km²": summary[p]["false_plumes_per_100km2"],
-          "free area km²": summary[p]["area_km2"]} for p in presets],
-        ["preset", "Q50 kg/h", "Q90 kg/h", "Q90 at 3 m/s", "source err m (median)", "source err ≤ 2σ", "false /100 km²",
-         "free area km²"], title="Detection and false plumes",
+        table,
+        [
+            "preset",
+            "U_eff",
+            "detected",
+            "median |rel err|",
+            "within ±50 %",
+            "median Q̂/Q",
+            "68 % coverage (±30 % wind)",
+            "truth above / below",
+            "total (random + systematic) coverage",
+        ],
+        title="Quantification (detected plumes)",
+    )
+    print_table(
+        [
+            {
+                "preset": p,
+                "Q50 kg/h": summary[p]["q50_kg_h"],
+                "Q90 kg/h": summary[p]["q90_kg_h"],
+                "Q90 at 3 m/s": summary[p]["q90_at_3m_s_kg_h"],
+                "source err m (median)": summary[p]["source_error_median_m"],
+                "source err ≤ 2σ": summary[p]["source_error_within_2sigma"],
+                "false /100 km²": summary[p]["false_plumes_per_100km2"],
+                "free area km²": summary[p]["area_km2"],
+            }
+            for p in presets
+        ],
+        [
+            "preset",
+            "Q50 kg/h",
+            "Q90 kg/h",
+            "Q90 at 3 m/s",
+            "source err m (median)",
+            "source err ≤ 2σ",
+            "false /100 km²",
+            "free area km²",
+        ],
+        title="Detection and false plumes",
     )
     if args.plot:
         plot(args.plot, rows_by_preset, summary)
     primary = presets[0]
     payload = {
-        "benchmark": "quantify_skill", "quick": args.quick, "wall_s": time.perf_counter() - start, "growth": GROWTH,
+        "benchmark": "quantify_skill",
+        "quick": args.quick,
+        "wall_s": time.perf_counter() - start,
+        "growth": GROWTH,
         "materials": MATERIALS,
         "segment_params": PARAMS.as_dict(),
         "median_abs_rel_error": {p: summary[p]["literature"]["median_abs_rel_error"] for p in presets},

@@ -23,22 +23,30 @@ import numpy as np
 
 from ._common import make_parser, print_table, python_in_main_venv, run_child, write_json
 
+
 def pasadena(root: Path) -> list[dict]:
     from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance
-    from plumetrace.spectra.response import gaussian_response_matrix
     from plumetrace.simulate.sensors import get_sensor
+    from plumetrace.spectra.response import gaussian_response_matrix
     from plumetrace.spectra.solar import solar_irradiance
 
     sensor = get_sensor("aviris-ng")
     rows = []
     for target in load_pasadena_targets(root):
-        insitu, remote, refl, meas, sza = (target.insitu, target.remote, target.reflectance, target.measured,
-                                           target.solar_zenith_deg)
+        insitu, remote, refl, meas, sza = (
+            target.insitu,
+            target.remote,
+            target.reflectance,
+            target.measured,
+            target.solar_zenith_deg,
+        )
         sim = simulate_pasadena_radiance(target)
         # Baseline: no atmosphere at all, on the Kurucz 0.1 nm grid.
         grid = np.arange(1990.0, 2460.0, 0.1)
         matrix = gaussian_response_matrix(grid, meas[:, 0], sensor.fwhm_nm)
-        base = matrix @ (np.interp(grid, refl[:, 0], refl[:, 1]) * solar_irradiance(grid) * math.cos(math.radians(sza)) / math.pi)
+        base = matrix @ (
+            np.interp(grid, refl[:, 0], refl[:, 1]) * solar_irradiance(grid) * math.cos(math.radians(sza)) / math.pi
+        )
         window = (meas[:, 0] >= 2000.0) & (meas[:, 0] <= 2450.0)
         m = meas[window, 1]
         row = {"target": f"{insitu} ↔ {remote}", "sza_deg": round(sza, 1)}
@@ -46,7 +54,9 @@ def pasadena(root: Path) -> list[dict]:
             gain = float(s @ m / (s @ s))
             row[f"r_{label}"] = round(float(np.corrcoef(s, m)[0, 1]), 4)
             row[f"gain_{label}"] = round(gain, 3)
-        row["rms_rel_plumetrace"] = round(float(np.sqrt(np.mean((row["gain_plumetrace"] * sim[window] - m) ** 2)) / m.mean()), 3)
+        row["rms_rel_plumetrace"] = round(
+            float(np.sqrt(np.mean((row["gain_plumetrace"] * sim[window] - m) ** 2)) / m.mean()), 3
+        )
         row["_curves"] = (meas[window, 0], m, row["gain_plumetrace"] * sim[window])
         rows.append(row)
     return rows
@@ -68,8 +78,10 @@ print(time.perf_counter() - t)
 
 def speed(quick: bool, data_dir: Path) -> list[dict]:
     py = python_in_main_venv()
-    cases = [("in memory", 100 if quick else 200, 100 if quick else 200, "memory"),
-             ("streamed to ENVI", 320 if quick else 1280, 1242, "envi")]
+    cases = [
+        ("in memory", 100 if quick else 200, 100 if quick else 200, "memory"),
+        ("streamed to ENVI", 320 if quick else 1280, 1242, "envi"),
+    ]
     rows = []
     with tempfile.TemporaryDirectory(dir=data_dir if data_dir.is_dir() else None) as tmp:
         for label, ny, nx, mode in cases:
@@ -79,9 +91,17 @@ def speed(quick: bool, data_dir: Path) -> list[dict]:
                 print(run.stderr, file=sys.stderr)
             size = Path(out).stat().st_size / 2**30 if Path(out).exists() else 0.0
             inner = float(run.stdout.strip().splitlines()[-1]) if run.stdout.strip() else float("nan")
-            rows.append({"case": label, "shape": f"{ny}x{nx}x285", "wall_s (process)": run.wall_s,
-                         "simulate_s (in process)": inner, "peak_rss_mib": run.peak_rss_bytes / 2**20,
-                         "file_gib": round(size, 2), "cube_gib": round(ny * nx * 285 * 4 / 2**30, 2)})
+            rows.append(
+                {
+                    "case": label,
+                    "shape": f"{ny}x{nx}x285",
+                    "wall_s (process)": run.wall_s,
+                    "simulate_s (in process)": inner,
+                    "peak_rss_mib": run.peak_rss_bytes / 2**20,
+                    "file_gib": round(size, 2),
+                    "cube_gib": round(ny * nx * 285 * 4 / 2**30, 2),
+                }
+            )
     return rows
 
 
@@ -119,15 +139,28 @@ def main() -> None:
         print("../shared/data not found: skipping the Pasadena skill benchmark", file=sys.stderr)
     else:
         skill = pasadena(root / "swir-scenes" / "aviris-ng-pasadena")
-        print_table(skill, ["target", "sza_deg", "r_plumetrace", "gain_plumetrace", "rms_rel_plumetrace",
-                            "r_no-atmosphere", "gain_no-atmosphere"],
-                    title="Simulated vs measured AVIRIS-NG radiance, 2.0-2.45 µm (Pasadena 2017-11-08)")
+        print_table(
+            skill,
+            [
+                "target",
+                "sza_deg",
+                "r_plumetrace",
+                "gain_plumetrace",
+                "rms_rel_plumetrace",
+                "r_no-atmosphere",
+                "gain_no-atmosphere",
+            ],
+            title="Simulated vs measured AVIRIS-NG radiance, 2.0-2.45 µm (Pasadena 2017-11-08)",
+        )
         if args.plot:
             plot(skill, args.plot)
         payload["pasadena"] = [{k: v for k, v in row.items() if not k.startswith("_")} for row in skill]
     timing = speed(args.quick, args.data_dir)
-    print_table(timing, ["case", "shape", "wall_s (process)", "simulate_s (in process)", "peak_rss_mib", "cube_gib",
-                         "file_gib"], title="Simulator speed and memory (EMIT preset)")
+    print_table(
+        timing,
+        ["case", "shape", "wall_s (process)", "simulate_s (in process)", "peak_rss_mib", "cube_gib", "file_gib"],
+        title="Simulator speed and memory (EMIT preset)",
+    )
     payload["speed"] = timing
     write_json(args.json, payload)
 

@@ -21,13 +21,29 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "plumetrace"
 
 LAYERS = {
-    "base": 0, "errors": 0, "scene": 0, "scene_checks": 0, "georef": 0, "backend": 0, "parallel": 0, "progress": 0,
-    "shared_data": 0, "pixel_geometry": 0,
-    "io": 1, "spectra": 1,
-    "detect": 2, "plumes": 2, "insitu": 2, "plan": 2, "sites": 2,
+    "base": 0,
+    "errors": 0,
+    "scene": 0,
+    "scene_checks": 0,
+    "georef": 0,
+    "backend": 0,
+    "parallel": 0,
+    "progress": 0,
+    "shared_data": 0,
+    "pixel_geometry": 0,
+    "io": 1,
+    "spectra": 1,
+    "detect": 2,
+    "plumes": 2,
+    "insitu": 2,
+    "plan": 2,
+    "sites": 2,
     "simulate": 3,
-    "products": 4, "report": 4,
-    "demo": 5, "cli": 5, "campaign": 5,
+    "products": 4,
+    "report": 4,
+    "demo": 5,
+    "cli": 5,
+    "campaign": 5,
 }
 STAGES = {"detect", "plumes", "insitu", "plan", "sites"}
 

@@ -20,8 +20,13 @@ def test_make_scene_has_contract_fields():
 
 @pytest.mark.parametrize(
     ("units", "scale"),
-    [("uW cm-2 sr-1 nm-1", 1.0), ("W m-2 sr-1 um-1", 0.1), ("W/m2/sr/nm", 100.0), ("µW/cm2/sr/nm", 1.0),
-     ("microwatts per square centimeter per steradian per nanometer", 1.0)],
+    [
+        ("uW cm-2 sr-1 nm-1", 1.0),
+        ("W m-2 sr-1 um-1", 0.1),
+        ("W/m2/sr/nm", 100.0),
+        ("µW/cm2/sr/nm", 1.0),
+        ("microwatts per square centimeter per steradian per nanometer", 1.0),
+    ],
 )
 def test_radiance_unit_scale(units, scale):
     assert radiance_unit_scale(units) == pytest.approx(scale)

@@ -80,10 +80,13 @@ def test_empty_existing_folder_is_used(tmp_path):
     assert _names(out) == [MARKER, "a"]
 
 
-@pytest.mark.parametrize("make, expect", [
-    (lambda t: (t / "out").write_text("x"), "exists and is not a folder"),
-    (lambda t: (t / "f").write_text("x"), "is a file, not a folder"),
-])
+@pytest.mark.parametrize(
+    "make, expect",
+    [
+        (lambda t: (t / "out").write_text("x"), "exists and is not a folder"),
+        (lambda t: (t / "f").write_text("x"), "is a file, not a folder"),
+    ],
+)
 def test_file_in_the_way_is_refused(tmp_path, make, expect):
     make(tmp_path)
     target = tmp_path / "out" if (tmp_path / "out").exists() else tmp_path / "f" / "out"

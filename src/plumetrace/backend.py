@@ -156,8 +156,12 @@ def get_backend(device: str = "cpu") -> Backend:
         if cupy is not None:
             return Backend("cupy", "cuda", cupy)
         if device == "cupy:cuda":
-            raise InvalidInputError("device", "cupy:cuda requested but CuPy sees no CUDA GPU (pip install plumetrace[gpu])")
+            raise InvalidInputError(
+                "device", "cupy:cuda requested but CuPy sees no CUDA GPU (pip install plumetrace[gpu])"
+            )
     torch = _torch()
     if torch is not None:
         return Backend("torch", "cuda", torch)
-    raise InvalidInputError("device", f"{device} requested but no CUDA GPU is visible to CuPy or PyTorch (pip install plumetrace[gpu])")
+    raise InvalidInputError(
+        "device", f"{device} requested but no CUDA GPU is visible to CuPy or PyTorch (pip install plumetrace[gpu])"
+    )

@@ -19,9 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -333,13 +331,13 @@ def scene_map_grid(scene: xr.Dataset) -> tuple[str, tuple[float, ...], tuple[int
 def _local_transformer(origin_lon_deg: float, origin_lat_deg: float) -> Any:
     from pyproj import Transformer  # imported here: pyproj is slow to import and most callers never need it
 
-    aeqd = (f"+proj=aeqd +lat_0={origin_lat_deg} +lon_0={origin_lon_deg} +x_0=0 +y_0=0 +ellps=WGS84 +units=m "
-            "+no_defs")
+    aeqd = f"+proj=aeqd +lat_0={origin_lat_deg} +lon_0={origin_lon_deg} +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
     return Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
 
 
-def lonlat_to_local(lon_deg: Any, lat_deg: Any, *, origin_lon_deg: float,
-                    origin_lat_deg: float) -> tuple[np.ndarray, np.ndarray]:
+def lonlat_to_local(
+    lon_deg: Any, lat_deg: Any, *, origin_lon_deg: float, origin_lat_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 longitude/latitude → local east/north metres around an origin.
 
     The local frame is the azimuthal equidistant projection on the WGS84 ellipsoid centred on the origin: exact
@@ -358,12 +356,14 @@ def lonlat_to_local(lon_deg: Any, lat_deg: Any, *, origin_lon_deg: float,
         Metres east and north of the origin.
     """
     east, north = _local_transformer(float(origin_lon_deg), float(origin_lat_deg)).transform(
-        np.asarray(lon_deg, float), np.asarray(lat_deg, float))
+        np.asarray(lon_deg, float), np.asarray(lat_deg, float)
+    )
     return np.asarray(east, float), np.asarray(north, float)
 
 
-def local_to_lonlat(east_m: Any, north_m: Any, *, origin_lon_deg: float,
-                    origin_lat_deg: float) -> tuple[np.ndarray, np.ndarray]:
+def local_to_lonlat(
+    east_m: Any, north_m: Any, *, origin_lon_deg: float, origin_lat_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Local east/north metres around an origin → WGS84 longitude/latitude; the inverse of :func:`lonlat_to_local`.
 
     Parameters
@@ -379,7 +379,8 @@ def local_to_lonlat(east_m: Any, north_m: Any, *, origin_lon_deg: float,
         WGS84 longitude and latitude (degrees).
     """
     lon, lat = _local_transformer(float(origin_lon_deg), float(origin_lat_deg)).transform(
-        np.asarray(east_m, float), np.asarray(north_m, float), direction="INVERSE")
+        np.asarray(east_m, float), np.asarray(north_m, float), direction="INVERSE"
+    )
     return np.asarray(lon, float), np.asarray(lat, float)
 
 

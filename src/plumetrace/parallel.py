@@ -46,8 +46,10 @@ def client(scheduler: str | None = None, *, n_workers: int | None = None) -> Ite
         workers = int(n_workers or os.cpu_count() or 1)
         if workers < 1:
             raise InvalidInputError("n_workers", f"{n_workers!r}; expected ≥ 1")
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster) as local:
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as local,
+        ):
             yield local
         return
     if "://" not in scheduler and ":" not in scheduler:

@@ -66,7 +66,10 @@ class PixelGeometry:
             lon, lat = transformer.transform(x, y)
             return np.asarray(lon), np.asarray(lat)
         if self.lat is not None and self.lon is not None:
-            coords = [np.atleast_1d(np.asarray(row, dtype=np.float64)), np.atleast_1d(np.asarray(col, dtype=np.float64))]
+            coords = [
+                np.atleast_1d(np.asarray(row, dtype=np.float64)),
+                np.atleast_1d(np.asarray(col, dtype=np.float64)),
+            ]
             from scipy import ndimage
 
             lat = ndimage.map_coordinates(self.lat, coords, order=1, mode="nearest")
@@ -120,13 +123,16 @@ def pixel_geometry(enhancement: xr.DataArray | xr.Dataset, *, pixel_size_m: floa
         d_lat_col = float(np.nanmedian(np.diff(lat, axis=1))) if lat.shape[1] > 1 else 0.0
         d_lon_row = float(np.nanmedian(np.diff(lon, axis=0))) if lon.shape[0] > 1 else 0.0
         d_lon_col = float(np.nanmedian(np.diff(lon, axis=1))) if lon.shape[1] > 1 else 0.0
-        jac = np.array([[d_lon_row * east_m, d_lon_col * east_m], [d_lat_row * north_m, d_lat_col * north_m]],
-                       dtype=np.float64)
+        jac = np.array(
+            [[d_lon_row * east_m, d_lon_col * east_m], [d_lat_row * north_m, d_lat_col * north_m]], dtype=np.float64
+        )
         if abs(np.linalg.det(jac)) > 0:
             size = pixel_size_m or float(0.5 * (np.hypot(*jac[:, 0]) + np.hypot(*jac[:, 1])))
             return PixelGeometry(jac, size, lat=lat, lon=lon)
     size = pixel_size_m if pixel_size_m is not None else attrs.get("pixel_size_m")
     if size is None or not np.isfinite(float(size)) or float(size) <= 0:
-        raise InvalidInputError("pixel size", "the map has no georeferencing: give its pixel size in metres (pixel_size_m)")
+        raise InvalidInputError(
+            "pixel size", "the map has no georeferencing: give its pixel size in metres (pixel_size_m)"
+        )
     size = float(size)
     return PixelGeometry(np.array([[0.0, size], [-size, 0.0]]), size)

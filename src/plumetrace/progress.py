@@ -30,7 +30,9 @@ def progress_bar(*, disable: bool | None = None) -> Progress:
     )
 
 
-def track(items: Iterable[T], description: str, *, total: int | None = None, disable: bool | None = None) -> Iterator[T]:
+def track(
+    items: Iterable[T], description: str, *, total: int | None = None, disable: bool | None = None
+) -> Iterator[T]:
     """Iterate with a progress bar."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]

@@ -66,16 +66,20 @@ def check_spectral(
     for field, values in ((wavelength_field, wavelength), (fwhm_field, fwhm)):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            raise InvalidFileError(where, field, f"band {bad[0] + 1} is {float(values[bad[0]]):g}: every value must be finite")
+            raise InvalidFileError(
+                where, field, f"band {bad[0] + 1} is {float(values[bad[0]]):g}: every value must be finite"
+            )
     if wavelength.size > 1 and not np.all(np.diff(wavelength) > 0):
         k = int(np.flatnonzero(np.diff(wavelength) <= 0)[0])
         raise InvalidFileError(
-            where, wavelength_field,
+            where,
+            wavelength_field,
             f"not strictly increasing (band {k + 1}: {wavelength[k]:g} nm, band {k + 2}: {wavelength[k + 1]:g} nm)",
         )
     if wavelength.min() < MIN_WAVELENGTH_NM or wavelength.max() > MAX_WAVELENGTH_NM:
         raise InvalidFileError(
-            where, wavelength_field,
+            where,
+            wavelength_field,
             f"range {wavelength.min():g}-{wavelength.max():g} nm is not in nm (expected within "
             f"{MIN_WAVELENGTH_NM:g}-{MAX_WAVELENGTH_NM:g} nm){hint}",
         )
@@ -86,7 +90,8 @@ def check_spectral(
     if np.any(too_wide):
         k = int(np.flatnonzero(too_wide)[0])
         raise InvalidFileError(
-            where, fwhm_field,
+            where,
+            fwhm_field,
             f"band {k + 1} is {fwhm[k]:g} nm wide at {wavelength[k]:g} nm: not a band width in nm (must be below "
             f"half the band centre){hint}",
         )
@@ -107,7 +112,8 @@ def check_zenith(where: Where, field: str, value: Any, *, what: str = "sun") -> 
     number = _finite_number(where, field, value)
     if not 0.0 <= number < MAX_ZENITH_DEG:
         raise InvalidFileError(
-            where, field,
+            where,
+            field,
             f"{number:g} degrees is outside 0-{MAX_ZENITH_DEG:g} (the {what} must be at least "
             f"{90 - MAX_ZENITH_DEG:g} degrees above the horizon for a retrieval)",
         )
@@ -119,7 +125,9 @@ def check_sun_elevation(where: Where, field: str, value: Any) -> float:
     number = _finite_number(where, field, value)
     if not 90.0 - MAX_ZENITH_DEG < number <= 90.0:
         raise InvalidFileError(
-            where, field, f"{number:g} degrees is outside {90 - MAX_ZENITH_DEG:g}-90 (the sun must be at least "
+            where,
+            field,
+            f"{number:g} degrees is outside {90 - MAX_ZENITH_DEG:g}-90 (the sun must be at least "
             f"{90 - MAX_ZENITH_DEG:g} degrees above the horizon for a retrieval)",
         )
     return number
@@ -131,7 +139,9 @@ def check_acquisition_time(where: Where, field: str, value: Any) -> str:
     try:
         dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidFileError(where, field, f"{text!r} is not an ISO 8601 date-time (e.g. 2026-06-21T18:30:00Z)") from None
+        raise InvalidFileError(
+            where, field, f"{text!r} is not an ISO 8601 date-time (e.g. 2026-06-21T18:30:00Z)"
+        ) from None
     return text
 
 
@@ -145,7 +155,9 @@ def check_crs(where: Where, field: str, crs: Any) -> None:
     except CRSError:
         text = " ".join(str(crs).split())
         shown = text if len(text) <= 60 else text[:57] + "..."
-        raise InvalidFileError(where, field, f"{shown!r} is not a coordinate reference system (WKT or EPSG:n)") from None
+        raise InvalidFileError(
+            where, field, f"{shown!r} is not a coordinate reference system (WKT or EPSG:n)"
+        ) from None
 
 
 def check_transform(where: Where, field: str, transform: Sequence[Any]) -> None:
@@ -230,11 +242,14 @@ def check_radiance_sample(
             if swapped.size and _implausible(swapped) is None and np.mean(swapped < 0) < 0.05:
                 why = problem or f"{100 * negative:.0f}% of the values are negative"
                 raise InvalidFileError(
-                    byte_order_where, "byte order",
+                    byte_order_where,
+                    "byte order",
                     f"the values of {where} look byte-swapped ({why} as read, plausible swapped): check `byte order`",
                 )
     if problem is not None:
-        raise InvalidFileError(where, "radiance", f"{problem}: not at-sensor radiance; check `{units_field}` and `data type`")
+        raise InvalidFileError(
+            where, "radiance", f"{problem}: not at-sensor radiance; check `{units_field}` and `data type`"
+        )
 
 
 def _implausible(values: np.ndarray) -> str | None:

@@ -33,17 +33,22 @@ def inputs(tmp_path_factory) -> Inputs:
     raw.to_csv(local, index=False)
     from plumetrace.georef import local_to_lonlat
 
-    lon, lat = local_to_lonlat(raw["x_m"].to_numpy(), raw["y_m"].to_numpy(), origin_lon_deg=-100.0,
-                               origin_lat_deg=40.0)
+    lon, lat = local_to_lonlat(raw["x_m"].to_numpy(), raw["y_m"].to_numpy(), origin_lon_deg=-100.0, origin_lat_deg=40.0)
     ppm_per_mg_m3 = 0.0240548e6 / (1000 * 16.043)  # CH4 at 293.15 K and 101325 Pa
     latlon = raw.drop(columns=["x_m", "y_m", "z_m", "concentration_mg_m3"]).assign(
-        lat=lat, lon=lon, alt_m=raw["z_m"].to_numpy(), concentration_ppm=raw["concentration_mg_m3"] * ppm_per_mg_m3)
+        lat=lat, lon=lon, alt_m=raw["z_m"].to_numpy(), concentration_ppm=raw["concentration_mg_m3"] * ppm_per_mg_m3
+    )
     lat_csv = root / "drone.csv"
     latlon.to_csv(lat_csv, index=False)
 
     times = pd.date_range("2026-06-21T16:00:00Z", "2026-06-21T21:00:00Z", freq="30min")
-    wind = pd.DataFrame({"time": times.strftime("%Y-%m-%dT%H:%M:%SZ"), "wind_speed_m_s": np.linspace(2.5, 3.5, len(times)),
-                         "wind_dir_deg": 270.0})
+    wind = pd.DataFrame(
+        {
+            "time": times.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "wind_speed_m_s": np.linspace(2.5, 3.5, len(times)),
+            "wind_dir_deg": 270.0,
+        }
+    )
     wind_csv = root / "wind.csv"
     wind.to_csv(wind_csv, index=False)
 
@@ -54,6 +59,13 @@ def inputs(tmp_path_factory) -> Inputs:
 
     area = shapely.transform(box(0, 0, 5000, 3000), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
     aoi = write_geojson(root / "aoi.geojson", [(area, {"name": "field"})])
-    return Inputs(root=root, scene_hdr=root / "sim" / "scene_rdn.hdr", enhancement_tif=root / "det" / "enhancement.tif",
-                  observations_csv=lat_csv, local_observations_csv=local, wind_csv=wind_csv, aoi_geojson=aoi,
-                  home="31.79,-102.02")
+    return Inputs(
+        root=root,
+        scene_hdr=root / "sim" / "scene_rdn.hdr",
+        enhancement_tif=root / "det" / "enhancement.tif",
+        observations_csv=lat_csv,
+        local_observations_csv=local,
+        wind_csv=wind_csv,
+        aoi_geojson=aoi,
+        home="31.79,-102.02",
+    )

@@ -10,8 +10,17 @@ import numpy as np
 
 from tests.badinput.harness import Inputs, edit_header, write_bytes, write_text
 
-__all__ = ["header_edit", "data_copy", "cube_with", "emit_nc", "emit_variant", "truncated", "bad_nc", "companion",
-           "ENVI_FIELDS"]
+__all__ = [
+    "header_edit",
+    "data_copy",
+    "cube_with",
+    "emit_nc",
+    "emit_variant",
+    "truncated",
+    "bad_nc",
+    "companion",
+    "ENVI_FIELDS",
+]
 
 #: Valid layout lines of an ENVI header written from scratch (32 × 32 × 285 float32 BIL, like the session scene).
 ENVI_FIELDS = "ENVI\nsamples = 32\nlines = 32\nbands = 285\nheader offset = 0\ndata type = 4\ninterleave = bil\n"
@@ -40,8 +49,14 @@ def fwhms(inputs: Inputs) -> list[str]:
     return _values(inputs, "fwhm")
 
 
-def data_copy(inputs: Inputs, tmp: Path, data: bytes | None = None, *, header: dict[str, str | None] | None = None,
-              name: str = "bad") -> Path:
+def data_copy(
+    inputs: Inputs,
+    tmp: Path,
+    data: bytes | None = None,
+    *,
+    header: dict[str, str | None] | None = None,
+    name: str = "bad",
+) -> Path:
     """A header ``tmp/<name>.hdr`` (valid, or with ``header`` changes) over a data file of its own (``data``, or a
     copy of the valid data)."""
     hdr = edit_header(inputs.scene_hdr, tmp, header or {}, name=f"{name}.hdr")
@@ -105,15 +120,28 @@ def bad_nc(tmp: Path, name: str = "other.nc") -> Path:
     return path
 
 
-def companion(inputs: Inputs, tmp: Path, kind: str, *, lines: int = 32, samples: int = 32, bands: int = 3,
-              data_type: int = 4, size: int | None = None) -> Path:
+def companion(
+    inputs: Inputs,
+    tmp: Path,
+    kind: str,
+    *,
+    lines: int = 32,
+    samples: int = 32,
+    bands: int = 3,
+    data_type: int = 4,
+    size: int | None = None,
+) -> Path:
     """The valid scene (header + linked data as ``tmp/bad``) with an ENVI companion ``tmp/bad_<kind>``."""
     hdr = header_edit(inputs, tmp, {})
     itemsize = {3: 4, 4: 4, 5: 8}[data_type]
     n = lines * samples * bands * itemsize if size is None else size
     write_bytes(tmp, f"bad_{kind}", b"\0" * n)
-    write_text(tmp, f"bad_{kind}.hdr", f"ENVI\nsamples = {samples}\nlines = {lines}\nbands = {bands}\n"
-                                      f"header offset = 0\ndata type = {data_type}\ninterleave = bil\nbyte order = 0\n")
+    write_text(
+        tmp,
+        f"bad_{kind}.hdr",
+        f"ENVI\nsamples = {samples}\nlines = {lines}\nbands = {bands}\n"
+        f"header offset = 0\ndata type = {data_type}\ninterleave = bil\nbyte order = 0\n",
+    )
     return hdr
 
 
@@ -169,6 +197,7 @@ def _emit_units(handle) -> None:
 def _emit_drop(name: str):
     def edit(handle) -> None:
         del handle[name]
+
     return edit
 
 
@@ -192,16 +221,36 @@ SCENES = [
     ("empty-file-nc", lambda i, t: write_bytes(t, "empty.nc", b""), ("{tmp}/empty.nc", "format")),
     ("png-renamed-nc", lambda i, t: _png(t, "scene.nc"), ("{tmp}/scene.nc", "format")),
     ("netcdf-not-emit", lambda i, t: bad_nc(t), ("{tmp}/other.nc", "format")),
-    ("netcdf-truncated", lambda i, t: truncated(emit_nc(i), t, "EMIT_L1B_RAD_cut.nc"), ("{tmp}/EMIT_L1B_RAD_cut.nc", "format", "truncated")),
-    ("hdf5-header-only", lambda i, t: truncated(emit_nc(i), t, "cut.he5", 0.01), ("{tmp}/cut.he5", "format", "truncated")),
+    (
+        "netcdf-truncated",
+        lambda i, t: truncated(emit_nc(i), t, "EMIT_L1B_RAD_cut.nc"),
+        ("{tmp}/EMIT_L1B_RAD_cut.nc", "format", "truncated"),
+    ),
+    (
+        "hdf5-header-only",
+        lambda i, t: truncated(emit_nc(i), t, "cut.he5", 0.01),
+        ("{tmp}/cut.he5", "format", "truncated"),
+    ),
     ("enmap-folder-bad-xml", lambda i, t: _enmap_xml(t), ("METADATA.XML", "XML")),
     # the ENVI header text
-    ("header-empty", lambda i, t: (write_text(t, "bad.hdr", ""), write_bytes(t, "bad", b""))[0], ("{tmp}/bad.hdr", "header")),
-    ("header-not-envi", lambda i, t: (write_text(t, "bad.hdr", i.scene_hdr.read_text()[4:]),
-                                      write_bytes(t, "bad", b""))[0], ("{tmp}/bad.hdr", "header", "ENVI")),
+    (
+        "header-empty",
+        lambda i, t: (write_text(t, "bad.hdr", ""), write_bytes(t, "bad", b""))[0],
+        ("{tmp}/bad.hdr", "header"),
+    ),
+    (
+        "header-not-envi",
+        lambda i, t: (write_text(t, "bad.hdr", i.scene_hdr.read_text()[4:]), write_bytes(t, "bad", b""))[0],
+        ("{tmp}/bad.hdr", "header", "ENVI"),
+    ),
     ("header-binary", lambda i, t: (_png(t, "bad.hdr"), write_bytes(t, "bad", b""))[0], ("{tmp}/bad.hdr", "header")),
-    ("header-brace-open", lambda i, t: (write_text(t, "bad.hdr", ENVI_FIELDS + "wavelength = {400, 500,\n"),
-                                        write_bytes(t, "bad", b""))[0], ("{tmp}/bad.hdr", "wavelength", "never closed")),
+    (
+        "header-brace-open",
+        lambda i, t: (write_text(t, "bad.hdr", ENVI_FIELDS + "wavelength = {400, 500,\n"), write_bytes(t, "bad", b""))[
+            0
+        ],
+        ("{tmp}/bad.hdr", "wavelength", "never closed"),
+    ),
     # layout fields
     ("lines-zero", _h({"lines": "0"}), ("{tmp}/bad.hdr", "lines", "positive")),
     ("samples-negative", _h({"samples": "-32"}), ("{tmp}/bad.hdr", "samples")),
@@ -215,30 +264,63 @@ SCENES = [
     ("header-offset-negative", _h({"header offset": "-8"}), ("{tmp}/bad.hdr", "header offset")),
     ("header-offset-past-end", _h({"header offset": "4096"}), ("{tmp}/bad", "data size")),
     ("data-type-int16-on-float", _h({"data type": "2"}), ("{tmp}/bad", "data size")),
-    ("data-truncated", lambda i, t: data_copy(i, t, i.scene_hdr.with_suffix("").read_bytes()[:-4096]),
-     ("{tmp}/bad", "data size", "truncated")),
-    ("data-too-long", lambda i, t: data_copy(i, t, i.scene_hdr.with_suffix("").read_bytes() + b"\0" * 4),
-     ("{tmp}/bad", "data size")),
+    (
+        "data-truncated",
+        lambda i, t: data_copy(i, t, i.scene_hdr.with_suffix("").read_bytes()[:-4096]),
+        ("{tmp}/bad", "data size", "truncated"),
+    ),
+    (
+        "data-too-long",
+        lambda i, t: data_copy(i, t, i.scene_hdr.with_suffix("").read_bytes() + b"\0" * 4),
+        ("{tmp}/bad", "data size"),
+    ),
     ("data-empty", lambda i, t: data_copy(i, t, b""), ("{tmp}/bad", "data size")),
     # spectral fields
     ("wavelength-missing", _h({"wavelength": None}), ("{tmp}/bad.hdr", "wavelength", "missing")),
-    ("wavelength-count", lambda i, t: header_edit(i, t, {"wavelength": brace(wavelengths(i)[:-1])}),
-     ("{tmp}/bad.hdr", "wavelength", "284 values for 285 bands")),
-    ("wavelength-unsorted", lambda i, t: header_edit(i, t, {"wavelength": _shuffled(i)}),
-     ("{tmp}/bad.hdr", "wavelength", "increasing")),
-    ("wavelength-duplicate", lambda i, t: header_edit(i, t, {"wavelength": _repeated(i)}),
-     ("{tmp}/bad.hdr", "wavelength", "increasing")),
-    ("wavelength-text", lambda i, t: header_edit(i, t, {"wavelength": brace(["blue"] + wavelengths(i)[1:])}),
-     ("{tmp}/bad.hdr", "wavelength", "blue")),
-    ("wavelength-nan", lambda i, t: header_edit(i, t, {"wavelength": brace(["nan"] + wavelengths(i)[1:])}),
-     ("{tmp}/bad.hdr", "wavelength")),
-    ("wavelength-units-unknown", _h({"wavelength units": "furlongs"}), ("{tmp}/bad.hdr", "wavelength units", "furlongs")),
+    (
+        "wavelength-count",
+        lambda i, t: header_edit(i, t, {"wavelength": brace(wavelengths(i)[:-1])}),
+        ("{tmp}/bad.hdr", "wavelength", "284 values for 285 bands"),
+    ),
+    (
+        "wavelength-unsorted",
+        lambda i, t: header_edit(i, t, {"wavelength": _shuffled(i)}),
+        ("{tmp}/bad.hdr", "wavelength", "increasing"),
+    ),
+    (
+        "wavelength-duplicate",
+        lambda i, t: header_edit(i, t, {"wavelength": _repeated(i)}),
+        ("{tmp}/bad.hdr", "wavelength", "increasing"),
+    ),
+    (
+        "wavelength-text",
+        lambda i, t: header_edit(i, t, {"wavelength": brace(["blue"] + wavelengths(i)[1:])}),
+        ("{tmp}/bad.hdr", "wavelength", "blue"),
+    ),
+    (
+        "wavelength-nan",
+        lambda i, t: header_edit(i, t, {"wavelength": brace(["nan"] + wavelengths(i)[1:])}),
+        ("{tmp}/bad.hdr", "wavelength"),
+    ),
+    (
+        "wavelength-units-unknown",
+        _h({"wavelength units": "furlongs"}),
+        ("{tmp}/bad.hdr", "wavelength units", "furlongs"),
+    ),
     ("wavelength-units-wrong", _h({"wavelength units": "Micrometers"}), ("{tmp}/bad.hdr", "wavelength", "nm")),
     ("fwhm-missing", _h({"fwhm": None}), ("{tmp}/bad.hdr", "fwhm", "missing")),
-    ("fwhm-count", lambda i, t: header_edit(i, t, {"fwhm": brace(fwhms(i)[:5])}), ("{tmp}/bad.hdr", "fwhm", "5 values")),
+    (
+        "fwhm-count",
+        lambda i, t: header_edit(i, t, {"fwhm": brace(fwhms(i)[:5])}),
+        ("{tmp}/bad.hdr", "fwhm", "5 values"),
+    ),
     ("fwhm-negative", lambda i, t: header_edit(i, t, {"fwhm": _scaled(fwhms(i), -1.0, 7)}), ("{tmp}/bad.hdr", "fwhm")),
     ("fwhm-zero", lambda i, t: header_edit(i, t, {"fwhm": _scaled(fwhms(i), 0.0)}), ("{tmp}/bad.hdr", "fwhm")),
-    ("fwhm-8500-nm", lambda i, t: header_edit(i, t, {"fwhm": _scaled(fwhms(i), 1000.0)}), ("{tmp}/bad.hdr", "fwhm", "8500")),
+    (
+        "fwhm-8500-nm",
+        lambda i, t: header_edit(i, t, {"fwhm": _scaled(fwhms(i), 1000.0)}),
+        ("{tmp}/bad.hdr", "fwhm", "8500"),
+    ),
     # units, geometry, time, georeferencing
     ("data-units-unknown", _h({"data units": "{furlongs per fortnight}"}), ("{tmp}/bad.hdr", "data units")),
     ("data-ignore-value-text", _h({"data ignore value": "none"}), ("{tmp}/bad.hdr", "data ignore value")),
@@ -248,14 +330,37 @@ SCENES = [
     ("solar-zenith-nan", _h({"solar zenith": "nan"}), ("{tmp}/bad.hdr", "solar zenith")),
     ("sun-below-horizon", _h({"solar zenith": None, "sun elevation": "-5"}), ("{tmp}/bad.hdr", "sun elevation")),
     ("view-zenith-89", _h({"view zenith": "89"}), ("{tmp}/bad.hdr", "view zenith")),
-    ("acquisition-time-text", _h({"acquisition time": "yesterday"}), ("{tmp}/bad.hdr", "acquisition time", "yesterday")),
-    ("acquisition-time-month-13", _h({"acquisition time": "2026-13-45T18:30:00Z"}), ("{tmp}/bad.hdr", "acquisition time")),
-    ("crs-string-garbage", _h({"coordinate system string": "{not a crs}"}), ("{tmp}/bad.hdr", "coordinate system string")),
+    (
+        "acquisition-time-text",
+        _h({"acquisition time": "yesterday"}),
+        ("{tmp}/bad.hdr", "acquisition time", "yesterday"),
+    ),
+    (
+        "acquisition-time-month-13",
+        _h({"acquisition time": "2026-13-45T18:30:00Z"}),
+        ("{tmp}/bad.hdr", "acquisition time"),
+    ),
+    (
+        "crs-string-garbage",
+        _h({"coordinate system string": "{not a crs}"}),
+        ("{tmp}/bad.hdr", "coordinate system string"),
+    ),
     ("map-info-short", _h({"map info": "{UTM, 1, 1}"}), ("{tmp}/bad.hdr", "map info")),
-    ("map-info-pixel-zero", _h({"map info": "{UTM, 1, 1, 754387.9, 3533492.3, 0, 60, 13, North, WGS-84}"}),
-     ("{tmp}/bad.hdr", "map info")),
-    ("map-info-zone-text", _h({"map info": "{UTM, 1, 1, 754387.9, 3533492.3, 60, 60, thirteen, North, WGS-84}",
-                               "coordinate system string": None}), ("{tmp}/bad.hdr", "map info")),
+    (
+        "map-info-pixel-zero",
+        _h({"map info": "{UTM, 1, 1, 754387.9, 3533492.3, 0, 60, 13, North, WGS-84}"}),
+        ("{tmp}/bad.hdr", "map info"),
+    ),
+    (
+        "map-info-zone-text",
+        _h(
+            {
+                "map info": "{UTM, 1, 1, 754387.9, 3533492.3, 60, 60, thirteen, North, WGS-84}",
+                "coordinate system string": None,
+            }
+        ),
+        ("{tmp}/bad.hdr", "map info"),
+    ),
     # the values in the data file
     ("all-fill", lambda i, t: cube_with(i, t, lambda c: np.full_like(c, -9999.0)), ("{tmp}/bad", "radiance", "fill")),
     ("all-nan", lambda i, t: cube_with(i, t, lambda c: np.full_like(c, np.nan)), ("{tmp}/bad", "radiance")),
@@ -275,6 +380,7 @@ SCENES = [
 def _emit_attr(name: str, value: str):
     def edit(handle) -> None:
         handle.attrs[name] = value
+
     return edit
 
 
@@ -283,9 +389,15 @@ def _emit_fwhm_wide(handle) -> None:
 
 
 SCENES += [
-    ("emit-time-garbage", _emit_edit(_emit_attr("time_coverage_start", "sometime in June")),
-     ("{tmp}/EMIT_L1B_RAD_bad.nc", "time_coverage_start", "sometime in June")),
-    ("emit-spatial-ref-garbage", _emit_edit(_emit_attr("spatial_ref", "not a crs")),
-     ("{tmp}/EMIT_L1B_RAD_bad.nc", "spatial_ref")),
+    (
+        "emit-time-garbage",
+        _emit_edit(_emit_attr("time_coverage_start", "sometime in June")),
+        ("{tmp}/EMIT_L1B_RAD_bad.nc", "time_coverage_start", "sometime in June"),
+    ),
+    (
+        "emit-spatial-ref-garbage",
+        _emit_edit(_emit_attr("spatial_ref", "not a crs")),
+        ("{tmp}/EMIT_L1B_RAD_bad.nc", "spatial_ref"),
+    ),
     ("emit-fwhm-too-wide", _emit_edit(_emit_fwhm_wide), ("{tmp}/EMIT_L1B_RAD_bad.nc", "fwhm", "5000")),
 ]

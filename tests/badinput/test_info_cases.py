@@ -11,7 +11,9 @@ CASES = [
     Case(f"info-{name}", lambda i, t, make=make: ["info", make(i, t)], names, no_out=True)
     for name, make, names in SCENES
 ] + [
-    Case("info-json-bad-scene", lambda i, t: ["info", "--json", t / "nothere.img"], ("{tmp}/nothere.img",), no_out=True),
+    Case(
+        "info-json-bad-scene", lambda i, t: ["info", "--json", t / "nothere.img"], ("{tmp}/nothere.img",), no_out=True
+    ),
 ]
 
 

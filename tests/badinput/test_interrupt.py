@@ -47,8 +47,9 @@ def _staging(out: Path) -> list[Path]:
 def _kill_when(argv: list[str], ready, *, timeout_s: float = 120.0) -> int:
     """Start the command, SIGKILL it as soon as ``ready()`` is true; return its exit status."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, *argv], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + timeout_s
     try:
         while proc.poll() is None and time.monotonic() < deadline:

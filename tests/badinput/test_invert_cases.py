@@ -35,6 +35,7 @@ def _set(column: str, value, rows=slice(None)):
         df[column] = df[column].astype(object)
         df.loc[df.index[rows], column] = value
         return df
+
     return edit
 
 
@@ -46,6 +47,7 @@ def _raw(text: str | bytes, name: str = "bad.csv", *options):
     def argv(i, t):
         path = write_bytes(t, name, text) if isinstance(text, bytes) else write_text(t, name, text)
         return ["invert", path, "--origin", "40,-100", *options]
+
     return argv
 
 
@@ -63,8 +65,11 @@ CASES = [
     Case("source-known-nan", _local("--source-known", "nan,nan"), ("--source-known", "finite")),
     Case("source-known-garbage", _local("--source-known", "here"), ("--source-known", "'here'")),
     Case("source-known-one-number", _local("--source-known", "10"), ("--source-known", "2 comma-separated")),
-    Case("source-known-outside-prior-box", _local("--source-known", "500,0", "--prior-box", "-100,100,-100,100"),
-         ("--source-known", "outside the prior box")),
+    Case(
+        "source-known-outside-prior-box",
+        _local("--source-known", "500,0", "--prior-box", "-100,100,-100,100"),
+        ("--source-known", "outside the prior box"),
+    ),
     Case("prior-box-xmin-above-xmax", _local("--prior-box", "100,-100,-100,100"), ("--prior-box", "xmin < xmax")),
     Case("prior-box-infinite", _local("--prior-box", "-inf,100,-100,100"), ("--prior-box", "finite")),
     Case("prior-box-three-numbers", _local("--prior-box", "0,1,2"), ("--prior-box", "4 comma-separated")),
@@ -76,22 +81,37 @@ CASES = [
     Case("background-negative", _local("--background", "-1"), ("--background", ">= 0")),
     Case("background-nan", _local("--background", "nan"), ("--background", "finite")),
     Case("seed-negative", _local("--seed", "-1"), ("--seed", ">= 0")),
-    Case("origin-garbage", lambda i, t: ["invert", i.local_observations_csv, "--origin", "north pole"],
-         ("--origin", "north pole")),
-    Case("origin-out-of-range", lambda i, t: ["invert", i.local_observations_csv, "--origin", "95,-100"],
-         ("--origin", "out of range")),
-    Case("origin-missing-for-local-log", lambda i, t: ["invert", i.local_observations_csv],
-         ("{local_observations_csv}", "x_m", "--origin")),
+    Case(
+        "origin-garbage",
+        lambda i, t: ["invert", i.local_observations_csv, "--origin", "north pole"],
+        ("--origin", "north pole"),
+    ),
+    Case(
+        "origin-out-of-range",
+        lambda i, t: ["invert", i.local_observations_csv, "--origin", "95,-100"],
+        ("--origin", "out of range"),
+    ),
+    Case(
+        "origin-missing-for-local-log",
+        lambda i, t: ["invert", i.local_observations_csv],
+        ("{local_observations_csv}", "x_m", "--origin"),
+    ),
     Case("gas-unknown", lambda i, t: ["invert", i.observations_csv, "--gas", "xenon"], ("--gas", "xenon")),
-    Case("ppm-without-gas", _edited(lambda df: df.assign(concentration_ppm=2.0).drop(columns=["concentration_mg_m3"]),
-                                    options=()), (BAD, "concentration_ppm", "--gas")),
+    Case(
+        "ppm-without-gas",
+        _edited(lambda df: df.assign(concentration_ppm=2.0).drop(columns=["concentration_mg_m3"]), options=()),
+        (BAD, "concentration_ppm", "--gas"),
+    ),
     # the file itself
     Case("file-missing", lambda i, t: ["invert", t / "none.csv"], ("{tmp}/none.csv", "not found")),
     Case("file-is-directory", lambda i, t: ["invert", t], ("{tmp}", "directory")),
     Case("file-empty", _raw(""), (BAD, "empty")),
     Case("file-binary", _raw(bytes(range(256)) * 8), (BAD, "binary")),
-    Case("parquet-not-parquet", _raw("time,x_m\n2026-06-01T10:00:00Z,1\n", "bad.parquet"),
-         ("{tmp}/bad.parquet", "Parquet")),
+    Case(
+        "parquet-not-parquet",
+        _raw("time,x_m\n2026-06-01T10:00:00Z,1\n", "bad.parquet"),
+        ("{tmp}/bad.parquet", "Parquet"),
+    ),
     Case("header-only", _edited(lambda df: df.iloc[:0]), (BAD, "rows", "no observations")),
     Case("one-row", _edited(lambda df: df.iloc[:1]), (BAD, "rows", "at least 2")),
     Case("no-time-column", _edited(_drop("time")), (BAD, "time", "missing")),
@@ -100,26 +120,49 @@ CASES = [
     Case("no-position-columns", _edited(_drop("x_m", "y_m", "z_m")), (BAD, "position")),
     Case("lat-without-lon", _edited(_drop("lon"), local=False), (BAD, "lon", "missing")),
     Case("time-unparseable", _edited(_set("time", "half past ten", 3)), (BAD, "time", "half past ten", "row 5")),
-    Case("time-backwards", _edited(lambda df: pd.concat([df.iloc[5:6], df.iloc[:5], df.iloc[6:]])),
-         (BAD, "time", "out of time order")),
+    Case(
+        "time-backwards",
+        _edited(lambda df: pd.concat([df.iloc[5:6], df.iloc[:5], df.iloc[6:]])),
+        (BAD, "time", "out of time order"),
+    ),
     Case("position-nan", _edited(_set("x_m", float("nan"), 4)), (BAD, "x_m", "row 6")),
     Case("latitude-95", _edited(_set("lat", 95.0, 2), local=False), (BAD, "lat", "95")),
     Case("longitude-200", _edited(_set("lon", 200.0), local=False), (BAD, "lon", "200")),
     Case("height-below-ground", _edited(_set("z_m", -3.0, 1)), (BAD, "z_m", "below ground")),
-    Case("concentration-nan", _edited(_set("concentration_mg_m3", float("nan"), 7)),
-         (BAD, "concentration_mg_m3", "row 9")),
-    Case("concentration-text", _edited(_set("concentration_mg_m3", "high", 7)),
-         (BAD, "concentration_mg_m3", "not numeric")),
-    Case("concentration-negative", _edited(lambda df: df.assign(concentration_mg_m3=-df["concentration_mg_m3"])),
-         (BAD, "concentration_mg_m3", "negative")),
-    Case("concentration-unknown-unit", _edited(lambda df: df.rename(columns={"concentration_mg_m3": "concentration_ppb"})),
-         (BAD, "concentration_ppb", "unknown concentration unit")),
+    Case(
+        "concentration-nan",
+        _edited(_set("concentration_mg_m3", float("nan"), 7)),
+        (BAD, "concentration_mg_m3", "row 9"),
+    ),
+    Case(
+        "concentration-text",
+        _edited(_set("concentration_mg_m3", "high", 7)),
+        (BAD, "concentration_mg_m3", "not numeric"),
+    ),
+    Case(
+        "concentration-negative",
+        _edited(lambda df: df.assign(concentration_mg_m3=-df["concentration_mg_m3"])),
+        (BAD, "concentration_mg_m3", "negative"),
+    ),
+    Case(
+        "concentration-unknown-unit",
+        _edited(lambda df: df.rename(columns={"concentration_mg_m3": "concentration_ppb"})),
+        (BAD, "concentration_ppb", "unknown concentration unit"),
+    ),
     Case("both-concentration-units", _edited(lambda df: df.assign(concentration_ppm=2.0)), (BAD, "concentration")),
-    Case("temperature-negative",
-         _edited(lambda df: df.assign(concentration_ppm=2.0, temperature_k=-5.0).drop(columns=["concentration_mg_m3"]),
-                 options=("--gas", "ch4")), (BAD, "temperature_k", "-5")),
-    Case("duplicate-column", lambda i, t: ["invert", _duplicate_column(i, t), "--origin", "40,-100"],
-         (BAD, "concentration_mg_m3", "more than once")),
+    Case(
+        "temperature-negative",
+        _edited(
+            lambda df: df.assign(concentration_ppm=2.0, temperature_k=-5.0).drop(columns=["concentration_mg_m3"]),
+            options=("--gas", "ch4"),
+        ),
+        (BAD, "temperature_k", "-5"),
+    ),
+    Case(
+        "duplicate-column",
+        lambda i, t: ["invert", _duplicate_column(i, t), "--origin", "40,-100"],
+        (BAD, "concentration_mg_m3", "more than once"),
+    ),
     Case("wind-500-m-s", _edited(_set("wind_speed_m_s", 500.0, 3)), (BAD, "wind_speed_m_s", "500")),
     Case("wind-negative", _edited(_set("wind_speed_m_s", -3.0, 3)), (BAD, "wind_speed_m_s", "-3")),
     Case("wind-direction-nan", _edited(_set("wind_dir_deg", float("nan"), 3)), (BAD, "wind_dir_deg", "row 5")),

@@ -25,21 +25,46 @@ from plumetrace.insitu.inversion import validate_inversion_inputs  # noqa: E402
 from plumetrace.io.observations import read_observations  # noqa: E402
 
 COLUMNS = (
-    "time", "x_m", "y_m", "z_m", "lat", "lon", "alt_m", "x0_m", "y0_m", "z0_m", "x1_m", "y1_m", "z1_m",
-    "concentration_ppm", "concentration_mg_m3", "wind_speed_m_s", "wind_dir_deg", "wind_u_m_s", "wind_v_m_s",
-    "stability", "obukhov_length_m", "sigma_theta_deg", "temperature_k", "pressure_pa", "sensor",
+    "time",
+    "x_m",
+    "y_m",
+    "z_m",
+    "lat",
+    "lon",
+    "alt_m",
+    "x0_m",
+    "y0_m",
+    "z0_m",
+    "x1_m",
+    "y1_m",
+    "z1_m",
+    "concentration_ppm",
+    "concentration_mg_m3",
+    "wind_speed_m_s",
+    "wind_dir_deg",
+    "wind_u_m_s",
+    "wind_v_m_s",
+    "stability",
+    "obukhov_length_m",
+    "sigma_theta_deg",
+    "temperature_k",
+    "pressure_pa",
+    "sensor",
 )
 
 numbers = st.one_of(
     st.floats(-1e3, 1e3, allow_nan=False),
     st.sampled_from([0.0, -0.0, 1e-300, -1e-3, 1e300, -1e300, math.nan, math.inf, -math.inf, 40.0, -100.0, 360.0]),
-    st.integers(-10**12, 10**12),
+    st.integers(-(10**12), 10**12),
 )
-texts = st.one_of(st.sampled_from(["", "NaN", "abc", "D", "Z", "1e999", "--", "2026-06-01T10:00:00Z", " 3 "]),
-                  st.text(alphabet="abcXYZ0129.,-:;\"' ", max_size=6))
+texts = st.one_of(
+    st.sampled_from(["", "NaN", "abc", "D", "Z", "1e999", "--", "2026-06-01T10:00:00Z", " 3 "]),
+    st.text(alphabet="abcXYZ0129.,-:;\"' ", max_size=6),
+)
 times = st.one_of(
-    st.datetimes(min_value=pd.Timestamp("1970-01-01").to_pydatetime(), max_value=pd.Timestamp("2200-01-01").to_pydatetime())
-    .map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S") + "Z"),
+    st.datetimes(
+        min_value=pd.Timestamp("1970-01-01").to_pydatetime(), max_value=pd.Timestamp("2200-01-01").to_pydatetime()
+    ).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S") + "Z"),
     texts,
 )
 cell = {name: st.one_of(numbers, texts) for name in COLUMNS}
@@ -53,21 +78,47 @@ def _floats(low: float, high: float):
 
 #: Plausible values per column: most drawn tables get past the first checks and exercise the later ones.
 VALID = {
-    "x_m": _floats(-500, 500), "y_m": _floats(-500, 500), "z_m": _floats(0, 10), "lat": _floats(39.99, 40.01),
-    "lon": _floats(-100.01, -99.99), "alt_m": _floats(0, 10), "x0_m": _floats(-500, 500), "y0_m": _floats(-500, 500),
-    "z0_m": _floats(0, 10), "x1_m": _floats(-500, 500), "y1_m": _floats(-500, 500), "z1_m": _floats(0, 10),
-    "concentration_ppm": _floats(0, 50), "concentration_mg_m3": _floats(0, 50), "wind_speed_m_s": _floats(0.2, 30),
-    "wind_dir_deg": _floats(0, 360), "wind_u_m_s": _floats(-20, 20), "wind_v_m_s": _floats(-20, 20),
-    "stability": st.sampled_from(list("ABCDEF")), "obukhov_length_m": _floats(-500, 500),
-    "sigma_theta_deg": _floats(1, 60), "temperature_k": _floats(250, 320), "pressure_pa": _floats(8e4, 1.05e5),
+    "x_m": _floats(-500, 500),
+    "y_m": _floats(-500, 500),
+    "z_m": _floats(0, 10),
+    "lat": _floats(39.99, 40.01),
+    "lon": _floats(-100.01, -99.99),
+    "alt_m": _floats(0, 10),
+    "x0_m": _floats(-500, 500),
+    "y0_m": _floats(-500, 500),
+    "z0_m": _floats(0, 10),
+    "x1_m": _floats(-500, 500),
+    "y1_m": _floats(-500, 500),
+    "z1_m": _floats(0, 10),
+    "concentration_ppm": _floats(0, 50),
+    "concentration_mg_m3": _floats(0, 50),
+    "wind_speed_m_s": _floats(0.2, 30),
+    "wind_dir_deg": _floats(0, 360),
+    "wind_u_m_s": _floats(-20, 20),
+    "wind_v_m_s": _floats(-20, 20),
+    "stability": st.sampled_from(list("ABCDEF")),
+    "obukhov_length_m": _floats(-500, 500),
+    "sigma_theta_deg": _floats(1, 60),
+    "temperature_k": _floats(250, 320),
+    "pressure_pa": _floats(8e4, 1.05e5),
     "sensor": st.sampled_from(["a", "b"]),
 }
 EXTRAS = ("stability", "obukhov_length_m", "sigma_theta_deg", "temperature_k", "pressure_pa", "sensor", "alt_m", "z_m")
 CORE = {
     "local": ("time", "x_m", "y_m", "z_m", "concentration_mg_m3", "wind_speed_m_s", "wind_dir_deg"),
     "geo": ("time", "lat", "lon", "alt_m", "concentration_ppm", "wind_u_m_s", "wind_v_m_s"),
-    "beam": ("time", "x0_m", "y0_m", "z0_m", "x1_m", "y1_m", "z1_m", "concentration_mg_m3", "wind_speed_m_s",
-             "wind_dir_deg"),
+    "beam": (
+        "time",
+        "x0_m",
+        "y0_m",
+        "z0_m",
+        "x1_m",
+        "y1_m",
+        "z1_m",
+        "concentration_mg_m3",
+        "wind_speed_m_s",
+        "wind_dir_deg",
+    ),
     "none": (),
 }
 
@@ -98,9 +149,14 @@ def tables(draw) -> pd.DataFrame:
     return pd.DataFrame(data, columns=names)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(table=tables(), origin=st.sampled_from([None, (40.0, -100.0), (40.0, -100.0)]), gas=st.sampled_from([None, "ch4", "ch4", "so2"]))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    table=tables(),
+    origin=st.sampled_from([None, (40.0, -100.0), (40.0, -100.0)]),
+    gas=st.sampled_from([None, "ch4", "ch4", "so2"]),
+)
 def test_read_observations_succeeds_or_raises_plumetrace_error(tmp_path, table, origin, gas):
     path = tmp_path / "obs.csv"
     table.to_csv(path, index=False)

@@ -32,26 +32,48 @@ def _commands(inputs, tmp):
 
 COMMANDS = ("simulate", "detect", "plumes", "invert", "plan", "demo")
 
-CASES = [
-    Case(f"{cmd}-users-folder", lambda i, t, cmd=cmd: _commands(i, t)[cmd], ("{tmp}/out", "--out", "--overwrite"),
-         prepare_out=_users_folder)
-    for cmd in COMMANDS
-] + [
-    Case(f"{cmd}-out-is-file", lambda i, t, cmd=cmd: _commands(i, t)[cmd], ("{tmp}/out", "--out"), prepare_out=_file)
-    for cmd in COMMANDS
-] + [
-    Case(f"{cmd}-parent-is-file", lambda i, t, cmd=cmd: [*_commands(i, t)[cmd], "--out", t / "afile" / "out"],
-         ("{tmp}/afile", "--out"), prepare_out=lambda out: (out.parent / "afile").write_text("x"))
-    for cmd in COMMANDS
-] + [
-    Case(f"{cmd}-under-proc", lambda i, t, cmd=cmd: [*_commands(i, t)[cmd], "--out", "/proc/plumetrace-out"],
-         ("/proc/plumetrace-out", "--out"))
-    for cmd in COMMANDS
-] + [
-    Case(f"{cmd}-under-sys", lambda i, t, cmd=cmd: [*_commands(i, t)[cmd], "--out", "/sys/kernel/plumetrace"],
-         ("/sys/kernel/plumetrace", "--out"))
-    for cmd in COMMANDS
-]
+CASES = (
+    [
+        Case(
+            f"{cmd}-users-folder",
+            lambda i, t, cmd=cmd: _commands(i, t)[cmd],
+            ("{tmp}/out", "--out", "--overwrite"),
+            prepare_out=_users_folder,
+        )
+        for cmd in COMMANDS
+    ]
+    + [
+        Case(
+            f"{cmd}-out-is-file", lambda i, t, cmd=cmd: _commands(i, t)[cmd], ("{tmp}/out", "--out"), prepare_out=_file
+        )
+        for cmd in COMMANDS
+    ]
+    + [
+        Case(
+            f"{cmd}-parent-is-file",
+            lambda i, t, cmd=cmd: [*_commands(i, t)[cmd], "--out", t / "afile" / "out"],
+            ("{tmp}/afile", "--out"),
+            prepare_out=lambda out: (out.parent / "afile").write_text("x"),
+        )
+        for cmd in COMMANDS
+    ]
+    + [
+        Case(
+            f"{cmd}-under-proc",
+            lambda i, t, cmd=cmd: [*_commands(i, t)[cmd], "--out", "/proc/plumetrace-out"],
+            ("/proc/plumetrace-out", "--out"),
+        )
+        for cmd in COMMANDS
+    ]
+    + [
+        Case(
+            f"{cmd}-under-sys",
+            lambda i, t, cmd=cmd: [*_commands(i, t)[cmd], "--out", "/sys/kernel/plumetrace"],
+            ("/sys/kernel/plumetrace", "--out"),
+        )
+        for cmd in COMMANDS
+    ]
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))

@@ -30,8 +30,19 @@ def _only(*options):
 
 # --- enhancement maps --------------------------------------------------------------------------------------------
 
-def _variant(inputs, tmp: Path, *, name: str = "bad.tif", bands=None, tags=None, drop_tags=(), band_tags=None,
-             descriptions=None, georeferenced: bool = True) -> Path:
+
+def _variant(
+    inputs,
+    tmp: Path,
+    *,
+    name: str = "bad.tif",
+    bands=None,
+    tags=None,
+    drop_tags=(),
+    band_tags=None,
+    descriptions=None,
+    georeferenced: bool = True,
+) -> Path:
     """A copy of the valid enhancement map with its bands, tags or georeferencing edited."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
@@ -71,6 +82,7 @@ def _set(band: int, value: float, where=np.s_[...]):
         data = data.copy()
         data[band][where] = value
         return data
+
     return edit
 
 
@@ -87,8 +99,20 @@ def _huge(tmp):
     path = tmp / "bad.tif"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(path, "w", driver="GTiff", width=300_000, height=300_000, count=4, dtype="float32",
-                           tiled=True, blockxsize=8192, blockysize=8192, sparse_ok=True, BIGTIFF="YES") as dst:
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=300_000,
+            height=300_000,
+            count=4,
+            dtype="float32",
+            tiled=True,
+            blockxsize=8192,
+            blockysize=8192,
+            sparse_ok=True,
+            BIGTIFF="YES",
+        ) as dst:
             for index, name in enumerate(("enhancement_ppm_m", "uncertainty_ppm_m", "albedo", "sensitivity"), 1):
                 dst.set_band_description(index, name)
             dst.update_tags(units="ppm m")
@@ -99,8 +123,17 @@ def _single_band(tmp):
     import rasterio
 
     path = tmp / "bad.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=1, dtype="float32", crs="EPSG:32613",
-                       transform=rasterio.transform.from_origin(5e5, 3.5e6, 30, 30)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=8,
+        height=8,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32613",
+        transform=rasterio.transform.from_origin(5e5, 3.5e6, 30, 30),
+    ) as dst:
         dst.write(np.ones((1, 8, 8), np.float32))
     return path
 
@@ -120,6 +153,7 @@ def _map(make):
 
 # --- wind files ----------------------------------------------------------------------------------------------
 
+
 def _wind(text: str, name: str = "wind.csv"):
     return lambda i, t: _plumes(i, "--wind-file", write_text(t, name, text))
 
@@ -132,8 +166,9 @@ def _netcdf(tmp, **variables):
     import xarray as xr
 
     times = np.array(["2026-06-21T16:00", "2026-06-21T21:00"], dtype="datetime64[ns]")
-    ds = xr.Dataset({name: ("time", np.asarray(values, float)) for name, values in variables.items()},
-                    coords={"time": times})
+    ds = xr.Dataset(
+        {name: ("time", np.asarray(values, float)) for name, values in variables.items()}, coords={"time": times}
+    )
     path = tmp / "wind.nc"
     ds.to_netcdf(path, engine="h5netcdf")
     return path
@@ -188,78 +223,159 @@ CASES = [
     Case("map-missing", lambda i, t: ["plumes", t / "none.tif", *WIND], ("{tmp}/none.tif", "not found")),
     Case("map-is-directory", lambda i, t: ["plumes", t, *WIND], ("{tmp}", "directory")),
     Case("map-empty-file", _map(lambda i, t: write_bytes(t, "bad.tif", b"")), ("{tmp}/bad.tif", "empty")),
-    Case("map-text-file", _map(lambda i, t: write_text(t, "bad.tif", "row,col,value\n1,2,3\n")),
-         ("{tmp}/bad.tif", "not a GeoTIFF")),
+    Case(
+        "map-text-file",
+        _map(lambda i, t: write_text(t, "bad.tif", "row,col,value\n1,2,3\n")),
+        ("{tmp}/bad.tif", "not a GeoTIFF"),
+    ),
     Case("map-png", _map(lambda i, t: _png(t)), ("{tmp}/bad.png", "PNG image", "not a GeoTIFF")),
     Case("map-truncated", _map(_truncated), ("{tmp}/bad.tif",)),
     Case("map-declares-300000-squared", _map(lambda i, t: _huge(t)), ("{tmp}/bad.tif", "width", "height", "300000")),
     Case("map-single-band-without-names", _map(lambda i, t: _single_band(t)), ("{tmp}/bad.tif", "enhancement_ppm_m")),
     Case("map-units-kg", _map(lambda i, t: _variant(i, t, tags={"units": "kg"})), ("{tmp}/bad.tif", "units", "'kg'")),
-    Case("map-negative-uncertainty", _map(lambda i, t: _variant(i, t, bands=_set(1, -5.0, np.s_[3, 4]))),
-         ("{tmp}/bad.tif", "uncertainty_ppm_m", "negative")),
-    Case("map-all-nan", _map(lambda i, t: _variant(i, t, bands=_set(0, np.nan))),
-         ("{tmp}/bad.tif", "enhancement_ppm_m", "empty")),
+    Case(
+        "map-negative-uncertainty",
+        _map(lambda i, t: _variant(i, t, bands=_set(1, -5.0, np.s_[3, 4]))),
+        ("{tmp}/bad.tif", "uncertainty_ppm_m", "negative"),
+    ),
+    Case(
+        "map-all-nan",
+        _map(lambda i, t: _variant(i, t, bands=_set(0, np.nan))),
+        ("{tmp}/bad.tif", "enhancement_ppm_m", "empty"),
+    ),
     Case("map-all-nodata-value", _map(lambda i, t: _nodata_map(i, t)), ("{tmp}/bad.tif", "enhancement_ppm_m", "empty")),
-    Case("map-infinite-pixel", _map(lambda i, t: _variant(i, t, bands=_set(0, np.inf, np.s_[2, 2]))),
-         ("{tmp}/bad.tif", "enhancement_ppm_m", "infinite")),
+    Case(
+        "map-infinite-pixel",
+        _map(lambda i, t: _variant(i, t, bands=_set(0, np.inf, np.s_[2, 2]))),
+        ("{tmp}/bad.tif", "enhancement_ppm_m", "infinite"),
+    ),
     Case("map-constant", _map(lambda i, t: _variant(i, t, bands=_set(0, 0.0))), ("{tmp}/bad.tif", "enhancement")),
-    Case("map-without-georeferencing", _map(lambda i, t: _variant(i, t, georeferenced=False)),
-         ("{tmp}/bad.tif", "transform", "--pixel-size")),
-    Case("map-unknown-sensor-tag", _map(lambda i, t: _variant(i, t, tags={"sensor": "hubble"})),
-         ("{tmp}/bad.tif", "sensor", "hubble")),
-    Case("map-unknown-gas-tag", _map(lambda i, t: _variant(i, t, tags={"gas": "xenon"})),
-         ("{tmp}/bad.tif", "gas", "xenon")),
-    Case("map-no-time-for-wind-file", _map_with_wind_file(drop_tags=("acquisition_time",)),
-         ("{tmp}/bad.tif", "acquisition_time", "missing")),
-    Case("map-garbage-time-for-wind-file", _map_with_wind_file(tags={"acquisition_time": "yesterday noon"}),
-         ("{tmp}/bad.tif", "acquisition_time", "yesterday noon")),
+    Case(
+        "map-without-georeferencing",
+        _map(lambda i, t: _variant(i, t, georeferenced=False)),
+        ("{tmp}/bad.tif", "transform", "--pixel-size"),
+    ),
+    Case(
+        "map-unknown-sensor-tag",
+        _map(lambda i, t: _variant(i, t, tags={"sensor": "hubble"})),
+        ("{tmp}/bad.tif", "sensor", "hubble"),
+    ),
+    Case(
+        "map-unknown-gas-tag",
+        _map(lambda i, t: _variant(i, t, tags={"gas": "xenon"})),
+        ("{tmp}/bad.tif", "gas", "xenon"),
+    ),
+    Case(
+        "map-no-time-for-wind-file",
+        _map_with_wind_file(drop_tags=("acquisition_time",)),
+        ("{tmp}/bad.tif", "acquisition_time", "missing"),
+    ),
+    Case(
+        "map-garbage-time-for-wind-file",
+        _map_with_wind_file(tags={"acquisition_time": "yesterday noon"}),
+        ("{tmp}/bad.tif", "acquisition_time", "yesterday noon"),
+    ),
     # --wind-file
     Case("wind-file-missing", lambda i, t: _plumes(i, "--wind-file", t / "none.csv"), ("{tmp}/none.csv", "not found")),
-    Case("wind-file-directory", lambda i, t: _plumes(i, "--wind-file", (t / "w.csv").mkdir() or t / "w.csv"),
-         ("{tmp}/w.csv", "directory")),
-    Case("wind-file-binary", lambda i, t: _plumes(i, "--wind-file", write_bytes(t, "wind.csv", bytes(range(256)) * 4)),
-         (WIND_FILE, "binary")),
-    Case("wind-file-unknown-type", lambda i, t: _plumes(i, "--wind-file", write_text(t, "wind.xlsx", GOOD_WIND)),
-         ("{tmp}/wind.xlsx", "format")),
+    Case(
+        "wind-file-directory",
+        lambda i, t: _plumes(i, "--wind-file", (t / "w.csv").mkdir() or t / "w.csv"),
+        ("{tmp}/w.csv", "directory"),
+    ),
+    Case(
+        "wind-file-binary",
+        lambda i, t: _plumes(i, "--wind-file", write_bytes(t, "wind.csv", bytes(range(256)) * 4)),
+        (WIND_FILE, "binary"),
+    ),
+    Case(
+        "wind-file-unknown-type",
+        lambda i, t: _plumes(i, "--wind-file", write_text(t, "wind.xlsx", GOOD_WIND)),
+        ("{tmp}/wind.xlsx", "format"),
+    ),
     Case("wind-file-empty", _wind(""), (WIND_FILE, "empty")),
     Case("wind-file-header-only", _wind_rows(), (WIND_FILE, "rows")),
     Case("wind-file-no-time-column", _wind_rows("3,270", header="wind_speed_m_s,wind_dir_deg"), (WIND_FILE, "time")),
-    Case("wind-file-missing-direction", _wind_rows("2026-06-21T16:00:00Z,3", header="time,wind_speed_m_s"),
-         (WIND_FILE, "wind columns")),
-    Case("wind-file-bad-time", _wind_rows("2026-06-21T16:00:00Z,3,270", "21/06/2026 5pm,3,270"),
-         (WIND_FILE, "time", "21/06/2026 5pm")),
-    Case("wind-file-nan-speed", _wind_rows("2026-06-21T16:00:00Z,nan,270", "2026-06-21T21:00:00Z,3,270"),
-         (WIND_FILE, "wind_speed_m_s", "row 2")),
+    Case(
+        "wind-file-missing-direction",
+        _wind_rows("2026-06-21T16:00:00Z,3", header="time,wind_speed_m_s"),
+        (WIND_FILE, "wind columns"),
+    ),
+    Case(
+        "wind-file-bad-time",
+        _wind_rows("2026-06-21T16:00:00Z,3,270", "21/06/2026 5pm,3,270"),
+        (WIND_FILE, "time", "21/06/2026 5pm"),
+    ),
+    Case(
+        "wind-file-nan-speed",
+        _wind_rows("2026-06-21T16:00:00Z,nan,270", "2026-06-21T21:00:00Z,3,270"),
+        (WIND_FILE, "wind_speed_m_s", "row 2"),
+    ),
     Case("wind-file-text-speed", _wind_rows("2026-06-21T16:00:00Z,calm,270"), (WIND_FILE, "wind_speed_m_s", "calm")),
-    Case("wind-file-negative-speed", _wind_rows("2026-06-21T16:00:00Z,-3,90", "2026-06-21T21:00:00Z,-3,90"),
-         (WIND_FILE, "wind_speed_m_s", "negative")),
-    Case("wind-file-500-m-s", _wind_rows("2026-06-21T16:00:00Z,500,270", "2026-06-21T21:00:00Z,3,270"),
-         (WIND_FILE, "wind_speed_m_s", "500")),
-    Case("wind-file-direction-400", _wind_rows("2026-06-21T16:00:00Z,3,400", "2026-06-21T21:00:00Z,3,270"),
-         (WIND_FILE, "wind_dir_deg", "400")),
-    Case("wind-file-conflicting-duplicate-time",
-         _wind_rows("2026-06-21T16:00:00Z,3,270", "2026-06-21T16:00:00Z,8,90", "2026-06-21T21:00:00Z,3,270"),
-         (WIND_FILE, "time", "2026-06-21T16:00:00")),
-    Case("wind-file-repeated-column", _wind_rows("2026-06-21T16:00:00Z,3,270,5",
-                                                 header="time,wind_speed_m_s,wind_dir_deg,wind_speed_m_s"),
-         (WIND_FILE, "wind_speed_m_s", "more than once")),
-    Case("wind-file-misses-scene-time", _wind_rows("2026-06-20T16:00:00Z,3,270", "2026-06-20T21:00:00Z,3,270"),
-         (WIND_FILE, "time", "outside the wind series")),
-    Case("wind-file-calm-at-scene-time", _wind_rows("2026-06-21T16:00:00Z,0,270", "2026-06-21T21:00:00Z,0,270"),
-         (WIND_FILE, "wind speed", "0.1-30")),
-    Case("wind-file-negative-sigma", _wind_rows("2026-06-21T16:00:00Z,3,270,-1", "2026-06-21T21:00:00Z,3,270,-1",
-                                                header="time,wind_speed_m_s,wind_dir_deg,wind_speed_sigma_m_s"),
-         (WIND_FILE, "wind_speed_sigma_m_s")),
-    Case("wind-file-latitude-95", _wind_rows("2026-06-21T16:00:00Z,95,-102,3,270",
-                                             header="time,lat,lon,wind_speed_m_s,wind_dir_deg"),
-         (WIND_FILE, "lat", "95")),
-    Case("wind-file-lat-without-lon", _wind_rows("2026-06-21T16:00:00Z,31.9,3,270",
-                                                 header="time,lat,wind_speed_m_s,wind_dir_deg"), (WIND_FILE, "lon")),
-    Case("wind-file-u10-150-m-s", _wind_rows("2026-06-21T16:00:00Z,150,0", header="time,u10_m_s,v10_m_s"),
-         (WIND_FILE, "u10_m_s")),
+    Case(
+        "wind-file-negative-speed",
+        _wind_rows("2026-06-21T16:00:00Z,-3,90", "2026-06-21T21:00:00Z,-3,90"),
+        (WIND_FILE, "wind_speed_m_s", "negative"),
+    ),
+    Case(
+        "wind-file-500-m-s",
+        _wind_rows("2026-06-21T16:00:00Z,500,270", "2026-06-21T21:00:00Z,3,270"),
+        (WIND_FILE, "wind_speed_m_s", "500"),
+    ),
+    Case(
+        "wind-file-direction-400",
+        _wind_rows("2026-06-21T16:00:00Z,3,400", "2026-06-21T21:00:00Z,3,270"),
+        (WIND_FILE, "wind_dir_deg", "400"),
+    ),
+    Case(
+        "wind-file-conflicting-duplicate-time",
+        _wind_rows("2026-06-21T16:00:00Z,3,270", "2026-06-21T16:00:00Z,8,90", "2026-06-21T21:00:00Z,3,270"),
+        (WIND_FILE, "time", "2026-06-21T16:00:00"),
+    ),
+    Case(
+        "wind-file-repeated-column",
+        _wind_rows("2026-06-21T16:00:00Z,3,270,5", header="time,wind_speed_m_s,wind_dir_deg,wind_speed_m_s"),
+        (WIND_FILE, "wind_speed_m_s", "more than once"),
+    ),
+    Case(
+        "wind-file-misses-scene-time",
+        _wind_rows("2026-06-20T16:00:00Z,3,270", "2026-06-20T21:00:00Z,3,270"),
+        (WIND_FILE, "time", "outside the wind series"),
+    ),
+    Case(
+        "wind-file-calm-at-scene-time",
+        _wind_rows("2026-06-21T16:00:00Z,0,270", "2026-06-21T21:00:00Z,0,270"),
+        (WIND_FILE, "wind speed", "0.1-30"),
+    ),
+    Case(
+        "wind-file-negative-sigma",
+        _wind_rows(
+            "2026-06-21T16:00:00Z,3,270,-1",
+            "2026-06-21T21:00:00Z,3,270,-1",
+            header="time,wind_speed_m_s,wind_dir_deg,wind_speed_sigma_m_s",
+        ),
+        (WIND_FILE, "wind_speed_sigma_m_s"),
+    ),
+    Case(
+        "wind-file-latitude-95",
+        _wind_rows("2026-06-21T16:00:00Z,95,-102,3,270", header="time,lat,lon,wind_speed_m_s,wind_dir_deg"),
+        (WIND_FILE, "lat", "95"),
+    ),
+    Case(
+        "wind-file-lat-without-lon",
+        _wind_rows("2026-06-21T16:00:00Z,31.9,3,270", header="time,lat,wind_speed_m_s,wind_dir_deg"),
+        (WIND_FILE, "lon"),
+    ),
+    Case(
+        "wind-file-u10-150-m-s",
+        _wind_rows("2026-06-21T16:00:00Z,150,0", header="time,u10_m_s,v10_m_s"),
+        (WIND_FILE, "u10_m_s"),
+    ),
     Case("netcdf-without-u10-v10", _nc(t2m=[290.0, 295.0]), ("{tmp}/wind.nc", "wind variables")),
-    Case("netcdf-not-netcdf", lambda i, t: _plumes(i, "--wind-file", write_text(t, "wind.nc", GOOD_WIND)),
-         ("{tmp}/wind.nc", "NetCDF")),
+    Case(
+        "netcdf-not-netcdf",
+        lambda i, t: _plumes(i, "--wind-file", write_text(t, "wind.nc", GOOD_WIND)),
+        ("{tmp}/wind.nc", "NetCDF"),
+    ),
     Case("netcdf-nan-wind", _nc(u10=[np.nan, np.nan], v10=[np.nan, np.nan]), ("{tmp}/wind.nc", "u10")),
 ]
 

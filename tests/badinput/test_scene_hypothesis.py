@@ -16,26 +16,68 @@ from hypothesis import strategies as st
 from plumetrace.errors import PlumetraceError
 
 _MISSING = object()
-_GARBAGE = st.sampled_from(["", "abc", "{", "}", "{1, 2", "nan", "inf", "-inf", "1e400", "0x10", "1,2", "{}", "∞", "=",
-                            "; comment", "\x00", "12abc", "-0", "  "])
+_GARBAGE = st.sampled_from(
+    [
+        "",
+        "abc",
+        "{",
+        "}",
+        "{1, 2",
+        "nan",
+        "inf",
+        "-inf",
+        "1e400",
+        "0x10",
+        "1,2",
+        "{}",
+        "∞",
+        "=",
+        "; comment",
+        "\x00",
+        "12abc",
+        "-0",
+        "  ",
+    ]
+)
 _NUMBER = st.one_of(st.integers(-3, 400), st.floats(allow_nan=True, allow_infinity=True, width=32))
-_UTM_WKT = ('PROJCS["WGS 84 / UTM zone 13N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
-            'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],'
-            'PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",-105],PARAMETER["scale_factor",0.9996],'
-            'PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1]]')
+_UTM_WKT = (
+    'PROJCS["WGS 84 / UTM zone 13N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+    'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],'
+    'PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",-105],PARAMETER["scale_factor",0.9996],'
+    'PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1]]'
+)
 
 
-_OPTIONAL = ("wavelength units", "data units", "data ignore value", "sensor type", "solar zenith", "view zenith",
-             "sun elevation", "acquisition time", "map info", "coordinate system string", "description", "byte order",
-             "header offset", "interleave")
+_OPTIONAL = (
+    "wavelength units",
+    "data units",
+    "data ignore value",
+    "sensor type",
+    "solar zenith",
+    "view zenith",
+    "sun elevation",
+    "acquisition time",
+    "map info",
+    "coordinate system string",
+    "description",
+    "byte order",
+    "header offset",
+    "interleave",
+)
 
 
 def _band_list(count: int) -> st.SearchStrategy:
     """Band centres: an increasing run of ``count`` values (in nm or not), or a list of noise."""
-    good_wl = st.builds(lambda start, step: [f"{start + step * k:.3f}" for k in range(count)],
-                        st.floats(150.0, 2600.0), st.floats(-5.0, 400.0))
-    noisy = st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32).map(str), _GARBAGE),
-                     min_size=0, max_size=count + 2)
+    good_wl = st.builds(
+        lambda start, step: [f"{start + step * k:.3f}" for k in range(count)],
+        st.floats(150.0, 2600.0),
+        st.floats(-5.0, 400.0),
+    )
+    noisy = st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32).map(str), _GARBAGE),
+        min_size=0,
+        max_size=count + 2,
+    )
     choice = st.integers(0, 3).flatmap(lambda k: noisy if k == 3 else good_wl)
     return choice.map(lambda items: "{" + ", ".join(items) + "}")
 
@@ -51,8 +93,13 @@ _NEAR_MISSES = {
     "view zenith": ["89", "-1"],
     "sun elevation": ["-5", "4", "95"],
     "acquisition time": ["2026-13-45", "yesterday", "2026-06-21T25:00:00Z"],
-    "map info": ["{UTM, 1, 1, 754387.9, 3533492.3, 0, 60, 13, North}", "{UTM, 1, 1}", "{Arbitrary, 1, 1, 0, 0, 1, 1}",
-                 "{UTM, 1, 1, a, b, 60, 60, 13, North}", "{UTM, 1, 1, 0, 0, 60, 60, 99, East}"],
+    "map info": [
+        "{UTM, 1, 1, 754387.9, 3533492.3, 0, 60, 13, North}",
+        "{UTM, 1, 1}",
+        "{Arbitrary, 1, 1, 0, 0, 1, 1}",
+        "{UTM, 1, 1, a, b, 60, 60, 13, North}",
+        "{UTM, 1, 1, 0, 0, 60, 60, 99, East}",
+    ],
     "coordinate system string": ["{not a crs}", "{PROJCS[}", "{EPSG:0}"],
     "header offset": ["-16", "4096"],
 }
@@ -83,12 +130,18 @@ def envi_headers(draw) -> tuple[dict[str, object], int]:
         "solar zenith": f"{draw(st.floats(0.0, 84.9)):.3f}",
         "view zenith": f"{draw(st.floats(0.0, 84.9)):.3f}",
         "sun elevation": f"{draw(st.floats(5.1, 90.0)):.3f}",
-        "acquisition time": draw(st.sampled_from(["2026-06-21T18:30:00Z", "2026-06-21", "2026-06-21T18:30:00.5+00:00"])),
-        "map info": draw(st.sampled_from([
-            "{UTM, 1, 1, 754387.9, 3533492.3, 60, 60, 13, North, WGS-84, units=Meters}",
-            "{Geographic Lat/Lon, 1, 1, -102.0, 31.9, 0.0005, 0.0005, WGS-84}",
-            "{UTM, 1, 1, 754387.9, 3533492.3, 60, 60, 13, North, WGS-84, units=Meters, rotation=12}",
-        ])),
+        "acquisition time": draw(
+            st.sampled_from(["2026-06-21T18:30:00Z", "2026-06-21", "2026-06-21T18:30:00.5+00:00"])
+        ),
+        "map info": draw(
+            st.sampled_from(
+                [
+                    "{UTM, 1, 1, 754387.9, 3533492.3, 60, 60, 13, North, WGS-84, units=Meters}",
+                    "{Geographic Lat/Lon, 1, 1, -102.0, 31.9, 0.0005, 0.0005, WGS-84}",
+                    "{UTM, 1, 1, 754387.9, 3533492.3, 60, 60, 13, North, WGS-84, units=Meters, rotation=12}",
+                ]
+            )
+        ),
         "coordinate system string": draw(st.sampled_from(["{" + _UTM_WKT + "}", "{EPSG:4326}"])),
         "description": "{a scene, with commas = and equals}",
     }
@@ -113,8 +166,9 @@ def envi_headers(draw) -> tuple[dict[str, object], int]:
 
 def _write(folder: Path, fields: dict[str, object], size: int, first_line: str, seed: int) -> Path:
     header = folder / "scene.hdr"
-    header.write_text(first_line + "\n" + "".join(f"{key} = {value}\n" for key, value in fields.items()),
-                      encoding="utf-8")
+    header.write_text(
+        first_line + "\n" + "".join(f"{key} = {value}\n" for key, value in fields.items()), encoding="utf-8"
+    )
     rng = np.random.default_rng(seed)
     dtype = np.dtype(("<" if fields.get("byte order") != "1" else ">") + _DTYPE.get(str(fields.get("data type")), "f4"))
     values = (1.0 + 5.0 * rng.random(size // dtype.itemsize + 1)).astype(dtype).tobytes()  # plausible radiance

@@ -40,8 +40,11 @@ CASES = [
     Case("seed-negative", lambda i, t: _sim("--seed", -1), ("--seed",)),
     # ------------------------------------------------------------------ sensor and viewing geometry
     Case("sensor-unknown", lambda i, t: _sim("--sensor", "modis"), ("--sensor", "emit")),
-    Case("column-effects-without-model", lambda i, t: _sim("--sensor", "enmap", "--column-effects"),
-         ("--column-effects", "enmap")),
+    Case(
+        "column-effects-without-model",
+        lambda i, t: _sim("--sensor", "enmap", "--column-effects"),
+        ("--column-effects", "enmap"),
+    ),
     Case("pixel-size-zero", lambda i, t: _sim("--pixel-size", 0), ("--pixel-size",)),
     Case("pixel-size-huge", lambda i, t: _sim("--pixel-size", 1e6), ("--pixel-size", "1000")),
     Case("pixel-size-nan", lambda i, t: _sim("--pixel-size", "nan"), ("--pixel-size",)),

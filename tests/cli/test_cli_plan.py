@@ -21,16 +21,35 @@ HOME = "31.79,-102.02"  # lat,lon
 @pytest.fixture
 def files(tmp_path):
     aoi = write_geojson(tmp_path / "aoi.geojson", [(FRAME.to_lonlat(box(0, 0, 5000, 3000)), {"name": "field"})])
-    nofly = write_geojson(tmp_path / "nofly.geojson",
-                          [(FRAME.to_lonlat(box(2000, 1000, 2600, 1600)), {"name": "airstrip"})])
+    nofly = write_geojson(
+        tmp_path / "nofly.geojson", [(FRAME.to_lonlat(box(2000, 1000, 2600, 1600)), {"name": "airstrip"})]
+    )
     return tmp_path, aoi, nofly
 
 
 def test_plan_writes_all_outputs_and_check_passes(run_cli, files):
     tmp, aoi, nofly = files
     out = tmp / "out"
-    code, stdout, stderr = run_cli("plan", aoi, "--altitude", 800, "--speed", 50, "--home", HOME, "--no-fly", nofly,
-                                   "--buffer-m", 100, "--endurance-min", 15, "--turn-radius", 200, "--out", out)
+    code, stdout, stderr = run_cli(
+        "plan",
+        aoi,
+        "--altitude",
+        800,
+        "--speed",
+        50,
+        "--home",
+        HOME,
+        "--no-fly",
+        nofly,
+        "--buffer-m",
+        100,
+        "--endurance-min",
+        15,
+        "--turn-radius",
+        200,
+        "--out",
+        out,
+    )
     assert code == 0, stderr
     assert "legs in no-fly zones" in stdout
     names = {p.name for p in out.iterdir()}
@@ -49,9 +68,25 @@ def test_plan_writes_all_outputs_and_check_passes(run_cli, files):
 def test_transects_mode(run_cli, files):
     tmp, _, _ = files
     out = tmp / "tr"
-    code, _, stderr = run_cli("plan", "--mode", "curtain", "--source", "31.8,-102.0", "--wind-dir", 270,
-                              "--distances", "200,500", "--altitudes", "20,40,60", "--speed", 12,
-                              "--home", "31.799,-102.002", "--out", out)
+    code, _, stderr = run_cli(
+        "plan",
+        "--mode",
+        "curtain",
+        "--source",
+        "31.8,-102.0",
+        "--wind-dir",
+        270,
+        "--distances",
+        "200,500",
+        "--altitudes",
+        "20,40,60",
+        "--speed",
+        12,
+        "--home",
+        "31.799,-102.002",
+        "--out",
+        out,
+    )
     assert code == 0, stderr
     report = json.loads((out / "report.json").read_text())
     assert report["mode"] == "curtain" and report["n_lines"] == 6
@@ -59,8 +94,14 @@ def test_transects_mode(run_cli, files):
 
 def _bowtie(tmp):
     path = tmp / "bow.geojson"
-    path.write_text(json.dumps({"type": "Polygon", "coordinates": [[[-102, 31.8], [-101.9, 31.9], [-101.9, 31.8],
-                                                                     [-102, 31.9], [-102, 31.8]]]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "Polygon",
+                "coordinates": [[[-102, 31.8], [-101.9, 31.9], [-101.9, 31.8], [-102, 31.9], [-102, 31.8]]],
+            }
+        )
+    )
     return path
 
 
@@ -82,7 +123,9 @@ def test_bad_input_exit_2_one_line_nothing_written(run_cli, files, case, expecte
     if case == "bowtie":
         args[1] = _bowtie(tmp)
     elif case == "inside_nofly":
-        big = write_geojson(tmp / "big.geojson", [(FRAME.to_lonlat(box(-500, -500, 5500, 3500)), {"name": "everything"})])
+        big = write_geojson(
+            tmp / "big.geojson", [(FRAME.to_lonlat(box(-500, -500, 5500, 3500)), {"name": "everything"})]
+        )
         args += ["--no-fly", big]
     elif case == "altitude":
         args[3] = 0.5

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from pyproj import CRS
 
+from plumetrace.errors import InvalidFileError
 from plumetrace.io.emit import write_emit_netcdf
 from plumetrace.io.envi import write_envi
 from plumetrace.io.open_scene import describe_scene, detect_format, open_scene
 from plumetrace.scene import make_scene
-from plumetrace.errors import InvalidFileError
 
 WAVELENGTH_NM = np.linspace(2100.0, 2450.0, 6)
 TRANSFORM = (3.86435309248245, 3.479479153066063, 581226.666764, 3.479479153066063, -3.86435309248245, 7916192.5)
@@ -21,9 +21,16 @@ TRANSFORM = (3.86435309248245, 3.479479153066063, 581226.666764, 3.4794791530660
 @pytest.fixture
 def envi_scene(tmp_path):
     radiance = np.random.default_rng(0).uniform(1, 5, (8, 5, 6)).astype(np.float32)
-    scene = make_scene(radiance, WAVELENGTH_NM, np.full(6, 5.5), sensor="aviris-ng",
-                       crs=CRS.from_epsg(32604).to_wkt(), transform=TRANSFORM,
-                       acquisition_time="2017-07-14T21:37:41Z", solar_zenith_deg=48.0)
+    scene = make_scene(
+        radiance,
+        WAVELENGTH_NM,
+        np.full(6, 5.5),
+        sensor="aviris-ng",
+        crs=CRS.from_epsg(32604).to_wkt(),
+        transform=TRANSFORM,
+        acquisition_time="2017-07-14T21:37:41Z",
+        solar_zenith_deg=48.0,
+    )
     return write_envi(scene, tmp_path / "ang20170714t213741_rdn_v2p9_img")
 
 
@@ -54,8 +61,14 @@ def test_info_table(run_cli, envi_scene):
 
 def test_open_scene_dispatches_emit_with_glt(tmp_path):
     radiance = np.ones((4, 3, 6), np.float32)
-    scene = make_scene(radiance, WAVELENGTH_NM, np.full(6, 8.0), sensor="emit",
-                       crs=CRS.from_epsg(4326).to_wkt(), transform=(0.0005, 0, -118.0, 0, -0.0005, 34.0))
+    scene = make_scene(
+        radiance,
+        WAVELENGTH_NM,
+        np.full(6, 8.0),
+        sensor="emit",
+        crs=CRS.from_epsg(4326).to_wkt(),
+        transform=(0.0005, 0, -118.0, 0, -0.0005, 34.0),
+    )
     path = write_emit_netcdf(scene, tmp_path / "e.nc")
     assert detect_format(path) == "emit"
     summary = describe_scene(open_scene(path))
@@ -68,11 +81,20 @@ def test_open_scene_dispatches_emit_with_glt(tmp_path):
     ("make_bad", "message"),
     [
         (lambda p: p.write_bytes(p.read_bytes()[:-7]), "data size"),  # truncated
-        (lambda p: p.with_name(p.name + ".hdr").write_text(
-            p.with_name(p.name + ".hdr").read_text().replace("interleave = bil", "interleave = bqq")), "interleave"),
-        (lambda p: p.with_name(p.name + ".hdr").write_text(
-            p.with_name(p.name + ".hdr").read_text().replace("wavelength units = Nanometers",
-                                                             "wavelength units = Unknown")), "wavelength units"),
+        (
+            lambda p: p.with_name(p.name + ".hdr").write_text(
+                p.with_name(p.name + ".hdr").read_text().replace("interleave = bil", "interleave = bqq")
+            ),
+            "interleave",
+        ),
+        (
+            lambda p: p.with_name(p.name + ".hdr").write_text(
+                p.with_name(p.name + ".hdr")
+                .read_text()
+                .replace("wavelength units = Nanometers", "wavelength units = Unknown")
+            ),
+            "wavelength units",
+        ),
     ],
 )
 def test_bad_file_exits_2_with_one_line(run_cli, envi_scene, tmp_path, make_bad, message):

@@ -18,7 +18,14 @@ def test_invert_writes_all_products(run_cli, drone_csv, tmp_path):
     out = tmp_path / "out"
     code, stdout, stderr = run_cli("invert", path, "--out", out, "--origin", "40,-100", "--source-height", "2")
     assert code == 0, stderr
-    assert {p.name for p in out.iterdir()} == {".plumetrace", "source.geojson", "posterior.png", "summary.json", "summary.csv", "item.json"}
+    assert {p.name for p in out.iterdir()} == {
+        ".plumetrace",
+        "source.geojson",
+        "posterior.png",
+        "summary.json",
+        "summary.csv",
+        "item.json",
+    }
     summary = json.loads((out / "summary.json").read_text())
     assert summary["detected"] and summary["emission_rate_g_s"] == pytest.approx(5.0, rel=0.3)
     geo = json.loads((out / "source.geojson").read_text())

@@ -17,16 +17,30 @@ def _write_cog(path: Path, enhancement: np.ndarray, *, georeferenced: bool = Tru
     from rasterio.transform import Affine
 
     bands = [enhancement, np.full_like(enhancement, 30.0), np.ones_like(enhancement), np.ones_like(enhancement)]
-    profile = {"driver": "GTiff", "width": enhancement.shape[1], "height": enhancement.shape[0], "count": 4,
-               "dtype": "float32", "nodata": float("nan")}
+    profile = {
+        "driver": "GTiff",
+        "width": enhancement.shape[1],
+        "height": enhancement.shape[0],
+        "count": 4,
+        "dtype": "float32",
+        "nodata": float("nan"),
+    }
     if georeferenced:
         profile.update(crs=UTM_11N, transform=Affine(30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0))
     with rasterio.open(path, "w", **profile) as dst:
-        for index, (band, name) in enumerate(zip(bands, ["enhancement_ppm_m", "uncertainty_ppm_m", "albedo", "sensitivity"]), 1):
+        for index, (band, name) in enumerate(
+            zip(bands, ["enhancement_ppm_m", "uncertainty_ppm_m", "albedo", "sensitivity"]), 1
+        ):
             dst.write(band.astype(np.float32), index)
             dst.set_band_description(index, name)
-        dst.update_tags(units="ppm m", gas="ch4", method="mf", stats="scene", sensor="prisma",
-                        acquisition_time="2026-06-01T18:00:00Z")
+        dst.update_tags(
+            units="ppm m",
+            gas="ch4",
+            method="mf",
+            stats="scene",
+            sensor="prisma",
+            acquisition_time="2026-06-01T18:00:00Z",
+        )
     return path
 
 
@@ -38,7 +52,9 @@ def _analytic_plume_ppm_m(shape, *, source_rc, rate_kg_h, wind_speed_m_s, pixel_
     along = (cols - source_rc[1]) * pixel_size_m
     across = (rows - source_rc[0]) * pixel_size_m
     sigma_y = 20.0 + 0.15 * np.clip(along, 0, None)
-    column = rate_kg_h / 3600.0 / (wind_speed_m_s * np.sqrt(2 * np.pi) * sigma_y) * np.exp(-0.5 * (across / sigma_y) ** 2)
+    column = (
+        rate_kg_h / 3600.0 / (wind_speed_m_s * np.sqrt(2 * np.pi) * sigma_y) * np.exp(-0.5 * (across / sigma_y) ** 2)
+    )
     column[along < 0] = 0.0
     return column / ppm_m_to_kg_m2("ch4")
 
@@ -46,14 +62,18 @@ def _analytic_plume_ppm_m(shape, *, source_rc, rate_kg_h, wind_speed_m_s, pixel_
 @pytest.fixture
 def cog(tmp_path):
     rng = np.random.default_rng(0)
-    truth = _analytic_plume_ppm_m((80, 120), source_rc=(40, 20), rate_kg_h=1500.0, wind_speed_m_s=4.0, pixel_size_m=30.0)
+    truth = _analytic_plume_ppm_m(
+        (80, 120), source_rc=(40, 20), rate_kg_h=1500.0, wind_speed_m_s=4.0, pixel_size_m=30.0
+    )
     return _write_cog(tmp_path / "enhancement.tif", truth + rng.normal(0, 30.0, truth.shape))
 
 
 def test_writes_products(run_cli, cog, tmp_path):
     pytest.importorskip("plumetrace.io.cog")
     out = tmp_path / "plumes"
-    code, stdout, stderr = run_cli("plumes", cog, "--wind-speed", "4", "--wind-dir", "270", "--wind-sigma", "0.4", "--out", out)
+    code, stdout, stderr = run_cli(
+        "plumes", cog, "--wind-speed", "4", "--wind-dir", "270", "--wind-sigma", "0.4", "--out", out
+    )
     assert code == 0, stderr
     doc = json.loads((out / "plumes.geojson").read_text())
     kinds = sorted(f["geometry"]["type"] for f in doc["features"])
@@ -83,14 +103,18 @@ def test_wind_file(run_cli, cog, tmp_path):
 def test_wind_file_ending_before_the_scene_warns_in_one_line(run_cli, cog, tmp_path):
     pytest.importorskip("plumetrace.io.cog")
     wind = tmp_path / "wind.csv"
-    wind.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T15:30:00Z,4,270\n2026-06-01T16:30:00Z,4,270\n"
-                    "2026-06-01T16:30:00Z,4,270\n")  # an identical repeat is dropped silently
+    wind.write_text(
+        "time,wind_speed_m_s,wind_dir_deg\n2026-06-01T15:30:00Z,4,270\n2026-06-01T16:30:00Z,4,270\n"
+        "2026-06-01T16:30:00Z,4,270\n"
+    )  # an identical repeat is dropped silently
     out = tmp_path / "plumes"
     code, _, stderr = run_cli("plumes", cog, "--wind-file", wind, "--out", out)
     assert code == 0, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
-    assert lines == [f"warning: {wind}: time: plume time 2026-06-01T18:00:00 lies 1.5 h after the last wind record; "
-                     "using that record"]
+    assert lines == [
+        f"warning: {wind}: time: plume time 2026-06-01T18:00:00 lies 1.5 h after the last wind record; "
+        "using that record"
+    ]
 
 
 def _assert_clean_failure(code: int, stderr: str, out: Path, field: str) -> None:
@@ -128,7 +152,9 @@ def test_no_georeferencing_needs_pixel_size(run_cli, tmp_path):
     code, _, stderr = run_cli("plumes", path, "--wind-speed", "3", "--wind-dir", "90", "--out", out)
     _assert_clean_failure(code, stderr, out, "--pixel-size")
     assert "raw.tif" in stderr
-    code, _, stderr = run_cli("plumes", path, "--wind-speed", "3", "--wind-dir", "90", "--pixel-size", "30", "--out", out)
+    code, _, stderr = run_cli(
+        "plumes", path, "--wind-speed", "3", "--wind-dir", "90", "--pixel-size", "30", "--out", out
+    )
     assert code == 0, stderr
 
 

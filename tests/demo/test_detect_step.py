@@ -11,8 +11,15 @@ from plumetrace.simulate.products import write_simulation
 
 
 def test_detect_demo_rows_report_the_faint_pixel_bias_against_the_truth_map(tmp_path):
-    written = write_simulation(tmp_path / "sim", sensor="emit", shape=(96, 96), rate_kg_h=3000.0, wind_speed_m_s=3.0,
-                               wind_dir_deg=270.0, seed=4)
+    written = write_simulation(
+        tmp_path / "sim",
+        sensor="emit",
+        shape=(96, 96),
+        rate_kg_h=3000.0,
+        wind_speed_m_s=3.0,
+        wind_dir_deg=270.0,
+        seed=4,
+    )
     ctx = DemoContext(out_dir=tmp_path, seed=4)
     ctx.products.update(scene_path=written["scene_path"], truth_path=written["truth_path"], truth=written["truth"])
     rows = {quantity: result for stage, quantity, result, _ in demo_step(ctx) if stage == "detect"}

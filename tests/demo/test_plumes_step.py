@@ -14,16 +14,25 @@ def test_demo_step_end_to_end_on_a_simulated_scene(tmp_path):
     from plumetrace.io.cog import write_enhancement
     from plumetrace.simulate.scene import simulate_scene
 
-    scene, truth = simulate_scene(sensor="emit", shape=(64, 64), rate_kg_h=5000.0, wind_speed_m_s=3.0, wind_dir_deg=270.0, seed=2)
+    scene, truth = simulate_scene(
+        sensor="emit", shape=(64, 64), rate_kg_h=5000.0, wind_speed_m_s=3.0, wind_dir_deg=270.0, seed=2
+    )
     path = tmp_path / "enhancement.tif"
     write_enhancement(detect_scene(scene, stats="scene", progress=False), path)
     a, b, c, d, e, f = scene.attrs["transform"][:6]
     sy, sx = truth.source_yx
     ctx = DemoContext(out_dir=tmp_path, seed=1)
-    ctx.products.update(enhancement_path=path, truth={
-        "rate_kg_h": 5000.0, "wind_speed_m_s": 3.0, "wind_dir_deg": 270.0, "source_yx": [sy, sx], "pixel_size_m": 60.0,
-        "source_map_xy": [a * (sx + 0.5) + b * (sy + 0.5) + c, d * (sx + 0.5) + e * (sy + 0.5) + f],
-    })
+    ctx.products.update(
+        enhancement_path=path,
+        truth={
+            "rate_kg_h": 5000.0,
+            "wind_speed_m_s": 3.0,
+            "wind_dir_deg": 270.0,
+            "source_yx": [sy, sx],
+            "pixel_size_m": 60.0,
+            "source_map_xy": [a * (sx + 0.5) + b * (sy + 0.5) + c, d * (sx + 0.5) + e * (sy + 0.5) + f],
+        },
+    )
     rows = {quantity: (result, truth_text) for _, quantity, result, truth_text in demo_step(ctx)}
     assert int(rows["plumes found"][0]) >= 1
     error_m = float(rows["source position error"][0].split()[0])

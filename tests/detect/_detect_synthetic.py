@@ -62,7 +62,9 @@ def disc_plume(rows: int, cols: int, peak_ppm_m: float, *, centre=None, radius: 
 def georeferenced_disc_scene(seed: int, *, rows: int = 160, cols: int = 12):
     """A :func:`synthetic_scene` with a 1500 ppm·m disc plume (radius 4 px) on a 60 m UTM grid (EPSG:32613), as the
     ENVI-file tests write it. Returns (scene, truth_ppm_m)."""
-    scene, truth, _ = synthetic_scene(rows=rows, cols=cols, plume_ppm_m=disc_plume(rows, cols, 1500.0, radius=4.0), seed=seed)
+    scene, truth, _ = synthetic_scene(
+        rows=rows, cols=cols, plume_ppm_m=disc_plume(rows, cols, 1500.0, radius=4.0), seed=seed
+    )
     scene.attrs["crs"] = "EPSG:32613"
     scene.attrs["transform"] = [60.0, 0.0, 700000.0, 0.0, -60.0, 3500000.0]
     scene.attrs["acquisition_time"] = "2026-06-21T18:30:00Z"

@@ -25,7 +25,9 @@ from plumetrace.errors import InvalidInputError
 WINDOW = (2100.0, 2480.0)
 PRODUCTS = ("enhancement", "uncertainty", "albedo", "sensitivity")
 
-needs_torch = pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed (extra gpu-torch; CI has none)")
+needs_torch = pytest.mark.skipif(
+    not torch_available(), reason="PyTorch is not installed (extra gpu-torch; CI has none)"
+)
 
 
 def _torch_cuda() -> bool:
@@ -38,9 +40,13 @@ def _torch_cuda() -> bool:
 
 ACCELERATED = [
     pytest.param("torch:cpu", marks=needs_torch, id="torch-cpu"),
-    pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU")], id="cuda"),
     pytest.param(
-        "torch:cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not _torch_cuda(), reason="no CUDA GPU for PyTorch")], id="torch-cuda"
+        "cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU")], id="cuda"
+    ),
+    pytest.param(
+        "torch:cuda",
+        marks=[pytest.mark.gpu, pytest.mark.skipif(not _torch_cuda(), reason="no CUDA GPU for PyTorch")],
+        id="torch-cuda",
     ),
 ]
 
@@ -169,7 +175,9 @@ def _assert_products_match(result, reference, *, enhancement_sigma: float, rtol:
         ("mf", "group", 1e-3, 1e-5),
     ],
 )
-def test_accelerated_engine_matches_numpy(scene_with_plume, counted_add_gram, device, method, stats, enhancement_sigma, rtol):
+def test_accelerated_engine_matches_numpy(
+    scene_with_plume, counted_add_gram, device, method, stats, enhancement_sigma, rtol
+):
     scene, _, _ = scene_with_plume
     options = dict(method=method, stats=stats, window_nm=WINDOW, chunk_rows=32, iterations=10)
     if method != "sparse":
@@ -180,9 +188,13 @@ def test_accelerated_engine_matches_numpy(scene_with_plume, counted_add_gram, de
     assert len(counted_add_gram) == 5 and set(counted_add_gram) == {get_backend(device).name}  # 150 rows / 32
     for key in ("method", "stats", "columns_per_group", "window_bands"):
         assert result.attrs[key] == reference.attrs[key], key
-    _assert_products_match(result, reference, enhancement_sigma=_tolerance(device, enhancement_sigma), rtol=_tolerance(device, rtol, 1e-3))
+    _assert_products_match(
+        result, reference, enhancement_sigma=_tolerance(device, enhancement_sigma), rtol=_tolerance(device, rtol, 1e-3)
+    )
     if method == "ace":
-        np.testing.assert_allclose(result.ace_score.values, reference.ace_score.values, atol=_tolerance(device, 1e-4, 0.01))
+        np.testing.assert_allclose(
+            result.ace_score.values, reference.ace_score.values, atol=_tolerance(device, 1e-4, 0.01)
+        )
 
 
 @pytest.mark.parametrize("device", ACCELERATED)
@@ -196,7 +208,9 @@ def test_accelerated_scene_stats_match_numpy(scene_with_plume, device):
     result = detect_scene(scene, stats="scene", device=device, **options)
     assert result.attrs["stats"] == "scene"
     pooled = detect_scene(scene, stats="group", group_columns=n_col, **options)
-    _assert_products_match(result, pooled, enhancement_sigma=_tolerance(device, 1e-3), rtol=_tolerance(device, 1e-5, 1e-3))
+    _assert_products_match(
+        result, pooled, enhancement_sigma=_tolerance(device, 1e-3), rtol=_tolerance(device, 1e-5, 1e-3)
+    )
     scene_wide = detect_scene(scene, stats="scene", **options)
     _assert_products_match(result, scene_wide, enhancement_sigma=0.02, rtol=1e-3)
 
@@ -231,8 +245,12 @@ def test_accelerated_direct_bil_read_matches_numpy(tmp_path, scene_with_plume, c
     reference = detect_scene(on_disk, **options)
     result = detect_scene(on_disk, device=device, **options)
     assert len(counted_add_gram) == 10  # 150 rows / 16: the direct reader fed the device kernel
-    _assert_products_match(result, reference, enhancement_sigma=_tolerance(device, 0.02 if method == "sparse" else 1e-3),
-                           rtol=_tolerance(device, 1e-3 if method == "sparse" else 1e-5, 1e-3))
+    _assert_products_match(
+        result,
+        reference,
+        enhancement_sigma=_tolerance(device, 0.02 if method == "sparse" else 1e-3),
+        rtol=_tolerance(device, 1e-3 if method == "sparse" else 1e-5, 1e-3),
+    )
 
 
 def _numpy_standing_in_for_cupy():
@@ -242,7 +260,10 @@ def _numpy_standing_in_for_cupy():
 
     stream = SimpleNamespace(null=SimpleNamespace(synchronize=lambda: None))
     return SimpleNamespace(
-        asarray=lambda a: np.array(a, copy=True), asnumpy=np.asarray, matmul=np.matmul, swapaxes=np.swapaxes,
+        asarray=lambda a: np.array(a, copy=True),
+        asnumpy=np.asarray,
+        matmul=np.matmul,
+        swapaxes=np.swapaxes,
         cuda=SimpleNamespace(Stream=stream),
     )
 
@@ -276,7 +297,12 @@ def envi_path(tmp_path_factory, scene_with_plume):
 
 @pytest.mark.parametrize(
     "device, message",
-    [("tpu", "device: 'tpu'"), pytest.param("cuda", "device: cuda requested", marks=pytest.mark.skipif(cuda_available(), reason="a GPU is present"))],
+    [
+        ("tpu", "device: 'tpu'"),
+        pytest.param(
+            "cuda", "device: cuda requested", marks=pytest.mark.skipif(cuda_available(), reason="a GPU is present")
+        ),
+    ],
 )
 def test_cli_bad_device_exit_2_and_nothing_written(run_cli, tmp_path, envi_path, device, message):
     out = tmp_path / "out"

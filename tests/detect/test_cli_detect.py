@@ -24,7 +24,9 @@ def envi_scene(tmp_path_factory):
 def test_detect_writes_products(run_cli, tmp_path, envi_scene, method):
     path, truth = envi_scene
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli("detect", path, "--out", out, "--method", method, "--window", WINDOW, "--iterations", "10")
+    code, stdout, stderr = run_cli(
+        "detect", path, "--out", out, "--method", method, "--window", WINDOW, "--iterations", "10"
+    )
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == [".plumetrace", "enhancement.tif", "item.json", "quicklook.png"]
 

@@ -37,8 +37,9 @@ def road_scene(*, rows=200, cols=60, seed=0, snr=300.0, plume=None, road_noise=1
     radiance = radiance * np.exp(truth[..., None] * ch4_target(wavelength, fwhm))
     noise_scale = np.where(road[..., None], road_noise, 1.0)
     radiance = radiance + noise_scale * radiance / snr * rng.standard_normal(radiance.shape)
-    scene = make_scene(radiance.astype(np.float32), wavelength, fwhm, sensor="generic", solar_zenith_deg=0.0,
-                       view_zenith_deg=0.0)
+    scene = make_scene(
+        radiance.astype(np.float32), wavelength, fwhm, sensor="generic", solar_zenith_deg=0.0, view_zenith_deg=0.0
+    )
     return scene, truth, road
 
 
@@ -50,7 +51,11 @@ def plume_free():
 def _road_figures(result, road):
     e, u = result.enhancement.values, result.uncertainty.values
     sigma = float(np.nanmedian(u[road]))
-    return float(np.nanmean(e[road])) / sigma, float(np.nanstd(e[road])) / sigma, float(np.mean(e[road] / u[road] > 3.0))
+    return (
+        float(np.nanmean(e[road])) / sigma,
+        float(np.nanstd(e[road])) / sigma,
+        float(np.mean(e[road] / u[road] > 3.0)),
+    )
 
 
 def test_minority_surface_false_enhancement_removed(plume_free):
@@ -171,8 +176,9 @@ def test_cli_cluster_stats(run_cli, tmp_path):
     scene, _, road = road_scene(seed=0)
     path = write_envi(scene, tmp_path / "road.img")
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli("detect", path, "--out", out, "--stats", "cluster", "--clusters", "4",
-                                   "--window", "2100,2480")
+    code, stdout, stderr = run_cli(
+        "detect", path, "--out", out, "--stats", "cluster", "--clusters", "4", "--window", "2100,2480"
+    )
     assert code == 0, stderr
     assert "cluster statistics" in stdout
     result = read_enhancement(out / "enhancement.tif")

@@ -30,7 +30,10 @@ def test_robust_mode_streams_like_one_block(scene_with_plume, method):
     whole = detect_scene(scene, method=method, window_nm=WINDOW, chunk_rows=10_000, n_threads=1)
     streamed = detect_scene(scene, method=method, window_nm=WINDOW, chunk_rows=7, n_threads=2)
     assert whole.attrs["robust_rounds"] == streamed.attrs["robust_rounds"] == 1
-    assert abs(whole.attrs["robust_masked_pixels"] - streamed.attrs["robust_masked_pixels"]) <= 0.02 * whole.attrs["robust_masked_pixels"]
+    assert (
+        abs(whole.attrs["robust_masked_pixels"] - streamed.attrs["robust_masked_pixels"])
+        <= 0.02 * whole.attrs["robust_masked_pixels"]
+    )
     sigma = float(np.nanmean(whole.uncertainty.values))
     diff = np.abs(streamed.enhancement.values - whole.enhancement.values)
     assert np.nanquantile(diff, 0.98) < 0.05 * sigma
@@ -41,7 +44,9 @@ def test_robust_mode_streams_like_one_block(scene_with_plume, method):
 def test_chunked_threaded_equals_single_block(scene_with_plume, method):
     scene, _, _ = scene_with_plume
     options = {} if method == "sparse" else {"robust": False}  # robust: see the test below
-    whole = detect_scene(scene, method=method, window_nm=WINDOW, chunk_rows=10_000, n_threads=1, iterations=10, **options)
+    whole = detect_scene(
+        scene, method=method, window_nm=WINDOW, chunk_rows=10_000, n_threads=1, iterations=10, **options
+    )
     streamed = detect_scene(scene, method=method, window_nm=WINDOW, chunk_rows=7, n_threads=2, iterations=10, **options)
     # Sums are accumulated in a different order (float32 block products), so results agree to a small fraction
     # of the noise, not bit for bit.
@@ -203,13 +208,24 @@ def test_reader_closed_when_the_retrieval_fails(stats):
     _RecordingReader.closed = 0
     with pytest.raises(InvalidFileError, match="recorded.img: radiance: .*valid pixels"):
         detect_window(
-            lambda b0, b1: _RecordingReader(radiance, b0, b1), scene["wavelength"].values, scene["fwhm"].values,
-            airmass_factor=2.0, window_nm=WINDOW, stats=stats, progress=False, source="recorded.img",
+            lambda b0, b1: _RecordingReader(radiance, b0, b1),
+            scene["wavelength"].values,
+            scene["fwhm"].values,
+            airmass_factor=2.0,
+            window_nm=WINDOW,
+            stats=stats,
+            progress=False,
+            source="recorded.img",
         )
     assert _RecordingReader.closed == 1
     good = np.asarray(scene["radiance"].values, dtype=np.float32)
     arrays, _ = detect_window(
-        lambda b0, b1: _RecordingReader(good, b0, b1), scene["wavelength"].values, scene["fwhm"].values,
-        airmass_factor=2.0, window_nm=WINDOW, stats=stats, progress=False,
+        lambda b0, b1: _RecordingReader(good, b0, b1),
+        scene["wavelength"].values,
+        scene["fwhm"].values,
+        airmass_factor=2.0,
+        window_nm=WINDOW,
+        stats=stats,
+        progress=False,
     )
     assert np.isfinite(arrays["enhancement"]).all() and _RecordingReader.closed == 2

@@ -14,7 +14,9 @@ from plumetrace.errors import InvalidFileError, InvalidInputError
 WINDOW = (2100.0, 2480.0)
 
 
-@pytest.mark.parametrize("stats, method, lazy", [("scene", "mf", False), ("column", "mf", False), ("column", "ace", True)])
+@pytest.mark.parametrize(
+    "stats, method, lazy", [("scene", "mf", False), ("column", "mf", False), ("column", "ace", True)]
+)
 def test_excluded_pixels_leave_the_statistics_and_stay_retrieved(stats, method, lazy):
     """Excluding pixels gives the filter of the other pixels' statistics: the same as making them invalid, except
     that the excluded pixels are still retrieved. The region holds a plume, so leaving it in moves every estimate."""
@@ -93,7 +95,9 @@ def test_exclusion_map_places_lonlat_polygons_on_the_pixels(tmp_path):
 
     scene, _ = georeferenced_disc_scene(44, rows=40, cols=12)
     path = tmp_path / "region.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [_polygon_around(scene, slice(10, 20), slice(3, 7))]}))
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [_polygon_around(scene, slice(10, 20), slice(3, 7))]})
+    )
     expected = np.zeros((40, 12), dtype=bool)
     expected[10:20, 3:7] = True
     np.testing.assert_array_equal(exclusion_map(path, scene), expected)
@@ -113,7 +117,9 @@ def test_cli_exclude(run_cli, tmp_path):
     scene, _ = georeferenced_disc_scene(46, rows=120, cols=12)
     path = write_envi(scene, tmp_path / "scene.img")
     region = tmp_path / "region.geojson"
-    region.write_text(json.dumps({"type": "FeatureCollection", "features": [_polygon_around(scene, slice(50, 70), slice(2, 10))]}))
+    region.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [_polygon_around(scene, slice(50, 70), slice(2, 10))]})
+    )
     out = tmp_path / "out"
     code, _, stderr = run_cli("detect", path, "--out", out, "--window", "2100,2480", "--exclude", region)
     assert code == 0, stderr

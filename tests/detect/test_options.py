@@ -18,18 +18,14 @@ WINDOW = (2100.0, 2480.0)
 def test_defaults_are_valid_and_frozen():
     options = DetectOptions().validated()
     assert options.method == "mf" and options.robust and options.robust_active
-    assert (
-        not options.albedo_corrected and DetectOptions(method="sparse").albedo_corrected
-    )
+    assert not options.albedo_corrected and DetectOptions(method="sparse").albedo_corrected
     with pytest.raises(dataclasses.FrozenInstanceError):
         options.method = "ace"  # type: ignore[misc]
 
 
 def test_overrides_replace_fields_and_validate_the_whole():
     base = DetectOptions(method="ace", stats="scene")
-    assert resolve_options(base, robust=False) == DetectOptions(
-        method="ace", stats="scene", robust=False
-    )
+    assert resolve_options(base, robust=False) == DetectOptions(method="ace", stats="scene", robust=False)
     assert resolve_options(None) == DetectOptions()
     with pytest.raises(InvalidInputError, match="group_columns"):
         resolve_options(base, group_columns=4)  # needs stats="group"
@@ -44,12 +40,8 @@ def test_unknown_option_is_a_type_error():
 
 def test_options_object_and_keywords_give_the_same_products():
     scene, _, _ = synthetic_scene(rows=60, cols=4)
-    by_keywords = detect_scene(
-        scene, window_nm=WINDOW, stats="scene", method="ace", progress=False
-    )
-    options = DetectOptions(
-        window_nm=WINDOW, stats="scene", method="ace", progress=False
-    )
+    by_keywords = detect_scene(scene, window_nm=WINDOW, stats="scene", method="ace", progress=False)
+    options = DetectOptions(window_nm=WINDOW, stats="scene", method="ace", progress=False)
     by_object = detect_scene(scene, options)
     for name in by_keywords.data_vars:
         np.testing.assert_array_equal(by_keywords[name].values, by_object[name].values)

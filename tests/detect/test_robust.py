@@ -31,11 +31,19 @@ def test_exclude_pixels_equals_statistics_of_the_rest():
 def test_exclude_pixels_pools_covariance_where_few_remain():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(200, 4)), rng.normal(size=(200, 4)) * 3.0
-    stats = GroupStatistics(count=np.array([200, 200]), mean=np.stack([a.mean(0), b.mean(0)]),
-                            cov=np.stack([np.cov(a, rowvar=False), np.cov(b, rowvar=False)]))
+    stats = GroupStatistics(
+        count=np.array([200, 200]),
+        mean=np.stack([a.mean(0), b.mean(0)]),
+        cov=np.stack([np.cov(a, rowvar=False), np.cov(b, rowvar=False)]),
+    )
     d = b[:150] - b.mean(0)
-    out = exclude_pixels(stats, np.array([0, 150]), np.stack([np.zeros(4), d.sum(0)]),
-                         np.stack([np.zeros((4, 4)), d.T @ d]), min_pixels=100)
+    out = exclude_pixels(
+        stats,
+        np.array([0, 150]),
+        np.stack([np.zeros(4), d.sum(0)]),
+        np.stack([np.zeros((4, 4)), d.T @ d]),
+        min_pixels=100,
+    )
     np.testing.assert_allclose(out.mean[1], b[150:].mean(0), atol=1e-10)  # own mean
     # Covariance pooled over the groups that kept enough pixels (here only the first).
     np.testing.assert_allclose(out.cov[1], np.cov(a, rowvar=False), rtol=1e-9)
@@ -67,8 +75,9 @@ def simulated_plumes():
     simulate = pytest.importorskip("plumetrace.simulate.scene")
     scenes = {}
     for wind_dir_deg, name in ((0.0, "along columns"), (270.0, "across columns")):
-        scene, truth = simulate.simulate_scene(shape=(200, 200), rate_kg_h=5000.0, wind_speed_m_s=3.0,
-                                               wind_dir_deg=wind_dir_deg, seed=0)
+        scene, truth = simulate.simulate_scene(
+            shape=(200, 200), rate_kg_h=5000.0, wind_speed_m_s=3.0, wind_dir_deg=wind_dir_deg, seed=0
+        )
         scenes[name] = (scene, truth.enhancement_ppm_m)
     return scenes
 

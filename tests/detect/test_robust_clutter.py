@@ -18,8 +18,14 @@ def _stats(x: np.ndarray) -> GroupStatistics:
 def _marked_sums(x: np.ndarray, marked: np.ndarray, alpha: np.ndarray, mean: np.ndarray):
     d = x[marked] - mean
     a = alpha[marked]
-    return (np.array([marked.sum()]), d.sum(0)[None], (d.T @ d)[None], np.array([a.sum()]), (a @ d)[None],
-            np.array([a @ a]))
+    return (
+        np.array([marked.sum()]),
+        d.sum(0)[None],
+        (d.T @ d)[None],
+        np.array([a.sum()]),
+        (a @ d)[None],
+        np.array([a @ a]),
+    )
 
 
 def test_remove_target_equals_statistics_of_the_cleaned_pixels():
@@ -61,8 +67,11 @@ def test_plume_free_statistics_excludes_only_heavily_marked_or_starved_groups():
     big, small = rng.normal(size=(400, n_band)), rng.normal(size=(60, n_band))  # 100 and 15 pixels per band
     s = np.full(n_band, -1e-3)
     groups = [big, small]
-    stats = GroupStatistics(count=np.array([400, 60]), mean=np.stack([g.mean(0) for g in groups]),
-                            cov=np.stack([np.cov(g, rowvar=False) for g in groups]))
+    stats = GroupStatistics(
+        count=np.array([400, 60]),
+        mean=np.stack([g.mean(0) for g in groups]),
+        cov=np.stack([np.cov(g, rowvar=False) for g in groups]),
+    )
     sums = [_marked_sums(g, np.arange(g.shape[0]) < 20, np.full(g.shape[0], 50.0), g.mean(0)) for g in groups]
     count, sum_d, sum_dd, a, p, q = (np.concatenate([t[i] for t in sums]) for i in range(6))
     out = plume_free_statistics(stats, np.stack([s, s]), count, sum_d, sum_dd, a, p, q)
@@ -94,8 +103,13 @@ def cluttered_aviris_ng():
     73 window bands: the scene-wide sample covariance is well conditioned.
     """
     simulate = pytest.importorskip("plumetrace.simulate.scene")
-    common = {"sensor": "aviris-ng", "shape": (200, 200), "seed": 100, "wind_dir_deg": 223.83279126742408,
-              "source_yx": (128.89841309697994, 67.87901191674118)}
+    common = {
+        "sensor": "aviris-ng",
+        "shape": (200, 200),
+        "seed": 100,
+        "wind_dir_deg": 223.83279126742408,
+        "source_yx": (128.89841309697994, 67.87901191674118),
+    }
     _, unit = simulate.simulate_scene(rate_kg_h=1000.0, noise=False, **common)
     rate = 5000.0 / (float(unit.enhancement_ppm_m.max()) / 1000.0)
     scene, truth = simulate.simulate_scene(rate_kg_h=rate, **common)

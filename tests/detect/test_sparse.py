@@ -85,12 +85,16 @@ def test_streamed_first_reweighting_equals_in_memory_iterations(plume_scene):
     k = ch4_target(wl[band], scene["fwhm"].values[band], airmass_factor=2.0)
     weights = filter_weights(stats, k, shrinkage=0.0)
     centred = (pixels - stats.mean[0]).astype(np.float32)
-    enh, _, alb, _ = apply_filter(centred[None], np.ones((1, centred.shape[0]), bool), weights, np.zeros(1, int), albedo_correct=True)
+    enh, _, alb, _ = apply_filter(
+        centred[None], np.ones((1, centred.shape[0]), bool), weights, np.zeros(1, int), albedo_correct=True
+    )
     alpha0 = np.maximum(enh[0], 0)
     positive = alpha0 > 0
     state = SparseState(stats, weights, k)
     alpha = np.zeros(centred.shape[0], np.float32)
-    alpha[positive] = sparse_iterations(centred[positive], np.zeros(positive.sum(), int), alb[0][positive], alpha0[positive], state, iterations=12)
+    alpha[positive] = sparse_iterations(
+        centred[positive], np.zeros(positive.sum(), int), alb[0][positive], alpha0[positive], state, iterations=12
+    )
     diff = np.abs(ds.enhancement.values.ravel() - alpha)
     # Same algorithm; the engine's float32 streamed sums differ from these float64 ones in the last digits, which
     # moves a handful of pixels sitting right at the ℓ1 threshold by a few ppm·m.

@@ -30,11 +30,22 @@ def test_options_are_frozen_and_normalised():
     assert dataclasses.replace(options, seed=5).seed == 5
 
 
-@pytest.mark.parametrize("field, value", [
-    ("model_error_fraction", 0.0), ("model_error_log_sd", 3.0), ("sigma_y_log_sd", -0.1),
-    ("noise_floor_fraction", 1.0), ("wind_dir_sd_deg", -1.0), ("n_wind_offsets", 0), ("n_sigma_y", 1.5),
-    ("n_samples", True), ("grid_step_m", 0.0), ("source_known", (1.0,)), ("prior_box", (0, 1, 0)),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("model_error_fraction", 0.0),
+        ("model_error_log_sd", 3.0),
+        ("sigma_y_log_sd", -0.1),
+        ("noise_floor_fraction", 1.0),
+        ("wind_dir_sd_deg", -1.0),
+        ("n_wind_offsets", 0),
+        ("n_sigma_y", 1.5),
+        ("n_samples", True),
+        ("grid_step_m", 0.0),
+        ("source_known", (1.0,)),
+        ("prior_box", (0, 1, 0)),
+    ],
+)
 def test_each_bad_option_names_its_field(field, value):
     with pytest.raises(InvalidInputError, match=f"^{field}:"):
         InversionOptions(**{field: value})
@@ -106,8 +117,13 @@ def test_result_is_frozen_with_typed_fields(table):
 def test_typed_observations_and_overrides_give_the_table_result(table):
     options = InversionOptions(source_known=(10.0, -20.0), source_heights_m=(2.0,), n_samples=100)
     a = invert_source(table, options)
-    b = invert_source(Observations.from_table(table), InversionOptions(), source_known=(10.0, -20.0),
-                      source_heights_m=(2.0,), n_samples=100)
+    b = invert_source(
+        Observations.from_table(table),
+        InversionOptions(),
+        source_known=(10.0, -20.0),
+        source_heights_m=(2.0,),
+        n_samples=100,
+    )
     assert a.summary() == b.summary()
 
 

@@ -71,8 +71,9 @@ def test_beam_average_matches_dense_point_average():
     beam = beam_coupling(a, b, [0, 0, 0.5], met, n_nodes=24)
     t = np.linspace(0, 1, 4001)
     pts = a + t[:, None] * (b - a)
-    metn = Meteorology(4.0, 180.0, None, np.full(t.size, -30.0), np.full(t.size, 10.0), wind_height_m=2.0,
-                       roughness_length_m=0.01)
+    metn = Meteorology(
+        4.0, 180.0, None, np.full(t.size, -30.0), np.full(t.size, 10.0), wind_height_m=2.0, roughness_length_m=0.01
+    )
     dense = np.trapezoid(plume_coupling(pts, [0, 0, 0.5], metn), t)
     assert beam[0] == pytest.approx(dense, rel=1e-3)
 
@@ -131,8 +132,12 @@ def test_mean_plume_height_matches_prairie_grass_towers_in_neutral_and_stable_ai
         zobs = tower_mean_height(prof)
         if r is None or not np.isfinite(zobs) or not 0 < r.obukhov_length_m < 500:  # stable and near-neutral
             continue
-        zmod = mean_plume_height(100.0, obukhov_length_m=r.obukhov_length_m, roughness_length_m=ROUGHNESS_LENGTH_M,
-                                 source_height_m=r.source_height_m)
+        zmod = mean_plume_height(
+            100.0,
+            obukhov_length_m=r.obukhov_length_m,
+            roughness_length_m=ROUGHNESS_LENGTH_M,
+            source_height_m=r.source_height_m,
+        )
         ratios.append(float(zmod) / zobs)
     assert len(ratios) >= 8
     assert 0.8 <= np.median(ratios) <= 1.25

@@ -58,8 +58,14 @@ def test_bad_options_are_rejected():
 def test_prairie_grass_rate_within_factor_two_with_known_source(run_number):
     run = next(r for r in load_prairie_grass(PG) if r.run == run_number)
     obs = validate_observations(run_observations(run), origin=(42.49, -98.57))
-    r = invert_source(obs, source_known=(0.0, 0.0), source_heights_m=(run.source_height_m,),
-                      wind_height_m=WIND_HEIGHT_M, roughness_length_m=ROUGHNESS_LENGTH_M, n_samples=200)
+    r = invert_source(
+        obs,
+        source_known=(0.0, 0.0),
+        source_heights_m=(run.source_height_m,),
+        wind_height_m=WIND_HEIGHT_M,
+        roughness_length_m=ROUGHNESS_LENGTH_M,
+        n_samples=200,
+    )
     assert 0.5 <= r.q_g_s / run.release_rate_g_s <= 2.0
 
 
@@ -109,7 +115,7 @@ def test_prairie_grass_loss_factors_multiply_the_reported_concentrations():
         head = lines[i].split(",")
         n = int(lines[i + 1].split(",")[0])
         if int(head[0]) == 5 and float(head[4]) == 50.0:
-            raw = {float(v.split()[0]): float(v.split()[3]) for v in lines[i + 2:i + 2 + n]}
+            raw = {float(v.split()[0]): float(v.split()[3]) for v in lines[i + 2 : i + 2 + n]}
         i += 2 + n
     run = next(r for r in load_prairie_grass(PG) if r.run == 5)
     arc = run.arcs[run.arcs.radius_m == 50.0]
@@ -132,19 +138,22 @@ def test_common_model_error_pools_prior_with_crossing_scatter():
     assert tau == pytest.approx(np.sqrt((2 * 0.1**2 + 39 * s**2) / 41))
 
 
-@pytest.mark.parametrize("options, field", [
-    (dict(roughness_length_m=0.0), "roughness_length_m"),
-    (dict(roughness_length_m=-1.0), "roughness_length_m"),
-    (dict(roughness_length_m=12.0), "roughness_length_m"),
-    (dict(wind_height_m=0.0), "wind_height_m"),
-    (dict(wind_height_m=float("nan")), "wind_height_m"),
-    (dict(source_known=(float("nan"), float("nan"))), "source_known"),
-    (dict(source_known=(500.0, 0.0), prior_box=(-100, 100, -100, 100)), "source_known"),
-    (dict(prior_box=(0, float("inf"), 0, 1)), "prior_box"),
-    (dict(source_heights_m=(1.0, float("nan"))), "source_heights_m"),
-    (dict(wind_average_s=float("nan")), "wind_average_s"),
-    (dict(seed=-1), "seed"),
-])
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        (dict(roughness_length_m=0.0), "roughness_length_m"),
+        (dict(roughness_length_m=-1.0), "roughness_length_m"),
+        (dict(roughness_length_m=12.0), "roughness_length_m"),
+        (dict(wind_height_m=0.0), "wind_height_m"),
+        (dict(wind_height_m=float("nan")), "wind_height_m"),
+        (dict(source_known=(float("nan"), float("nan"))), "source_known"),
+        (dict(source_known=(500.0, 0.0), prior_box=(-100, 100, -100, 100)), "source_known"),
+        (dict(prior_box=(0, float("inf"), 0, 1)), "prior_box"),
+        (dict(source_heights_m=(1.0, float("nan"))), "source_heights_m"),
+        (dict(wind_average_s=float("nan")), "wind_average_s"),
+        (dict(seed=-1), "seed"),
+    ],
+)
 def test_input_checks_name_the_parameter(options, field):
     from plumetrace.insitu.inversion import validate_inversion_inputs
 

@@ -26,7 +26,9 @@ def _result(rows: int = 30, cols: int = 20, **attrs) -> xr.Dataset:
 
 
 def test_round_trip_projected(tmp_path):
-    result = _result(crs="EPSG:32611", transform=[30.0, 0.0, 5e5, 0.0, -30.0, 4e6], acquisition_time="2026-01-02T03:04:05Z")
+    result = _result(
+        crs="EPSG:32611", transform=[30.0, 0.0, 5e5, 0.0, -30.0, 4e6], acquisition_time="2026-01-02T03:04:05Z"
+    )
     info = write_enhancement(result, tmp_path / "e.tif")
     assert info["orthorectified"] is False and info["shape"] == (30, 20)
     back = read_enhancement(tmp_path / "e.tif")
@@ -94,8 +96,17 @@ def test_file_without_product_bands(tmp_path):
     import rasterio
 
     path = tmp_path / "plain.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=2, height=2, count=1, dtype="float32", crs="EPSG:4326",
-                       transform=rasterio.transform.from_origin(0, 2, 1, 1)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=2,
+        height=2,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=rasterio.transform.from_origin(0, 2, 1, 1),
+    ) as dst:
         dst.write(np.zeros((1, 2, 2), np.float32))
     with pytest.raises(InvalidFileError, match="band description"):
         read_enhancement(path)
@@ -172,8 +183,9 @@ def test_only_the_enhancement_band_is_required(tmp_path):
     assert list(back.data_vars) == ["enhancement"]
 
 
-@pytest.mark.parametrize("content, problem", [(b"", "empty"), (b"\x89PNG\r\n\x1a\n0000", "PNG image"),
-                                              (b"x,y\n1,2\n", "not a GeoTIFF")])
+@pytest.mark.parametrize(
+    "content, problem", [(b"", "empty"), (b"\x89PNG\r\n\x1a\n0000", "PNG image"), (b"x,y\n1,2\n", "not a GeoTIFF")]
+)
 def test_files_that_are_not_geotiffs(tmp_path, content, problem):
     path = tmp_path / "x.tif"
     path.write_bytes(content)

@@ -37,8 +37,13 @@ def write_emit_like(
         nc.time_coverage_start = "2023-08-01T18:31:26+0000"
         nc.geotransform = np.array(GEOTRANSFORM)
         nc.spatial_ref = CRS.from_epsg(4326).to_wkt()
-        for name, size in (("downtrack", lines), ("crosstrack", samples), ("bands", bands),
-                           ("ortho_y", glt_x.shape[0]), ("ortho_x", glt_x.shape[1])):
+        for name, size in (
+            ("downtrack", lines),
+            ("crosstrack", samples),
+            ("bands", bands),
+            ("ortho_y", glt_x.shape[0]),
+            ("ortho_x", glt_x.shape[1]),
+        ):
             nc.createDimension(name, size)
         var = nc.createVariable("radiance", "f4", ("downtrack", "crosstrack", "bands"), fill_value=-9999.0)
         var.units = units
@@ -112,9 +117,16 @@ def test_radiance_units_are_converted(tmp_path):
 def test_round_trip_through_writer(tmp_path):
     radiance = _radiance()
     radiance[0, 0, 2] = np.nan
-    scene = make_scene(radiance, WAVELENGTH_NM, FWHM_NM, sensor="emit", acquisition_time="2023-08-01T18:31:26Z",
-                       crs=CRS.from_epsg(32611).to_wkt(), transform=(60.0, 0.0, 400000.0, 0.0, -60.0, 3770000.0),
-                       solar_zenith_deg=28.5)
+    scene = make_scene(
+        radiance,
+        WAVELENGTH_NM,
+        FWHM_NM,
+        sensor="emit",
+        acquisition_time="2023-08-01T18:31:26Z",
+        crs=CRS.from_epsg(32611).to_wkt(),
+        transform=(60.0, 0.0, 400000.0, 0.0, -60.0, 3770000.0),
+        solar_zenith_deg=28.5,
+    )
     path = write_emit_netcdf(scene, tmp_path / "sim.nc")
     assert is_emit_netcdf(path)
     back = read_emit_l1b(path)

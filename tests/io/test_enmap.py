@@ -17,8 +17,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreference
 LINES, SAMPLES = 6, 5
 # VNIR bands first, then SWIR; they overlap near 950 nm
 BANDS = [  # (centre nm, fwhm nm, gain, offset)
-    (420.0, 6.5, 0.003, -0.5), (650.0, 7.0, 0.002, -0.4), (960.0, 8.0, 0.0015, -0.3),
-    (940.0, 10.5, 0.0012, -0.2), (1650.0, 9.0, 0.001, -0.1), (2300.0, 8.5, 0.0008, 0.0),
+    (420.0, 6.5, 0.003, -0.5),
+    (650.0, 7.0, 0.002, -0.4),
+    (960.0, 8.0, 0.0015, -0.3),
+    (940.0, 10.5, 0.0012, -0.2),
+    (1650.0, 9.0, 0.001, -0.1),
+    (2300.0, 8.5, 0.0008, 0.0),
 ]
 BASE = "ENMAP01-____L1B-DT0000012345_20230704T101010Z_001_V010303_20230705T000000Z"
 
@@ -65,9 +69,7 @@ def test_reads_product_folder(tmp_path):
     assert isinstance(scene["radiance"].data, da.Array)
     values = scene["radiance"].values
     # radiance = DN * gain + offset in mW m-2 sr-1 nm-1 = 0.1 uW cm-2 sr-1 nm-1
-    for out_band, (in_band, (_, _, gain, offset)) in enumerate(
-        (i, BANDS[i]) for i in (0, 1, 3, 2, 4, 5)
-    ):
+    for out_band, (in_band, (_, _, gain, offset)) in enumerate((i, BANDS[i]) for i in (0, 1, 3, 2, 4, 5)):
         np.testing.assert_allclose(values[1:, :, out_band], 0.1 * (dn[in_band, 1:] * gain + offset), rtol=1e-5)
     assert np.all(np.isnan(values[0, 0]))  # nodata
     assert scene.attrs["sensor"] == "enmap"

@@ -133,7 +133,7 @@ def test_data_types_and_byte_orders(tmp_path, dtype, code):
 def test_header_offset_ignore_value_micrometres_and_radiance_units(tmp_path):
     cube = _cube()
     cube[0, 0, :] = -9999.0
-    path = write_raw_envi(
+    write_raw_envi(
         tmp_path / "cube.dat",
         cube,
         offset=512,
@@ -212,7 +212,11 @@ def test_obs_bands_found_by_name(tmp_path):
     obs = np.zeros((7, 5, 3), dtype=np.float32)
     obs[:, :, 0], obs[:, :, 1], obs[:, :, 2] = 40.0, 7.0, 123.0
     write_raw_envi(
-        tmp_path / "x_rdn_obs", obs, wavelength=None, fwhm=None, units=None,
+        tmp_path / "x_rdn_obs",
+        obs,
+        wavelength=None,
+        fwhm=None,
+        units=None,
         extra="band names = {To-sun zenith (0 to 90 degrees from zenith), To-sensor zenith (0 to 90 degrees from zenith), Path length (m)}",
     )
     scene = read_envi(path)
@@ -342,8 +346,9 @@ def test_large_file_opens_instantly_and_streams_with_bounded_memory(tmp_path):
         f"interleave = bil\nbyte order = 0\nwavelength units = Nanometers\nwavelength = {{{wavelengths}}}\n"
         f"fwhm = {{{', '.join(['5.0'] * bands)}}}\n"
     )
-    result = subprocess.run([sys.executable, "-c", _STREAM_SCRIPT, str(path)], capture_output=True, text=True,
-                            timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _STREAM_SCRIPT, str(path)], capture_output=True, text=True, timeout=120, check=True
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["mean"] == 0.0
     assert report["open_s"] < 5.0  # ~0.1 s idle; generous for a loaded 2-core CI machine
@@ -374,8 +379,9 @@ def test_igm_companion(tmp_path):
 
 def test_companion_on_another_grid_is_rejected(tmp_path):
     path = write_raw_envi(tmp_path / "x_rdn_img", _cube())
-    write_raw_envi(tmp_path / "x_rdn_loc", np.zeros((6, 5, 3)), dtype="<f8", data_type=5, wavelength=None,
-                   fwhm=None, units=None)
+    write_raw_envi(
+        tmp_path / "x_rdn_loc", np.zeros((6, 5, 3)), dtype="<f8", data_type=5, wavelength=None, fwhm=None, units=None
+    )
     with pytest.raises(InvalidFileError, match=r"x_rdn_loc: samples/lines: loc grid \(6, 5\)"):
         read_envi(path)
 

@@ -11,11 +11,17 @@ ORIGIN = (40.0, -100.0)
 
 
 def _table(**over):
-    df = pd.DataFrame({
-        "time": ["2026-06-01T10:00:00Z", "2026-06-01T10:00:01Z", "2026-06-01T10:00:02Z"],
-        "x_m": [10.0, 20.0, 30.0], "y_m": [0.0, 1.0, 2.0], "z_m": [2.0, 2.0, 2.0],
-        "concentration_mg_m3": [1.3, 1.4, 1.3], "wind_speed_m_s": [4.0, 4.0, 4.0], "wind_dir_deg": [270.0] * 3,
-    })
+    df = pd.DataFrame(
+        {
+            "time": ["2026-06-01T10:00:00Z", "2026-06-01T10:00:01Z", "2026-06-01T10:00:02Z"],
+            "x_m": [10.0, 20.0, 30.0],
+            "y_m": [0.0, 1.0, 2.0],
+            "z_m": [2.0, 2.0, 2.0],
+            "concentration_mg_m3": [1.3, 1.4, 1.3],
+            "wind_speed_m_s": [4.0, 4.0, 4.0],
+            "wind_dir_deg": [270.0] * 3,
+        }
+    )
     for k, v in over.items():
         if v is None:
             df = df.drop(columns=k)
@@ -46,8 +52,16 @@ def test_lat_lon_positions_are_projected_around_the_origin():
 
 
 def test_ppm_with_gas_and_beams(tmp_path):
-    df = _table(concentration_mg_m3=None, concentration_ppm=[2.0, 2.1, 2.0], x0_m=[0, 0, 0], y0_m=[0, 0, 0],
-                z0_m=[1, 1, 1], x1_m=[100, 100, 100], y1_m=[0, 0, 0], z1_m=[1, 1, 1])
+    df = _table(
+        concentration_mg_m3=None,
+        concentration_ppm=[2.0, 2.1, 2.0],
+        x0_m=[0, 0, 0],
+        y0_m=[0, 0, 0],
+        z0_m=[1, 1, 1],
+        x1_m=[100, 100, 100],
+        y1_m=[0, 0, 0],
+        z1_m=[1, 1, 1],
+    )
     path = tmp_path / "obs.csv"
     df.to_csv(path, index=False)
     obs = read_observations(path, origin=ORIGIN, gas="ch4")
@@ -61,16 +75,22 @@ def test_parquet_is_read(tmp_path):
     assert len(read_observations(path, origin=ORIGIN)) == 3
 
 
-@pytest.mark.parametrize("over,field", [
-    (dict(wind_speed_m_s=None, wind_dir_deg=None), "wind"),
-    (dict(concentration_mg_m3=None, concentration_ug_m3=[1, 2, 3]), "concentration_ug_m3"),
-    (dict(time=["2026-06-01T10:00:02Z", "2026-06-01T10:00:01Z", "2026-06-01T10:00:03Z"]), "time"),
-    (dict(x_m=[1.0, np.nan, 3.0]), "x_m"),
-    (dict(x0_m=[0, 0, 0], y0_m=[0, 0, 0], z0_m=[1, 1, 1], x1_m=[0, 0, 0], y1_m=[0, 0, 0], z1_m=[1, 1, 1]), "zero length"),
-    (dict(concentration_mg_m3=None, concentration_ppm=[1, 2, 3]), "gas_name"),
-    (dict(stability=["D", "Q", "D"]), "stability"),
-    (dict(wind_speed_m_s=[4.0, np.nan, 4.0]), "wind_speed_m_s"),
-])
+@pytest.mark.parametrize(
+    "over,field",
+    [
+        (dict(wind_speed_m_s=None, wind_dir_deg=None), "wind"),
+        (dict(concentration_mg_m3=None, concentration_ug_m3=[1, 2, 3]), "concentration_ug_m3"),
+        (dict(time=["2026-06-01T10:00:02Z", "2026-06-01T10:00:01Z", "2026-06-01T10:00:03Z"]), "time"),
+        (dict(x_m=[1.0, np.nan, 3.0]), "x_m"),
+        (
+            dict(x0_m=[0, 0, 0], y0_m=[0, 0, 0], z0_m=[1, 1, 1], x1_m=[0, 0, 0], y1_m=[0, 0, 0], z1_m=[1, 1, 1]),
+            "zero length",
+        ),
+        (dict(concentration_mg_m3=None, concentration_ppm=[1, 2, 3]), "gas_name"),
+        (dict(stability=["D", "Q", "D"]), "stability"),
+        (dict(wind_speed_m_s=[4.0, np.nan, 4.0]), "wind_speed_m_s"),
+    ],
+)
 def test_bad_tables_are_rejected(over, field):
     with pytest.raises(InvalidFileError, match=field.replace("-", r"\-")):
         validate_observations(_table(**over), origin=ORIGIN)
@@ -110,14 +130,17 @@ def test_repeated_column_is_refused(tmp_path):
         read_observations(path, origin=ORIGIN)
 
 
-@pytest.mark.parametrize("over, field", [
-    (dict(x_m=None, y_m=None, lat=[40.0, 91.0, 40.0], lon=-100.0), "lat"),
-    (dict(x_m=None, y_m=None, lat=40.0, lon=[-100.0, -100.0, 181.0]), "lon"),
-    (dict(wind_speed_m_s=[4.0, 500.0, 4.0]), "wind_speed_m_s"),
-    (dict(wind_dir_deg=[270.0, 361.0, 270.0]), "wind_dir_deg"),
-    (dict(x_m=[1.0, 1e300, 3.0]), "x_m"),
-    (dict(concentration_mg_m3=None, concentration_ppm=2.0, temperature_k=[293.0, 0.0, 293.0]), "temperature_k"),
-])
+@pytest.mark.parametrize(
+    "over, field",
+    [
+        (dict(x_m=None, y_m=None, lat=[40.0, 91.0, 40.0], lon=-100.0), "lat"),
+        (dict(x_m=None, y_m=None, lat=40.0, lon=[-100.0, -100.0, 181.0]), "lon"),
+        (dict(wind_speed_m_s=[4.0, 500.0, 4.0]), "wind_speed_m_s"),
+        (dict(wind_dir_deg=[270.0, 361.0, 270.0]), "wind_dir_deg"),
+        (dict(x_m=[1.0, 1e300, 3.0]), "x_m"),
+        (dict(concentration_mg_m3=None, concentration_ppm=2.0, temperature_k=[293.0, 0.0, 293.0]), "temperature_k"),
+    ],
+)
 def test_impossible_values_are_refused_naming_the_column(over, field):
     with pytest.raises(InvalidFileError, match=f"<table>: [a-z_/]*{field}"):
         validate_observations(_table(**over), origin=ORIGIN, gas="ch4")

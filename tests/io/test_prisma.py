@@ -24,16 +24,22 @@ def _dn(nbands: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(1000, 60000, size=(LINES, nbands, SAMPLES), dtype=np.uint16)
 
 
-def write_prisma_like(path: Path, *, cw_swir: np.ndarray = CW_SWIR, swir_dn: np.ndarray | None = None,
-                      drop: str | None = None) -> tuple[Path, np.ndarray, np.ndarray]:
+def write_prisma_like(
+    path: Path, *, cw_swir: np.ndarray = CW_SWIR, swir_dn: np.ndarray | None = None, drop: str | None = None
+) -> tuple[Path, np.ndarray, np.ndarray]:
     vnir_dn, swir_dn = _dn(CW_VNIR.size, 1), _dn(CW_SWIR.size, 2) if swir_dn is None else swir_dn
     with h5py.File(path, "w") as handle:
         attrs = {
-            "List_Cw_Vnir": CW_VNIR.astype(np.float32), "List_Fwhm_Vnir": FWHM_VNIR.astype(np.float32),
-            "List_Cw_Swir": cw_swir.astype(np.float32), "List_Fwhm_Swir": FWHM_SWIR.astype(np.float32),
-            "ScaleFactor_Vnir": np.float32(SCALE_VNIR), "ScaleFactor_Swir": np.float32(SCALE_SWIR),
-            "Offset_Vnir": np.float32(0.0), "Offset_Swir": np.float32(0.0),
-            "Product_StartTime": np.bytes_("2021-06-15T10:22:05.123"), "Sun_zenith_angle": np.float32(27.5),
+            "List_Cw_Vnir": CW_VNIR.astype(np.float32),
+            "List_Fwhm_Vnir": FWHM_VNIR.astype(np.float32),
+            "List_Cw_Swir": cw_swir.astype(np.float32),
+            "List_Fwhm_Swir": FWHM_SWIR.astype(np.float32),
+            "ScaleFactor_Vnir": np.float32(SCALE_VNIR),
+            "ScaleFactor_Swir": np.float32(SCALE_SWIR),
+            "Offset_Vnir": np.float32(0.0),
+            "Offset_Swir": np.float32(0.0),
+            "Product_StartTime": np.bytes_("2021-06-15T10:22:05.123"),
+            "Sun_zenith_angle": np.float32(27.5),
         }
         for key, value in attrs.items():
             if key != drop:

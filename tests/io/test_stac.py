@@ -59,8 +59,13 @@ def test_non_finite_and_numpy_properties_are_written_as_strict_json(tmp_path):
     item = make_item("x", geometry=None, bbox=None, datetime=None, properties=props)
     text = write_item(item, tmp_path / "x.json").read_text()
     data = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in STAC JSON"))
-    assert {k: data["properties"][k] for k in props} == {"a": None, "b": 2.5, "c": [0, 1, 2], "d": {"e": None},
-                                                         "f": [1, 2]}
+    assert {k: data["properties"][k] for k in props} == {
+        "a": None,
+        "b": 2.5,
+        "c": [0, 1, 2],
+        "d": {"e": None},
+        "f": [1, 2],
+    }
 
 
 @pytest.mark.parametrize("datetime", [None, "2026-06-21T18:30:00Z"])

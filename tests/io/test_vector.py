@@ -33,7 +33,7 @@ def test_polygon_with_hole_round_trips(tmp_path, donut, suffix):
     # Area of shell minus hole, exactly as written
     assert poly.area == pytest.approx(0.1 * 0.1 - 0.02 * 0.02, rel=1e-9)
     assert poly.symmetric_difference(donut).area < 1e-12
-    (_, props), = read_features(path)
+    ((_, props),) = read_features(path)
     assert props["name"] == "aoi"
 
 
@@ -75,8 +75,11 @@ def test_missing_file(tmp_path):
 def test_self_intersecting_polygon_is_refused(tmp_path):
     bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
     path = tmp_path / "bow.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": bowtie, "properties": {}}]}))
+    path.write_text(
+        json.dumps(
+            {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": bowtie, "properties": {}}]}
+        )
+    )
     with pytest.raises(InvalidFileError, match=r"bow.geojson: features\[0\].geometry: invalid polygon: Self-inter"):
         read_polygons(path)
 
@@ -120,8 +123,14 @@ def test_non_polygon_refused_by_read_polygons(tmp_path):
 
 def test_projected_coordinates_refused(tmp_path):
     path = tmp_path / "utm.geojson"
-    path.write_text(json.dumps({"type": "Polygon", "coordinates": [
-        [[500000, 5500000], [501000, 5500000], [501000, 5501000], [500000, 5500000]]]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "Polygon",
+                "coordinates": [[[500000, 5500000], [501000, 5500000], [501000, 5501000], [500000, 5500000]]],
+            }
+        )
+    )
     with pytest.raises(InvalidFileError, match="not lon/lat degrees"):
         read_polygons(path)
 
@@ -151,10 +160,13 @@ def test_polygon_drawn_across_antimeridian_is_read_as_crossing_it(tmp_path):
     assert poly.is_valid
 
 
-@pytest.mark.parametrize("ring,match", [
-    ([[-102, 31.8], [-101.98, 31.8], [-101.96, 31.8], [-102, 31.8]], "polygon has zero area"),
-    ([[200, 31.8], [200.05, 31.8], [200.05, 31.85], [200, 31.8]], r"longitude 200.05 is outside \[-180, 180\]"),
-])
+@pytest.mark.parametrize(
+    "ring,match",
+    [
+        ([[-102, 31.8], [-101.98, 31.8], [-101.96, 31.8], [-102, 31.8]], "polygon has zero area"),
+        ([[200, 31.8], [200.05, 31.8], [200.05, 31.85], [200, 31.8]], r"longitude 200.05 is outside \[-180, 180\]"),
+    ],
+)
 def test_flat_or_out_of_range_polygon_is_refused(tmp_path, ring, match):
     path = tmp_path / "aoi.geojson"
     path.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
@@ -164,8 +176,9 @@ def test_flat_or_out_of_range_polygon_is_refused(tmp_path, ring, match):
 
 def test_antimeridian_polygon_past_180_is_kept(tmp_path):
     path = tmp_path / "aoi.geojson"
-    path.write_text(json.dumps({"type": "Polygon", "coordinates": [[[179.9, 10], [180.1, 10], [180.1, 10.1],
-                                                                    [179.9, 10]]]}))
+    path.write_text(
+        json.dumps({"type": "Polygon", "coordinates": [[[179.9, 10], [180.1, 10], [180.1, 10.1], [179.9, 10]]]})
+    )
     assert read_polygons(path)[0].area > 0
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon, box
-import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # plan_frames: test helper beside this file
 from plan_frames import AEQD  # noqa: E402
@@ -107,8 +107,18 @@ def test_random_areas_are_covered_without_entering_no_fly_zones(scenario):
     buffered = [z.buffer(buffer_m) for z in zones_m]
     assume(not any(b.covers(area_m) for b in buffered))
     home = frame.to_lonlat(home_m)
-    plan = plan_survey([area_ll], swath_m=swath_m, altitude_agl_m=1000, speed_m_s=50, home_lonlat=home.coords[0],
-                       overlap=overlap, zones=zones, buffer_m=buffer_m, endurance_min=60, turn_radius_m=200)
+    plan = plan_survey(
+        [area_ll],
+        swath_m=swath_m,
+        altitude_agl_m=1000,
+        speed_m_s=50,
+        home_lonlat=home.coords[0],
+        overlap=overlap,
+        zones=zones,
+        buffer_m=buffer_m,
+        endurance_min=60,
+        turn_radius_m=200,
+    )
     assert plan.summary["coverage_fraction"] >= 0.99
     # Independent check in an azimuthal-equidistant frame against the *unbuffered* zones: every leg keeps
     # at least the buffer distance (0.2 % + 0.5 m slack for the different projections).

@@ -34,16 +34,26 @@ FRAME = AEQD(-102.0, 31.8)
 
 
 def _plan(waypoints, home=(-102.0, 31.8), zones=()):
-    return FlightPlan(mode="survey", home_lonlat=home, sorties=[waypoints], lines_lonlat=[], zones=list(zones),
-                      no_fly_buffered_lonlat=[(z.name, z.polygon_lonlat) for z in zones if z.kind == "no_fly"],
-                      aoi_lonlat=[], cruise_altitude_m=100.0, speed_m_s=20.0, summary={"mode": "survey"})
+    return FlightPlan(
+        mode="survey",
+        home_lonlat=home,
+        sorties=[waypoints],
+        lines_lonlat=[],
+        zones=list(zones),
+        no_fly_buffered_lonlat=[(z.name, z.polygon_lonlat) for z in zones if z.kind == "no_fly"],
+        aoi_lonlat=[],
+        cruise_altitude_m=100.0,
+        speed_m_s=20.0,
+        summary={"mode": "survey"},
+    )
 
 
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(
         st.tuples(st.floats(-179.999, 179.999), st.floats(-89.9, 89.9), st.floats(5.0, 5000.0)),
-        min_size=1, max_size=30,
+        min_size=1,
+        max_size=30,
     )
 )
 def test_qgc_plan_parses_back_to_the_same_waypoints(tmp_path_factory, points):
@@ -59,8 +69,13 @@ def test_qgc_plan_parses_back_to_the_same_waypoints(tmp_path_factory, points):
 
 
 def test_qgc_plan_structure_matches_the_documented_format(tmp_path):
-    zones = [Zone("ok", "permitted", box(-102.1, 31.7, -101.9, 31.9)), Zone("no", "no_fly", box(-102.0, 31.8, -101.99, 31.81))]
-    path = write_qgc_plan(tmp_path / "s.plan", _plan([PlanWaypoint(-101.95, 31.85, 120.0, "line_start")], zones=zones), 0)
+    zones = [
+        Zone("ok", "permitted", box(-102.1, 31.7, -101.9, 31.9)),
+        Zone("no", "no_fly", box(-102.0, 31.8, -101.99, 31.81)),
+    ]
+    path = write_qgc_plan(
+        tmp_path / "s.plan", _plan([PlanWaypoint(-101.95, 31.85, 120.0, "line_start")], zones=zones), 0
+    )
     doc = json.loads(path.read_text())
     assert doc["fileType"] == "Plan" and doc["version"] == 1 and doc["groundStation"] == "QGroundControl"
     mission = doc["mission"]
@@ -128,7 +143,13 @@ def test_bad_plan_files(tmp_path):
     p.write_text(json.dumps({"fileType": "Mission"}))
     with pytest.raises(InvalidFileError, match="fileType"):
         read_qgc_plan(p)
-    p.write_text(json.dumps({"fileType": "Plan", "mission": {"items": [{"command": 16, "params": [0]}],
-                                                              "plannedHomePosition": [1, 2, 0]}}))
+    p.write_text(
+        json.dumps(
+            {
+                "fileType": "Plan",
+                "mission": {"items": [{"command": 16, "params": [0]}], "plannedHomePosition": [1, 2, 0]},
+            }
+        )
+    )
     with pytest.raises(InvalidFileError, match=r"mission.items\[0\]"):
         read_qgc_plan(p)

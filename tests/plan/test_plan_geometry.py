@@ -16,8 +16,14 @@ GEOD = Geod(ellps="WGS84")
 
 def _square(lon, lat, half_deg_lat):
     dlon = half_deg_lat / max(np.cos(np.radians(lat)), 0.02)
-    return Polygon([(lon - dlon, lat - half_deg_lat), (lon + dlon, lat - half_deg_lat),
-                    (lon + dlon, lat + half_deg_lat), (lon - dlon, lat + half_deg_lat)])
+    return Polygon(
+        [
+            (lon - dlon, lat - half_deg_lat),
+            (lon + dlon, lat - half_deg_lat),
+            (lon + dlon, lat + half_deg_lat),
+            (lon - dlon, lat + half_deg_lat),
+        ]
+    )
 
 
 def test_unwrap_longitudes_across_antimeridian():

@@ -137,10 +137,13 @@ def test_projection_is_centred_on_the_area_not_on_home():
     assert far.summary["n_lines"] == near.summary["n_lines"]
 
 
-@pytest.mark.parametrize("home,endurance,match", [
-    ((11.6, 48.1), None, r"^home: .* km from the area of interest; take off within 500 km"),
-    (FRAME.to_lonlat(Point(-30_000, 0)).coords[0], 10.0, r"^home: .* more than the endurance of 10 min"),
-])
+@pytest.mark.parametrize(
+    "home,endurance,match",
+    [
+        ((11.6, 48.1), None, r"^home: .* km from the area of interest; take off within 500 km"),
+        (FRAME.to_lonlat(Point(-30_000, 0)).coords[0], 10.0, r"^home: .* more than the endurance of 10 min"),
+    ],
+)
 def test_home_too_far_is_refused(home, endurance, match):
     with pytest.raises(InvalidInputError, match=match):
         plan_survey([AREA], **(BASE | {"home_lonlat": home, "endurance_min": endurance}))

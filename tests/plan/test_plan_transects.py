@@ -51,13 +51,26 @@ def test_transect_through_no_fly_zone_is_refused_not_trimmed():
     lon_c, lat_c, _ = GEOD.fwd(*src, 90.0, 500.0)
     zone = Zone("school", "no_fly", Point(lon_c, lat_c).buffer(0.0005))
     with pytest.raises(InvalidInputError, match="school"):
-        plan_transects(src, wind_from_deg=270, distances_m=[500], altitudes_m=[50], speed_m_s=10,
-                       home_lonlat=(9.99, 50.0), zones=[zone])
+        plan_transects(
+            src,
+            wind_from_deg=270,
+            distances_m=[500],
+            altitudes_m=[50],
+            speed_m_s=10,
+            home_lonlat=(9.99, 50.0),
+            zones=[zone],
+        )
 
 
 def test_transect_plan_returns_home():
-    plan = plan_transects((10.0, 50.0), wind_from_deg=270, distances_m=[200, 500], altitudes_m=[50],
-                          speed_m_s=10, home_lonlat=(9.99, 50.0))
+    plan = plan_transects(
+        (10.0, 50.0),
+        wind_from_deg=270,
+        distances_m=[200, 500],
+        altitudes_m=[50],
+        speed_m_s=10,
+        home_lonlat=(9.99, 50.0),
+    )
     assert plan.summary["n_sorties"] == 1
     assert [w.kind for w in plan.sorties[0]] == ["line_start", "line_end", "line_start", "line_end"]
     assert plan.summary["mode"] == "transects"

@@ -28,6 +28,8 @@ def gaussian_plume_ppm_m(
     along = ((rows - source_rc[0]) * dr + (cols - source_rc[1]) * dc) * pixel_size_m
     across = ((rows - source_rc[0]) * (-dc) + (cols - source_rc[1]) * dr) * pixel_size_m
     sigma_y = sigma0_m + spread * np.clip(along, 0, None)
-    column_kg_m2 = (rate_kg_h / 3600.0) / (wind_speed_m_s * np.sqrt(2 * np.pi) * sigma_y) * np.exp(-0.5 * (across / sigma_y) ** 2)
+    column_kg_m2 = (
+        (rate_kg_h / 3600.0) / (wind_speed_m_s * np.sqrt(2 * np.pi) * sigma_y) * np.exp(-0.5 * (across / sigma_y) ** 2)
+    )
     column_kg_m2[along < 0] = 0.0
     return column_kg_m2 / ppm_m_to_kg_m2("ch4")

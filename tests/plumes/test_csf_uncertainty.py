@@ -37,8 +37,17 @@ def plume(analytic_plume):
 
 def _csf(plume, cal: UeffCalibration, **options):
     truth, mask = plume
-    kwargs = dict(source_rc=(30, 10), wind_dir_deg=270.0, wind_dir_sigma_deg=0.0, wind_speed_m_s=4.0,
-                  wind_speed_sigma_m_s=0.0, downwind_rc=_east, pixel_size_m=30.0, calibration=cal, n_samples=400)
+    kwargs = dict(
+        source_rc=(30, 10),
+        wind_dir_deg=270.0,
+        wind_dir_sigma_deg=0.0,
+        wind_speed_m_s=4.0,
+        wind_speed_sigma_m_s=0.0,
+        downwind_rc=_east,
+        pixel_size_m=30.0,
+        calibration=cal,
+        n_samples=400,
+    )
     kwargs.update(options)
     return monte_carlo_csf(truth, mask, **kwargs)
 
@@ -91,8 +100,17 @@ def test_table_rows_carry_csf_random_and_systematic_parts(plume):
 def test_csf_draws_give_exactly_the_monte_carlo_interval(plume):
     truth, mask = plume
     cal = replace(UEFF_TABLE["emit"], csf_rel_sigma=0.25)
-    options = dict(source_rc=(30, 10), wind_dir_deg=265.0, wind_dir_sigma_deg=15.0, wind_speed_m_s=3.5,
-                   wind_speed_sigma_m_s=1.05, downwind_rc=_east, pixel_size_m=30.0, n_samples=150, seed=7)
+    options = dict(
+        source_rc=(30, 10),
+        wind_dir_deg=265.0,
+        wind_dir_sigma_deg=15.0,
+        wind_speed_m_s=3.5,
+        wind_speed_sigma_m_s=1.05,
+        downwind_rc=_east,
+        pixel_size_m=30.0,
+        n_samples=150,
+        seed=7,
+    )
     parts = csf_draws(truth, mask, csf_c=cal.csf_c, **options)
     est = monte_carlo_csf(truth, mask, calibration=cal, **options)
     low, high = np.percentile(parts.wind_draws_kg_h * np.exp(0.25 * parts.random_normals), [15.865, 84.135])
@@ -134,15 +152,22 @@ def test_calibration_from_draws_recovers_a_known_sigma_and_covers_fresh_rows():
 def test_score_is_the_smallest_sigma_at_which_monte_carlo_csf_holds_the_truth(plume):
     # the conformal score on csf_draws is the σ at which monte_carlo_csf's own interval starts to hold the truth
     truth_map, mask = plume
-    options = dict(source_rc=(30, 10), wind_dir_sigma_deg=15.0, wind_speed_sigma_m_s=0.9, downwind_rc=_east,
-                   pixel_size_m=30.0, n_samples=60)
+    options = dict(
+        source_rc=(30, 10),
+        wind_dir_sigma_deg=15.0,
+        wind_speed_sigma_m_s=0.9,
+        downwind_rc=_east,
+        pixel_size_m=30.0,
+        n_samples=60,
+    )
     cal = UEFF_TABLE["emit"]
     rows = [(255.0, 3.0, 11), (280.0, 5.5, 12), (270.0, 2.4, 13), (262.0, 4.8, 14), (275.0, 3.9, 15)]
     truths = [Q * 2.0, Q * 0.4, Q * 2.5, Q * 0.45, Q * 1.9]  # outside every σ = 0 interval
     bases, normals = [], []
-    for (direction, speed, seed) in rows:
-        d = csf_draws(truth_map, mask, wind_dir_deg=direction, wind_speed_m_s=speed, csf_c=cal.csf_c, seed=seed,
-                      **options)
+    for direction, speed, seed in rows:
+        d = csf_draws(
+            truth_map, mask, wind_dir_deg=direction, wind_speed_m_s=speed, csf_c=cal.csf_c, seed=seed, **options
+        )
         bases.append(d.wind_draws_kg_h)
         normals.append(d.random_normals)
     result = calibrate_sigma_from_draws(bases, normals, truths, tolerance=1e-3)
@@ -150,8 +175,15 @@ def test_score_is_the_smallest_sigma_at_which_monte_carlo_csf_holds_the_truth(pl
         assert 0.0 < needed < 2.0
 
         def interval(sigma: float) -> tuple[float, float]:
-            return monte_carlo_csf(truth_map, mask, wind_dir_deg=direction, wind_speed_m_s=speed, seed=seed,
-                                   calibration=replace(cal, csf_rel_sigma=sigma), **options).interval68_kg_h
+            return monte_carlo_csf(
+                truth_map,
+                mask,
+                wind_dir_deg=direction,
+                wind_speed_m_s=speed,
+                seed=seed,
+                calibration=replace(cal, csf_rel_sigma=sigma),
+                **options,
+            ).interval68_kg_h
 
         low, high = interval(needed)
         assert low <= q <= high
@@ -171,11 +203,21 @@ def test_ime_calibration_scores_monte_carlo_rate_intervals():
     kwargs = dict(calibration=cal, n_samples=500, seeds=np.arange(6) + 40, tolerance=1e-3)
     result = calibrate_random_sigma(ime, 0.02 * ime, length, given, 0.3 * given, truths, **kwargs)
     for i in range(6):
+
         def interval(sigma: float) -> tuple[float, float]:
-            return monte_carlo_rate(ime[i], length[i], 1, wind_speed_m_s=given[i], wind_speed_sigma_m_s=0.3 * given[i],
-                                    background_sigma_ppm_m=0.0, pixel_size_m=1.0, n_samples=500, seed=40 + i,
-                                    calibration=replace(cal, model_rel_sigma=sigma), ime_sigma_kg=0.02 * ime[i]
-                                    ).interval68_kg_h
+            return monte_carlo_rate(
+                ime[i],
+                length[i],
+                1,
+                wind_speed_m_s=given[i],
+                wind_speed_sigma_m_s=0.3 * given[i],
+                background_sigma_ppm_m=0.0,
+                pixel_size_m=1.0,
+                n_samples=500,
+                seed=40 + i,
+                calibration=replace(cal, model_rel_sigma=sigma),
+                ime_sigma_kg=0.02 * ime[i],
+            ).interval68_kg_h
 
         needed = result.sigma_needed[i]
         assert 0.0 < needed < 2.0
@@ -231,12 +273,24 @@ def test_plume_records_carry_the_csf_parts_and_plume_crop_reproduces_them(plume_
     # the pipeline's CSF inputs, rebuilt from the result: the same interval to the last digit
     crop = plume_crop(result.labels.values, rec["plume_id"])
     again = monte_carlo_csf(
-        result.anomaly[crop], result.labels.values[crop] == rec["plume_id"],
-        source_rc=(rec["source_row"] - crop[0].start, rec["source_col"] - crop[1].start), wind_dir_deg=270.0,
-        wind_dir_sigma_deg=10.0, wind_speed_m_s=4.0, wind_speed_sigma_m_s=1.2, downwind_rc=result.geometry.downwind_rc,
-        pixel_size_m=30.0, calibration=row, n_samples=100, seed=3 + rec["plume_id"])
+        result.anomaly[crop],
+        result.labels.values[crop] == rec["plume_id"],
+        source_rc=(rec["source_row"] - crop[0].start, rec["source_col"] - crop[1].start),
+        wind_dir_deg=270.0,
+        wind_dir_sigma_deg=10.0,
+        wind_speed_m_s=4.0,
+        wind_speed_sigma_m_s=1.2,
+        downwind_rc=result.geometry.downwind_rc,
+        pixel_size_m=30.0,
+        calibration=row,
+        n_samples=100,
+        seed=3 + rec["plume_id"],
+    )
     assert again.interval68_kg_h == (rec["emission_rate_csf_p16_kg_h"], rec["emission_rate_csf_p84_kg_h"])
-    assert again.interval68_total_kg_h == (rec["emission_rate_csf_total_p16_kg_h"], rec["emission_rate_csf_total_p84_kg_h"])
+    assert again.interval68_total_kg_h == (
+        rec["emission_rate_csf_total_p16_kg_h"],
+        rec["emission_rate_csf_total_p84_kg_h"],
+    )
 
 
 def test_plume_crop_rejects_a_missing_plume():

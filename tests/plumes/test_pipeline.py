@@ -41,7 +41,9 @@ def test_analytic_plume_rate_source_and_position(plume_map):
 
 def test_wind_provider_is_sampled_at_the_source(plume_map):
     ds, _ = plume_map()
-    ds.attrs.update(crs=UTM_11N, transform=[30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0], acquisition_time="2026-06-01T18:00:00Z")
+    ds.attrs.update(
+        crs=UTM_11N, transform=[30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0], acquisition_time="2026-06-01T18:00:00Z"
+    )
     calls = []
 
     def provider(lat, lon, time):

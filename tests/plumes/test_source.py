@@ -20,8 +20,14 @@ def test_source_is_at_the_upwind_end_for_any_wind(direction_deg, analytic_plume)
     geometry = pixel_geometry(xr.Dataset(attrs={"pixel_size_m": pixel}))
     d_row, d_col = geometry.downwind_rc(direction_deg)
     source = (60.0, 60.0)
-    truth = analytic_plume((121, 121), source_rc=source, rate_kg_h=1000.0, wind_speed_m_s=3.0,
-                                 pixel_size_m=pixel, downwind_rc=(d_row, d_col))
+    truth = analytic_plume(
+        (121, 121),
+        source_rc=source,
+        rate_kg_h=1000.0,
+        wind_speed_m_s=3.0,
+        pixel_size_m=pixel,
+        downwind_rc=(d_row, d_col),
+    )
     rng = np.random.default_rng(int(direction_deg))
     enhancement = truth + rng.normal(0.0, 20.0, truth.shape)
     mask = truth > 100.0

@@ -21,8 +21,16 @@ COMMON = dict(background_sigma_ppm_m=0.0, pixel_size_m=30.0, n_samples=20000)
 
 def test_without_systematic_error_the_total_equals_the_random_part():
     cal = UeffCalibration(0.36, 0.43, 0.0, 0.0, 1.12, 0.2, 60.0, "test", systematic_rel_sigma=0.0)
-    est = monte_carlo_rate(300.0, 900.0, 50, wind_speed_m_s=4.0, wind_speed_sigma_m_s=1.2, calibration=cal,
-                           pixel_sigma_ppm_m=np.full(50, 80.0), **COMMON)
+    est = monte_carlo_rate(
+        300.0,
+        900.0,
+        50,
+        wind_speed_m_s=4.0,
+        wind_speed_sigma_m_s=1.2,
+        calibration=cal,
+        pixel_sigma_ppm_m=np.full(50, 80.0),
+        **COMMON,
+    )
     assert est.emission_rate_sigma_systematic_kg_h == 0.0
     assert est.emission_rate_sigma_total_kg_h == pytest.approx(est.emission_rate_sigma_kg_h, rel=1e-12)
     assert est.interval68_total_kg_h == pytest.approx(est.interval68_kg_h, rel=1e-12)
@@ -74,14 +82,29 @@ def _synthetic_plumes(n: int, sigma_true: float, seed: int, cal: UeffCalibration
     ime_sigma = 0.02 * ime
     q_true = 3600.0 * (cal.a * u + cal.b) * ime / length * np.exp(sigma_true * rng.standard_normal(n))
     given = np.maximum(u * (1.0 + 0.3 * rng.standard_normal(n)), 0.2)
-    return {"ime": ime, "ime_sigma": ime_sigma, "length": length, "given": given, "given_sigma": 0.3 * given,
-            "q_true": q_true}
+    return {
+        "ime": ime,
+        "ime_sigma": ime_sigma,
+        "length": length,
+        "given": given,
+        "given_sigma": 0.3 * given,
+        "q_true": q_true,
+    }
 
 
 def _calibrate(data: dict[str, np.ndarray], cal: UeffCalibration, seed0: int = 0):
-    return calibrate_random_sigma(data["ime"], data["ime_sigma"], data["length"], data["given"], data["given_sigma"],
-                                  data["q_true"], calibration=cal, n_samples=1000,
-                                  seeds=seed0 + np.arange(data["ime"].size), tolerance=2e-3)
+    return calibrate_random_sigma(
+        data["ime"],
+        data["ime_sigma"],
+        data["length"],
+        data["given"],
+        data["given_sigma"],
+        data["q_true"],
+        calibration=cal,
+        n_samples=1000,
+        seeds=seed0 + np.arange(data["ime"].size),
+        tolerance=2e-3,
+    )
 
 
 def test_calibration_recovers_a_known_random_sigma():
@@ -102,10 +125,19 @@ def test_calibrated_interval_covers_68_percent_of_fresh_plumes():
     row = replace(cal, model_rel_sigma=sigma)
     above = below = 0
     for i in range(fresh["ime"].size):
-        est = monte_carlo_rate(fresh["ime"][i], fresh["length"][i], 1, wind_speed_m_s=fresh["given"][i],
-                               wind_speed_sigma_m_s=fresh["given_sigma"][i], background_sigma_ppm_m=0.0,
-                               pixel_size_m=1.0, calibration=row, n_samples=1000, seed=10_000 + i,
-                               ime_sigma_kg=fresh["ime_sigma"][i])
+        est = monte_carlo_rate(
+            fresh["ime"][i],
+            fresh["length"][i],
+            1,
+            wind_speed_m_s=fresh["given"][i],
+            wind_speed_sigma_m_s=fresh["given_sigma"][i],
+            background_sigma_ppm_m=0.0,
+            pixel_size_m=1.0,
+            calibration=row,
+            n_samples=1000,
+            seed=10_000 + i,
+            ime_sigma_kg=fresh["ime_sigma"][i],
+        )
         above += fresh["q_true"][i] > est.interval68_kg_h[1]
         below += fresh["q_true"][i] < est.interval68_kg_h[0]
     n = fresh["ime"].size
@@ -118,34 +150,60 @@ def test_calibrated_interval_covers_68_percent_of_fresh_plumes():
 
 def test_calibration_rejects_too_few_plumes():
     with pytest.raises(InvalidInputError, match="at least 5"):
-        calibrate_random_sigma([1.0] * 3, [0.1] * 3, [100.0] * 3, [3.0] * 3, [0.9] * 3, [10.0] * 3,
-                               calibration=UEFF_TABLE["emit"])
+        calibrate_random_sigma(
+            [1.0] * 3, [0.1] * 3, [100.0] * 3, [3.0] * 3, [0.9] * 3, [10.0] * 3, calibration=UEFF_TABLE["emit"]
+        )
 
 
 def test_calibration_rejects_arrays_of_different_lengths():
     with pytest.raises(InvalidInputError, match="differ in length"):
-        calibrate_random_sigma([1.0] * 6, [0.1] * 6, [100.0] * 6, [3.0] * 6, [0.9] * 6, [10.0] * 5,
-                               calibration=UEFF_TABLE["emit"])
+        calibrate_random_sigma(
+            [1.0] * 6, [0.1] * 6, [100.0] * 6, [3.0] * 6, [0.9] * 6, [10.0] * 5, calibration=UEFF_TABLE["emit"]
+        )
 
 
 def test_calibration_rejects_a_target_outside_0_1():
     with pytest.raises(InvalidInputError, match="target_coverage"):
-        calibrate_random_sigma([1.0] * 6, [0.1] * 6, [100.0] * 6, [3.0] * 6, [0.9] * 6, [10.0] * 6,
-                               calibration=UEFF_TABLE["emit"], target_coverage=1.2)
+        calibrate_random_sigma(
+            [1.0] * 6,
+            [0.1] * 6,
+            [100.0] * 6,
+            [3.0] * 6,
+            [0.9] * 6,
+            [10.0] * 6,
+            calibration=UEFF_TABLE["emit"],
+            target_coverage=1.2,
+        )
 
 
 def test_calibration_rejects_a_target_the_set_cannot_certify():
     # ceil(0.95 · 7) = 7 > 6 plumes
     with pytest.raises(InvalidInputError, match="cannot certify"):
-        calibrate_random_sigma([1.0] * 6, [0.1] * 6, [100.0] * 6, [3.0] * 6, [0.9] * 6, [10.0] * 6,
-                               calibration=UEFF_TABLE["emit"], target_coverage=0.95)
+        calibrate_random_sigma(
+            [1.0] * 6,
+            [0.1] * 6,
+            [100.0] * 6,
+            [3.0] * 6,
+            [0.9] * 6,
+            [10.0] * 6,
+            calibration=UEFF_TABLE["emit"],
+            target_coverage=0.95,
+        )
 
 
 def test_monte_carlo_rejects_a_negative_structural_sigma():
     cal = replace(UEFF_TABLE["emit"], systematic_rel_sigma=-0.1)
     with pytest.raises(InvalidInputError, match="calibration"):
-        monte_carlo_rate(1.0, 100.0, 5, wind_speed_m_s=3.0, wind_speed_sigma_m_s=0.9, background_sigma_ppm_m=1.0,
-                         pixel_size_m=30.0, calibration=cal)
+        monte_carlo_rate(
+            1.0,
+            100.0,
+            5,
+            wind_speed_m_s=3.0,
+            wind_speed_sigma_m_s=0.9,
+            background_sigma_ppm_m=1.0,
+            pixel_size_m=30.0,
+            calibration=cal,
+        )
 
 
 def test_plume_records_carry_the_random_systematic_and_total_parts(plume_map):

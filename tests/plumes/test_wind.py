@@ -32,11 +32,7 @@ def test_options_reject_missing_or_out_of_range(speed, direction, sigma, field):
 
 def test_csv_series_interpolates_components_in_time(tmp_path):
     path = tmp_path / "wind.csv"
-    path.write_text(
-        "time,u10_m_s,v10_m_s\n"
-        "2026-06-01T17:00:00Z,2.0,0.0\n"
-        "2026-06-01T18:00:00Z,4.0,0.0\n"
-    )
+    path.write_text("time,u10_m_s,v10_m_s\n2026-06-01T17:00:00Z,2.0,0.0\n2026-06-01T18:00:00Z,4.0,0.0\n")
     wind = wind_from_file(path, time="2026-06-01T17:30:00Z")
     assert wind.speed_m_s == pytest.approx(3.0)
     assert wind.direction_deg == pytest.approx(270.0)  # eastward wind blows from the west
@@ -126,22 +122,33 @@ def test_direction_sigma_from_a_veering_series(tmp_path):
     assert wind.direction_deg == pytest.approx(260.0, abs=0.5)
     assert wind.direction_sigma_deg == pytest.approx(np.degrees(np.sqrt(-2 * np.log(2 / 3))), rel=1e-3)
     steady = tmp_path / "steady.csv"
-    steady.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4.0,260.0\n2026-06-01T18:00:00,4.0,260.0\n")
+    steady.write_text(
+        "time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4.0,260.0\n2026-06-01T18:00:00,4.0,260.0\n"
+    )
     assert wind_from_file(steady, time="2026-06-01T17:30:00").direction_sigma_deg == pytest.approx(20.0)
 
 
 def test_identical_repeats_are_dropped_conflicting_ones_refused(tmp_path):
     path = tmp_path / "wind.csv"
-    path.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4,270\n2026-06-01T17:00:00,4,270\n"
-                    "2026-06-01T18:00:00,4,270\n")
+    path.write_text(
+        "time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4,270\n2026-06-01T17:00:00,4,270\n"
+        "2026-06-01T18:00:00,4,270\n"
+    )
     assert wind_from_file(path, time="2026-06-01T17:30:00").speed_m_s == pytest.approx(4.0)
     path.write_text("time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,4,270\n2026-06-01T17:00:00,6,90\n")
     with pytest.raises(InvalidFileError, match="time: 2026-06-01T17:00:00 appears twice"):
         wind_from_file(path, time="2026-06-01T17:00:00")
 
 
-@pytest.mark.parametrize("row, column", [("-4,90", "wind_speed_m_s"), ("150,90", "wind_speed_m_s"),
-                                         ("4,-90", "wind_dir_deg"), ("nan,90", "wind_speed_m_s")])
+@pytest.mark.parametrize(
+    "row, column",
+    [
+        ("-4,90", "wind_speed_m_s"),
+        ("150,90", "wind_speed_m_s"),
+        ("4,-90", "wind_dir_deg"),
+        ("nan,90", "wind_speed_m_s"),
+    ],
+)
 def test_impossible_values_name_the_column(tmp_path, row, column):
     path = tmp_path / "wind.csv"
     path.write_text(f"time,wind_speed_m_s,wind_dir_deg\n2026-06-01T17:00:00,{row}\n")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plumetrace.products.batch import detect_files
 from plumetrace.errors import InvalidInputError
 from plumetrace.parallel import client, map_scenes
+from plumetrace.products.batch import detect_files
 
 
 def _square(x: int) -> int:
@@ -26,6 +26,7 @@ def test_bad_scheduler_address_is_rejected():
 
 def test_detect_files_writes_one_folder_per_scene_matching_detect_scene(tmp_path):
     from _detect_synthetic import disc_plume, synthetic_scene
+
     from plumetrace.detect.engine import detect_scene
     from plumetrace.io.cog import read_enhancement
     from plumetrace.io.envi import write_envi

@@ -16,7 +16,9 @@ UTM_11N = "EPSG:32611"
 @pytest.fixture
 def result(plume_map_factory):
     ds = plume_map_factory()
-    ds.attrs.update(crs=UTM_11N, transform=[30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0], acquisition_time="2026-06-01T18:00:00Z")
+    ds.attrs.update(
+        crs=UTM_11N, transform=[30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0], acquisition_time="2026-06-01T18:00:00Z"
+    )
     return analyze_plumes(ds, wind=wind_from_options(4.0, 270.0))
 
 
@@ -40,7 +42,7 @@ def test_geojson_has_a_point_and_a_polygon_per_plume_with_the_named_properties(t
     assert len(features) == 2 * len(result.records) == 2
     kinds = {geom.geom_type for geom, _ in features}
     assert kinds == {"Point", "Polygon"}
-    for geom, props in features:
+    for _geom, props in features:
         for name in RECORD_FIELDS:
             assert name in props
         assert props["time"] == "2026-06-01T18:00:00Z"
@@ -89,6 +91,7 @@ def test_items_are_strict_json_and_valid_stac_even_without_a_time(tmp_path, plum
     result = analyze_plumes(plume_map_factory(), wind=wind_from_options(4.0, 270.0), pixel_size_m=30.0)
     records = [{**r, "time": None, "emission_rate_csf_kg_h": float("nan")} for r in result.records]
     write_plume_products(tmp_path, records, result.outlines, georeferenced=False)
+
     def refuse(name):
         pytest.fail(f"{name} in strict JSON")
 

@@ -10,11 +10,34 @@ import pytest
 
 def test_simulate_writes_all_products(tmp_path, run_cli):
     out = tmp_path / "sim"
-    code, stdout, stderr = run_cli("simulate", "--sensor", "emit", "--rate-kg-h", "1500", "--wind", "4",
-                                   "--wind-dir", "225", "--size", "32x40", "--seed", "5", "--netcdf", "--out", out)
+    code, stdout, stderr = run_cli(
+        "simulate",
+        "--sensor",
+        "emit",
+        "--rate-kg-h",
+        "1500",
+        "--wind",
+        "4",
+        "--wind-dir",
+        "225",
+        "--size",
+        "32x40",
+        "--seed",
+        "5",
+        "--netcdf",
+        "--out",
+        out,
+    )
     assert code == 0, stderr
     names = {p.name for p in out.iterdir()}
-    assert {"scene_rdn", "scene_rdn.hdr", "scene_rdn.nc", "truth_enhancement.tif", "quicklook.png", "truth.json"} <= names
+    assert {
+        "scene_rdn",
+        "scene_rdn.hdr",
+        "scene_rdn.nc",
+        "truth_enhancement.tif",
+        "quicklook.png",
+        "truth.json",
+    } <= names
 
     import rasterio
 

@@ -76,7 +76,8 @@ def test_column_model_is_seeded():
 
 def _flat_reflectance(ny: int, nx: int, wavelength_nm: np.ndarray) -> xr.DataArray:
     return xr.DataArray(
-        np.ones((ny, nx, wavelength_nm.size), dtype=np.float32), dims=("y", "x", "band"),
+        np.ones((ny, nx, wavelength_nm.size), dtype=np.float32),
+        dims=("y", "x", "band"),
         coords={"wavelength": ("band", wavelength_nm)},
     )
 
@@ -88,8 +89,12 @@ def test_smile_rendering_matches_exact_per_column_convolution():
     effects = ColumnEffects(0.37, 0.0, 0.0, "test")
     nx = 21
     scene, _ = simulate_scene(
-        sensor="emit", reflectance=_flat_reflectance(16, nx, sensor.wavelength_nm), rate_kg_h=0.0, noise=False,
-        solar_zenith_deg=30.0, column_effects=effects,
+        sensor="emit",
+        reflectance=_flat_reflectance(16, nx, sensor.wavelength_nm),
+        rate_kg_h=0.0,
+        noise=False,
+        solar_zenith_deg=30.0,
+        column_effects=effects,
     )
     radiance = scene.radiance.values.astype(np.float64)
     model = ForwardModel(sensor.wavelength_nm, sensor.fwhm_nm, solar_zenith_deg=30.0, day_of_year=172)
@@ -121,8 +126,9 @@ def test_off_is_the_default_and_equal_to_false():
 
 def test_zero_magnitudes_equal_the_ideal_instrument():
     off, _ = simulate_scene(sensor="emit", shape=(16, 18), seed=5, rate_kg_h=800.0)
-    zero, _ = simulate_scene(sensor="emit", shape=(16, 18), seed=5, rate_kg_h=800.0,
-                             column_effects=ColumnEffects(0.0, 0.0, 0.0, "none"))
+    zero, _ = simulate_scene(
+        sensor="emit", shape=(16, 18), seed=5, rate_kg_h=800.0, column_effects=ColumnEffects(0.0, 0.0, 0.0, "none")
+    )
     np.testing.assert_allclose(zero.radiance.values, off.radiance.values, rtol=1e-6, atol=1e-6)
 
 
@@ -152,8 +158,9 @@ def test_negative_smile_is_refused():
 
 def test_cli_column_effects(tmp_path, run_cli):
     out = tmp_path / "sim"
-    code, _, stderr = run_cli("simulate", "--sensor", "aviris-ng", "--size", "16x20", "--rate-kg-h", "0",
-                              "--column-effects", "--out", out)
+    code, _, stderr = run_cli(
+        "simulate", "--sensor", "aviris-ng", "--size", "16x20", "--rate-kg-h", "0", "--column-effects", "--out", out
+    )
     assert code == 0, stderr
     from plumetrace.io.envi import read_envi
 

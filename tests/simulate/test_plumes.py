@@ -22,8 +22,19 @@ def test_straight_plume_mass_equals_rate_times_residence_time():
     # Q × (distance to the east edge) / U once the plume has crossed the scene.
     rate, u, p = 500.0, 4.0, 30.0
     # (growth="taylor": no centroid meander, so puffs leave the east edge exactly at travel time distance / U)
-    truth = simulate_plume(rate, u, 270.0, p, (120, 200), source_yx=(60.0, 30.0), seed=0, growth="taylor",
-                           direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0)
+    truth = simulate_plume(
+        rate,
+        u,
+        270.0,
+        p,
+        (120, 200),
+        source_yx=(60.0, 30.0),
+        seed=0,
+        growth="taylor",
+        direction_std_deg=0.0,
+        speed_std_frac=0.0,
+        turbulent_jitter=0.0,
+    )
     distance_m = (200 - (30 + 0.5)) * p
     analytic = rate / 3600.0 * distance_m / u
     assert column_mass_kg(truth.enhancement_ppm_m, p) == pytest.approx(analytic, rel=0.01)
@@ -109,7 +120,9 @@ def test_taylor_sigma_has_its_two_limits():
     long = np.array([1e5, 1e6])
     np.testing.assert_allclose(taylor_sigma_m(long, sigma_v, t_l), np.sqrt(2 * sigma_v**2 * t_l * long), rtol=2e-3)
     # exact middle value: t = T_L gives 2 σ² T_L² e^-1
-    assert taylor_sigma_m(t_l, sigma_v, t_l) == pytest.approx(math.sqrt(2 * sigma_v**2 * t_l**2 * math.exp(-1)), rel=1e-9)
+    assert taylor_sigma_m(t_l, sigma_v, t_l) == pytest.approx(
+        math.sqrt(2 * sigma_v**2 * t_l**2 * math.exp(-1)), rel=1e-9
+    )
 
 
 def test_turbulence_follows_the_stated_parameterisation():
@@ -147,8 +160,9 @@ def test_puff_sizes_are_the_taylor_law_and_vertical_spread_is_capped():
     from plumetrace.simulate.plumes import BoundaryLayer, boundary_layer_turbulence, taylor_sigma_m
 
     bl = BoundaryLayer(mixing_height_m=600.0)
-    truth = simulate_plume(300.0, 3.0, 90.0, 30.0, (32, 32), boundary_layer=bl, initial_sigma_m=5.0, duration_s=4000.0,
-                           growth="taylor")
+    truth = simulate_plume(
+        300.0, 3.0, 90.0, 30.0, (32, 32), boundary_layer=bl, initial_sigma_m=5.0, duration_s=4000.0, growth="taylor"
+    )
     turb = boundary_layer_turbulence(bl, 3.0)
     age = truth.puffs["age_s"]
     expected = np.sqrt(25.0 + taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2)
@@ -205,7 +219,9 @@ def test_dissipation_rate_follows_surface_layer_similarity():
     # neutral: ε = u*³ / (κ z)
     neutral = BoundaryLayer(convective_velocity_m_s=0.0, mixing_height_m=500.0, friction_velocity_m_s=0.4)
     turb = boundary_layer_turbulence(neutral, 3.0)
-    np.testing.assert_allclose(dissipation_rate_m2_s3(neutral, turb, np.array([5.0, 20.0])), 0.064 / (0.4 * np.array([5.0, 20.0])))
+    np.testing.assert_allclose(
+        dissipation_rate_m2_s3(neutral, turb, np.array([5.0, 20.0])), 0.064 / (0.4 * np.array([5.0, 20.0]))
+    )
     # unstable: u*³/(κz) (1 + 0.5 |z/L|^(2/3))^(3/2) with -L = u*³ z_i / (κ w*³)
     bl = BoundaryLayer(convective_velocity_m_s=1.5, mixing_height_m=1000.0, friction_velocity_m_s=0.3)
     turb = boundary_layer_turbulence(bl, 3.0)
@@ -215,21 +231,26 @@ def test_dissipation_rate_follows_surface_layer_similarity():
     assert dissipation_rate_m2_s3(bl, turb, z) == pytest.approx(expected, rel=1e-12)
     # free convection (u* = 0): the mixed-layer floor 0.4 w*³ / z_i (the similarity law gives 0.35 w*³ / z_i)
     free = BoundaryLayer(convective_velocity_m_s=2.0, mixing_height_m=1000.0, friction_velocity_m_s=0.0)
-    assert dissipation_rate_m2_s3(free, boundary_layer_turbulence(free, 3.0), 300.0) == pytest.approx(0.4 * 8.0 / 1000.0)
+    assert dissipation_rate_m2_s3(free, boundary_layer_turbulence(free, 3.0), 300.0) == pytest.approx(
+        0.4 * 8.0 / 1000.0
+    )
 
 
 @pytest.mark.parametrize("growth", ["inertial", "gifford"])
 def test_gifford_puffs_are_narrower_and_split_the_taylor_variance_exactly(growth):
     from plumetrace.simulate.plumes import boundary_layer_turbulence, taylor_sigma_m
 
-    kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=600.0, initial_sigma_m=2.0)
+    kwargs = dict(
+        direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=600.0, initial_sigma_m=2.0
+    )
     truth = simulate_plume(50.0, 3.0, 270.0, 10.0, (32, 96), seed=3, growth=growth, **kwargs)
     turb = boundary_layer_turbulence(DEFAULT_BOUNDARY_LAYER, 3.0)
     age = truth.puffs["age_s"]
     sigma_t2 = taylor_sigma_m(age, turb.sigma_v_m_s, turb.lagrangian_time_v_s) ** 2
     # relative + centroid variance = ensemble (Taylor) variance: the mean plume is unchanged
-    np.testing.assert_allclose(truth.puffs["sigma_m"] ** 2 + truth.puffs["centroid_sigma_m"] ** 2, 4.0 + sigma_t2,
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        truth.puffs["sigma_m"] ** 2 + truth.puffs["centroid_sigma_m"] ** 2, 4.0 + sigma_t2, rtol=1e-10
+    )
     # near the source (age 60 s) a puff is far narrower than the ensemble plume
     young = np.argmin(np.abs(age - 60.0))
     assert truth.puffs["sigma_m"][young] < 0.3 * math.sqrt(4.0 + sigma_t2[young])
@@ -313,7 +334,9 @@ def test_inertial_structure_function_follows_the_two_thirds_law():
 def test_inertial_centroid_process_has_the_stated_structure_over_seeds():
     # the offsets drawn by simulate_plume: unit variance (mean plume unchanged) and the analytic D(Δ) between puffs
     from plumetrace.simulate.plumes import (
-        boundary_layer_turbulence, centroid_structure_function, inertial_time_scales,
+        boundary_layer_turbulence,
+        centroid_structure_function,
+        inertial_time_scales,
     )
 
     kwargs = dict(direction_std_deg=0.0, speed_std_frac=0.0, turbulent_jitter=0.0, duration_s=300.0)

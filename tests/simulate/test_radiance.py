@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from plumetrace.errors import InvalidInputError
+from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance
 from plumetrace.simulate.radiance import ForwardModel, ch4_optical_depth
 from plumetrace.simulate.scene import enhancement_levels, interpolate_levels
-from plumetrace.simulate.pasadena import load_pasadena_targets, simulate_pasadena_radiance
+from plumetrace.simulate.sensors import get_sensor
 from plumetrace.spectra.ch4_lut import REFERENCE_AIRMASS_FACTOR, load_ch4_lut
 from plumetrace.spectra.response import gaussian_response_matrix
-from plumetrace.simulate.sensors import get_sensor
 from plumetrace.spectra.solar import solar_irradiance
 
 
@@ -111,7 +111,12 @@ def test_level_interpolation_error_below_0p1_percent(emit_model):
     values = np.array([37.0, 333.3, 1234.5, 5678.9, 11111.0])
     weights = np.tile([0.6, 0.4], (values.size, 1))
     approx = interpolate_levels(table, levels, weights, values)
-    exact = np.stack([0.6 * emit_model.band_radiance(lib_like[0], v) + 0.4 * emit_model.band_radiance(lib_like[1], v) for v in values])
+    exact = np.stack(
+        [
+            0.6 * emit_model.band_radiance(lib_like[0], v) + 0.4 * emit_model.band_radiance(lib_like[1], v)
+            for v in values
+        ]
+    )
     ok = exact > 1e-3 * exact.max()
     rel = np.abs(approx[ok] - exact[ok]) / exact[ok]
     assert rel.max() < 1e-3

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from plumetrace.errors import InvalidInputError
+from plumetrace.simulate.sensors import SENSOR_NAMES, get_sensor
 from plumetrace.spectra import bundled_path
 from plumetrace.spectra.noise import noise_equivalent_radiance
-from plumetrace.simulate.sensors import SENSOR_NAMES, get_sensor
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,9 @@ def test_abundances_sum_to_brightness_and_are_reproducible():
 
 
 def test_roads_are_present_and_narrow():
-    a, names = procedural_abundances((100, 100), pixel_size_m=5.0, seed=2, n_roads=1, road_width_m=10.0,
-                                     fields=False, brightness_std=0.0)
+    a, names = procedural_abundances(
+        (100, 100), pixel_size_m=5.0, seed=2, n_roads=1, road_width_m=10.0, fields=False, brightness_std=0.0
+    )
     road = a[..., names.index("road")]
     covered = (road > 0.9).sum()
     assert 100 <= covered <= 2 * 100 * 3  # a 2-pixel-wide line across a 100-px scene

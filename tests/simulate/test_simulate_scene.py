@@ -9,8 +9,8 @@ from plumetrace.errors import InvalidInputError
 from plumetrace.scene import airmass_factor, pixel_size_m, validate_scene
 from plumetrace.simulate.radiance import ForwardModel
 from plumetrace.simulate.scene import simulate_scene, write_simulated_envi
-from plumetrace.spectra.noise import noise_equivalent_radiance
 from plumetrace.simulate.sensors import get_sensor
+from plumetrace.spectra.noise import noise_equivalent_radiance
 
 SMALL = dict(shape=(40, 48), rate_kg_h=2000.0, wind_speed_m_s=3.0, wind_dir_deg=270.0, seed=3, solar_zenith_deg=30.0)
 
@@ -77,7 +77,7 @@ def test_mixing_is_row_count_invariant_and_matches_matmul():
     weights = rng.random((37, 5), dtype=np.float32)
     spectra = rng.random((5, 285), dtype=np.float32)
     whole = _mix(weights, spectra)
-    rows = np.concatenate([_mix(weights[i:i + 1], spectra) for i in range(37)])
+    rows = np.concatenate([_mix(weights[i : i + 1], spectra) for i in range(37)])
     np.testing.assert_array_equal(rows, whole)  # element-wise: no dependence on how many rows at once
     np.testing.assert_allclose(whole, weights @ spectra, rtol=1e-6)
 
@@ -135,8 +135,15 @@ def test_real_reflectance_cube_jasper_ridge(shared_data):
     refl = reflectance_cube(cube, wavelength, scale=1e-4, source="jasperRidge2_R198.mat")
     assert np.all(np.diff(refl["wavelength"].values) > 0)
     wavelength = refl["wavelength"].values
-    scene, truth = simulate_scene(sensor="aviris-ng", reflectance=refl, rate_kg_h=300.0, seed=2,
-                                  solar_zenith_deg=35.0, pixel_size_m=20.0, noise=False)
+    scene, truth = simulate_scene(
+        sensor="aviris-ng",
+        reflectance=refl,
+        rate_kg_h=300.0,
+        seed=2,
+        solar_zenith_deg=35.0,
+        pixel_size_m=20.0,
+        noise=False,
+    )
     assert scene.sizes["y"] == 100 and scene.sizes["band"] == 425
     # Radiance is linear in the real reflectance in a clear band (860 nm): correlation ~1 across the scene.
     band = int(np.argmin(abs(scene["wavelength"].values - 860)))
@@ -145,8 +152,15 @@ def test_real_reflectance_cube_jasper_ridge(shared_data):
     assert corr > 0.99
     hot = truth.enhancement_ppm_m > 500
     assert hot.any()
-    clean, _ = simulate_scene(sensor="aviris-ng", reflectance=refl, rate_kg_h=0.0, seed=2,
-                              solar_zenith_deg=35.0, pixel_size_m=20.0, noise=False)
+    clean, _ = simulate_scene(
+        sensor="aviris-ng",
+        reflectance=refl,
+        rate_kg_h=0.0,
+        seed=2,
+        solar_zenith_deg=35.0,
+        pixel_size_m=20.0,
+        noise=False,
+    )
     b2300 = int(np.argmin(abs(scene["wavelength"].values - 2300)))
     ratio = scene["radiance"].values[hot, b2300] / clean["radiance"].values[hot, b2300]
     assert np.all(ratio < 1.0)

@@ -93,7 +93,9 @@ def test_beer_lambert_lut_gives_exact_slope():
     wl = np.linspace(2000, 2500, 5001)
     sigma = 1e-6 * (1 + np.sin(wl / 10.0))  # per ppm·m, smooth so band averaging is nearly linear
     levels = np.array([0.0, 100.0, 200.0, 400.0])
-    lut = type(load_ch4_lut())(wavelength_nm=wl, radiance=np.exp(-np.outer(levels, sigma)), enhancement_ppm_m=levels, gas="x")
+    lut = type(load_ch4_lut())(
+        wavelength_nm=wl, radiance=np.exp(-np.outer(levels, sigma)), enhancement_ppm_m=levels, gas="x"
+    )
     bands = np.array([2100.0, 2250.0, 2400.0])
     got = unit_absorption_from_lut(lut, bands, np.full(3, 5.0))
     expected = -convolve_to_bands(wl, sigma, bands, np.full(3, 5.0))

@@ -15,8 +15,8 @@ from plumetrace.detect.covariance import GroupStatistics
 from plumetrace.detect.matched_filter import apply_filter, filter_weights
 from plumetrace.errors import InvalidInputError
 from plumetrace.simulate.radiance import ForwardModel
-from plumetrace.spectra.ch4_lut import load_ch4_lut
 from plumetrace.simulate.sensors import get_sensor
+from plumetrace.spectra.ch4_lut import load_ch4_lut
 from plumetrace.spectra.target import WEAK_PLUME_MAX_PPM_M, ch4_target, unit_absorption_from_lut
 
 WINDOW_NM = (2122.0, 2488.0)

@@ -12,7 +12,6 @@ import sys
 import warnings
 
 from rich.markup import escape
-
 from typer import Abort
 
 try:  # newer typer carries its own copy of click
@@ -20,18 +19,18 @@ try:  # newer typer carries its own copy of click
 except ImportError:  # pragma: no cover - older typer on the real click
     from click.exceptions import UsageError
 
-from plumetrace.cli._app import app, err_console
-from plumetrace.errors import PlumetraceError, PlumetraceWarning
-
 # Each module registers its command(s) on `app` when imported.
 from plumetrace.cli import demo, detect, info, invert, plan, plumes, simulate  # noqa: E402,F401
+from plumetrace.cli._app import app, err_console
+from plumetrace.errors import PlumetraceError, PlumetraceWarning
 
 __all__ = ["app", "main"]
 
 
 def _error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True,
-                      markup=True)
+    err_console.print(
+        f"[bold red]error:[/] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True, markup=True
+    )
 
 
 def _usage_error(exc: UsageError) -> str:

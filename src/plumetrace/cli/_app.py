@@ -9,8 +9,17 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-__all__ = ["app", "console", "err_console", "OUT_HELP", "OVERWRITE_HELP", "out_option", "overwrite_option",
-           "check_out", "naming_options"]
+__all__ = [
+    "app",
+    "console",
+    "err_console",
+    "OUT_HELP",
+    "OVERWRITE_HELP",
+    "out_option",
+    "overwrite_option",
+    "check_out",
+    "naming_options",
+]
 
 app = typer.Typer(
     name="plumetrace",
@@ -22,8 +31,10 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-OUT_HELP = ("Output folder, written all-or-nothing. A folder plumetrace wrote before is replaced whole; "
-            "any other non-empty folder is refused unless --overwrite.")
+OUT_HELP = (
+    "Output folder, written all-or-nothing. A folder plumetrace wrote before is replaced whole; "
+    "any other non-empty folder is refused unless --overwrite."
+)
 OVERWRITE_HELP = "Replace an existing --out folder whole even if plumetrace did not write it."
 
 

@@ -9,15 +9,24 @@ import typer
 from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
-
 #: Library parameter → the option a user typed (errors name the option).
 _OPTIONS = {
-    "gas": "--gas", "method": "--method", "stats": "--stats", "window_nm": "--window", "window": "--window",
-    "iterations": "--iterations", "chunk_rows": "--chunk-rows", "device": "--device", "group_columns": "--group-columns",
-    "n_threads": "--threads", "albedo_correct": "--no-albedo-correct", "robust": "--robust",
-    "clusters": "--clusters", "cluster_features": "--stats", "exclude": "--exclude",
+    "gas": "--gas",
+    "method": "--method",
+    "stats": "--stats",
+    "window_nm": "--window",
+    "window": "--window",
+    "iterations": "--iterations",
+    "chunk_rows": "--chunk-rows",
+    "device": "--device",
+    "group_columns": "--group-columns",
+    "n_threads": "--threads",
+    "albedo_correct": "--no-albedo-correct",
+    "robust": "--robust",
+    "clusters": "--clusters",
+    "cluster_features": "--stats",
+    "exclude": "--exclude",
 }
-
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -53,11 +62,14 @@ def detect(
         None, "--albedo-correct/--no-albedo-correct", help="Divide by the albedo factor (default: on for sparse only)."
     ),
     robust: bool = typer.Option(
-        True, "--robust/--no-robust",
+        True,
+        "--robust/--no-robust",
         help="mf/ace: take the significant plume pixels out of the background statistics and apply again (default on).",
     ),
     exclude: Path = typer.Option(
-        None, "--exclude", dir_okay=False,
+        None,
+        "--exclude",
+        dir_okay=False,
         help="GeoJSON/KML polygons (lon/lat) whose pixels stay out of the background statistics: where you know the "
         "plume lies (mf/ace).",
     ),
@@ -65,27 +77,65 @@ def detect(
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
     with naming_options(_OPTIONS):
-        _detect(scene_path, out, overwrite, exclude=exclude, gas=gas, method=method, stats=stats, window=window,
-                iterations=iterations, chunk_rows=chunk_rows, device=device,
-                group_columns=group_columns, threads=threads, albedo_correct=albedo_correct, robust=robust,
-                clusters=clusters)
+        _detect(
+            scene_path,
+            out,
+            overwrite,
+            exclude=exclude,
+            gas=gas,
+            method=method,
+            stats=stats,
+            window=window,
+            iterations=iterations,
+            chunk_rows=chunk_rows,
+            device=device,
+            group_columns=group_columns,
+            threads=threads,
+            albedo_correct=albedo_correct,
+            robust=robust,
+            clusters=clusters,
+        )
 
 
-def _detect(scene_path: Path, out: Path, overwrite: bool, *, exclude: Path | None, gas: str, method: str, stats: str,
-            window: str, iterations: int, chunk_rows: int, device: str, group_columns: int | None,
-            threads: int | None, albedo_correct: bool | None, robust: bool, clusters: int | None) -> None:
+def _detect(
+    scene_path: Path,
+    out: Path,
+    overwrite: bool,
+    *,
+    exclude: Path | None,
+    gas: str,
+    method: str,
+    stats: str,
+    window: str,
+    iterations: int,
+    chunk_rows: int,
+    device: str,
+    group_columns: int | None,
+    threads: int | None,
+    albedo_correct: bool | None,
+    robust: bool,
+    clusters: int | None,
+) -> None:
+    from plumetrace.detect import tune_process
     from plumetrace.detect.engine import detect_scene
+    from plumetrace.detect.options import DetectOptions
     from plumetrace.io.open_scene import open_scene
     from plumetrace.io.staging import staged_output
     from plumetrace.products.detection import write_detection_products
 
-    from plumetrace.detect import tune_process
-    from plumetrace.detect.options import DetectOptions
-
     tune_process()  # a command owns its process: freed blocks go back to the OS at once
     options = DetectOptions(  # validated by detect_scene, after the scene file's own checks
-        gas=gas, method=method, stats=stats, window_nm=_window(window), iterations=iterations, chunk_rows=chunk_rows,
-        device=device, group_columns=group_columns, n_threads=threads, albedo_correct=albedo_correct, robust=robust,
+        gas=gas,
+        method=method,
+        stats=stats,
+        window_nm=_window(window),
+        iterations=iterations,
+        chunk_rows=chunk_rows,
+        device=device,
+        group_columns=group_columns,
+        n_threads=threads,
+        albedo_correct=albedo_correct,
+        robust=robust,
         clusters=clusters,
     )
     exclude_map = None

@@ -19,8 +19,11 @@ def format_summary(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("file", summary["source"]),
         ("sensor", summary["sensor"]),
         ("shape", f"{summary['lines']} lines x {summary['samples']} samples x {summary['bands']} bands"),
-        ("spectral range", f"{summary['wavelength_min_nm']:.1f}-{summary['wavelength_max_nm']:.1f} nm "
-                           f"(mean FWHM {summary['fwhm_mean_nm']:.2f} nm)"),
+        (
+            "spectral range",
+            f"{summary['wavelength_min_nm']:.1f}-{summary['wavelength_max_nm']:.1f} nm "
+            f"(mean FWHM {summary['fwhm_mean_nm']:.2f} nm)",
+        ),
         ("radiance units", summary["radiance_units"]),
         ("acquisition time", summary["acquisition_time"] or "unknown"),
     ]
@@ -46,7 +49,9 @@ def format_summary(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append((label, ", ".join(parts)))
     if "lat_lon" in georef:
         b = georef["lat_lon"]
-        rows.append(("lat/lon", f"lat {b['lat_min']:.5f}..{b['lat_max']:.5f}, lon {b['lon_min']:.5f}..{b['lon_max']:.5f}"))
+        rows.append(
+            ("lat/lon", f"lat {b['lat_min']:.5f}..{b['lat_max']:.5f}, lon {b['lon_min']:.5f}..{b['lon_max']:.5f}")
+        )
     if summary["pixel_size_m"] is not None:
         rows.append(("pixel size", f"{summary['pixel_size_m']:.2f} m"))
     return rows

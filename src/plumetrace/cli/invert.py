@@ -24,9 +24,18 @@ def _floats(text: str | None, field: str, n: int) -> tuple[float, ...] | None:
 
 #: Library parameter names (as the errors name them) -> the option a user typed.
 _OPTIONS = {
-    "origin": "--origin", "origin_lat_lon": "--origin LAT,LON", "gas": "--gas", "gas_name": "--gas", "source_known": "--source-known", "prior_box": "--prior-box",
-    "source_heights_m": "--source-height", "wind_height_m": "--wind-height", "roughness_length_m": "--roughness",
-    "background_mg_m3": "--background", "wind_average_s": "--wind-average", "seed": "--seed",
+    "origin": "--origin",
+    "origin_lat_lon": "--origin LAT,LON",
+    "gas": "--gas",
+    "gas_name": "--gas",
+    "source_known": "--source-known",
+    "prior_box": "--prior-box",
+    "source_heights_m": "--source-height",
+    "wind_height_m": "--wind-height",
+    "roughness_length_m": "--roughness",
+    "background_mg_m3": "--background",
+    "wind_average_s": "--wind-average",
+    "seed": "--seed",
 }
 
 
@@ -35,17 +44,26 @@ def invert(
     observations: Path = typer.Argument(..., help="Sensor log, CSV or Parquet (layout: docs/observations.md)."),
     out: Path = out_option(),
     overwrite: bool = overwrite_option(),
-    origin: str = typer.Option(None, "--origin", help="LAT,LON of the local x_m/y_m origin (needed for local coordinates)."),
+    origin: str = typer.Option(
+        None, "--origin", help="LAT,LON of the local x_m/y_m origin (needed for local coordinates)."
+    ),
     gas: str = typer.Option(None, "--gas", help="Gas for ppm → mg/m³ and labels: ch4, co2, so2, nh3, h2s, ..."),
     source_known: str = typer.Option(None, "--source-known", help="X,Y (m, local) of a known source: estimate Q only."),
-    prior_box: str = typer.Option(None, "--prior-box", help="XMIN,XMAX,YMIN,YMAX (m, local) uniform prior on the source."),
-    source_height: str = typer.Option("0.5", "--source-height", help="Release height(s) in m, comma-separated for a grid."),
+    prior_box: str = typer.Option(
+        None, "--prior-box", help="XMIN,XMAX,YMIN,YMAX (m, local) uniform prior on the source."
+    ),
+    source_height: str = typer.Option(
+        "0.5", "--source-height", help="Release height(s) in m, comma-separated for a grid."
+    ),
     wind_height: float = typer.Option(10.0, "--wind-height", help="Height of the wind measurement, m."),
     roughness: float = typer.Option(0.03, "--roughness", help="Surface roughness length z0, m."),
     background: float = typer.Option(None, "--background", help="Known background, mg/m³ (default: estimated)."),
-    wind_average: float = typer.Option(60.0, "--wind-average",
-                                       help="Vector-average the logged wind over this window, s (0: per row)."),
-    mass_balance: bool = typer.Option(False, "--mass-balance", help="Also compute the curtain-flight mass-balance flux."),
+    wind_average: float = typer.Option(
+        60.0, "--wind-average", help="Vector-average the logged wind over this window, s (0: per row)."
+    ),
+    mass_balance: bool = typer.Option(
+        False, "--mass-balance", help="Also compute the curtain-flight mass-balance flux."
+    ),
     seed: int = typer.Option(0, help="Random seed of the posterior sampler."),
 ) -> None:
     """Find the source and its emission rate (Bayesian source-term estimation) from point or open-path samples."""
@@ -61,9 +79,15 @@ def invert(
     box = _floats(prior_box, "--prior-box", 4)
     heights = _floats(source_height, "--source-height", len(source_height.split(",")))
     with naming_options(_OPTIONS):  # every option checked before the log is read
-        options = validate_inversion_inputs(source_known=known, prior_box=box, source_heights_m=heights,
-                                            wind_height_m=wind_height, roughness_length_m=roughness,
-                                            wind_average_s=wind_average, seed=seed)
+        options = validate_inversion_inputs(
+            source_known=known,
+            prior_box=box,
+            source_heights_m=heights,
+            wind_height_m=wind_height,
+            roughness_length_m=roughness,
+            wind_average_s=wind_average,
+            seed=seed,
+        )
         if background is not None:
             estimate_background([0.0], given_mg_m3=background)
         origin_latlon = parse_origin(origin)
@@ -74,9 +98,11 @@ def invert(
     with staged_output(out, overwrite=overwrite) as stage:
         write_inversion_products(stage, result, obs, flux=flux, title=observations.name)
     if result.detected:
-        console.print(f"source at x={result.x_m:.1f} m, y={result.y_m:.1f} m; Q = {result.q_g_s:.4g} g/s "
-                      f"(68 %: {result.q_68_g_s[0]:.4g}-{result.q_68_g_s[1]:.4g}; "
-                      f"95 %: {result.q_95_g_s[0]:.4g}-{result.q_95_g_s[1]:.4g})")
+        console.print(
+            f"source at x={result.x_m:.1f} m, y={result.y_m:.1f} m; Q = {result.q_g_s:.4g} g/s "
+            f"(68 %: {result.q_68_g_s[0]:.4g}-{result.q_68_g_s[1]:.4g}; "
+            f"95 %: {result.q_95_g_s[0]:.4g}-{result.q_95_g_s[1]:.4g})"
+        )
     else:
         console.print(f"no detectable source: Q < {result.q_upper_95_g_s:.4g} g/s (95 % upper limit)")
     if flux is not None:

@@ -15,15 +15,32 @@ __all__ = ["plan"]
 # The library names its parameters; the user typed options. Errors about a parameter are re-raised naming
 # the option that sets it.
 _OPTIONS = {
-    "altitude": "--altitude", "altitude_agl_m": "--altitude", "speed": "--speed", "overlap": "--overlap",
-    "heading_deg": "--heading", "turn_radius": "--turn-radius", "buffer": "--buffer-m", "buffer_m": "--buffer-m",
-    "endurance": "--endurance-min", "endurance_min": "--endurance-min", "fov_deg": "--fov-deg",
-    "pixel_m": "--pixel-m", "pixels": "--pixels", "sensor": "--sensor", "mode": "--mode", "home": "--home",
-    "source": "--source", "wind_dir": "--wind-dir", "distances": "--distances", "altitudes": "--altitudes",
-    "transect_width_m": "--transect-width-m", "no_fly": "--no-fly", "permitted": "--permitted",
-    "zones": "--permitted/--no-fly", "swath": "swath (--altitude, --sensor, --fov-deg)",
+    "altitude": "--altitude",
+    "altitude_agl_m": "--altitude",
+    "speed": "--speed",
+    "overlap": "--overlap",
+    "heading_deg": "--heading",
+    "turn_radius": "--turn-radius",
+    "buffer": "--buffer-m",
+    "buffer_m": "--buffer-m",
+    "endurance": "--endurance-min",
+    "endurance_min": "--endurance-min",
+    "fov_deg": "--fov-deg",
+    "pixel_m": "--pixel-m",
+    "pixels": "--pixels",
+    "sensor": "--sensor",
+    "mode": "--mode",
+    "home": "--home",
+    "source": "--source",
+    "wind_dir": "--wind-dir",
+    "distances": "--distances",
+    "altitudes": "--altitudes",
+    "transect_width_m": "--transect-width-m",
+    "no_fly": "--no-fly",
+    "permitted": "--permitted",
+    "zones": "--permitted/--no-fly",
+    "swath": "swath (--altitude, --sensor, --fov-deg)",
 }
-
 
 
 def _latlon(text: str | None, field: str) -> tuple[float, float] | None:
@@ -103,16 +120,31 @@ def plan(
         raise InvalidInputError("--home", "give the take-off point with --home LAT,LON")
     if mode == "survey":
         with naming_options(_OPTIONS):
-            fp = _plan_survey(aoi, sensor=sensor, fov_deg=fov_deg, pixel_m=pixel_m, pixels=pixels,
-                              altitude=altitude, speed=speed, overlap=overlap, heading=heading,
-                              turn_radius=turn_radius, home_lonlat=home_lonlat, zones=zones, buffer_m=buffer_m,
-                              endurance_min=endurance_min)
+            fp = _plan_survey(
+                aoi,
+                sensor=sensor,
+                fov_deg=fov_deg,
+                pixel_m=pixel_m,
+                pixels=pixels,
+                altitude=altitude,
+                speed=speed,
+                overlap=overlap,
+                heading=heading,
+                turn_radius=turn_radius,
+                home_lonlat=home_lonlat,
+                zones=zones,
+                buffer_m=buffer_m,
+                endurance_min=endurance_min,
+            )
     else:
         from plumetrace.plan.survey import plan_transects
 
         src = _latlon(source, "--source")
-        missing = [name for name, v in (("--source", src), ("--wind-dir", wind_dir), ("--distances", distances))
-                   if v is None or v == ""]
+        missing = [
+            name
+            for name, v in (("--source", src), ("--wind-dir", wind_dir), ("--distances", distances))
+            if v is None or v == ""
+        ]
         if missing:
             raise InvalidInputError(missing[0], f"--mode {mode} needs --source LAT,LON, --wind-dir and --distances")
         alts = _floats(altitudes, "--altitudes") if mode == "curtain" else [altitude]
@@ -121,10 +153,19 @@ def plan(
         # In a curtain, each altitude comes from --altitudes.
         options = {**_OPTIONS, "altitude": "--altitudes"} if mode == "curtain" else _OPTIONS
         with naming_options(options):
-            fp = plan_transects(src, wind_from_deg=wind_dir, distances_m=_floats(distances, "--distances"),
-                                altitudes_m=alts, speed_m_s=speed, home_lonlat=home_lonlat,
-                                width_m=transect_width_m, turn_radius_m=turn_radius, zones=zones,
-                                buffer_m=buffer_m, endurance_min=endurance_min)
+            fp = plan_transects(
+                src,
+                wind_from_deg=wind_dir,
+                distances_m=_floats(distances, "--distances"),
+                altitudes_m=alts,
+                speed_m_s=speed,
+                home_lonlat=home_lonlat,
+                width_m=transect_width_m,
+                turn_radius_m=turn_radius,
+                zones=zones,
+                buffer_m=buffer_m,
+                endurance_min=endurance_min,
+            )
 
     from plumetrace.io.staging import staged_output
     from plumetrace.plan.export import write_plan_outputs
@@ -135,8 +176,16 @@ def plan(
     console.print(f"Wrote {len(written)} files to [bold]{out.resolve()}[/]")
 
 
-def _plan_survey(aoi: Path | None, *, sensor: str, fov_deg: float | None, pixel_m: float | None,
-                 pixels: int | None, altitude: float, **kwargs):
+def _plan_survey(
+    aoi: Path | None,
+    *,
+    sensor: str,
+    fov_deg: float | None,
+    pixel_m: float | None,
+    pixels: int | None,
+    altitude: float,
+    **kwargs,
+):
     from plumetrace.io.vector import read_polygons
     from plumetrace.plan.sensors import sensor_optics, swath_width_m
     from plumetrace.plan.survey import ALTITUDE_RANGE_M, plan_survey
@@ -160,9 +209,17 @@ def _plan_survey(aoi: Path | None, *, sensor: str, fov_deg: float | None, pixel_
     else:
         swath = optics.swath_m(altitude)
     polygons = read_polygons(aoi, what="AOI file")
-    return plan_survey(polygons, swath_m=swath, altitude_agl_m=altitude, speed_m_s=kwargs.pop("speed"),
-                       home_lonlat=kwargs.pop("home_lonlat"), heading_deg=kwargs.pop("heading"),
-                       turn_radius_m=kwargs.pop("turn_radius"), aoi_path=aoi, **kwargs)
+    return plan_survey(
+        polygons,
+        swath_m=swath,
+        altitude_agl_m=altitude,
+        speed_m_s=kwargs.pop("speed"),
+        home_lonlat=kwargs.pop("home_lonlat"),
+        heading_deg=kwargs.pop("heading"),
+        turn_radius_m=kwargs.pop("turn_radius"),
+        aoi_path=aoi,
+        **kwargs,
+    )
 
 
 def _print_summary(summary: dict) -> None:

@@ -15,39 +15,66 @@ def plumes(
     out: Path = out_option(),
     overwrite: bool = overwrite_option(),
     wind_speed: float | None = typer.Option(None, "--wind-speed", help="10 m wind speed U10, m/s (0.1-30)."),
-    wind_dir: float | None = typer.Option(None, "--wind-dir", help="Direction the wind blows FROM, degrees from north."),
-    wind_sigma: float | None = typer.Option(None, "--wind-sigma", help="1-sigma error of the wind speed, m/s (default 30 % of the speed)."),
-    wind_dir_sigma: float = typer.Option(20.0, "--wind-dir-sigma", help="1-sigma error of the wind direction, degrees (drawn by the CSF Monte Carlo)."),
-    wind_file: Path | None = typer.Option(None, "--wind-file", help="Wind time series (CSV or NetCDF) sampled at the plume time and place."),
-    pixel_size: float | None = typer.Option(None, "--pixel-size", help="Pixel size, m (required when the map has no georeferencing)."),
-    sensor: str | None = typer.Option(None, "--sensor", help="Override the map's sensor (selects the U_eff calibration)."),
-    ueff: str | None = typer.Option(None, "--ueff", help="Own U_eff calibration 'A,B' (U_eff = A*U10 + B) instead of the sensor's literature row."),
+    wind_dir: float | None = typer.Option(
+        None, "--wind-dir", help="Direction the wind blows FROM, degrees from north."
+    ),
+    wind_sigma: float | None = typer.Option(
+        None, "--wind-sigma", help="1-sigma error of the wind speed, m/s (default 30 % of the speed)."
+    ),
+    wind_dir_sigma: float = typer.Option(
+        20.0, "--wind-dir-sigma", help="1-sigma error of the wind direction, degrees (drawn by the CSF Monte Carlo)."
+    ),
+    wind_file: Path | None = typer.Option(
+        None, "--wind-file", help="Wind time series (CSV or NetCDF) sampled at the plume time and place."
+    ),
+    pixel_size: float | None = typer.Option(
+        None, "--pixel-size", help="Pixel size, m (required when the map has no georeferencing)."
+    ),
+    sensor: str | None = typer.Option(
+        None, "--sensor", help="Override the map's sensor (selects the U_eff calibration)."
+    ),
+    ueff: str | None = typer.Option(
+        None, "--ueff", help="Own U_eff calibration 'A,B' (U_eff = A*U10 + B) instead of the sensor's literature row."
+    ),
     high_sigma: float = typer.Option(4.0, "--high-sigma", help="Hysteresis seed threshold, background sigmas."),
     low_sigma: float = typer.Option(2.0, "--low-sigma", help="Hysteresis growth threshold, background sigmas."),
     min_pixels: int = typer.Option(5, "--min-pixels", help="Smallest plume kept, pixels."),
     min_peak_sigma: float = typer.Option(5.0, "--min-peak-sigma", help="Smallest plume peak, background sigmas."),
-    max_albedo_darkening: float = typer.Option(0.0, "--max-albedo-darkening", help="Drop plumes whose albedo is this fraction below their surroundings (surface features; 0: off)."),
+    max_albedo_darkening: float = typer.Option(
+        0.0,
+        "--max-albedo-darkening",
+        help="Drop plumes whose albedo is this fraction below their surroundings (surface features; 0: off).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo uncertainty."),
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.errors import InvalidInputError, MissingFileError
-    from plumetrace.products.plumes import write_plume_products, write_plume_quicklook
     from plumetrace.io.staging import staged_output
-    from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.calibration import ueff_calibration
+    from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.segment import SegmentParams
     from plumetrace.plumes.wind import wind_from_options, wind_sampler
+    from plumetrace.products.plumes import write_plume_products, write_plume_quicklook
 
     with naming_options(_OPTIONS):  # every option checked before the map is read
         if wind_file is not None and (wind_speed is not None or wind_dir is not None or wind_sigma is not None):
-            raise InvalidInputError("--wind-file", "give either --wind-speed/--wind-dir (/--wind-sigma) or --wind-file, not both")
+            raise InvalidInputError(
+                "--wind-file", "give either --wind-speed/--wind-dir (/--wind-sigma) or --wind-file, not both"
+            )
         if wind_file is None:
-            wind = wind_from_options(wind_speed, wind_dir, speed_sigma_m_s=wind_sigma, direction_sigma_deg=wind_dir_sigma)
+            wind = wind_from_options(
+                wind_speed, wind_dir, speed_sigma_m_s=wind_sigma, direction_sigma_deg=wind_dir_sigma
+            )
         elif not (0 <= wind_dir_sigma <= 180):
             raise InvalidInputError("--wind-dir-sigma", f"{wind_dir_sigma:g} must lie in 0-180 degrees")
-        params = SegmentParams(high_sigma=high_sigma, low_sigma=low_sigma, min_pixels=min_pixels,
-                               min_peak_sigma=min_peak_sigma, max_albedo_darkening=max_albedo_darkening).validated()
+        params = SegmentParams(
+            high_sigma=high_sigma,
+            low_sigma=low_sigma,
+            min_pixels=min_pixels,
+            min_peak_sigma=min_peak_sigma,
+            max_albedo_darkening=max_albedo_darkening,
+        ).validated()
         if seed < 0:
             raise InvalidInputError("--seed", f"must be an integer >= 0, got {seed}")
         if pixel_size is not None and not (pixel_size > 0 and pixel_size < float("inf")):
@@ -64,14 +91,24 @@ def plumes(
 
     data = read_enhancement(enhancement)
     with naming_options(_OPTIONS):
-        result = analyze_plumes(data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed,
-                                calibration=calibration)
+        result = analyze_plumes(
+            data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed, calibration=calibration
+        )
     georeferenced = result.geometry is not None and result.geometry.georeferenced
     with staged_output(out, overwrite=overwrite) as stage:
         write_plume_products(
-            stage, result.records, result.outlines, georeferenced=georeferenced,
-            extra_assets={"enhancement": (str(enhancement.resolve()), "image/tiff; application=geotiff; profile=cloud-optimized",
-                                          ("data",), "Enhancement map (ppm m)")},
+            stage,
+            result.records,
+            result.outlines,
+            georeferenced=georeferenced,
+            extra_assets={
+                "enhancement": (
+                    str(enhancement.resolve()),
+                    "image/tiff; application=geotiff; profile=cloud-optimized",
+                    ("data",),
+                    "Enhancement map (ppm m)",
+                )
+            },
         )
         write_plume_quicklook(stage / "plumes.png", data["enhancement"].values, result.labels.values, result.records)
     console.print(f"{len(result.records)} plume(s) written to [bold]{out}[/]")
@@ -80,21 +117,35 @@ def plumes(
             f"  plume {record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} (random)"
             f" ± {record['emission_rate_sigma_systematic_kg_h']:.0f} (systematic) kg/h"
             f" (IME; CSF {record['emission_rate_csf_kg_h']:.0f} kg/h), source "
-            + (f"{record['source_lat']:.5f}, {record['source_lon']:.5f}" if record["source_lat"] is not None
-               else f"row {record['source_row']:.0f}, col {record['source_col']:.0f}"),
+            + (
+                f"{record['source_lat']:.5f}, {record['source_lon']:.5f}"
+                if record["source_lat"] is not None
+                else f"row {record['source_row']:.0f}, col {record['source_col']:.0f}"
+            ),
             highlight=False,
         )
 
 
 #: Library parameter names (as the errors name them) -> the option a user typed.
 _OPTIONS = {
-    "wind speed": "--wind-speed", "wind direction": "--wind-dir", "wind sigma": "--wind-sigma",
-    "wind direction sigma": "--wind-dir-sigma", "wind speed sigma": "--wind-sigma", "pixel size": "--pixel-size", "pixel_size_m": "--pixel-size",
-    "speed_m_s": "--wind-speed", "direction_deg": "--wind-dir", "sensor_name": "--sensor",
-    "sensor": "--sensor", "high_sigma": "--high-sigma", "low_sigma": "--low-sigma", "min_pixels": "--min-pixels",
-    "min_peak_sigma": "--min-peak-sigma", "max_albedo_darkening": "--max-albedo-darkening", "seed": "--seed",
+    "wind speed": "--wind-speed",
+    "wind direction": "--wind-dir",
+    "wind sigma": "--wind-sigma",
+    "wind direction sigma": "--wind-dir-sigma",
+    "wind speed sigma": "--wind-sigma",
+    "pixel size": "--pixel-size",
+    "pixel_size_m": "--pixel-size",
+    "speed_m_s": "--wind-speed",
+    "direction_deg": "--wind-dir",
+    "sensor_name": "--sensor",
+    "sensor": "--sensor",
+    "high_sigma": "--high-sigma",
+    "low_sigma": "--low-sigma",
+    "min_pixels": "--min-pixels",
+    "min_peak_sigma": "--min-peak-sigma",
+    "max_albedo_darkening": "--max-albedo-darkening",
+    "seed": "--seed",
 }
-
 
 
 def _parse_ueff(text: str, sensor: str | None):

@@ -12,12 +12,21 @@ from plumetrace.errors import InvalidInputError, OutputFolderError
 
 # The library names its parameters; errors about one are re-raised naming the option that sets it.
 _OPTIONS = {
-    "shape": "--size", "rate_kg_h": "--rate-kg-h", "wind_speed_m_s": "--wind", "wind_dir_deg": "--wind-dir",
-    "source_yx": "--source", "pixel_size_m": "--pixel-size", "solar_zenith_deg": "--sza",
-    "view_zenith_deg": "--vza", "lat": "--lat", "lon": "--lon", "acquisition_time": "--time",
-    "sensor": "--sensor", "seed": "--seed", "column_effects": "--column-effects",
+    "shape": "--size",
+    "rate_kg_h": "--rate-kg-h",
+    "wind_speed_m_s": "--wind",
+    "wind_dir_deg": "--wind-dir",
+    "source_yx": "--source",
+    "pixel_size_m": "--pixel-size",
+    "solar_zenith_deg": "--sza",
+    "view_zenith_deg": "--vza",
+    "lat": "--lat",
+    "lon": "--lon",
+    "acquisition_time": "--time",
+    "sensor": "--sensor",
+    "seed": "--seed",
+    "column_effects": "--column-effects",
 }
-
 
 
 def _pair(text: str, field: str, sep: str, kind: type = int) -> tuple:
@@ -63,7 +72,8 @@ def simulate(
     noise: bool = typer.Option(True, "--noise/--no-noise", help="Add instrument noise."),
     netcdf: bool = typer.Option(False, "--netcdf", help="Also write an EMIT-like L1B NetCDF."),
     column_effects: bool = typer.Option(
-        False, "--column-effects",
+        False,
+        "--column-effects",
         help="Push-broom column effects: spectral smile and per-column gain error at the preset's published magnitudes.",
     ),
 ) -> None:
@@ -86,12 +96,28 @@ def simulate(
     if n_bytes > 4e9:
         from plumetrace.errors import warn_input
 
-        warn_input(None, "--size", f"{rows}x{cols} x {n_bands} bands writes {n_bytes / 1e9:.0f} GB and takes a long "
-                                   "time; a few hundred pixels a side is enough for most tests")
+        warn_input(
+            None,
+            "--size",
+            f"{rows}x{cols} x {n_bands} bands writes {n_bytes / 1e9:.0f} GB and takes a long "
+            "time; a few hundred pixels a side is enough for most tests",
+        )
     options = dict(
-        sensor=sensor, shape=(rows, cols), rate_kg_h=rate_kg_h, wind_speed_m_s=wind, wind_dir_deg=wind_dir,
-        source_yx=source_yx, seed=seed, pixel_size_m=pixel_size, solar_zenith_deg=sza, view_zenith_deg=vza,
-        lat=lat, lon=lon, acquisition_time=time, noise=noise, column_effects=column_effects,
+        sensor=sensor,
+        shape=(rows, cols),
+        rate_kg_h=rate_kg_h,
+        wind_speed_m_s=wind,
+        wind_dir_deg=wind_dir,
+        source_yx=source_yx,
+        seed=seed,
+        pixel_size_m=pixel_size,
+        solar_zenith_deg=sza,
+        view_zenith_deg=vza,
+        lat=lat,
+        lon=lon,
+        acquisition_time=time,
+        noise=noise,
+        column_effects=column_effects,
     )
     with naming_options(_OPTIONS), staged_output(out, overwrite=overwrite) as stage:
         result = write_simulation(stage, netcdf=netcdf, **options)

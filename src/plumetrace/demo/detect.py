@@ -26,9 +26,9 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     import rasterio
 
     from plumetrace.detect.engine import detect_scene
-    from plumetrace.products.detection import write_detection_products
     from plumetrace.io.open_scene import open_scene
     from plumetrace.io.staging import staged_output
+    from plumetrace.products.detection import write_detection_products
 
     out = Path(ctx.out_dir) / "detect"
     scene = open_scene(ctx.products["scene_path"])
@@ -52,29 +52,73 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     sigma = float(np.nanmedian(result["uncertainty"].values))
     if inside.any():
         bias = 100.0 * (retrieved[inside].mean() - truth[inside].mean()) / truth[inside].mean()
-        rows.append(("detect", f"CH4 enhancement inside plume (truth > {_IN_PLUME_PPM_M:.0f} ppm·m): bias", f"{bias:+.1f} %", "0 %"))
-        rows.append(("detect", "mean CH4 enhancement inside plume", f"{retrieved[inside].mean():.0f} ppm·m", f"{truth[inside].mean():.0f} ppm·m"))
+        rows.append(
+            (
+                "detect",
+                f"CH4 enhancement inside plume (truth > {_IN_PLUME_PPM_M:.0f} ppm·m): bias",
+                f"{bias:+.1f} %",
+                "0 %",
+            )
+        )
+        rows.append(
+            (
+                "detect",
+                "mean CH4 enhancement inside plume",
+                f"{retrieved[inside].mean():.0f} ppm·m",
+                f"{truth[inside].mean():.0f} ppm·m",
+            )
+        )
     faint = ok & (truth >= _FAINT_PPM_M[0]) & (truth < _FAINT_PPM_M[1])
     if faint.any():
         biases = [_summed_bias(retrieved, truth, faint)]
         if sparse.shape == truth.shape:
             biases.append(_summed_bias(np.asarray(sparse, dtype=np.float64), truth, faint & np.isfinite(sparse)))
-        rows.append(("detect", f"faint plume pixels ({_FAINT_PPM_M[0]:.0f}-{_FAINT_PPM_M[1]:.0f} ppm·m): bias of the "
-                     "sum, albedo-corrected MF / sparse", " / ".join(f"{b:+.1f} %" for b in biases), "0 % (target ±10 %)"))
+        rows.append(
+            (
+                "detect",
+                f"faint plume pixels ({_FAINT_PPM_M[0]:.0f}-{_FAINT_PPM_M[1]:.0f} ppm·m): bias of the "
+                "sum, albedo-corrected MF / sparse",
+                " / ".join(f"{b:+.1f} %" for b in biases),
+                "0 % (target ±10 %)",
+            )
+        )
     threshold = max(_IN_PLUME_PPM_M, 3 * sigma)
     false_alarms = float(np.mean(retrieved[outside] > threshold)) if outside.any() else float("nan")
-    rows.append(("detect", f"false alarms outside plume (> {threshold:.0f} ppm·m)", f"{100 * false_alarms:.2f} % of pixels", "0 %"))
+    rows.append(
+        (
+            "detect",
+            f"false alarms outside plume (> {threshold:.0f} ppm·m)",
+            f"{100 * false_alarms:.2f} % of pixels",
+            "0 %",
+        )
+    )
     if sparse.shape == truth.shape:
         fa_sparse = float(np.mean(sparse[outside] > threshold)) if outside.any() else float("nan")
         zero = float(np.mean(sparse[outside] == 0)) if outside.any() else float("nan")
-        rows.append(("detect", "sparse filter: false alarms / exact zeros outside plume",
-                     f"{100 * fa_sparse:.2f} % / {100 * zero:.0f} %", "0 % / 100 %"))
+        rows.append(
+            (
+                "detect",
+                "sparse filter: false alarms / exact zeros outside plume",
+                f"{100 * fa_sparse:.2f} % / {100 * zero:.0f} %",
+                "0 % / 100 %",
+            )
+        )
     if clustered["enhancement"].shape == truth.shape:
         values = clustered["enhancement"].values.astype(np.float64)
-        bias_c = 100.0 * (values[inside].mean() - truth[inside].mean()) / truth[inside].mean() if inside.any() else float("nan")
+        bias_c = (
+            100.0 * (values[inside].mean() - truth[inside].mean()) / truth[inside].mean()
+            if inside.any()
+            else float("nan")
+        )
         fa_c = float(np.mean(values[outside] > threshold)) if outside.any() else float("nan")
-        rows.append(("detect", f"cluster-tuned statistics ({clustered.attrs.get('clusters', '?')} classes): bias inside / false alarms",
-                     f"{bias_c:+.1f} % / {100 * fa_c:.2f} %", "0 % / 0 %"))
+        rows.append(
+            (
+                "detect",
+                f"cluster-tuned statistics ({clustered.attrs.get('clusters', '?')} classes): bias inside / false alarms",
+                f"{bias_c:+.1f} % / {100 * fa_c:.2f} %",
+                "0 % / 0 %",
+            )
+        )
     plume_truth = ctx.products.get("truth")  # the simulator's truth.json: source pixel and wind
     if faint.any() and plume_truth is not None and retrieved.shape == scene["radiance"].shape[:2]:
         # What knowing the plume's region buys: the analyst's downwind sector kept out of the statistics (--exclude).
@@ -83,9 +127,22 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
         region = downwind_sector(retrieved.shape, tuple(plume_truth["source_yx"]), float(plume_truth["wind_dir_deg"]))
         excluded = detect_scene(scene, gas="ch4", method="mf", albedo_correct=True, exclude=region, progress=False)
         values = excluded["enhancement"].values.astype(np.float64)
-        rows.append(("detect", "faint plume pixels, downwind sector (±30°) left out of the statistics (--exclude): bias "
-                     "of the sum", f"{_summed_bias(values, truth, faint & np.isfinite(values)):+.1f} %", "0 % (target ±10 %)"))
-    rows.append(("detect", "statistics, median 1σ (albedo-corrected, robust MF)", f"{result.attrs['stats']}, {sigma:.0f} ppm·m", "-"))
+        rows.append(
+            (
+                "detect",
+                "faint plume pixels, downwind sector (±30°) left out of the statistics (--exclude): bias of the sum",
+                f"{_summed_bias(values, truth, faint & np.isfinite(values)):+.1f} %",
+                "0 % (target ±10 %)",
+            )
+        )
+    rows.append(
+        (
+            "detect",
+            "statistics, median 1σ (albedo-corrected, robust MF)",
+            f"{result.attrs['stats']}, {sigma:.0f} ppm·m",
+            "-",
+        )
+    )
     return rows
 
 

@@ -11,9 +11,9 @@ __all__ = ["demo_step"]
 
 def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     from plumetrace.insitu.inversion import invert_source
-    from plumetrace.products.insitu import write_inversion_products
     from plumetrace.io.observations import validate_observations
     from plumetrace.io.staging import staged_output
+    from plumetrace.products.insitu import write_inversion_products
     from plumetrace.simulate.observations import simulate_survey
 
     raw, truth = simulate_survey(kind="drone", emission_rate_g_s=5.0, source_xyz_m=(15.0, -10.0, 2.0), seed=ctx.seed)
@@ -27,7 +27,11 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     ctx.products["invert_summary"] = out / "summary.json"
     err = float(np.hypot(res.x_m - truth["x_m"], res.y_m - truth["y_m"]))
     return [
-        ("invert", "CH4 rate (g/s)", f"{res.q_g_s:.2f} [{res.q_95_g_s[0]:.2f}-{res.q_95_g_s[1]:.2f}]",
-         f"{truth['emission_rate_g_s']:.2f}"),
+        (
+            "invert",
+            "CH4 rate (g/s)",
+            f"{res.q_g_s:.2f} [{res.q_95_g_s[0]:.2f}-{res.q_95_g_s[1]:.2f}]",
+            f"{truth['emission_rate_g_s']:.2f}",
+        ),
         ("invert", "source position error (m)", f"{err:.1f}", "0"),
     ]

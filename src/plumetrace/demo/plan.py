@@ -34,9 +34,16 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     zone = Zone("airstrip", "no_fly", airstrip)
     altitude_m, speed_m_s, endurance_min, buffer_m = 1000.0, 60.0, 15.0, 200.0
     plan = plan_survey(
-        [area], swath_m=sensor_optics("aviris-ng").swath_m(altitude_m), altitude_agl_m=altitude_m,
-        speed_m_s=speed_m_s, home_lonlat=home, overlap=0.2, turn_radius_m=400.0, zones=[zone],
-        buffer_m=buffer_m, endurance_min=endurance_min,
+        [area],
+        swath_m=sensor_optics("aviris-ng").swath_m(altitude_m),
+        altitude_agl_m=altitude_m,
+        speed_m_s=speed_m_s,
+        home_lonlat=home,
+        overlap=0.2,
+        turn_radius_m=400.0,
+        zones=[zone],
+        buffer_m=buffer_m,
+        endurance_min=endurance_min,
     )
     out = ctx.out_dir / "plan"
     with staged_output(out) as stage:
@@ -49,6 +56,10 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     return [
         ("plan", "coverage of coverable area", f"{100 * s['coverage_fraction']:.2f} %", "≥ 99 %"),
         ("plan", "legs entering buffered no-fly zone", str(len(check.violations)), "0"),
-        ("plan", "sorties (15 min endurance)", str(s["n_sorties"]),
-         f"≥ {min_sorties} (path {s['path_length_km']:.0f} km)"),
+        (
+            "plan",
+            "sorties (15 min endurance)",
+            str(s["n_sorties"]),
+            f"≥ {min_sorties} (path {s['path_length_km']:.0f} km)",
+        ),
     ]

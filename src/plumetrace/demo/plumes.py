@@ -18,10 +18,10 @@ def demo_step(ctx: Any) -> list[Row]:
     emission rate ± 1σ (IME, literature U_eff; and CSF) against the simulator's true rate, and the source position
     error against the reported 1σ.
     """
-    from plumetrace.products.plumes import write_plume_products
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.wind import Wind
+    from plumetrace.products.plumes import write_plume_products
 
     path = ctx.products.get("enhancement_path")
     truth = ctx.products.get("truth")
@@ -32,7 +32,9 @@ def demo_step(ctx: Any) -> list[Row]:
     data = read_enhancement(path)
     speed = float(truth["wind_speed_m_s"])
     direction = float(truth["wind_dir_deg"])
-    result = analyze_plumes(data, wind=Wind(speed, direction, 0.3 * speed, source="demo truth ±30 %"), seed=int(ctx.seed))
+    result = analyze_plumes(
+        data, wind=Wind(speed, direction, 0.3 * speed, source="demo truth ±30 %"), seed=int(ctx.seed)
+    )
     out = Path(ctx.out_dir) / "plumes"
     georeferenced = result.geometry is not None and result.geometry.georeferenced
     with staged_output(out) as stage:
@@ -46,20 +48,35 @@ def demo_step(ctx: Any) -> list[Row]:
     best, error_m = _nearest(result, truth)
     rows: list[Row] = [
         ("plumes", "plumes found", str(len(result.records)), "1"),
-        ("plumes", "emission rate, IME (literature U_eff, wind ±30 %)",
-         f"{best['emission_rate_kg_h']:.0f} ± {best['emission_rate_sigma_kg_h']:.0f} (random) "
-         f"± {best['emission_rate_sigma_systematic_kg_h']:.0f} (syst.) kg/h "
-         f"(68 %: {best['emission_rate_p16_kg_h']:.0f}-{best['emission_rate_p84_kg_h']:.0f}; total "
-         f"{best['emission_rate_total_p16_kg_h']:.0f}-{best['emission_rate_total_p84_kg_h']:.0f})", f"{rate:g} kg/h"),
-        ("plumes", "emission rate, IME (U_eff fitted to the simulator)", _simulator_rate(best, speed), f"{rate:g} kg/h"),
-        ("plumes", "emission rate, CSF",
-         f"{best['emission_rate_csf_kg_h']:.0f} ± {best['emission_rate_csf_sigma_kg_h']:.0f} (random) "
-         f"± {best['emission_rate_csf_sigma_systematic_kg_h']:.0f} (syst.) kg/h "
-         f"(68 %: {best['emission_rate_csf_p16_kg_h']:.0f}-{best['emission_rate_csf_p84_kg_h']:.0f}; total "
-         f"{best['emission_rate_csf_total_p16_kg_h']:.0f}-{best['emission_rate_csf_total_p84_kg_h']:.0f})", f"{rate:g} kg/h"),
+        (
+            "plumes",
+            "emission rate, IME (literature U_eff, wind ±30 %)",
+            f"{best['emission_rate_kg_h']:.0f} ± {best['emission_rate_sigma_kg_h']:.0f} (random) "
+            f"± {best['emission_rate_sigma_systematic_kg_h']:.0f} (syst.) kg/h "
+            f"(68 %: {best['emission_rate_p16_kg_h']:.0f}-{best['emission_rate_p84_kg_h']:.0f}; total "
+            f"{best['emission_rate_total_p16_kg_h']:.0f}-{best['emission_rate_total_p84_kg_h']:.0f})",
+            f"{rate:g} kg/h",
+        ),
+        (
+            "plumes",
+            "emission rate, IME (U_eff fitted to the simulator)",
+            _simulator_rate(best, speed),
+            f"{rate:g} kg/h",
+        ),
+        (
+            "plumes",
+            "emission rate, CSF",
+            f"{best['emission_rate_csf_kg_h']:.0f} ± {best['emission_rate_csf_sigma_kg_h']:.0f} (random) "
+            f"± {best['emission_rate_csf_sigma_systematic_kg_h']:.0f} (syst.) kg/h "
+            f"(68 %: {best['emission_rate_csf_p16_kg_h']:.0f}-{best['emission_rate_csf_p84_kg_h']:.0f}; total "
+            f"{best['emission_rate_csf_total_p16_kg_h']:.0f}-{best['emission_rate_csf_total_p84_kg_h']:.0f})",
+            f"{rate:g} kg/h",
+        ),
     ]
     if error_m is not None:
-        rows.append(("plumes", "source position error", f"{error_m:.0f} m (reported 1σ {best['source_sigma_m']:.0f} m)", "0 m"))
+        rows.append(
+            ("plumes", "source position error", f"{error_m:.0f} m (reported 1σ {best['source_sigma_m']:.0f} m)", "0 m")
+        )
     return rows
 
 

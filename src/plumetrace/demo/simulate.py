@@ -15,14 +15,21 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     (dict: source_yx, source_map_xy, rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, …) in ``ctx.products``.
     """
     from plumetrace.io.staging import staged_output
-    from plumetrace.simulate.products import write_simulation
     from plumetrace.simulate.plumes import column_mass_kg
+    from plumetrace.simulate.products import write_simulation
 
     out = Path(ctx.out_dir) / "simulate"
     # An arid production basin (soil, dry grass, shrubs): where most satellite-detected CH4 super-emitters are. Roads
     # are left out: asphalt is a known matched-filter confuser (see docs/detect.md), shown by `plumetrace simulate`.
-    options = dict(sensor="emit", shape=(200, 200), rate_kg_h=3000.0, wind_speed_m_s=3.0, wind_dir_deg=270.0,
-                   seed=int(ctx.seed), materials=("dry_grass", "shrubs", "soil", "bright_soil"))
+    options = dict(
+        sensor="emit",
+        shape=(200, 200),
+        rate_kg_h=3000.0,
+        wind_speed_m_s=3.0,
+        wind_dir_deg=270.0,
+        seed=int(ctx.seed),
+        materials=("dry_grass", "shrubs", "soil", "bright_soil"),
+    )
     with staged_output(out) as stage:
         result = write_simulation(stage, **options)
     for key in ("scene_path", "truth_path", "truth_json_path", "quicklook_path"):
@@ -33,10 +40,22 @@ def demo_step(ctx: Any) -> list[tuple[str, str, str, str]]:
     mass = column_mass_kg(plume.enhancement_ppm_m, plume.pixel_size_m)
     return [
         ("simulate", "scene", f"EMIT {truth['shape'][0]}x{truth['shape'][1]}x{truth['shape'][2]}, 60 m", "-"),
-        ("simulate", "plume peak enhancement (truth)", f"{truth['peak_enhancement_ppm_m']:.0f} ppm·m",
-         f"{truth['peak_enhancement_ppm_m']:.0f} ppm·m"),
-        ("simulate", "CH4 mass in scene (truth map vs Q x residence)", f"{mass:.0f} kg",
-         f"{truth['rate_kg_h'] * truth['residence_time_s'] / 3600:.0f} kg"),
-        ("simulate", "source, rate, wind (truth)", f"row {plume.source_yx[0]:.0f} col {plume.source_yx[1]:.0f}",
-         f"{truth['rate_kg_h']:g} kg/h, {truth['wind_speed_m_s']:g} m/s from {truth['wind_dir_deg']:g}°"),
+        (
+            "simulate",
+            "plume peak enhancement (truth)",
+            f"{truth['peak_enhancement_ppm_m']:.0f} ppm·m",
+            f"{truth['peak_enhancement_ppm_m']:.0f} ppm·m",
+        ),
+        (
+            "simulate",
+            "CH4 mass in scene (truth map vs Q x residence)",
+            f"{mass:.0f} kg",
+            f"{truth['rate_kg_h'] * truth['residence_time_s'] / 3600:.0f} kg",
+        ),
+        (
+            "simulate",
+            "source, rate, wind (truth)",
+            f"row {plume.source_yx[0]:.0f} col {plume.source_yx[1]:.0f}",
+            f"{truth['rate_kg_h']:g} kg/h, {truth['wind_speed_m_s']:g} m/s from {truth['wind_dir_deg']:g}°",
+        ),
     ]

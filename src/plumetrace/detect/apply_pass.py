@@ -53,9 +53,7 @@ class ColumnFilter:
     whitening: np.ndarray | None
 
     @classmethod
-    def of(
-        cls, weights: FilterWeights, groups: np.ndarray, method: str
-    ) -> ColumnFilter:
+    def of(cls, weights: FilterWeights, groups: np.ndarray, method: str) -> ColumnFilter:
         whitening = whitening_matrices(weights)[groups] if method == "ace" else None
         return cls(weights, groups, weights.mean[groups].astype(np.float32), whitening)
 
@@ -77,17 +75,11 @@ def pooled_terms(
     shrinkage: float | str,
 ) -> PooledTerms:
     """The scene-pooled filter's terms for columns centred on their own group means (``weights.mean[groups]``)."""
-    scene_weights = filter_weights(
-        merge_columns_stats(group_stats), k, shrinkage=shrinkage
-    )
+    scene_weights = filter_weights(merge_columns_stats(group_stats), k, shrinkage=shrinkage)
     q_s = scene_weights.q[0]
-    offset = (
-        weights.mean[groups] - scene_weights.mean[0]
-    ) @ q_s  # (x-μ_s)·q = (x-μ_col)·q + (μ_col-μ_s)·q
+    offset = (weights.mean[groups] - scene_weights.mean[0]) @ q_s  # (x-μ_s)·q = (x-μ_col)·q + (μ_col-μ_s)·q
     scale = 1.0 / (scene_weights.normalizer[0] * scene_weights.sigma[0])
-    return PooledTerms(
-        q_s.astype(np.float32), offset.astype(np.float32)[None, :], np.float32(scale)
-    )
+    return PooledTerms(q_s.astype(np.float32), offset.astype(np.float32)[None, :], np.float32(scale))
 
 
 @dataclass(frozen=True)
@@ -142,9 +134,7 @@ def _apply_block(
             p.saturation_value,
             band_axis(layout),
         )
-    if (
-        p.method == "ace"
-    ):  # the whitening needs per-column matrix products: columns first
+    if p.method == "ace":  # the whitening needs per-column matrix products: columns first
         buffer = centred = columns_first(block, cf.mean_col[cols], buffer, layout)
         enh, unc, alb, score = apply_filter(
             centred,
@@ -172,9 +162,7 @@ def _apply_block(
         if p.method == "ace":
             z = np.einsum("crb,b->cr", centred, p.pooled.q).T
         else:
-            z = np.einsum(
-                "rbc,b->rc" if layout == "rbc" else "rcb,b->rc", centred, p.pooled.q
-            )
+            z = np.einsum("rbc,b->rc" if layout == "rbc" else "rcb,b->rc", centred, p.pooled.q)
         z += p.pooled.offset[:, cols]
         z *= p.pooled.scale
         z[~valid] = np.nan
@@ -185,9 +173,7 @@ def _apply_block(
         plume_c, plume_cc, plume_cd = plume
         plume_c[cols] += c.sum(axis=0, dtype=np.float64)
         plume_cc[cols] += (c.astype(np.float64) ** 2).sum(axis=0)
-        plume_cd[cols] += np.einsum(
-            "rbc,rc->cb" if layout == "rbc" else "rcb,rc->cb", centred, c
-        )
+        plume_cd[cols] += np.einsum("rbc,rc->cb" if layout == "rbc" else "rcb,rc->cb", centred, c)
     out["enhancement"][row0:row1, cols] = enh
     out["uncertainty"][row0:row1, cols] = unc
     out["albedo"][row0:row1, cols] = alb
@@ -198,16 +184,12 @@ def _plume_accumulators(n_col: int, n_band: int) -> PlumeSums:
     return np.zeros(n_col), np.zeros(n_col), np.zeros((n_col, n_band))
 
 
-def _by_blocks(
-    p: _Pass, part: list[tuple[int, int]], advance: Callable[..., None]
-) -> PlumeSums:
+def _by_blocks(p: _Pass, part: list[tuple[int, int]], advance: Callable[..., None]) -> PlumeSums:
     plume = _plume_accumulators(p.reader.n_samples, p.reader.n_bands)
     buffer: np.ndarray | None = None
     read_buffer = block_buffer(p.reader, max((r1 - r0 for r0, r1 in part), default=0))
     for row0, row1 in part:
-        buffer = _apply_block(
-            p, row0, row1, 0, p.reader.n_samples, read_buffer, buffer, plume
-        )
+        buffer = _apply_block(p, row0, row1, 0, p.reader.n_samples, read_buffer, buffer, plume)
         advance()
     return plume
 
@@ -221,9 +203,7 @@ def _by_columns(
     n_col, n_band = p.reader.n_samples, p.reader.n_bands
     plume = _plume_accumulators(n_col, n_band)
     width = max((c1 - c0 for c0, c1 in part), default=0)
-    read_buffer = np.empty(
-        (max(r1 - r0 for r0, r1 in blocks), width, n_band), dtype=np.float32
-    )
+    read_buffer = np.empty((max(r1 - r0 for r0, r1 in blocks), width, n_band), dtype=np.float32)
     for col0, col1 in part:
         for row0, row1 in blocks:
             _apply_block(p, row0, row1, col0, col1, read_buffer, None, plume)
@@ -295,13 +275,9 @@ def apply_pass(
     )
     if by_columns:
         chunks = column_chunks(reader.n_samples, threads, APPLY_COLUMN_CHUNK)
-        parts = run_threads(
-            threads, lambda _w, part: _by_columns(p, blocks, part, advance), chunks
-        )
+        parts = run_threads(threads, lambda _w, part: _by_columns(p, blocks, part, advance), chunks)
     else:
-        parts = run_threads(
-            threads, lambda _w, part: _by_blocks(p, part, advance), blocks
-        )
+        parts = run_threads(threads, lambda _w, part: _by_blocks(p, part, advance), blocks)
     if not collect:
         return None
     groups, n_group = column_filter.groups, column_filter.weights.mean.shape[0]

@@ -74,11 +74,7 @@ def _fit_sample(
         valid = validity(line, ref_brightness, flare_factor, saturation_value, axis)
         parts.append(pixels(line, valid, reader.layout).copy())
         n_seen += valid.size
-    sample = (
-        np.concatenate(parts)
-        if parts
-        else np.empty((0, reader.n_bands), dtype=np.float32)
-    )
+    sample = np.concatenate(parts) if parts else np.empty((0, reader.n_bands), dtype=np.float32)
     return sample, sample.shape[0] / max(n_seen, 1)
 
 
@@ -155,13 +151,9 @@ def _fit(
     ref_brightness: np.ndarray,
 ) -> tuple[ClusterModel, np.ndarray]:
     """The classes, from a sample of lines, and each class's shift spectrum (its sample mean, (n_class, n_band))."""
-    sample, valid_fraction = _fit_sample(
-        reader, ref_brightness, options.flare_factor, options.saturation_value
-    )
+    sample, valid_fraction = _fit_sample(reader, ref_brightness, options.flare_factor, options.saturation_value)
     if sample.shape[0] == 0:
-        raise InvalidInputError(
-            "scene", "no valid pixels in the spectral window of the sampled lines"
-        )
+        raise InvalidInputError("scene", "no valid pixels in the spectral window of the sampled lines")
     n_band = reader.n_bands
     n_lines, n_col = reader.n_lines, reader.n_samples
     n_fit = (
@@ -175,9 +167,7 @@ def _fit(
     for c in range(model.n_class):
         members = sample[sample_labels == c]
         class_shift[c] = (
-            members.mean(axis=0, dtype=np.float64)
-            if members.size
-            else sample.mean(axis=0, dtype=np.float64)
+            members.mean(axis=0, dtype=np.float64) if members.size else sample.mean(axis=0, dtype=np.float64)
         )
     return model, class_shift
 
@@ -246,10 +236,7 @@ def _class_apply_pass(
     plume sums ``(Σc, Σc², Σc(x - μ))`` of ``c = r α``."""
     n_group, n_band = weights.mean.shape
     mean32 = np.nan_to_num(weights.mean).astype(np.float32)
-    mean_dir = (
-        mean32
-        / np.maximum((mean32 * mean32).sum(axis=1, keepdims=True), np.float32(1e-30))
-    ).astype(np.float32)
+    mean_dir = (mean32 / np.maximum((mean32 * mean32).sum(axis=1, keepdims=True), np.float32(1e-30))).astype(np.float32)
     q32 = weights.q.astype(np.float32)
     norm32 = weights.normalizer.astype(np.float32)
     sigma32 = weights.sigma.astype(np.float32)
@@ -307,9 +294,7 @@ def _class_apply_pass(
     return sum(p[0] for p in parts), sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
-def _put(
-    target: np.ndarray, row0: int, row1: int, selected: np.ndarray, values: np.ndarray
-) -> None:
+def _put(target: np.ndarray, row0: int, row1: int, selected: np.ndarray, values: np.ndarray) -> None:
     """Write per-pixel ``values`` at the ``selected`` pixels of rows ``row0:row1`` of a (n_lines, n_col) map."""
     view = target[row0:row1]
     view[selected] = values
@@ -350,9 +335,7 @@ def cluster_retrieval(
     k = np.asarray(unit_absorption, dtype=np.float64)
     n_lines, n_col, n_band = reader.n_lines, reader.n_samples, reader.n_bands
     method, albedo_correct = options.method, options.albedo_corrected
-    if (
-        options.clusters is not None
-    ):  # impossible whatever the valid pixels: fail before reading
+    if options.clusters is not None:  # impossible whatever the valid pixels: fail before reading
         check_clusters(options.clusters, n_lines * n_col, n_band)
     progress = TaskProgress(bar, f"{description} (cluster)", 2 * len(blocks) + 1)
 
@@ -375,8 +358,7 @@ def cluster_retrieval(
     weights = filter_weights(group_stats, k, shrinkage=options.shrinkage)
     # Pass 2: apply.
     out = {
-        name: np.full((n_lines, n_col), np.nan, dtype=np.float32)
-        for name in ("enhancement", "uncertainty", "albedo")
+        name: np.full((n_lines, n_col), np.nan, dtype=np.float32) for name in ("enhancement", "uncertainty", "albedo")
     }
     if method == "ace":
         out["ace_score"] = np.full((n_lines, n_col), np.nan, dtype=np.float32)

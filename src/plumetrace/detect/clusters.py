@@ -91,7 +91,9 @@ def check_clusters(clusters: int | None, n_valid: int, n_band: int) -> int:
     need = min_class_pixels(n_band)
     if clusters is None:
         if n_valid < need:
-            raise InvalidInputError("clusters", f"the scene has {n_valid} valid pixels; one class needs at least {need}")
+            raise InvalidInputError(
+                "clusters", f"the scene has {n_valid} valid pixels; one class needs at least {need}"
+            )
         return auto_clusters(n_valid, n_band)
     if isinstance(clusters, bool) or not isinstance(clusters, (int, np.integer)) or clusters < 1:
         raise InvalidInputError("clusters", f"{clusters!r}; expected a whole number ≥ 1")

@@ -77,9 +77,7 @@ __all__ = [
 ]
 
 
-def select_window(
-    wavelength_nm: np.ndarray, window_nm: tuple[float, float]
-) -> tuple[int, int]:
+def select_window(wavelength_nm: np.ndarray, window_nm: tuple[float, float]) -> tuple[int, int]:
     """Band range ``band0:band1`` whose centres lie inside ``window_nm``.
 
     Raises
@@ -163,10 +161,7 @@ def _column_retrieval(
                 "exclude",
                 f"expected a boolean map of the scene's {n_lines} × {n_col} pixels, got {exclude.dtype} {exclude.shape}",
             )
-    task = progress(
-        2 * len(blocks)
-        + ((len(blocks) + iterations - 1) if method == "sparse" and iterations else 0)
-    )
+    task = progress(2 * len(blocks) + ((len(blocks) + iterations - 1) if method == "sparse" and iterations else 0))
 
     shift, ref_brightness = pilot(reader, options.saturation_value)
     mode, width, groups, n_group, group_stats, valid_map = statistics_pass(
@@ -186,17 +181,11 @@ def _column_retrieval(
     )
     weights = filter_weights(group_stats, k, shrinkage=options.shrinkage)
     # The apply pass writes every pixel of these (NaN where invalid): no fill needed.
-    out = {
-        name: np.empty((n_lines, n_col), dtype=np.float32)
-        for name in ("enhancement", "uncertainty", "albedo")
-    }
+    out = {name: np.empty((n_lines, n_col), dtype=np.float32) for name in ("enhancement", "uncertainty", "albedo")}
     if method == "ace":
         out["ace_score"] = np.full((n_lines, n_col), np.nan, dtype=np.float32)
     by_columns = (
-        backend.name == "numpy"
-        and isinstance(reader, ArrayWindowReader)
-        and reader.in_memory
-        and method != "ace"
+        backend.name == "numpy" and isinstance(reader, ArrayWindowReader) and reader.in_memory and method != "ace"
     )
 
     def apply(weights: FilterWeights, **pooled: Any) -> Any:
@@ -317,9 +306,7 @@ def detect_window(
         stats, window, target, air-mass factor, …) without the Scene's own.
     """
     options = resolve_options(options, **overrides)
-    if exclude is not None and (
-        options.method == "sparse" or options.stats == "cluster"
-    ):
+    if exclude is not None and (options.method == "sparse" or options.stats == "cluster"):
         raise InvalidInputError(
             "exclude",
             "applies to methods mf and ace with column, group or scene statistics",
@@ -329,9 +316,7 @@ def detect_window(
     fwhm = np.asarray(fwhm_nm, dtype=np.float64)
     band0, band1 = select_window(wavelength, options.window_nm)
     amf = float(airmass_factor)
-    target = cached_target(
-        options.gas, wavelength[band0:band1], fwhm[band0:band1], airmass_factor=amf
-    )
+    target = cached_target(options.gas, wavelength[band0:band1], fwhm[band0:band1], airmass_factor=amf)
 
     reader = open_reader(band0, band1)
     blocks = row_blocks(reader.n_lines, int(options.chunk_rows))
@@ -340,9 +325,7 @@ def detect_window(
     description = f"detect {target.gas} ({options.method})"
     with (
         _closing(reader),
-        progress_bar(
-            disable=None if options.progress is None else not options.progress
-        ) as bar,
+        progress_bar(disable=None if options.progress is None else not options.progress) as bar,
     ):
         if options.stats == "cluster":
             from plumetrace.detect.cluster_engine import cluster_retrieval
@@ -444,9 +427,7 @@ def detect_scene(
     validate_scene(scene)
     options = resolve_options(options, **overrides)
     arrays, attrs = detect_window(
-        lambda band0, band1: window_reader(
-            scene, band0, band1, direct=options.direct_read
-        ),
+        lambda band0, band1: window_reader(scene, band0, band1, direct=options.direct_read),
         np.asarray(scene["wavelength"].values, dtype=np.float64),
         np.asarray(scene["fwhm"].values, dtype=np.float64),
         options,

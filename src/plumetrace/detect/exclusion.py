@@ -51,7 +51,9 @@ def exclusion_map(path: str | os.PathLike, scene: xr.Dataset) -> np.ndarray:
     polygons = read_polygons(path)
     geometry = pixel_geometry(scene, pixel_size_m=1.0)  # only its georeferencing is used here
     if not geometry.georeferenced:
-        raise InvalidInputError("exclude", f"{os.fspath(path)}: the scene has no georeferencing (crs + transform, or lat/lon)")
+        raise InvalidInputError(
+            "exclude", f"{os.fspath(path)}: the scene has no georeferencing (crs + transform, or lat/lon)"
+        )
     n_row, n_col = scene.sizes["y"], scene.sizes["x"]
     rows, cols = np.indices((n_row, n_col))
     lonlat = geometry.lonlat(rows, cols)
@@ -60,7 +62,9 @@ def exclusion_map(path: str | os.PathLike, scene: xr.Dataset) -> np.ndarray:
     if not inside.any():
         raise InvalidFileError(path, "features", "the polygons cover no pixel of the scene")
     if inside.all():
-        raise InvalidFileError(path, "features", "the polygons cover every pixel of the scene: nothing is left for the statistics")
+        raise InvalidFileError(
+            path, "features", "the polygons cover every pixel of the scene: nothing is left for the statistics"
+        )
     return inside
 
 

@@ -68,11 +68,7 @@ def centred_pixels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Spectra (n, n_band) float32 of the pixels marked in ``mask`` (rows ``row0:row1``) minus their group's
     ``mean32`` (n_group, n_band) float32, and their groups (n,), in row-major order."""
-    block = (
-        reader.read(row0, row1)
-        if buffer is None
-        else reader.read(row0, row1, out=buffer)
-    )
+    block = reader.read(row0, row1) if buffer is None else reader.read(row0, row1, out=buffer)
     d = pixels(block, mask, reader.layout)
     g = group_map.groups(row0, row1, mask)
     d -= mean32[g]

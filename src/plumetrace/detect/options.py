@@ -36,11 +36,7 @@ SPILL_BYTES = 256 * 2**20
 
 
 def _whole(value: Any, least: int) -> bool:
-    return (
-        isinstance(value, (int, np.integer))
-        and not isinstance(value, bool)
-        and value >= least
-    )
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= least
 
 
 def window_bounds(window_nm: Any) -> tuple[float, float]:
@@ -54,13 +50,9 @@ def window_bounds(window_nm: Any) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in window_nm)
     except (TypeError, ValueError):
-        raise InvalidInputError(
-            "window_nm", f"{window_nm!r}; expected two numbers, e.g. 2122,2488"
-        ) from None
+        raise InvalidInputError("window_nm", f"{window_nm!r}; expected two numbers, e.g. 2122,2488") from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
-        raise InvalidInputError(
-            "window_nm", f"{lo:g}-{hi:g}: the start must be below the end"
-        )
+        raise InvalidInputError("window_nm", f"{lo:g}-{hi:g}: the start must be below the end")
     return lo, hi
 
 
@@ -153,56 +145,30 @@ class DetectOptions:
     @property
     def albedo_corrected(self) -> bool:
         """``albedo_correct`` resolved: its default is on for ``sparse`` only."""
-        return (
-            self.method == "sparse"
-            if self.albedo_correct is None
-            else bool(self.albedo_correct)
-        )
+        return self.method == "sparse" if self.albedo_correct is None else bool(self.albedo_correct)
 
     @property
     def robust_active(self) -> bool:
         """Whether the robust round runs (``mf``/``ace`` with ``robust`` and at least one round)."""
-        return (
-            bool(self.robust)
-            and self.method in ("mf", "ace")
-            and int(self.robust_rounds) > 0
-        )
+        return bool(self.robust) and self.method in ("mf", "ace") and int(self.robust_rounds) > 0
 
     def validated(self) -> DetectOptions:
         """Return self after checking every field; raise :class:`InvalidInputError` naming the first bad one."""
         method, stats = self.method, self.stats
-        if (
-            method == "sparse"
-            and self.albedo_correct is not None
-            and not self.albedo_correct
-        ):
-            raise InvalidInputError(
-                "albedo_correct", "the sparse filter is always albedo-corrected"
-            )
+        if method == "sparse" and self.albedo_correct is not None and not self.albedo_correct:
+            raise InvalidInputError("albedo_correct", "the sparse filter is always albedo-corrected")
         if method not in METHODS:
-            raise InvalidInputError(
-                "method", f"{method!r}; expected one of {', '.join(METHODS)}"
-            )
+            raise InvalidInputError("method", f"{method!r}; expected one of {', '.join(METHODS)}")
         if stats not in STATS_CHOICES:
-            raise InvalidInputError(
-                "stats", f"{stats!r}; expected one of {', '.join(STATS_CHOICES)}"
-            )
+            raise InvalidInputError("stats", f"{stats!r}; expected one of {', '.join(STATS_CHOICES)}")
         if not _whole(self.iterations, 0):
-            raise InvalidInputError(
-                "iterations", f"{self.iterations!r}; expected a whole number ≥ 0"
-            )
+            raise InvalidInputError("iterations", f"{self.iterations!r}; expected a whole number ≥ 0")
         if not _whole(self.chunk_rows, 1):
-            raise InvalidInputError(
-                "chunk_rows", f"{self.chunk_rows!r}; expected a whole number ≥ 1"
-            )
+            raise InvalidInputError("chunk_rows", f"{self.chunk_rows!r}; expected a whole number ≥ 1")
         if self.group_columns is not None and not _whole(self.group_columns, 1):
-            raise InvalidInputError(
-                "group_columns", f"{self.group_columns!r}; expected a whole number ≥ 1"
-            )
+            raise InvalidInputError("group_columns", f"{self.group_columns!r}; expected a whole number ≥ 1")
         if self.group_columns is not None and stats != "group":
-            raise InvalidInputError(
-                "group_columns", f"applies to stats 'group' only, not {stats!r}"
-            )
+            raise InvalidInputError("group_columns", f"applies to stats 'group' only, not {stats!r}")
         if self.n_threads is not None and not _whole(self.n_threads, 1):
             raise InvalidInputError(
                 "n_threads",
@@ -213,30 +179,20 @@ class DetectOptions:
                 "flare_factor",
                 f"{self.flare_factor!r}; expected a number above 1 (inf disables)",
             )
-        if stats != "cluster" and (
-            self.clusters is not None or self.cluster_features != "shape"
-        ):
-            raise InvalidInputError(
-                "clusters", f"applies to stats 'cluster' only, not {stats!r}"
-            )
+        if stats != "cluster" and (self.clusters is not None or self.cluster_features != "shape"):
+            raise InvalidInputError("clusters", f"applies to stats 'cluster' only, not {stats!r}")
         if stats == "cluster":
             if self.clusters is not None:
-                check_clusters(
-                    self.clusters, 2**62, 1
-                )  # the type and sign; the pixel count is checked once known
+                check_clusters(self.clusters, 2**62, 1)  # the type and sign; the pixel count is checked once known
             if self.cluster_features not in CLUSTER_FEATURES:
                 raise InvalidInputError(
                     "cluster_features",
                     f"{self.cluster_features!r}; expected one of {', '.join(CLUSTER_FEATURES)}",
                 )
             if self.device != "cpu":
-                raise InvalidInputError(
-                    "device", f"{self.device!r}: stats 'cluster' runs on the CPU only"
-                )
+                raise InvalidInputError("device", f"{self.device!r}: stats 'cluster' runs on the CPU only")
         if not _whole(self.robust_rounds, 0):
-            raise InvalidInputError(
-                "robust_rounds", f"{self.robust_rounds!r}; expected a whole number ≥ 0"
-            )
+            raise InvalidInputError("robust_rounds", f"{self.robust_rounds!r}; expected a whole number ≥ 0")
         if not _whole(self.spill_bytes, 0):
             raise InvalidInputError(
                 "spill_bytes",
@@ -246,9 +202,7 @@ class DetectOptions:
         return self
 
 
-def resolve_options(
-    options: DetectOptions | None = None, **overrides: Any
-) -> DetectOptions:
+def resolve_options(options: DetectOptions | None = None, **overrides: Any) -> DetectOptions:
     """``options`` (default: :class:`DetectOptions`) with ``overrides`` applied, validated.
 
     Raises

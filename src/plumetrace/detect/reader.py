@@ -58,7 +58,9 @@ def pixels(block: np.ndarray, mask: np.ndarray, layout: str) -> np.ndarray:
     return block.transpose(0, 2, 1)[mask] if layout == "rbc" else block[mask]
 
 
-def columns_first(block: np.ndarray, shift: np.ndarray, out: np.ndarray | None = None, layout: str = "rbc") -> np.ndarray:
+def columns_first(
+    block: np.ndarray, shift: np.ndarray, out: np.ndarray | None = None, layout: str = "rbc"
+) -> np.ndarray:
     """``block`` reordered to (column, row, band) minus ``shift[:, None, :]``, C-contiguous float32, a few rows at a time.
 
     Parameters

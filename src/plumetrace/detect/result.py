@@ -71,9 +71,7 @@ def result_attrs(
     return attrs
 
 
-def result_variables(
-    arrays: dict[str, np.ndarray], gas: str
-) -> dict[str, tuple[np.ndarray, dict[str, str]]]:
+def result_variables(arrays: dict[str, np.ndarray], gas: str) -> dict[str, tuple[np.ndarray, dict[str, str]]]:
     """Product arrays of :func:`plumetrace.detect.engine.detect_window` with their units and long names
     (variable → (array, attrs))."""
     variables = {
@@ -105,9 +103,7 @@ def result_variables(
     return variables
 
 
-def as_dataset(
-    scene: xr.Dataset, arrays: dict[str, np.ndarray], attrs: dict[str, Any]
-) -> xr.Dataset:
+def as_dataset(scene: xr.Dataset, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> xr.Dataset:
     """The products as a Dataset on the Scene's grid, with its sensor, source, time, georeferencing and pixel size."""
     import xarray as xr
 
@@ -115,8 +111,7 @@ def as_dataset(
 
     dims = ("y", "x")
     data_vars: dict[str, Any] = {
-        name: (dims, values, var_attrs)
-        for name, (values, var_attrs) in result_variables(arrays, attrs["gas"]).items()
+        name: (dims, values, var_attrs) for name, (values, var_attrs) in result_variables(arrays, attrs["gas"]).items()
     }
     attrs = dict(attrs)
     attrs["sensor"] = scene.attrs.get("sensor", "generic")
@@ -124,9 +119,7 @@ def as_dataset(
     for key in SCENE_ATTRS:
         if key in scene.attrs:
             attrs[key] = scene.attrs[key]
-    with contextlib.suppress(
-        Exception
-    ):  # a scene without georeferencing has no pixel size
+    with contextlib.suppress(Exception):  # a scene without georeferencing has no pixel size
         attrs["pixel_size_m"] = float(pixel_size_m(scene))
     coords: dict[str, Any] = {}
     for name in ("lat", "lon"):

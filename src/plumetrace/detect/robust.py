@@ -39,10 +39,23 @@ from plumetrace.detect.matched_filter import AUTO_ROWS_PER_BAND, FilterWeights
 from plumetrace.errors import InvalidInputError
 
 __all__ = [
-    "MASK_THRESHOLD", "MASK_WINDOW", "MASK_GROW", "MIN_KEPT", "POOL_BELOW_FRACTION", "REAPPLY_MIN_CHANGE",
-    "EXCLUDE_ABOVE_SHARE", "REMOVE_MIN_PIXELS_PER_BAND", "ROUND_ALPHA_FLOOR_PPM_M", "plume_mask", "exclude_pixels",
-    "plume_estimate_terms", "plume_estimate_sums", "remove_target", "plume_free_statistics",
-    "marked_estimate_change", "reapply_needed",
+    "MASK_THRESHOLD",
+    "MASK_WINDOW",
+    "MASK_GROW",
+    "MIN_KEPT",
+    "POOL_BELOW_FRACTION",
+    "REAPPLY_MIN_CHANGE",
+    "EXCLUDE_ABOVE_SHARE",
+    "REMOVE_MIN_PIXELS_PER_BAND",
+    "ROUND_ALPHA_FLOOR_PPM_M",
+    "plume_mask",
+    "exclude_pixels",
+    "plume_estimate_terms",
+    "plume_estimate_sums",
+    "remove_target",
+    "plume_free_statistics",
+    "marked_estimate_change",
+    "reapply_needed",
 ]
 
 #: Threshold (robust standard deviations) of the spatially averaged significance for a pixel to count as plume.
@@ -278,7 +291,9 @@ def remove_target(
     p = np.asarray(sum_alpha_d, dtype=np.float64)
     q = np.asarray(sum_alpha2, dtype=np.float64)
     if s.shape != stats.mean.shape or p.shape != stats.mean.shape or a.shape != n.shape or q.shape != n.shape:
-        raise InvalidInputError("target", f"sums shaped {s.shape}, {a.shape}, {p.shape}, {q.shape} for statistics {stats.mean.shape}")
+        raise InvalidInputError(
+            "target", f"sums shaped {s.shape}, {a.shape}, {p.shape}, {q.shape} for statistics {stats.mean.shape}"
+        )
     change = (stats.count >= 2) & (q > 0)  # some α ≠ 0 (the same as Σα > 0 for the engine's α ≥ 0)
     mean = stats.mean.copy()
     cov = stats.cov.copy()
@@ -318,7 +333,9 @@ def plume_free_statistics(
     """
     removed = remove_target(stats, target, sum_alpha, sum_alpha_d, sum_alpha2)
     n = stats.count.astype(np.float64)
-    heavy = (np.asarray(count, dtype=np.float64) > EXCLUDE_ABOVE_SHARE * n) | (n < REMOVE_MIN_PIXELS_PER_BAND * stats.mean.shape[1])
+    heavy = (np.asarray(count, dtype=np.float64) > EXCLUDE_ABOVE_SHARE * n) | (
+        n < REMOVE_MIN_PIXELS_PER_BAND * stats.mean.shape[1]
+    )
     if not heavy.any():
         return removed
     excluded = exclude_pixels(stats, count, sum_d, sum_dd, min_pixels=min_pixels)

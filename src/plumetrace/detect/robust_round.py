@@ -62,15 +62,11 @@ def marked_sums(
     sum_a2 = np.zeros(n_group)
     buffer = block_buffer(reader, max((r1 - r0 for r0, r1 in part), default=0))
     for row0, row1 in part:
-        d, g = centred_pixels(
-            reader, group_map, row0, row1, mask[row0:row1], base_mean32, buffer
-        )
+        d, g = centred_pixels(reader, group_map, row0, row1, mask[row0:row1], base_mean32, buffer)
         order = np.argsort(g, kind="stable")
         g, d = g[order], d[order]
         bounds = np.flatnonzero(np.diff(g)) + 1
-        for start, stop in zip(
-            np.concatenate([[0], bounds]), np.concatenate([bounds, [g.size]])
-        ):
+        for start, stop in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [g.size]])):
             group = int(g[start])
             piece32 = d[start:stop]
             piece = piece32.astype(np.float64)
@@ -81,9 +77,7 @@ def marked_sums(
             else:
                 sum_d[group] += piece32.sum(axis=0, dtype=np.float64)
                 sum_dd[group] += piece32.T @ piece32
-            a, ad, a2 = plume_estimate_sums(
-                piece, gain[group], alpha_offset[group], stats_offset[group]
-            )
+            a, ad, a2 = plume_estimate_sums(piece, gain[group], alpha_offset[group], stats_offset[group])
             sum_a[group] += a
             sum_ad[group] += ad
             sum_a2[group] += a2
@@ -100,12 +94,8 @@ def pooled_plume_mask(z_pooled: np.ndarray) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        medians = np.nan_to_num(
-            np.nanmedian(z_pooled[:: max(1, z_pooled.shape[0] // 256)], axis=0)
-        )
-    z_pooled -= (
-        medians - ndimage.median_filter(medians, size=STRIPE_WINDOW, mode="nearest")
-    )[None, :]
+        medians = np.nan_to_num(np.nanmedian(z_pooled[:: max(1, z_pooled.shape[0] // 256)], axis=0))
+    z_pooled -= (medians - ndimage.median_filter(medians, size=STRIPE_WINDOW, mode="nearest"))[None, :]
     return plume_mask(z_pooled)
 
 
@@ -178,14 +168,10 @@ def robust_rounds(
         terms = plume_estimate_terms(weights, base_mean32, group_stats.mean)
         gathered = run_threads(
             threads,
-            lambda _w, part, mask=mask, terms=terms: marked_sums(
-                reader, part, mask, group_map, base_mean32, terms
-            ),
+            lambda _w, part, mask=mask, terms=terms: marked_sums(reader, part, mask, group_map, base_mean32, terms),
             marked,
         )
-        m_count, m_sum, m_outer, m_alpha, m_alpha_d, m_alpha2 = (
-            sum(g[i] for g in gathered) for i in range(6)
-        )
+        m_count, m_sum, m_outer, m_alpha, m_alpha_d, m_alpha2 = (sum(g[i] for g in gathered) for i in range(6))
         del gathered
         robust_stats = plume_free_statistics(
             group_stats,

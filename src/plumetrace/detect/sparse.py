@@ -174,7 +174,9 @@ class SparseState:
         scale = scale * PENALTY_WEIGHT if HONEST_PENALTY else np.ones_like(scale)
         self.penalty_scale = scale
         self.q = (q / scale[:, None]).astype(np.float32)
-        self.offset = (np.einsum("gb,gb->g", mean - self.mean0, q) / scale).astype(np.float32)  # (x-μ')·q = d·q - (μ'-μ)·q
+        self.offset = (np.einsum("gb,gb->g", mean - self.mean0, q) / scale).astype(
+            np.float32
+        )  # (x-μ')·q = d·q - (μ'-μ)·q
         self.normalizer = (normalizer / scale).astype(np.float32)
         self._last = (q, u, v)
 
@@ -194,7 +196,12 @@ class SparseState:
 
 
 def reweight(
-    score: np.ndarray, albedo: np.ndarray, alpha_previous: np.ndarray, normalizer: np.ndarray, *, regularize: bool = True
+    score: np.ndarray,
+    albedo: np.ndarray,
+    alpha_previous: np.ndarray,
+    normalizer: np.ndarray,
+    *,
+    regularize: bool = True,
 ) -> np.ndarray:
     """One reweighted-ℓ1 update ``max(0, (score - 1/(r (α + ε))) / (r · normalizer))`` (float32, ppm·m)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -265,7 +272,9 @@ def sparse_iterations(
     parts = []
     for piece, start, stop in zip(pieces, bounds[:-1], bounds[1:]):
         g = g_all[start:stop]
-        parts.append([piece, np.arange(start, stop), g, r_all[start:stop], alpha[start:stop].copy(), *_group_order(g, n_group)])
+        parts.append(
+            [piece, np.arange(start, stop), g, r_all[start:stop], alpha[start:stop].copy(), *_group_order(g, n_group)]
+        )
     del pieces
     for iteration in range(iterations):
         sum_c = np.zeros(n_group)
@@ -308,7 +317,7 @@ def sparse_iterations(
                 part[:] = [kept, index[alive], g, ra[alive], new[alive], *_group_order(g, n_group)]
             del d
         if not regularize and last:
-            for d, index, _, _, al, _, _ in parts:
+            for _, index, _, _, al, _, _ in parts:
                 alpha[index] = al
     if regularize and relax and iterations == 0:  # the caller's reweighting was the last: refit its support
         for part in parts:

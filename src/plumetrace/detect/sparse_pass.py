@@ -140,14 +140,10 @@ def sparse_pass(
         Progress: called once per block, then with ``iterations - 1``.
     """
     mean32 = mean.astype(np.float32)
-    spill = (
-        int(np.count_nonzero(out["enhancement"] > 0)) * reader.n_bands * 4 > spill_bytes
-    )
+    spill = int(np.count_nonzero(out["enhancement"] > 0)) * reader.n_bands * 4 > spill_bytes
     kept_parts = run_threads(
         threads,
-        lambda _w, part: _survivors(
-            reader, group_map, part, out, state, mean32, spill, advance
-        ),
+        lambda _w, part: _survivors(reader, group_map, part, out, state, mean32, spill, advance),
         blocks,
     )
     pieces = [p for part in kept_parts for p in part]
@@ -162,16 +158,11 @@ def sparse_pass(
         alpha_act = np.concatenate([p[5] for p in pieces])
         spectra = [p[0] for p in pieces]
         del pieces
-        alpha = sparse_iterations(
-            spectra, g_act, alb_act, alpha_act, state, iterations=iterations - 1
-        )
+        alpha = sparse_iterations(spectra, g_act, alb_act, alpha_act, state, iterations=iterations - 1)
         out["enhancement"][rows_act, cols_act] = alpha
     sigma32 = state.sigma().astype(np.float32)
     uncertainty = np.full(valid_map.shape, np.nan, dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        uncertainty[valid_map] = (
-            sigma32[group_map.groups(0, valid_map.shape[0], valid_map)]
-            / out["albedo"][valid_map]
-        )
+        uncertainty[valid_map] = sigma32[group_map.groups(0, valid_map.shape[0], valid_map)] / out["albedo"][valid_map]
     out["uncertainty"] = uncertainty
     advance(iterations - 1)

@@ -21,13 +21,26 @@ import numpy as np
 from plumetrace.backend import Backend
 from plumetrace.detect.covariance import GroupStatistics, ShiftedSums, merge_columns
 from plumetrace.detect.matched_filter import MIN_GROUP_PIXELS, choose_stats, column_groups, group_width
-from plumetrace.detect.reader import ArrayWindowReader, WindowReader, band_axis, block_buffer, centre_in_place, columns_first
+from plumetrace.detect.reader import (
+    ArrayWindowReader,
+    WindowReader,
+    band_axis,
+    block_buffer,
+    centre_in_place,
+    columns_first,
+)
 from plumetrace.detect.workers import column_chunks, run_threads
 from plumetrace.errors import InvalidFileError, InvalidInputError
 
 __all__ = [
-    "validity", "pilot", "accumulate_blocks", "accumulate_columns", "accumulate_scene", "merge_columns_stats",
-    "resolve_stats", "statistics_pass",
+    "validity",
+    "pilot",
+    "accumulate_blocks",
+    "accumulate_columns",
+    "accumulate_scene",
+    "merge_columns_stats",
+    "resolve_stats",
+    "statistics_pass",
 ]
 
 #: Lines read by the pilot pass.
@@ -35,7 +48,11 @@ PILOT_LINES = 24
 
 
 def validity(
-    block: np.ndarray, ref_brightness: np.ndarray | None, flare_factor: float, saturation_value: float | None, axis: int = 1
+    block: np.ndarray,
+    ref_brightness: np.ndarray | None,
+    flare_factor: float,
+    saturation_value: float | None,
+    axis: int = 1,
 ) -> np.ndarray:
     """Valid-pixel mask (n_row, n_col) of a block whose bands lie along ``axis``.
 
@@ -261,7 +278,9 @@ def merge_columns_stats(stats: GroupStatistics) -> GroupStatistics:
     dev = stats.mean[good] - mean
     scatter = np.einsum("g,gbc->bc", np.maximum(n - 1.0, 0.0), np.nan_to_num(stats.cov[good]))
     scatter += np.einsum("g,gb,gc->bc", n, dev, dev)
-    return GroupStatistics(count=np.array([int(total)]), mean=mean[None, :], cov=(scatter / max(total - 1.0, 1.0))[None])
+    return GroupStatistics(
+        count=np.array([int(total)]), mean=mean[None, :], cov=(scatter / max(total - 1.0, 1.0))[None]
+    )
 
 
 def resolve_stats(
@@ -281,12 +300,15 @@ def resolve_stats(
     where = source or "scene"
     if total < MIN_GROUP_PIXELS:
         raise InvalidFileError(
-            where, "radiance",
+            where,
+            "radiance",
             f"only {total} valid pixels in the spectral window (fill, NaN, zero or negative elsewhere); need at least "
             f"{MIN_GROUP_PIXELS}",
         )
     if group_columns is not None and stats == "group" and group_columns > n_col:
-        raise InvalidInputError("group_columns", f"{group_columns} is wider than the scene ({n_col} columns in {where})")
+        raise InvalidInputError(
+            "group_columns", f"{group_columns} is wider than the scene ({n_col} columns in {where})"
+        )
     nonempty = sums.count[sums.count > 0]
     if stats == "auto":
         mode, width = choose_stats(int(np.median(nonempty)), n_band, n_col)
@@ -364,8 +386,16 @@ def statistics_pass(
         run_threads(
             threads,
             lambda _w, part: accumulate_columns(
-                reader, blocks, part, column_sums, ref_brightness, flare_factor, saturation_value,
-                lambda n: advance(len(blocks) * n / n_col), valid_map, exclude=exclude,
+                reader,
+                blocks,
+                part,
+                column_sums,
+                ref_brightness,
+                flare_factor,
+                saturation_value,
+                lambda n: advance(len(blocks) * n / n_col),
+                valid_map,
+                exclude=exclude,
             ),
             chunks,
         )
@@ -406,7 +436,8 @@ def _check_variation(stats: GroupStatistics, source: str | None) -> None:
         level = np.einsum("gb,gb->g", np.nan_to_num(stats.mean[used]), np.nan_to_num(stats.mean[used]))
     if used.any() and np.all(spread <= 1e-12 * np.maximum(level, np.finfo(np.float64).tiny)):
         raise InvalidFileError(
-            source or "scene", "radiance",
+            source or "scene",
+            "radiance",
             "no variation between the valid pixels in the spectral window (every pixel has the same spectrum): "
             "no background to measure a plume against",
         )

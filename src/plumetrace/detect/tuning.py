@@ -29,8 +29,6 @@ def tune_process() -> bool:
         Whether the setting took effect (False, and no error, on other C libraries).
     """
     try:
-        return bool(
-            ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-        )
+        return bool(ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
     except (OSError, AttributeError):
         return False

@@ -42,9 +42,15 @@ class Background:
     method: str
 
 
-def estimate_background(concentration_mg_m3: NDArray, *, time: pd.Series | NDArray | None = None,
-                        method: str = "quantile", quantile: float = 0.1, window_s: float = 600.0,
-                        given_mg_m3: float | None = None) -> Background:
+def estimate_background(
+    concentration_mg_m3: NDArray,
+    *,
+    time: pd.Series | NDArray | None = None,
+    method: str = "quantile",
+    quantile: float = 0.1,
+    window_s: float = 600.0,
+    given_mg_m3: float | None = None,
+) -> Background:
     """Estimate the background under each sample and the noise of plume-free samples.
 
     Parameters

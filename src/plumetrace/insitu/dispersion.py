@@ -156,8 +156,14 @@ def class_from_obukhov(obukhov_length_m: float, *, roughness_length_m: float) ->
     return best
 
 
-def wind_profile(z_m: ArrayLike, *, wind_speed_m_s: ArrayLike, wind_height_m: float, obukhov_length_m: ArrayLike,
-                 roughness_length_m: float) -> NDArray:
+def wind_profile(
+    z_m: ArrayLike,
+    *,
+    wind_speed_m_s: ArrayLike,
+    wind_height_m: float,
+    obukhov_length_m: ArrayLike,
+    roughness_length_m: float,
+) -> NDArray:
     """Diabatic log wind profile u(z) = u*/k (ln(z/z0) − ψm(z/L)) anchored on the measured speed at ``wind_height_m``."""
     z0 = roughness_length_m
     L = np.asarray(obukhov_length_m, dtype=float)
@@ -167,8 +173,9 @@ def wind_profile(z_m: ArrayLike, *, wind_speed_m_s: ArrayLike, wind_height_m: fl
     return np.asarray(wind_speed_m_s, dtype=float) * np.maximum(num, 0.1) / den
 
 
-def mean_plume_height(x_m: ArrayLike, *, obukhov_length_m: float, roughness_length_m: float,
-                      source_height_m: float = 0.0) -> NDArray:
+def mean_plume_height(
+    x_m: ArrayLike, *, obukhov_length_m: float, roughness_length_m: float, source_height_m: float = 0.0
+) -> NDArray:
     """Mean plume height z̄ (m) at downwind distance ``x_m`` from the van Ulden (1978) equation.
 
     Integrates dx/dz̄ = [ln(c z̄/z0) − ψm(c z̄/L)] φh(p z̄/L) / k² on a log-spaced z̄ grid starting at
@@ -178,8 +185,11 @@ def mean_plume_height(x_m: ArrayLike, *, obukhov_length_m: float, roughness_leng
     L = float(obukhov_length_m)
     zbar0 = max(source_height_m, 10 * z0)
     zb = np.geomspace(zbar0, 5000.0, 1200)
-    integrand = (np.maximum(np.log(_C_ADVECTION * zb / z0) - psi_m(_C_ADVECTION * zb / L), 0.5)
-                 * phi_h(_P_PHI * zb / L) / KARMAN**2)
+    integrand = (
+        np.maximum(np.log(_C_ADVECTION * zb / z0) - psi_m(_C_ADVECTION * zb / L), 0.5)
+        * phi_h(_P_PHI * zb / L)
+        / KARMAN**2
+    )
     xs = np.concatenate([[0.0], np.cumsum(0.5 * (integrand[1:] + integrand[:-1]) * np.diff(zb))])
     x = np.maximum(np.asarray(x_m, dtype=float), 0.0)
     return np.interp(x, xs, zb)
@@ -209,8 +219,15 @@ def _rotate(dx: NDArray, dy: NDArray, wind_dir_deg: NDArray) -> tuple[NDArray, N
     return dx * ex + dy * ey, -dx * ey + dy * ex
 
 
-def similarity_table(*, obukhov_length_m: float, roughness_length_m: float, source_height_m: float,
-                     wind_height_m: float, x_max_m: float = 1.0e5, n: int = 240) -> tuple[NDArray, ...]:
+def similarity_table(
+    *,
+    obukhov_length_m: float,
+    roughness_length_m: float,
+    source_height_m: float,
+    wind_height_m: float,
+    x_max_m: float = 1.0e5,
+    n: int = 240,
+) -> tuple[NDArray, ...]:
     """Tabulate the similarity-scheme plume against downwind distance, for fast interpolation.
 
     Returns ``(log_x, zbar_m, s, log_u_ratio)`` on ``n`` log-spaced distances from 0.1 m to ``x_max_m``:
@@ -219,16 +236,28 @@ def similarity_table(*, obukhov_length_m: float, roughness_length_m: float, sour
     so the plume is evaluated by 1-D interpolation instead of the stability functions at every receptor.
     """
     x = np.geomspace(0.1, max(x_max_m, 1.0), n)
-    zbar = mean_plume_height(x, obukhov_length_m=obukhov_length_m, roughness_length_m=roughness_length_m,
-                             source_height_m=source_height_m)
+    zbar = mean_plume_height(
+        x, obukhov_length_m=obukhov_length_m, roughness_length_m=roughness_length_m, source_height_m=source_height_m
+    )
     s = shape_parameter(zbar, obukhov_length_m=obukhov_length_m, roughness_length_m=roughness_length_m)
-    ratio = wind_profile(_C_ADVECTION * zbar, wind_speed_m_s=1.0, wind_height_m=wind_height_m,
-                         obukhov_length_m=obukhov_length_m, roughness_length_m=roughness_length_m)
+    ratio = wind_profile(
+        _C_ADVECTION * zbar,
+        wind_speed_m_s=1.0,
+        wind_height_m=wind_height_m,
+        obukhov_length_m=obukhov_length_m,
+        roughness_length_m=roughness_length_m,
+    )
     return np.log(x), zbar, s, np.log(ratio)
 
 
-def plume_pair_terms(rec: NDArray, src: NDArray, met: Meteorology, wind_dir_offset_deg: float,
-                min_distance_m: float, lateral_cut: float = 6.5) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+def plume_pair_terms(
+    rec: NDArray,
+    src: NDArray,
+    met: Meteorology,
+    wind_dir_offset_deg: float,
+    min_distance_m: float,
+    lateral_cut: float = 6.5,
+) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
     """Downwind (source, receptor) pairs and their plume terms.
 
     Pairs more than ``lateral_cut`` σy off the plume axis (relative value < 1e-9) are left out (zero).
@@ -263,8 +292,13 @@ def plume_pair_terms(rec: NDArray, src: NDArray, met: Meteorology, wind_dir_offs
             keep = np.zeros(x.size, dtype=bool)
             for hval in np.unique(h):  # release heights are few: one table each
                 sel = np.flatnonzero(h == hval)
-                tx, tz, ts, tu = similarity_table(obukhov_length_m=L, roughness_length_m=z0, source_height_m=hval,
-                                                  wind_height_m=met.wind_height_m, x_max_m=float(x[sel].max()) * 1.01)
+                tx, tz, ts, tu = similarity_table(
+                    obukhov_length_m=L,
+                    roughness_length_m=z0,
+                    source_height_m=hval,
+                    wind_height_m=met.wind_height_m,
+                    x_max_m=float(x[sel].max()) * 1.01,
+                )
                 ubar[sel] = u[ri[sel]] * np.exp(np.interp(lx[sel], tx, tu))
                 sy_h = sth * x[sel] / (1.0 + 0.9 * np.sqrt(x[sel] / ubar[sel] / _TI_S))
                 near = sel[np.abs(y[sel]) <= lateral_cut * sy_h]  # the rest is < 1e-9 of the axis value: skip
@@ -282,10 +316,13 @@ def plume_pair_terms(rec: NDArray, src: NDArray, met: Meteorology, wind_dir_offs
             gi, ri, x, y, zr, h, sy, sz = (v[keep] for v in (gi, ri, x, y, zr, h, sy, sz))
             L = obukhov_from_class(key[1], roughness_length_m=z0)
             hu, inv = np.unique(np.maximum(h, 2.0), return_inverse=True)  # u(h)/u_ref for the few release heights
-            ratio = wind_profile(hu, wind_speed_m_s=1.0, wind_height_m=met.wind_height_m, obukhov_length_m=L,
-                                 roughness_length_m=z0)
+            ratio = wind_profile(
+                hu, wind_speed_m_s=1.0, wind_height_m=met.wind_height_m, obukhov_length_m=L, roughness_length_m=z0
+            )
             ubar = u[ri] * ratio[inv]
-            vert = (np.exp(-0.5 * ((zr - h) / sz) ** 2) + np.exp(-0.5 * ((zr + h) / sz) ** 2)) / (np.sqrt(2 * np.pi) * sz)
+            vert = (np.exp(-0.5 * ((zr - h) / sz) ** 2) + np.exp(-0.5 * ((zr + h) / sz) ** 2)) / (
+                np.sqrt(2 * np.pi) * sz
+            )
         parts.append((gi, ri, 1000.0 * vert / ubar, y, sy))  # g/m3 -> mg/m3
     if not parts:
         e = np.empty(0)
@@ -293,9 +330,15 @@ def plume_pair_terms(rec: NDArray, src: NDArray, met: Meteorology, wind_dir_offs
     return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
 
 
-def plume_coupling(receptor_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Meteorology, *,
-                   wind_dir_offset_deg: float = 0.0, sigma_y_scale: float | ArrayLike = 1.0,
-                   min_distance_m: float = 1.0) -> NDArray:
+def plume_coupling(
+    receptor_xyz_m: ArrayLike,
+    source_xyz_m: ArrayLike,
+    met: Meteorology,
+    *,
+    wind_dir_offset_deg: float = 0.0,
+    sigma_y_scale: float | ArrayLike = 1.0,
+    min_distance_m: float = 1.0,
+) -> NDArray:
     """Concentration per unit emission rate at receptors, mg m⁻³ per g s⁻¹.
 
     Parameters
@@ -326,8 +369,9 @@ def plume_coupling(receptor_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Mete
     scales = np.atleast_1d(scales)
     if (scales <= 0).any() or not np.isfinite(scales).all():
         raise InvalidInputError("sigma_y_scale", "must be finite and > 0")
-    gi, ri, base, y, sy = plume_pair_terms(rec, src, met, wind_dir_offset_deg, min_distance_m,
-                                      lateral_cut=6.5 * float(scales.max()))
+    gi, ri, base, y, sy = plume_pair_terms(
+        rec, src, met, wind_dir_offset_deg, min_distance_m, lateral_cut=6.5 * float(scales.max())
+    )
     out = np.zeros((scales.size, src.shape[0], rec.shape[0]))
     u2 = -0.5 * (y / sy) ** 2
     for k, sc in enumerate(scales):
@@ -345,9 +389,19 @@ def _schemes(met: Meteorology, n: int) -> dict[tuple, NDArray]:
     z0 = met.roughness_length_m
     Lv = np.full(n, np.nan) if L is None else L.astype(float)
     sv = np.full(n, np.nan) if st is None else st.astype(float)
-    cv = np.full(n, "", dtype=object) if cls is None else np.array(
-        ["" if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip().lower() in ("", "nan", "none")
-         else str(v).strip().upper() for v in cls], dtype=object)
+    cv = (
+        np.full(n, "", dtype=object)
+        if cls is None
+        else np.array(
+            [
+                ""
+                if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip().lower() in ("", "nan", "none")
+                else str(v).strip().upper()
+                for v in cls
+            ],
+            dtype=object,
+        )
+    )
     sim = np.isfinite(sv) & (sv > 0) & (np.isfinite(Lv) | (cv != ""))
     groups: dict[tuple, NDArray] = {}
     table = pd.DataFrame({"L": Lv, "s": sv, "c": cv, "sim": sim})
@@ -363,9 +417,16 @@ def _schemes(met: Meteorology, n: int) -> dict[tuple, NDArray]:
     return groups
 
 
-def beam_coupling(start_xyz_m: ArrayLike, end_xyz_m: ArrayLike, source_xyz_m: ArrayLike, met: Meteorology, *,
-                  wind_dir_offset_deg: float = 0.0, sigma_y_scale: float | ArrayLike = 1.0,
-                  n_nodes: int = 12) -> NDArray:
+def beam_coupling(
+    start_xyz_m: ArrayLike,
+    end_xyz_m: ArrayLike,
+    source_xyz_m: ArrayLike,
+    met: Meteorology,
+    *,
+    wind_dir_offset_deg: float = 0.0,
+    sigma_y_scale: float | ArrayLike = 1.0,
+    n_nodes: int = 12,
+) -> NDArray:
     """Path-averaged concentration per unit rate along open-path beams (mg m⁻³ per g s⁻¹).
 
     The plume model is integrated along each beam with ``n_nodes``-point Gauss–Legendre quadrature and
@@ -394,9 +455,17 @@ def beam_coupling(start_xyz_m: ArrayLike, end_xyz_m: ArrayLike, source_xyz_m: Ar
     def rep(v):
         return None if v is None else np.repeat(np.broadcast_to(np.asarray(v), (n,)), n_nodes)
 
-    met_k = Meteorology(rep(met.wind_speed_m_s), rep(met.wind_dir_deg), rep(met.stability), rep(met.obukhov_length_m),
-                        rep(met.sigma_theta_deg), met.wind_height_m, met.roughness_length_m)
-    c = plume_coupling(pts.reshape(-1, 3), source_xyz_m, met_k, wind_dir_offset_deg=wind_dir_offset_deg,
-                       sigma_y_scale=sigma_y_scale)
+    met_k = Meteorology(
+        rep(met.wind_speed_m_s),
+        rep(met.wind_dir_deg),
+        rep(met.stability),
+        rep(met.obukhov_length_m),
+        rep(met.sigma_theta_deg),
+        met.wind_height_m,
+        met.roughness_length_m,
+    )
+    c = plume_coupling(
+        pts.reshape(-1, 3), source_xyz_m, met_k, wind_dir_offset_deg=wind_dir_offset_deg, sigma_y_scale=sigma_y_scale
+    )
     c = c.reshape(c.shape[:-1] + (n, n_nodes))
     return 0.5 * np.tensordot(c, weights, axes=([-1], [0]))

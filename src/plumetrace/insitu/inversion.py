@@ -146,25 +146,43 @@ class InversionResult:
         """Flat JSON-serialisable summary."""
         return {
             "detected": bool(self.detected),
-            "emission_rate_g_s": self.q_g_s, "emission_rate_kg_h": self.q_g_s * 3.6,
-            "emission_rate_68_g_s": list(self.q_68_g_s), "emission_rate_95_g_s": list(self.q_95_g_s),
+            "emission_rate_g_s": self.q_g_s,
+            "emission_rate_kg_h": self.q_g_s * 3.6,
+            "emission_rate_68_g_s": list(self.q_68_g_s),
+            "emission_rate_95_g_s": list(self.q_95_g_s),
             "emission_rate_upper_95_g_s": self.q_upper_95_g_s,
-            "source_x_m": self.x_m, "source_y_m": self.y_m, "source_height_m": self.height_m,
-            "source_sd_x_m": self.position_sd_m[0], "source_sd_y_m": self.position_sd_m[1],
+            "source_x_m": self.x_m,
+            "source_y_m": self.y_m,
+            "source_height_m": self.height_m,
+            "source_sd_x_m": self.position_sd_m[0],
+            "source_sd_y_m": self.position_sd_m[1],
             "credible_region_area_m2": float(self.credible_region.area),
-            "background_mg_m3": self.background_mg_m3, "noise_mg_m3": self.noise_mg_m3,
-            "wind_dir_offset_deg": self.wind_dir_offset_deg, "significance_sigma": self.significance_sigma,
-            "n_obs": self.n_obs, "source_known": self.source_known,
-            "effective_sample_size": self.effective_sample_size, "grid_step_m": self.grid_step_m,
-            "sigma_y_scale": self.sigma_y_scale, "likelihood_temper": self.likelihood_temper,
-            "residual_lag1_corr": self.residual_lag1_corr, "residual_overdispersion": self.residual_overdispersion,
-            "model_error_log_sd": self.model_error_log_sd, "crossing_scale_log_sd": self.crossing_scale_log_sd,
+            "background_mg_m3": self.background_mg_m3,
+            "noise_mg_m3": self.noise_mg_m3,
+            "wind_dir_offset_deg": self.wind_dir_offset_deg,
+            "significance_sigma": self.significance_sigma,
+            "n_obs": self.n_obs,
+            "source_known": self.source_known,
+            "effective_sample_size": self.effective_sample_size,
+            "grid_step_m": self.grid_step_m,
+            "sigma_y_scale": self.sigma_y_scale,
+            "likelihood_temper": self.likelihood_temper,
+            "residual_lag1_corr": self.residual_lag1_corr,
+            "residual_overdispersion": self.residual_overdispersion,
+            "model_error_log_sd": self.model_error_log_sd,
+            "crossing_scale_log_sd": self.crossing_scale_log_sd,
             "n_crossings": self.n_crossings,
         }
 
 
-def invert_source(observations: pd.DataFrame | Observations, options: InversionOptions | None = None, /, *,
-                  background: Background | None = None, **overrides: Any) -> InversionResult:
+def invert_source(
+    observations: pd.DataFrame | Observations,
+    options: InversionOptions | None = None,
+    /,
+    *,
+    background: Background | None = None,
+    **overrides: Any,
+) -> InversionResult:
     """Estimate source position, height and emission rate from a validated observation table.
 
     Parameters
@@ -200,23 +218,35 @@ def invert_source(observations: pd.DataFrame | Observations, options: InversionO
     enhancement = observations.concentration_mg_m3 - bg.level_mg_m3
     noise = max(bg.noise_mg_m3, options.noise_floor_fraction * max(float(enhancement.max()), 0.0), 1e-12)
     likelihood = GaussianLikelihood(enhancement, noise, options.model_error_fraction)
-    model = GaussianPlume(observations, observations.meteorology(
-        wind_height_m=options.wind_height_m, roughness_length_m=options.roughness_length_m,
-        wind_average_s=options.wind_average_s))
-    nuisances = NuisanceGrid.from_priors(wind_dir_sd_deg=options.wind_dir_sd_deg,
-                                         n_wind_offsets=options.n_wind_offsets,
-                                         sigma_y_log_sd=options.sigma_y_log_sd, n_sigma_y=options.n_sigma_y)
+    model = GaussianPlume(
+        observations,
+        observations.meteorology(
+            wind_height_m=options.wind_height_m,
+            roughness_length_m=options.roughness_length_m,
+            wind_average_s=options.wind_average_s,
+        ),
+    )
+    nuisances = NuisanceGrid.from_priors(
+        wind_dir_sd_deg=options.wind_dir_sd_deg,
+        n_wind_offsets=options.n_wind_offsets,
+        sigma_y_log_sd=options.sigma_y_log_sd,
+        n_sigma_y=options.n_sigma_y,
+    )
     if options.source_known is not None:
         grid = SourceGrid.known(*options.source_known, heights_m=options.source_heights_m)
     else:
-        grid = SourceGrid.from_box(options.prior_box or default_box(observations),
-                                   heights_m=options.source_heights_m, step_m=options.grid_step_m)
+        grid = SourceGrid.from_box(
+            options.prior_box or default_box(observations),
+            heights_m=options.source_heights_m,
+            step_m=options.grid_step_m,
+        )
 
     coarse = evaluate_grid(model, likelihood, nuisances, grid)
     temper, lag1_corr, overdispersion = 1.0, 0.0, 1.0
     if options.temper:
-        temper, lag1_corr, overdispersion = _fit_temper(coarse, model, likelihood, nuisances,
-                                                        observations.series_order())
+        temper, lag1_corr, overdispersion = _fit_temper(
+            coarse, model, likelihood, nuisances, observations.series_order()
+        )
         if temper < 1.0:
             likelihood = likelihood.tempered(temper)
             if grid.step_m == 0.0:
@@ -241,12 +271,14 @@ def invert_source(observations: pd.DataFrame | Observations, options: InversionO
     wind_offset, sigma_y_scale = nuisances.nodes(samples.nuisance_index[best])
     best_coupling = model.coupling(best_source, wind_dir_offset_deg=wind_offset, sigma_y_scale=sigma_y_scale)
     model_error, crossing_spread, n_crossings = common_model_error(
-        enhancement, best_coupling[0] * samples.rate_g_s[best], noise, prior_log_sd=options.model_error_log_sd)
+        enhancement, best_coupling[0] * samples.rate_g_s[best], noise, prior_log_sd=options.model_error_log_sd
+    )
     # the log-normal model factor on stratified quantiles (deterministic, no extra sampling noise)
     n_nodes = _N_MODEL_FACTOR_NODES
     log_factor = ndtri((np.arange(n_nodes) + 0.5) / n_nodes) * model_error
-    rate_q = weighted_quantiles((rate_draws[:, None] * np.exp(log_factor)[None, :]).ravel(),
-                                np.repeat(weights / n_nodes, n_nodes), _RATE_PROBS)
+    rate_q = weighted_quantiles(
+        (rate_draws[:, None] * np.exp(log_factor)[None, :]).ravel(), np.repeat(weights / n_nodes, n_nodes), _RATE_PROBS
+    )
 
     noise_fit = likelihood.noise_only().solve(best_coupling, n_iter=1)
     rate0, rate0_sd = noise_fit.rate_g_s[0], noise_fit.rate_sd_g_s[0]
@@ -262,27 +294,50 @@ def invert_source(observations: pd.DataFrame | Observations, options: InversionO
     else:
         q_upper = upper_limit(model, likelihood, nuisances, final.sources_xyz_m)
     return InversionResult(
-        detected=detected, q_g_s=float(rate_q[0]), q_68_g_s=(float(rate_q[1]), float(rate_q[2])),
-        q_95_g_s=(float(rate_q[3]), float(rate_q[4])), q_upper_95_g_s=q_upper,
-        x_m=float(best_source[0]), y_m=float(best_source[1]), height_m=float(best_source[2]),
-        position_sd_m=(sd_x, sd_y), credible_region=region, grid_x_m=grid.east_m, grid_y_m=grid.north_m,
+        detected=detected,
+        q_g_s=float(rate_q[0]),
+        q_68_g_s=(float(rate_q[1]), float(rate_q[2])),
+        q_95_g_s=(float(rate_q[3]), float(rate_q[4])),
+        q_upper_95_g_s=q_upper,
+        x_m=float(best_source[0]),
+        y_m=float(best_source[1]),
+        height_m=float(best_source[2]),
+        position_sd_m=(sd_x, sd_y),
+        credible_region=region,
+        grid_x_m=grid.east_m,
+        grid_y_m=grid.north_m,
         posterior=grid.position_map(coarse.log_posterior),
-        background_mg_m3=float(np.median(bg.level_mg_m3)), noise_mg_m3=float(noise),
-        wind_dir_offset_deg=wind_offset, significance_sigma=significance, n_obs=len(observations),
-        source_known=options.source_known is not None, effective_sample_size=samples.effective_sample_size,
-        grid_step_m=float(final.grid.step_m), sigma_y_scale=sigma_y_scale, likelihood_temper=temper,
-        residual_lag1_corr=lag1_corr, residual_overdispersion=overdispersion, model_error_log_sd=model_error,
-        crossing_scale_log_sd=crossing_spread, n_crossings=n_crossings,
+        background_mg_m3=float(np.median(bg.level_mg_m3)),
+        noise_mg_m3=float(noise),
+        wind_dir_offset_deg=wind_offset,
+        significance_sigma=significance,
+        n_obs=len(observations),
+        source_known=options.source_known is not None,
+        effective_sample_size=samples.effective_sample_size,
+        grid_step_m=float(final.grid.step_m),
+        sigma_y_scale=sigma_y_scale,
+        likelihood_temper=temper,
+        residual_lag1_corr=lag1_corr,
+        residual_overdispersion=overdispersion,
+        model_error_log_sd=model_error,
+        crossing_scale_log_sd=crossing_spread,
+        n_crossings=n_crossings,
     )
 
 
-def _fit_temper(posterior: GridPosterior, model: GaussianPlume, likelihood: GaussianLikelihood,
-                nuisances: NuisanceGrid, order: NDArray) -> tuple[float, float, float]:
+def _fit_temper(
+    posterior: GridPosterior,
+    model: GaussianPlume,
+    likelihood: GaussianLikelihood,
+    nuisances: NuisanceGrid,
+    order: NDArray,
+) -> tuple[float, float, float]:
     """Power-likelihood factor ``(λ, ρ, κ)`` from the residuals at the best grid node (:func:`residual_temper`)."""
     i_nuisance, i_source = posterior.best()
     wind_offset, sigma_y_scale = nuisances.nodes(i_nuisance)
-    coupling = model.coupling(posterior.sources_xyz_m[i_source], wind_dir_offset_deg=wind_offset,
-                              sigma_y_scale=sigma_y_scale)[0]
+    coupling = model.coupling(
+        posterior.sources_xyz_m[i_source], wind_dir_offset_deg=wind_offset, sigma_y_scale=sigma_y_scale
+    )[0]
     c, noise = likelihood.enhancement_mg_m3, likelihood.noise_sd_mg_m3
     fitted = posterior.rate_g_s[i_nuisance, i_source] * coupling
     variance = noise**2 + (likelihood.model_error_fraction * fitted) ** 2

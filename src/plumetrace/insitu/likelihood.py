@@ -140,15 +140,18 @@ class GaussianLikelihood:
             zeros_c2 = sum_c2 - per_source(c_nz * c_nz)
             zeros_c = sum_c - per_source(c_nz)
             n_zeros = n_samples - nnz_per_source
-            chi2 = (weight_zero * (zeros_c2 - 2 * offset * zeros_c + n_zeros * offset**2)
-                    + per_source(weight_nz * resid_nz**2))
+            chi2 = weight_zero * (zeros_c2 - 2 * offset * zeros_c + n_zeros * offset**2) + per_source(
+                weight_nz * resid_nz**2
+            )
             log_weights = n_zeros * np.log(weight_zero / lam) + per_source(np.log(weight_nz / lam))
         else:  # data weights on every sample
             wc2 = float(weight_data @ (c * c))
             weight_data_nz = weight_data[csr.indices]
             total = wc2 - 2 * offset * s_wc + offset**2 * (s_w - 1.0 / offset_prior_var)  # Σ w (c - β)²
-            chi2 = total + per_source(weight_data_nz * ((c_nz - rate[source_of] * m_nz - offset[source_of]) ** 2
-                                                        - (c_nz - offset[source_of]) ** 2))
+            chi2 = total + per_source(
+                weight_data_nz
+                * ((c_nz - rate[source_of] * m_nz - offset[source_of]) ** 2 - (c_nz - offset[source_of]) ** 2)
+            )
             log_weights = np.full(n_sources, np.log(weight_data / lam).sum())
         chi2 = chi2 + offset**2 / offset_prior_var
         det = s_wmm * s_w - s_wm * s_wm
@@ -157,8 +160,12 @@ class GaussianLikelihood:
         rate_sd = np.sqrt(var_rate)
         rate_unconstrained = np.where(det > 0, (s_wmc * s_w - s_wm * s_wc) / np.where(det > 0, det, 1.0), 0.0)
         # tempered normalisation: λ/2 Σ ln(w/λ); the Gaussian integrals over Q and β use the tempered weights
-        log_marginal = (-0.5 * chi2 + 0.5 * lam * log_weights - 0.5 * np.log(np.maximum(det, 1e-300))
-                        + log_ndtr(np.where(np.isfinite(rate_sd), rate_unconstrained / rate_sd, 0.0)))
+        log_marginal = (
+            -0.5 * chi2
+            + 0.5 * lam * log_weights
+            - 0.5 * np.log(np.maximum(det, 1e-300))
+            + log_ndtr(np.where(np.isfinite(rate_sd), rate_unconstrained / rate_sd, 0.0))
+        )
         return LinearFit(rate_g_s=rate, rate_sd_g_s=rate_sd, offset_mg_m3=offset, log_marginal=log_marginal)
 
 
@@ -187,9 +194,15 @@ def residual_temper(resid: NDArray, var: NDArray, plume: NDArray) -> tuple[float
     return float(np.clip(lam, 0.01, 1.0)), rho, kappa
 
 
-def common_model_error(enhancement_mg_m3: NDArray, model_mg_m3: NDArray, noise_sd_mg_m3: float, *,
-                       prior_log_sd: float, prior_weight: float = 2.0,
-                       min_size: int = 3) -> tuple[float, float, int]:
+def common_model_error(
+    enhancement_mg_m3: NDArray,
+    model_mg_m3: NDArray,
+    noise_sd_mg_m3: float,
+    *,
+    prior_log_sd: float,
+    prior_weight: float = 2.0,
+    min_size: int = 3,
+) -> tuple[float, float, int]:
     """Log-sd τ of the model factor common to a whole survey, from the survey's own residuals.
 
     In-plume samples (data or best-fit model above 3 σ0) are split into crossings: runs of consecutive rows (an

@@ -63,8 +63,13 @@ def _integrate(s: NDArray, z: NDArray, f: NDArray, sg: NDArray, zg: NDArray) -> 
     return float(lin.sum() * ds * dz / 1000.0), lin
 
 
-def curtain_flux(obs: pd.DataFrame, *, background: Background | None = None, grid_step_m: float | None = None,
-                 leg_tolerance_m: float = 1.0) -> CurtainFlux:
+def curtain_flux(
+    obs: pd.DataFrame,
+    *,
+    background: Background | None = None,
+    grid_step_m: float | None = None,
+    leg_tolerance_m: float = 1.0,
+) -> CurtainFlux:
     """Emission rate from a curtain flight by mass balance.
 
     Parameters
@@ -132,6 +137,13 @@ def curtain_flux(obs: pd.DataFrame, *, background: Background | None = None, gri
         sd_jack = abs(flux)
     area = float((dens > 0.05 * dens.max()).sum() * step_s * step_z) if dens.max() > 0 else 0.0
     sd_noise = bg.noise_mg_m3 * float(np.median(u_perp)) * np.sqrt(max(area, 0.0) * max(step_s, step_z)) / 1000.0
-    return CurtainFlux(flux_g_s=flux, flux_sd_g_s=float(np.hypot(sd_jack, sd_noise)), s_m=sg, z_m=zg, density=dens,
-                       normal=(float(normal[0]), float(normal[1])), n_legs=len(legs),
-                       background_mg_m3=float(np.median(bg.level_mg_m3)))
+    return CurtainFlux(
+        flux_g_s=flux,
+        flux_sd_g_s=float(np.hypot(sd_jack, sd_noise)),
+        s_m=sg,
+        z_m=zg,
+        density=dens,
+        normal=(float(normal[0]), float(normal[1])),
+        n_legs=len(legs),
+        background_mg_m3=float(np.median(bg.level_mg_m3)),
+    )

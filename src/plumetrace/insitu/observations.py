@@ -95,8 +95,9 @@ class Observations:
         """Whether any sample is an open-path beam."""
         return bool(self.is_beam.any())
 
-    def meteorology(self, *, wind_height_m: float, roughness_length_m: float,
-                    wind_average_s: float = 0.0) -> Meteorology:
+    def meteorology(
+        self, *, wind_height_m: float, roughness_length_m: float, wind_average_s: float = 0.0
+    ) -> Meteorology:
         """Per-sample :class:`Meteorology` for the dispersion model.
 
         Parameters
@@ -119,9 +120,13 @@ class Observations:
             direction = np.mod(np.rad2deg(np.arctan2(-mean["u"].to_numpy(), -mean["v"].to_numpy())), 360.0)
             speed = mean["s"].to_numpy()
         return Meteorology(
-            wind_speed_m_s=speed, wind_dir_deg=direction, stability=self.stability,
-            obukhov_length_m=self.obukhov_length_m, sigma_theta_deg=self.sigma_theta_deg,
-            wind_height_m=wind_height_m, roughness_length_m=roughness_length_m,
+            wind_speed_m_s=speed,
+            wind_dir_deg=direction,
+            stability=self.stability,
+            obukhov_length_m=self.obukhov_length_m,
+            sigma_theta_deg=self.sigma_theta_deg,
+            wind_height_m=wind_height_m,
+            roughness_length_m=roughness_length_m,
         )
 
     def series_order(self) -> NDArray:

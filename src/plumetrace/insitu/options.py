@@ -123,8 +123,9 @@ class InversionOptions:
             raise InvalidInputError("wind_height_m", f"must lie in (0, {MAX_WIND_HEIGHT_M:g}] m, got {z:g}")
         z0 = _finite("roughness_length_m", self.roughness_length_m)
         if not 0 < z0 < z:
-            raise InvalidInputError("roughness_length_m",
-                                    f"must be > 0 m and below the wind height {z:g} m, got {z0:g}")
+            raise InvalidInputError(
+                "roughness_length_m", f"must be > 0 m and below the wind height {z:g} m, got {z0:g}"
+            )
         if z0 > WARN_ROUGHNESS_M:
             warn_input(None, "roughness_length_m", f"{z0:g} m is unusually rough (a city centre is about 1-2 m)")
         heights = tuple(_finite("source_heights_m", h) for h in np.atleast_1d(self.source_heights_m).tolist())
@@ -145,8 +146,9 @@ class InversionOptions:
             box = tuple(_finite("prior_box", v) for v in self.prior_box)
             xmin, xmax, ymin, ymax = box
             if not (xmax > xmin and ymax > ymin):
-                raise InvalidInputError("prior_box", "need xmin < xmax and ymin < ymax, "
-                                        f"got {xmin:g},{xmax:g},{ymin:g},{ymax:g}")
+                raise InvalidInputError(
+                    "prior_box", f"need xmin < xmax and ymin < ymax, got {xmin:g},{xmax:g},{ymin:g},{ymax:g}"
+                )
         known = None
         if self.source_known is not None:
             if len(self.source_known) != 2:
@@ -154,8 +156,10 @@ class InversionOptions:
             known = tuple(_finite("source_known", v) for v in self.source_known)
             x, y = known
             if box is not None and not (xmin <= x <= xmax and ymin <= y <= ymax):
-                raise InvalidInputError("source_known", f"({x:g}, {y:g}) lies outside the prior box "
-                                        f"{xmin:g}..{xmax:g} x {ymin:g}..{ymax:g} m")
+                raise InvalidInputError(
+                    "source_known",
+                    f"({x:g}, {y:g}) lies outside the prior box {xmin:g}..{xmax:g} x {ymin:g}..{ymax:g} m",
+                )
         if not 0 < _finite("model_error_fraction", self.model_error_fraction) < 5:
             raise InvalidInputError("model_error_fraction", "must lie in (0, 5)")
         if not 0 <= _finite("model_error_log_sd", self.model_error_log_sd) < 3:
@@ -175,12 +179,18 @@ class InversionOptions:
         set_("seed", int(seed))
 
 
-def validate_inversion_inputs(observations: pd.DataFrame | None = None, *,
-                              source_known: Sequence[float] | None = None,
-                              prior_box: Sequence[float] | None = None, grid_step_m: float | None = None,
-                              source_heights_m: Sequence[float] = (0.5,), wind_height_m: float = 10.0,
-                              roughness_length_m: float = 0.03, wind_average_s: float = 60.0,
-                              seed: int = 0) -> InversionOptions:
+def validate_inversion_inputs(
+    observations: pd.DataFrame | None = None,
+    *,
+    source_known: Sequence[float] | None = None,
+    prior_box: Sequence[float] | None = None,
+    grid_step_m: float | None = None,
+    source_heights_m: Sequence[float] = (0.5,),
+    wind_height_m: float = 10.0,
+    roughness_length_m: float = 0.03,
+    wind_average_s: float = 60.0,
+    seed: int = 0,
+) -> InversionOptions:
     """The input checks of :func:`~plumetrace.insitu.inversion.invert_source`, callable alone to refuse bad
     options before a log is read; returns the validated :class:`InversionOptions`.
 
@@ -197,9 +207,13 @@ def validate_inversion_inputs(observations: pd.DataFrame | None = None, *,
     options = InversionOptions(
         source_known=None if source_known is None else tuple(source_known),  # type: ignore[arg-type]
         prior_box=None if prior_box is None else tuple(prior_box),  # type: ignore[arg-type]
-        grid_step_m=grid_step_m, source_heights_m=tuple(np.atleast_1d(source_heights_m).tolist()),
-        wind_height_m=wind_height_m, roughness_length_m=roughness_length_m, wind_average_s=wind_average_s,
-        seed=seed)
+        grid_step_m=grid_step_m,
+        source_heights_m=tuple(np.atleast_1d(source_heights_m).tolist()),
+        wind_height_m=wind_height_m,
+        roughness_length_m=roughness_length_m,
+        wind_average_s=wind_average_s,
+        seed=seed,
+    )
     if observations is not None:
         check_sample_count(len(observations), source=observations.attrs.get("source"))
     return options

@@ -28,13 +28,15 @@ _LOG_DROP = -21.0
 class DispersionModel(Protocol):
     """Coupling of candidate sources to the N samples of one survey (mg m⁻³ per g s⁻¹)."""
 
-    def coupling(self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float = 0.0,
-                 sigma_y_scale: float = 1.0) -> NDArray:
+    def coupling(
+        self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float = 0.0, sigma_y_scale: float = 1.0
+    ) -> NDArray:
         """Dense coupling (G, N) of G sources (G, 3) (east, north, release height; m)."""
         ...
 
-    def sparse_coupling(self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float,
-                        sigma_y_scales: NDArray) -> list[csr_matrix]:
+    def sparse_coupling(
+        self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float, sigma_y_scales: NDArray
+    ) -> list[csr_matrix]:
         """One CSR coupling (G, N) per lateral-spread factor in ``sigma_y_scales`` (S,)."""
         ...
 
@@ -54,8 +56,9 @@ class GaussianPlume:
     observations: Observations
     meteorology: Meteorology
 
-    def coupling(self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float = 0.0,
-                 sigma_y_scale: float | NDArray = 1.0) -> NDArray:
+    def coupling(
+        self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float = 0.0, sigma_y_scale: float | NDArray = 1.0
+    ) -> NDArray:
         """Dense coupling (G, N), mg m⁻³ per g s⁻¹; an array ``sigma_y_scale`` (S,) gives (S, G, N)."""
         sources = np.atleast_2d(np.asarray(sources_xyz_m, dtype=float))
         scales = np.asarray(sigma_y_scale, dtype=float)
@@ -68,15 +71,27 @@ class GaussianPlume:
                 continue
             met = self._subset(rows)
             if beams:
-                out[..., rows] = beam_coupling(obs.beam_start_xyz_m[rows], obs.beam_end_xyz_m[rows], sources, met,
-                                               wind_dir_offset_deg=wind_dir_offset_deg, sigma_y_scale=scales)
+                out[..., rows] = beam_coupling(
+                    obs.beam_start_xyz_m[rows],
+                    obs.beam_end_xyz_m[rows],
+                    sources,
+                    met,
+                    wind_dir_offset_deg=wind_dir_offset_deg,
+                    sigma_y_scale=scales,
+                )
             else:
-                out[..., rows] = plume_coupling(obs.position_xyz_m[rows], sources, met,
-                                                wind_dir_offset_deg=wind_dir_offset_deg, sigma_y_scale=scales)
+                out[..., rows] = plume_coupling(
+                    obs.position_xyz_m[rows],
+                    sources,
+                    met,
+                    wind_dir_offset_deg=wind_dir_offset_deg,
+                    sigma_y_scale=scales,
+                )
         return out
 
-    def sparse_coupling(self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float,
-                        sigma_y_scales: NDArray) -> list[csr_matrix]:
+    def sparse_coupling(
+        self, sources_xyz_m: NDArray, *, wind_dir_offset_deg: float, sigma_y_scales: NDArray
+    ) -> list[csr_matrix]:
         """One CSR coupling (G, N) per factor in ``sigma_y_scales`` (S,), mg m⁻³ per g s⁻¹.
 
         Most source-receptor pairs are upwind or far off the plume axis; only the non-zeros are kept. Beams are
@@ -88,8 +103,13 @@ class GaussianPlume:
             dense = self.coupling(sources, wind_dir_offset_deg=wind_dir_offset_deg, sigma_y_scale=scales)
             return [csr_matrix(d) for d in dense]
         source_index, receptor_index, base, crosswind_m, sigma_y_m = plume_pair_terms(
-            self.observations.position_xyz_m, sources, self.meteorology, wind_dir_offset_deg, 1.0,
-            lateral_cut=6.5 * float(scales.max()))
+            self.observations.position_xyz_m,
+            sources,
+            self.meteorology,
+            wind_dir_offset_deg,
+            1.0,
+            lateral_cut=6.5 * float(scales.max()),
+        )
         log_lateral = -0.5 * (crosswind_m / sigma_y_m) ** 2
         norm = base / (np.sqrt(2 * np.pi) * sigma_y_m)
         shape = (sources.shape[0], len(self.observations))
@@ -107,9 +127,15 @@ class GaussianPlume:
         def pick(value):
             return None if value is None else np.broadcast_to(np.asarray(value), (n,))[rows]
 
-        return Meteorology(pick(met.wind_speed_m_s), pick(met.wind_dir_deg), pick(met.stability),
-                           pick(met.obukhov_length_m), pick(met.sigma_theta_deg), met.wind_height_m,
-                           met.roughness_length_m)
+        return Meteorology(
+            pick(met.wind_speed_m_s),
+            pick(met.wind_dir_deg),
+            pick(met.stability),
+            pick(met.obukhov_length_m),
+            pick(met.sigma_theta_deg),
+            met.wind_height_m,
+            met.roughness_length_m,
+        )
 
 
 @dataclass(frozen=True)
@@ -131,8 +157,9 @@ class NuisanceGrid:
     log_prior: NDArray
 
     @classmethod
-    def from_priors(cls, *, wind_dir_sd_deg: float, n_wind_offsets: int, sigma_y_log_sd: float,
-                    n_sigma_y: int) -> NuisanceGrid:
+    def from_priors(
+        cls, *, wind_dir_sd_deg: float, n_wind_offsets: int, sigma_y_log_sd: float, n_sigma_y: int
+    ) -> NuisanceGrid:
         """Nodes across ±2.5 σδ and ±2 σk; a zero σ or a single node turns that nuisance off."""
         if wind_dir_sd_deg > 0 and n_wind_offsets > 1:
             offsets = np.linspace(-2.5, 2.5, n_wind_offsets) * wind_dir_sd_deg

@@ -77,16 +77,18 @@ class PosteriorSamples:
         return float(1.0 / np.sum(self.weights**2))
 
 
-def evaluate_grid(model: DispersionModel, likelihood: GaussianLikelihood, nuisances: NuisanceGrid,
-                  grid: SourceGrid) -> GridPosterior:
+def evaluate_grid(
+    model: DispersionModel, likelihood: GaussianLikelihood, nuisances: NuisanceGrid, grid: SourceGrid
+) -> GridPosterior:
     """Log posterior (uniform prior over ``grid``) at every nuisance combination and source of ``grid``."""
     sources = grid.sources_xyz_m()
     n_scales = nuisances.sigma_y_scales.size
     shape = (nuisances.size, sources.shape[0])
     log_post, rate, rate_sd, offset = np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape)
     for i_offset, wind_offset in enumerate(nuisances.wind_dir_offsets_deg):
-        couplings = model.sparse_coupling(sources, wind_dir_offset_deg=float(wind_offset),
-                                          sigma_y_scales=nuisances.sigma_y_scales)
+        couplings = model.sparse_coupling(
+            sources, wind_dir_offset_deg=float(wind_offset), sigma_y_scales=nuisances.sigma_y_scales
+        )
         for i_scale in range(n_scales):
             fit = likelihood.solve(couplings[i_scale])
             i = i_offset * n_scales + i_scale
@@ -95,8 +97,15 @@ def evaluate_grid(model: DispersionModel, likelihood: GaussianLikelihood, nuisan
     return GridPosterior(grid, sources, log_post, rate, rate_sd, offset)
 
 
-def sample_posterior(posterior: GridPosterior, model: DispersionModel, likelihood: GaussianLikelihood,
-                     nuisances: NuisanceGrid, *, n_samples: int, rng: np.random.Generator) -> PosteriorSamples:
+def sample_posterior(
+    posterior: GridPosterior,
+    model: DispersionModel,
+    likelihood: GaussianLikelihood,
+    nuisances: NuisanceGrid,
+    *,
+    n_samples: int,
+    rng: np.random.Generator,
+) -> PosteriorSamples:
     """Importance samples: grid nodes drawn by posterior mass, jittered within their cell and re-evaluated exactly.
 
     On a single known position the grid values are exact and the weights uniform.
@@ -108,8 +117,14 @@ def sample_posterior(posterior: GridPosterior, model: DispersionModel, likelihoo
     nuisance_index, source_index = np.unravel_index(pick, log_post.shape)
     sources = posterior.sources_xyz_m[source_index].copy()
     if step <= 0:
-        return PosteriorSamples(sources, nuisance_index, log_post.ravel()[pick], posterior.rate_g_s.ravel()[pick],
-                                posterior.rate_sd_g_s.ravel()[pick], np.full(n_samples, 1.0 / n_samples))
+        return PosteriorSamples(
+            sources,
+            nuisance_index,
+            log_post.ravel()[pick],
+            posterior.rate_g_s.ravel()[pick],
+            posterior.rate_sd_g_s.ravel()[pick],
+            np.full(n_samples, 1.0 / n_samples),
+        )
     sources[:, :2] += rng.uniform(-step / 2, step / 2, size=(n_samples, 2))
     sample_log_post = np.empty(n_samples)
     sample_rate = np.empty(n_samples)
@@ -118,8 +133,9 @@ def sample_posterior(posterior: GridPosterior, model: DispersionModel, likelihoo
     for i_offset in np.unique(nuisance_index // n_scales):  # exact values at the continuous positions, per offset
         idx = np.flatnonzero(nuisance_index // n_scales == i_offset)
         wind_offset = float(nuisances.wind_dir_offsets_deg[i_offset])
-        couplings = model.sparse_coupling(sources[idx], wind_dir_offset_deg=wind_offset,
-                                          sigma_y_scales=nuisances.sigma_y_scales)
+        couplings = model.sparse_coupling(
+            sources[idx], wind_dir_offset_deg=wind_offset, sigma_y_scales=nuisances.sigma_y_scales
+        )
         for i_scale in np.unique(nuisance_index[idx] % n_scales):
             sel = idx[nuisance_index[idx] % n_scales == i_scale]
             fit = likelihood.solve(couplings[i_scale][np.searchsorted(idx, sel)])
@@ -141,8 +157,9 @@ def draw_rates(samples: PosteriorSamples, *, rng: np.random.Generator) -> NDArra
     return np.where(finite, np.maximum(rate + z * rate_sd, 0.0), rate)
 
 
-def upper_limit(model: DispersionModel, likelihood: GaussianLikelihood, nuisances: NuisanceGrid,
-                sources_xyz_m: NDArray) -> float:
+def upper_limit(
+    model: DispersionModel, likelihood: GaussianLikelihood, nuisances: NuisanceGrid, sources_xyz_m: NDArray
+) -> float:
     """95 % upper limit on the rate (g s⁻¹) for sources the samples would have seen.
 
     Noise-only weights, the wind offset nearest zero; a source is seen when its coupling norm is at least 10 % of

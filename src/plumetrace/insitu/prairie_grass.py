@@ -85,7 +85,11 @@ def load_prairie_grass(folder: str | os.PathLike) -> list[PrairieGrassRun]:
     arcs_path = folder / "PGARCS.txt"
     if not arcs_path.is_file():
         raise MissingFileError(arcs_path, "Prairie Grass arc file")
-    loss = _loss_table(folder / "PGrassEvapLossTABLE_5_4.txt") if (folder / "PGrassEvapLossTABLE_5_4.txt").is_file() else {}
+    loss = (
+        _loss_table(folder / "PGrassEvapLossTABLE_5_4.txt")
+        if (folder / "PGrassEvapLossTABLE_5_4.txt").is_file()
+        else {}
+    )
     met: dict[int, list[float]] = {}
     if (folder / "modelParamList.txt").is_file():
         for line in (folder / "modelParamList.txt").read_text().splitlines():
@@ -108,10 +112,16 @@ def load_prairie_grass(folder: str | os.PathLike) -> list[PrairieGrassRun]:
             entry = runs.setdefault(run, dict(q=q, hs=hs, hr=hr, start=f"{head[2]} {head[3]}", parts=[]))
             lf = loss.get((run, radius), 1.0)
             keep = rows[:, 3] >= 0  # -9 marks missing
-            entry["parts"].append(pd.DataFrame({
-                "azimuth_deg": rows[keep, 0], "radius_m": radius,
-                "concentration_mg_m3": rows[keep, 3] * lf, "loss_factor": lf,
-            }))
+            entry["parts"].append(
+                pd.DataFrame(
+                    {
+                        "azimuth_deg": rows[keep, 0],
+                        "radius_m": radius,
+                        "concentration_mg_m3": rows[keep, 3] * lf,
+                        "loss_factor": lf,
+                    }
+                )
+            )
             i += 2 + n
     except (ValueError, IndexError) as exc:
         raise InvalidFileError(arcs_path, f"line {i + 1}", f"malformed arc block ({exc})") from None
@@ -121,10 +131,24 @@ def load_prairie_grass(folder: str | os.PathLike) -> list[PrairieGrassRun]:
         m = met.get(run)
         kw = {}
         if m is not None:
-            kw = dict(obukhov_length_m=m[1], friction_velocity_m_s=m[2], wind_dir_deg=m[4], sigma_theta_deg=m[8],
-                      wind_speed_m_s=m[9])
-        out.append(PrairieGrassRun(run=run, release_rate_g_s=e["q"], source_height_m=e["hs"], sampler_height_m=e["hr"],
-                                   arcs=pd.concat(e["parts"], ignore_index=True), start=e["start"], **kw))
+            kw = dict(
+                obukhov_length_m=m[1],
+                friction_velocity_m_s=m[2],
+                wind_dir_deg=m[4],
+                sigma_theta_deg=m[8],
+                wind_speed_m_s=m[9],
+            )
+        out.append(
+            PrairieGrassRun(
+                run=run,
+                release_rate_g_s=e["q"],
+                source_height_m=e["hs"],
+                sampler_height_m=e["hr"],
+                arcs=pd.concat(e["parts"], ignore_index=True),
+                start=e["start"],
+                **kw,
+            )
+        )
     return out
 
 
@@ -133,13 +157,19 @@ def run_observations(run: PrairieGrassRun) -> pd.DataFrame:
     a = np.deg2rad(run.arcs["azimuth_deg"].to_numpy())
     r = run.arcs["radius_m"].to_numpy()
     n = len(r)
-    return pd.DataFrame({
-        "time": pd.Timestamp("1956-07-01T00:00:00Z"),
-        "x_m": r * np.sin(a), "y_m": r * np.cos(a), "z_m": np.full(n, run.sampler_height_m),
-        "concentration_mg_m3": run.arcs["concentration_mg_m3"].to_numpy(),
-        "wind_speed_m_s": run.wind_speed_m_s, "wind_dir_deg": run.wind_dir_deg,
-        "obukhov_length_m": run.obukhov_length_m, "sigma_theta_deg": run.sigma_theta_deg,
-    })
+    return pd.DataFrame(
+        {
+            "time": pd.Timestamp("1956-07-01T00:00:00Z"),
+            "x_m": r * np.sin(a),
+            "y_m": r * np.cos(a),
+            "z_m": np.full(n, run.sampler_height_m),
+            "concentration_mg_m3": run.arcs["concentration_mg_m3"].to_numpy(),
+            "wind_speed_m_s": run.wind_speed_m_s,
+            "wind_dir_deg": run.wind_dir_deg,
+            "obukhov_length_m": run.obukhov_length_m,
+            "sigma_theta_deg": run.sigma_theta_deg,
+        }
+    )
 
 
 def load_tower_profiles(folder: str | os.PathLike) -> dict[int, pd.DataFrame]:
@@ -162,8 +192,11 @@ def load_tower_profiles(folder: str | os.PathLike) -> dict[int, pd.DataFrame]:
             raise InvalidFileError(path, f"run block {block.split()[0]!r}", "malformed tower block") from None
         if rows.shape != (9, len(azimuths) + 1):
             continue
-        table = pd.DataFrame(np.where(rows[:, 1:] < 0, np.nan, rows[:, 1:]), index=pd.Index(rows[:, 0], name="height_m"),
-                             columns=azimuths)
+        table = pd.DataFrame(
+            np.where(rows[:, 1:] < 0, np.nan, rows[:, 1:]),
+            index=pd.Index(rows[:, 0], name="height_m"),
+            columns=azimuths,
+        )
         out[run] = table.sort_index()
     return out
 

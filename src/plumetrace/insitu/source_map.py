@@ -51,15 +51,18 @@ class SourceGrid:
         return cls(np.array([float(east_m)]), np.array([float(north_m)]), np.asarray(heights_m, dtype=float), 0.0)
 
     @classmethod
-    def from_box(cls, box_m: Sequence[float], *, heights_m: Sequence[float],
-                 step_m: float | None = None) -> SourceGrid:
+    def from_box(cls, box_m: Sequence[float], *, heights_m: Sequence[float], step_m: float | None = None) -> SourceGrid:
         """Cells of ``step_m`` (default: box size / 40) over ``box_m`` = (xmin, xmax, ymin, ymax) (m)."""
         xmin, xmax, ymin, ymax = box_m
         if not (xmax > xmin and ymax > ymin):
             raise InvalidInputError("prior_box", "need xmin < xmax and ymin < ymax")
         step = step_m or max(xmax - xmin, ymax - ymin) / CELLS_PER_SIDE
-        return cls(np.arange(xmin + step / 2, xmax, step), np.arange(ymin + step / 2, ymax, step),
-                   np.asarray(heights_m, dtype=float), step)
+        return cls(
+            np.arange(xmin + step / 2, xmax, step),
+            np.arange(ymin + step / 2, ymax, step),
+            np.asarray(heights_m, dtype=float),
+            step,
+        )
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -92,8 +95,7 @@ class SourceGrid:
         fine = max(step / 4.0, max(x1 - x0, y1 - y0) / CELLS_PER_SIDE)
         if fine >= step:
             return self
-        return SourceGrid(np.arange(x0 + fine / 2, x1, fine), np.arange(y0 + fine / 2, y1, fine), self.heights_m,
-                          fine)
+        return SourceGrid(np.arange(x0 + fine / 2, x1, fine), np.arange(y0 + fine / 2, y1, fine), self.heights_m, fine)
 
 
 def credible_region(posterior: NDArray, grid: SourceGrid, *, level: float = 0.95) -> Polygon:
@@ -104,6 +106,8 @@ def credible_region(posterior: NDArray, grid: SourceGrid, *, level: float = 0.95
     n = int(np.searchsorted(cum, level * cum[-1]) + 1)
     iy, ix = np.unravel_index(order[:n], posterior.shape)
     half = grid.step_m / 2
-    cells = [box(grid.east_m[i] - half, grid.north_m[j] - half, grid.east_m[i] + half, grid.north_m[j] + half)
-             for j, i in zip(iy, ix)]
+    cells = [
+        box(grid.east_m[i] - half, grid.north_m[j] - half, grid.east_m[i] + half, grid.north_m[j] + half)
+        for j, i in zip(iy, ix)
+    ]
     return unary_union(cells)

@@ -45,8 +45,21 @@ BANDS = (
 )
 _QUICKLOOK_MAX_PIXELS = 800
 _OVERVIEW_MIN_PIXELS = 2048
-_TAG_KEYS = ("gas", "method", "stats", "sensor", "acquisition_time", "target_source", "airmass_factor", "window_nm",
-             "columns_per_group", "iterations", "shrinkage", "albedo_correct", "source")
+_TAG_KEYS = (
+    "gas",
+    "method",
+    "stats",
+    "sensor",
+    "acquisition_time",
+    "target_source",
+    "airmass_factor",
+    "window_nm",
+    "columns_per_group",
+    "iterations",
+    "shrinkage",
+    "albedo_correct",
+    "source",
+)
 
 
 def product_grid(result: xr.Dataset) -> tuple[dict[str, np.ndarray], str | None, tuple[float, ...] | None, bool]:
@@ -137,8 +150,14 @@ _BYTES_PER_PIXEL = 96
 
 
 #: Start of some files users mistake for the enhancement map, to say what they gave instead.
-_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"\x89HDF", "an HDF5/NetCDF-4 file"),
-               (b"CDF", "a NetCDF file"), (b"PK\x03\x04", "a ZIP archive"), (b"%PDF", "a PDF document"))
+_SIGNATURES = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89HDF", "an HDF5/NetCDF-4 file"),
+    (b"CDF", "a NetCDF file"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"%PDF", "a PDF document"),
+)
 
 
 def _available_memory_bytes() -> int:
@@ -200,8 +219,9 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
         magic = handle.read(8)
     if magic[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # TIFF and BigTIFF signatures
         kind = next((name for sig, name in _SIGNATURES if magic.startswith(sig)), None)
-        raise InvalidFileError(path, "file", f"is {kind}, not a GeoTIFF" if kind
-                               else "is not a GeoTIFF (no TIFF signature at its start)")
+        raise InvalidFileError(
+            path, "file", f"is {kind}, not a GeoTIFF" if kind else "is not a GeoTIFF (no TIFF signature at its start)"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NotGeoreferencedWarning and GDAL's complaints about odd files
@@ -220,14 +240,17 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
         available = _available_memory_bytes()
         if need > available:
             raise InvalidFileError(
-                path, "width/height",
+                path,
+                "width/height",
                 f"declares {src.width} x {src.height} pixels, about {need / 1024**3:.3g} GiB to process, more than the "
-                f"{available / 1024**3:.3g} GiB of memory available; cut the map into tiles")
+                f"{available / 1024**3:.3g} GiB of memory available; cut the map into tiles",
+            )
         descriptions = list(src.descriptions)
         if "enhancement_ppm_m" not in descriptions:
             named = ", ".join(repr(d) for d in descriptions if d) or "none named"
-            raise InvalidFileError(path, "band enhancement_ppm_m",
-                                   f"missing (band description); the file has {src.count} band(s): {named}")
+            raise InvalidFileError(
+                path, "band enhancement_ppm_m", f"missing (band description); the file has {src.count} band(s): {named}"
+            )
         units = src.tags().get("units") or src.tags(descriptions.index("enhancement_ppm_m") + 1).get("units")
         if units is None:
             from plumetrace.errors import warn_input
@@ -243,8 +266,9 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
             try:
                 values = src.read(index).astype(np.float32)
             except (RasterioError, OSError):
-                raise InvalidFileError(path, f"band {description}", "cannot be read: the file is truncated or corrupt"
-                                       ) from None
+                raise InvalidFileError(
+                    path, f"band {description}", "cannot be read: the file is truncated or corrupt"
+                ) from None
             nodata = src.nodatavals[index - 1]
             if nodata is not None and np.isfinite(nodata):
                 values[values == np.float32(nodata)] = np.nan
@@ -254,25 +278,43 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
         if not np.isfinite(enhancement).any():
             raise InvalidFileError(path, "band enhancement_ppm_m", "map is empty: no finite pixel (all NaN or nodata)")
         if np.isinf(enhancement).any():
-            raise InvalidFileError(path, "band enhancement_ppm_m",
-                                   f"infinite value at {_first_bad(np.isinf(enhancement))}; use NaN for no data")
+            raise InvalidFileError(
+                path,
+                "band enhancement_ppm_m",
+                f"infinite value at {_first_bad(np.isinf(enhancement))}; use NaN for no data",
+            )
         if "uncertainty" in data_vars:
             sigma = data_vars["uncertainty"][1]
             with np.errstate(invalid="ignore"):
                 negative = np.isfinite(sigma) & (sigma < 0)
             if negative.any():
-                raise InvalidFileError(path, "band uncertainty_ppm_m",
-                                       f"negative 1σ ({float(sigma[negative][0]):g} ppm·m at {_first_bad(negative)}); "
-                                       "a 1σ must be >= 0")
+                raise InvalidFileError(
+                    path,
+                    "band uncertainty_ppm_m",
+                    f"negative 1σ ({float(sigma[negative][0]):g} ppm·m at {_first_bad(negative)}); a 1σ must be >= 0",
+                )
         tags = src.tags()
         attrs: dict[str, Any] = {}
         for key, value in tags.items():
             if key in ("AREA_OR_POINT",):
                 continue
             try:
-                attrs[key] = json.loads(value) if key not in ("gas", "method", "stats", "sensor", "units",
-                                                               "acquisition_time", "target_source", "shrinkage",
-                                                               "source") else value
+                attrs[key] = (
+                    json.loads(value)
+                    if key
+                    not in (
+                        "gas",
+                        "method",
+                        "stats",
+                        "sensor",
+                        "units",
+                        "acquisition_time",
+                        "target_source",
+                        "shrinkage",
+                        "source",
+                    )
+                    else value
+                )
             except json.JSONDecodeError:
                 attrs[key] = value
         if src.crs is not None:

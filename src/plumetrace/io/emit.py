@@ -133,12 +133,22 @@ def read_emit_l1b(path: str | Path) -> xr.Dataset:
     if wavelength.size > 1 and not np.all(np.diff(wavelength) > 0):
         raise InvalidFileError(path, "sensor_band_parameters/wavelengths", "not strictly increasing")
     if not np.all(np.isfinite(wavelength)):
-        check_spectral(path, wavelength, fwhm, wavelength_field="sensor_band_parameters/wavelengths",
-                       fwhm_field="sensor_band_parameters/fwhm")
+        check_spectral(
+            path,
+            wavelength,
+            fwhm,
+            wavelength_field="sensor_band_parameters/wavelengths",
+            fwhm_field="sensor_band_parameters/fwhm",
+        )
     if wavelength.max() < 30.0:  # micrometres
         wavelength, fwhm = wavelength * 1000.0, fwhm * 1000.0
-    check_spectral(path, wavelength, fwhm, wavelength_field="sensor_band_parameters/wavelengths",
-                   fwhm_field="sensor_band_parameters/fwhm")
+    check_spectral(
+        path,
+        wavelength,
+        fwhm,
+        wavelength_field="sensor_band_parameters/wavelengths",
+        fwhm_field="sensor_band_parameters/fwhm",
+    )
 
     attrs: dict[str, Any] = {"sensor": str(root.attrs.get("plumetrace_sensor", "emit")), "source": str(path)}
     start = root.attrs.get("time_coverage_start")
@@ -158,7 +168,11 @@ def read_emit_l1b(path: str | Path) -> xr.Dataset:
     location = _group_vars(path, "location", ("lat", "lon", "elev", "glt_x", "glt_y"))
     for name, target in (("lat", "lat"), ("lon", "lon")):
         if name in location:
-            coords[target] = (("y", "x"), location[name].data, {"units": f"degrees_{'north' if name == 'lat' else 'east'}"})
+            coords[target] = (
+                ("y", "x"),
+                location[name].data,
+                {"units": f"degrees_{'north' if name == 'lat' else 'east'}"},
+            )
     if "elev" in location:
         data_vars["elevation_m"] = (("y", "x"), location["elev"].data.astype(np.float32), {"units": "m"})
     if "glt_x" in location and "glt_y" in location:
@@ -275,17 +289,33 @@ def write_emit_netcdf(scene: xr.Dataset, path: str | Path) -> Path:
         root_attrs["spatial_ref"] = str(scene.attrs["crs"])
 
     root = xr.Dataset(
-        {"radiance": (("downtrack", "crosstrack", "bands"), radiance, {"units": EMIT_RADIANCE_UNITS,
-                                                                      "long_name": "Radiance Data"})},
+        {
+            "radiance": (
+                ("downtrack", "crosstrack", "bands"),
+                radiance,
+                {"units": EMIT_RADIANCE_UNITS, "long_name": "Radiance Data"},
+            )
+        },
         attrs=root_attrs,
     )
-    root.to_netcdf(path, engine="h5netcdf", mode="w",
-                   encoding={"radiance": {"_FillValue": np.float32(_FILL), "dtype": "float32",
-                                          "chunksizes": (min(rows, lines), samples, int(scene.sizes["band"]))}})
-    bands = xr.Dataset({
-        "wavelengths": (("bands",), scene["wavelength"].values.astype(np.float32), {"units": "nm"}),
-        "fwhm": (("bands",), scene["fwhm"].values.astype(np.float32), {"units": "nm"}),
-    })
+    root.to_netcdf(
+        path,
+        engine="h5netcdf",
+        mode="w",
+        encoding={
+            "radiance": {
+                "_FillValue": np.float32(_FILL),
+                "dtype": "float32",
+                "chunksizes": (min(rows, lines), samples, int(scene.sizes["band"])),
+            }
+        },
+    )
+    bands = xr.Dataset(
+        {
+            "wavelengths": (("bands",), scene["wavelength"].values.astype(np.float32), {"units": "nm"}),
+            "fwhm": (("bands",), scene["fwhm"].values.astype(np.float32), {"units": "nm"}),
+        }
+    )
     bands.to_netcdf(path, engine="h5netcdf", mode="a", group="sensor_band_parameters")
     location: dict[str, Any] = {}
     if "lat" in scene.coords and "lon" in scene.coords:

@@ -16,9 +16,9 @@ VNIR and SWIR overlap near 900–1000 nm: both are kept and the merged bands sor
 from __future__ import annotations
 
 import warnings
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from contextlib import contextmanager
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,9 @@ def _band_table(root: ElementTree.Element, xml_path: Path) -> dict[str, np.ndarr
     bands = root.findall(".//bandCharacterisation/bandID")
     if not bands:
         raise InvalidFileError(xml_path, "bandCharacterisation", "missing")
-    table: dict[str, list[float]] = {k: [] for k in ("wavelengthCenterOfBand", "FWHMOfBand", "GainOfBand",
-                                                     "OffsetOfBand")}
+    table: dict[str, list[float]] = {
+        k: [] for k in ("wavelengthCenterOfBand", "FWHMOfBand", "GainOfBand", "OffsetOfBand")
+    }
     for number, band in enumerate(bands, start=1):
         for key, values in table.items():
             text = _text(band, key)
@@ -164,8 +165,11 @@ def read_enmap_l1b(path: str | Path) -> xr.Dataset:
             with _quiet(), rasterio.open(tif) as src:
                 count = src.count
         if start + count > table["wavelengthCenterOfBand"].size:
-            raise InvalidFileError(xml_path, "bandCharacterisation",
-                                   f"{table['wavelengthCenterOfBand'].size} bands listed, cubes need {start + count}")
+            raise InvalidFileError(
+                xml_path,
+                "bandCharacterisation",
+                f"{table['wavelengthCenterOfBand'].size} bands listed, cubes need {start + count}",
+            )
         dn, nodata = _open_tif(tif, count)
         band_slice = slice(start, start + count)
         gain = (table["GainOfBand"][band_slice] * unit_scale).astype(np.float32)
@@ -200,8 +204,10 @@ def read_enmap_l1b(path: str | Path) -> xr.Dataset:
         attrs["solar_zenith_deg"] = 90.0 - float(elevation)
     scene = xr.Dataset(
         {"radiance": (("y", "x", "band"), radiance, {"units": RADIANCE_UNITS, "long_name": "at-sensor radiance"})},
-        coords={"wavelength": ("band", wavelength[order], {"units": "nm"}),
-                "fwhm": ("band", fwhm[order], {"units": "nm"})},
+        coords={
+            "wavelength": ("band", wavelength[order], {"units": "nm"}),
+            "fwhm": ("band", fwhm[order], {"units": "nm"}),
+        },
         attrs=attrs,
     )
     validate_scene(scene, source=str(xml_path))

@@ -44,12 +44,36 @@ __all__ = [
 ]
 
 MOLAR_MASS_G_MOL = {
-    "ch4": 16.043, "co2": 44.009, "so2": 64.064, "nh3": 17.031, "h2s": 34.08, "n2o": 44.013,
-    "co": 28.010, "c2h6": 30.069, "sf6": 146.06, "no2": 46.006, "c3h8": 44.097,
+    "ch4": 16.043,
+    "co2": 44.009,
+    "so2": 64.064,
+    "nh3": 17.031,
+    "h2s": 34.08,
+    "n2o": 44.013,
+    "co": 28.010,
+    "c2h6": 30.069,
+    "sf6": 146.06,
+    "no2": 46.006,
+    "c3h8": 44.097,
 }
 CANONICAL_COLUMNS = (
-    "time", "kind", "x_m", "y_m", "z_m", "x0_m", "y0_m", "z0_m", "x1_m", "y1_m", "z1_m",
-    "concentration_mg_m3", "wind_speed_m_s", "wind_dir_deg", "stability", "obukhov_length_m", "sigma_theta_deg",
+    "time",
+    "kind",
+    "x_m",
+    "y_m",
+    "z_m",
+    "x0_m",
+    "y0_m",
+    "z0_m",
+    "x1_m",
+    "y1_m",
+    "z1_m",
+    "concentration_mg_m3",
+    "wind_speed_m_s",
+    "wind_dir_deg",
+    "stability",
+    "obukhov_length_m",
+    "sigma_theta_deg",
 )
 _R = 8.314462618  # J mol-1 K-1
 #: Wind speeds (m/s): at most MIN a Gaussian plume has no advection; above MAX not a surface wind (refused);
@@ -61,7 +85,15 @@ MAX_DISTANCE_M = 1e7
 NEGATIVE_FLOOR_MG_M3 = 1e-3
 _BEAM = ("x0_m", "y0_m", "z0_m", "x1_m", "y1_m", "z1_m")
 _KNOWN = set(CANONICAL_COLUMNS) | {
-    "lat", "lon", "alt_m", "concentration_ppm", "wind_u_m_s", "wind_v_m_s", "sensor", "temperature_k", "pressure_pa",
+    "lat",
+    "lon",
+    "alt_m",
+    "concentration_ppm",
+    "wind_u_m_s",
+    "wind_v_m_s",
+    "sensor",
+    "temperature_k",
+    "pressure_pa",
 }
 
 
@@ -81,10 +113,21 @@ def negative_allowance_mg_m3(concentration_mg_m3: np.ndarray) -> float:
     return max(5.0 * noise, NEGATIVE_FLOOR_MG_M3)
 
 
-def ppm_to_mg_m3(ppm: np.ndarray, *, molar_mass_g_mol: float, temperature_k: float | np.ndarray = 293.15,
-                 pressure_pa: float | np.ndarray = 101325.0) -> np.ndarray:
+def ppm_to_mg_m3(
+    ppm: np.ndarray,
+    *,
+    molar_mass_g_mol: float,
+    temperature_k: float | np.ndarray = 293.15,
+    pressure_pa: float | np.ndarray = 101325.0,
+) -> np.ndarray:
     """Mole fraction (µmol/mol) → mass concentration (mg m⁻³) by the ideal-gas law."""
-    return np.asarray(ppm, dtype=float) * molar_mass_g_mol * np.asarray(pressure_pa) / (_R * np.asarray(temperature_k)) * 1e-3
+    return (
+        np.asarray(ppm, dtype=float)
+        * molar_mass_g_mol
+        * np.asarray(pressure_pa)
+        / (_R * np.asarray(temperature_k))
+        * 1e-3
+    )
 
 
 def parse_origin(text: str | None) -> tuple[float, float] | None:
@@ -100,8 +143,9 @@ def parse_origin(text: str | None) -> tuple[float, float] | None:
     return lat, lon
 
 
-def read_observations(path: str | os.PathLike, *, origin: tuple[float, float] | None = None,
-                      gas: str | None = None) -> pd.DataFrame:
+def read_observations(
+    path: str | os.PathLike, *, origin: tuple[float, float] | None = None, gas: str | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet sensor log and return the validated canonical table (see module docstring).
 
     Parameters
@@ -136,8 +180,13 @@ def read_observations(path: str | os.PathLike, *, origin: tuple[float, float] | 
     return validate_observations(df, origin=origin, gas=gas, source=path)
 
 
-def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | None = None, gas: str | None = None,
-                          source: str | os.PathLike = "<table>") -> pd.DataFrame:
+def validate_observations(
+    df: pd.DataFrame,
+    *,
+    origin: tuple[float, float] | None = None,
+    gas: str | None = None,
+    source: str | os.PathLike = "<table>",
+) -> pd.DataFrame:
     """Validate a table in the documented layout and return the canonical table (see module docstring)."""
     src = str(source)
 
@@ -273,8 +322,9 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
             if np.ndim(values) and off.any():
                 row = int(np.flatnonzero(off)[0])
                 raise bad(name, f"{values[row]:g} at row {row + 2} is outside {low:g}-{high:g} (air near the ground)")
-        conc = ppm_to_mg_m3(num("concentration_ppm"), molar_mass_g_mol=MOLAR_MASS_G_MOL[gas_key],
-                            temperature_k=tk, pressure_pa=pp)
+        conc = ppm_to_mg_m3(
+            num("concentration_ppm"), molar_mass_g_mol=MOLAR_MASS_G_MOL[gas_key], temperature_k=tk, pressure_pa=pp
+        )
     else:
         raise bad("concentration", "column missing: concentration_ppm or concentration_mg_m3")
     cname = "concentration_mg_m3" if "concentration_mg_m3" in df else "concentration_ppm"
@@ -284,8 +334,11 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
     below = conc < -allowance
     if below.any():
         row = int(np.flatnonzero(below)[0])
-        raise bad(cname, f"negative concentration {conc[row]:.4g} mg/m³ at row {row + 2}, beyond the instrument noise "
-                  f"(values down to -{allowance:.2g} mg/m³ are accepted; see docs/observations.md)")
+        raise bad(
+            cname,
+            f"negative concentration {conc[row]:.4g} mg/m³ at row {row + 2}, beyond the instrument noise "
+            f"(values down to -{allowance:.2g} mg/m³ are accepted; see docs/observations.md)",
+        )
     out["concentration_mg_m3"] = conc
 
     # wind -----------------------------------------------------------------
@@ -309,16 +362,26 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
             raise bad(name, f"missing or NaN at row {int(np.flatnonzero(~np.isfinite(values))[0]) + 2}")
     if (speed <= MIN_WIND_M_S).any():
         row = int(np.flatnonzero(speed <= MIN_WIND_M_S)[0])
-        raise bad(wname, f"wind speed {speed[row]:g} m/s at row {row + 2}: must exceed {MIN_WIND_M_S:g} m/s "
-                  "(a Gaussian plume needs advection; speeds are never negative)")
+        raise bad(
+            wname,
+            f"wind speed {speed[row]:g} m/s at row {row + 2}: must exceed {MIN_WIND_M_S:g} m/s "
+            "(a Gaussian plume needs advection; speeds are never negative)",
+        )
     if (speed > MAX_WIND_M_S).any():
         row = int(np.flatnonzero(speed > MAX_WIND_M_S)[0])
-        raise bad(wname, f"wind speed {speed[row]:g} m/s at row {row + 2} is not a surface wind "
-                  f"(must be at most {MAX_WIND_M_S:g} m/s)")
+        raise bad(
+            wname,
+            f"wind speed {speed[row]:g} m/s at row {row + 2} is not a surface wind "
+            f"(must be at most {MAX_WIND_M_S:g} m/s)",
+        )
     if (speed > WARN_WIND_M_S).any():
         row = int(np.flatnonzero(speed > WARN_WIND_M_S)[0])
-        warn_input(src, wname, f"wind speed {speed[row]:g} m/s at row {row + 2} is above {WARN_WIND_M_S:g} m/s "
-                   "(a storm: is the unit m/s?)")
+        warn_input(
+            src,
+            wname,
+            f"wind speed {speed[row]:g} m/s at row {row + 2} is above {WARN_WIND_M_S:g} m/s "
+            "(a storm: is the unit m/s?)",
+        )
     out["wind_speed_m_s"], out["wind_dir_deg"] = speed, direction
 
     # stability ---------------------------------------------------------------
@@ -339,8 +402,10 @@ def validate_observations(df: pd.DataFrame, *, origin: tuple[float, float] | Non
         out["sensor"] = df["sensor"].astype(str).to_numpy()
 
     out.attrs.update(
-        gas=gas_key or "", molar_mass_g_mol=MOLAR_MASS_G_MOL.get(gas_key or "", float("nan")),
-        origin_lat=None if origin is None else float(origin[0]), origin_lon=None if origin is None else float(origin[1]),
+        gas=gas_key or "",
+        molar_mass_g_mol=MOLAR_MASS_G_MOL.get(gas_key or "", float("nan")),
+        origin_lat=None if origin is None else float(origin[0]),
+        origin_lon=None if origin is None else float(origin[1]),
         source=src,
     )
     return out

@@ -39,7 +39,9 @@ def _check_readable_hdf5(path: Path) -> None:
     except (OSError, RuntimeError, KeyError, ValueError) as exc:
         reason = " ".join(str(exc).split())
         reason = reason if len(reason) <= 100 else reason[:97] + "..."
-        raise InvalidFileError(path, "format", f"HDF5/NetCDF file cannot be read (truncated or damaged? {reason})") from None
+        raise InvalidFileError(
+            path, "format", f"HDF5/NetCDF file cannot be read (truncated or damaged? {reason})"
+        ) from None
 
 
 def detect_format(path: str | Path) -> str:
@@ -159,8 +161,9 @@ def describe_scene(scene: xr.Dataset) -> dict[str, Any]:
     fwhm = np.asarray(scene["fwhm"].values, dtype=np.float64)
     georef: dict[str, Any] = {}
     if "crs" in scene.attrs and "transform" in scene.attrs:
-        georef["raw_grid"] = _grid_summary(scene.attrs["crs"], scene.attrs["transform"],
-                                           (int(scene.sizes["y"]), int(scene.sizes["x"])))
+        georef["raw_grid"] = _grid_summary(
+            scene.attrs["crs"], scene.attrs["transform"], (int(scene.sizes["y"]), int(scene.sizes["x"]))
+        )
     if "glt_row" in scene:
         glt: dict[str, Any] = {"shape": [int(n) for n in scene["glt_row"].shape]}
         if "glt_crs" in scene.attrs and "glt_transform" in scene.attrs:
@@ -172,8 +175,12 @@ def describe_scene(scene: xr.Dataset) -> dict[str, Any]:
         lat = np.asarray(scene["lat"].values, dtype=np.float64)
         lon = np.asarray(scene["lon"].values, dtype=np.float64)
         if np.any(np.isfinite(lat)):
-            georef["lat_lon"] = {"lat_min": float(np.nanmin(lat)), "lat_max": float(np.nanmax(lat)),
-                                 "lon_min": float(np.nanmin(lon)), "lon_max": float(np.nanmax(lon))}
+            georef["lat_lon"] = {
+                "lat_min": float(np.nanmin(lat)),
+                "lat_max": float(np.nanmax(lat)),
+                "lon_min": float(np.nanmin(lon)),
+                "lon_max": float(np.nanmax(lon)),
+            }
     try:
         size_m: float | None = float(pixel_size_m(scene))
     except (InvalidInputError, ValueError):

@@ -49,8 +49,9 @@ def is_prisma_he5(path: str | Path) -> bool:
 class _PrismaCube:
     """Lazy (line, sample, kept band) view of one PRISMA cube; picklable (opens the file per block)."""
 
-    def __init__(self, path: Path, dataset: str, bands: np.ndarray, lines: int, samples: int, *, gain: float,
-                 offset: float) -> None:
+    def __init__(
+        self, path: Path, dataset: str, bands: np.ndarray, lines: int, samples: int, *, gain: float, offset: float
+    ) -> None:
         self.path = path
         self.dataset = dataset
         self.bands = np.asarray(bands, dtype=np.int64)
@@ -103,8 +104,14 @@ def _detector(handle: Any, path: Path, name: str) -> tuple[da.Array, np.ndarray,
     unit_scale = radiance_unit_scale(PRISMA_RADIANCE_UNITS)
     reader = _PrismaCube(path, dataset, keep, lines, samples, gain=unit_scale / scale, offset=unit_scale * offset)
     rows = int(max(1, min(4096, _CHUNK_BYTES // max(1, samples * keep.size * 4))))
-    array = da.from_array(reader, chunks=(rows, samples, keep.size), asarray=False, lock=False, inline_array=True,
-                          name=f"prisma-{name}-{da.core.tokenize(str(path.resolve()), path.stat().st_mtime_ns)}")
+    array = da.from_array(
+        reader,
+        chunks=(rows, samples, keep.size),
+        asarray=False,
+        lock=False,
+        inline_array=True,
+        name=f"prisma-{name}-{da.core.tokenize(str(path.resolve()), path.stat().st_mtime_ns)}",
+    )
     return array, centres[keep], fwhm[keep]
 
 

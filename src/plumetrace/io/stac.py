@@ -104,7 +104,9 @@ def write_item(item: pystac.Item, path: str | Path) -> Path:
     return path
 
 
-def footprint_wgs84(crs_wkt: str, transform: Sequence[float], shape: tuple[int, int]) -> tuple[dict[str, Any], list[float]]:
+def footprint_wgs84(
+    crs_wkt: str, transform: Sequence[float], shape: tuple[int, int]
+) -> tuple[dict[str, Any], list[float]]:
     """GeoJSON polygon (WGS84) and bbox of a raster grid's outline.
 
     Parameters

@@ -69,11 +69,11 @@ def remove_leftovers(out_dir: str | os.PathLike) -> list[Path]:
         name = entry.name
         if not name.startswith(prefix):
             continue
-        rest = name[len(prefix):]
+        rest = name[len(prefix) :]
         tag = next((t for t in _LEFTOVER_TAGS if rest.startswith(t)), None)
         if tag is None:
             continue
-        pid_text = rest[len(tag):].split("-", 1)[0]
+        pid_text = rest[len(tag) :].split("-", 1)[0]
         if not pid_text.isdigit() or _pid_alive(int(pid_text)):
             continue
         shutil.rmtree(entry, ignore_errors=True)
@@ -105,8 +105,10 @@ def prepare_output(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Pa
             raise OutputFolderError(out, f"cannot be read ({exc.strerror})") from None
         if contents and MARKER not in contents and not overwrite:
             raise OutputFolderError(
-                out, f"already holds files plumetrace did not write ({len(contents)} entries); "
-                "choose a new or empty folder, or give --overwrite to replace it whole")
+                out,
+                f"already holds files plumetrace did not write ({len(contents)} entries); "
+                "choose a new or empty folder, or give --overwrite to replace it whole",
+            )
     remove_leftovers(out)
     return out
 

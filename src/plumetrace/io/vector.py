@@ -282,6 +282,7 @@ def _unwrap_antimeridian(geom: BaseGeometry) -> BaseGeometry:
     A polygon whose edge spans more than 180° of longitude is read as crossing the antimeridian; its
     longitudes are shifted into [first - 180, first + 180). Other geometries are returned unchanged.
     """
+
     def fix(poly: Polygon) -> Polygon:
         lon = shapely.get_coordinates(poly)[:, 0]
         rings = [poly.exterior, *poly.interiors]
@@ -310,7 +311,9 @@ def _check_geometry(path: str | os.PathLike, field: str, geom: BaseGeometry) -> 
     if not np.all(np.isfinite(coords)):
         raise InvalidFileError(path, field, "non-finite coordinate")
     if np.any(np.abs(coords[:, 1]) > 90.0) or np.any(np.abs(coords[:, 0]) > 360.0):
-        raise InvalidFileError(path, field, "coordinates are not lon/lat degrees (|latitude| > 90 or |longitude| > 360)")
+        raise InvalidFileError(
+            path, field, "coordinates are not lon/lat degrees (|latitude| > 90 or |longitude| > 360)"
+        )
     # Longitudes past ±180 are accepted only where a polygon is drawn continuously across the antimeridian
     # (179.9 … 180.1): at least one of its vertices then lies within [-180, 180].
     if np.any(np.abs(coords[:, 0]) > 180.0) and np.min(np.abs(coords[:, 0])) > 180.0:
@@ -326,6 +329,7 @@ def _check_geometry(path: str | os.PathLike, field: str, geom: BaseGeometry) -> 
 
 
 # ----------------------------------------------------------------------------------------------- writing
+
 
 def write_geojson(path: str | os.PathLike, features: Iterable[Feature]) -> Path:
     """Write features as a GeoJSON FeatureCollection (RFC 7946, lon/lat WGS84).

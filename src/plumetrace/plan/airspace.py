@@ -167,8 +167,12 @@ def build_airspace(zones: Sequence[Zone], projection: LocalProjection, *, buffer
     quad_segs = 8
     grow = 1.0 / math.cos(math.pi / (4 * quad_segs))
     no_fly = tuple(
-        (z.name, projection.to_local(z.polygon_lonlat).buffer(buffer_m * grow, quad_segs=quad_segs)
-         if buffer_m >= 0.01 else projection.to_local(z.polygon_lonlat))  # sub-cm buffers are round-off
+        (
+            z.name,
+            projection.to_local(z.polygon_lonlat).buffer(buffer_m * grow, quad_segs=quad_segs)
+            if buffer_m >= 0.01
+            else projection.to_local(z.polygon_lonlat),
+        )  # sub-cm buffers are round-off
         for z in zones
         if z.kind == "no_fly"
     )

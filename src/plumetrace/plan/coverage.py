@@ -112,7 +112,11 @@ def _intervals(pieces: BaseGeometry) -> list[tuple[float, float]]:
 
 
 def _rows(
-    rot_region: BaseGeometry, rot_legal: BaseGeometry, ys: np.ndarray, half_m: float, rows: np.ndarray,
+    rot_region: BaseGeometry,
+    rot_legal: BaseGeometry,
+    ys: np.ndarray,
+    half_m: float,
+    rows: np.ndarray,
     xbounds: tuple[float, float] | None = None,
 ) -> list[tuple[int, float, float, float]]:
     """Line pieces (row, y, x0, x1) in the rotated frame for strips centred on ``ys``."""
@@ -202,7 +206,9 @@ def _to_lines(pieces: list[tuple[int, float, float, float]], heading_deg: float)
     return lines
 
 
-def coverage_fraction(lines: list[FlightLine] | tuple[FlightLine, ...], swath_m: float, coverable: BaseGeometry) -> float:
+def coverage_fraction(
+    lines: list[FlightLine] | tuple[FlightLine, ...], swath_m: float, coverable: BaseGeometry
+) -> float:
     """Fraction of ``coverable`` inside the union of the lines' swaths (flat-ended rectangles), in [0, 1]."""
     if coverable.is_empty or coverable.area <= 0.0:
         return 0.0
@@ -272,8 +278,6 @@ def layout_lines(
     pieces, _, _ = _layout(coverable, legal, heading, swath_m, spacing, fill=True)
     lines = _to_lines(pieces, heading)
     frac = coverage_fraction(lines, swath_m, coverable)
-    lines = [
-        FlightLine((ln.start[0] + cx, ln.start[1] + cy), (ln.end[0] + cx, ln.end[1] + cy), ln.row) for ln in lines
-    ]
+    lines = [FlightLine((ln.start[0] + cx, ln.start[1] + cy), (ln.end[0] + cx, ln.end[1] + cy), ln.row) for ln in lines]
     coverable = affinity.translate(coverable, cx, cy)
     return CoverageLayout(tuple(lines), heading, float(swath_m), float(spacing), frac, coverable)

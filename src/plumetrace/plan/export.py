@@ -24,10 +24,10 @@ import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 
 from plumetrace.errors import InvalidFileError, MissingFileError
+from plumetrace.io.jsonable import to_jsonable
 from plumetrace.io.vector import Feature, write_csv, write_geojson, write_kml
 from plumetrace.plan.geometry import unwrap_longitudes
 from plumetrace.plan.survey import FlightPlan, PlanWaypoint
-from plumetrace.io.jsonable import to_jsonable
 
 __all__ = [
     "MAV_CMD_NAV_WAYPOINT",
@@ -76,13 +76,19 @@ def qgc_plan_dict(plan: FlightPlan, sortie_index: int) -> dict[str, Any]:
     lon_h, lat_h = plan.home_lonlat
     alt0 = waypoints[0].altitude_m if waypoints else plan.cruise_altitude_m
     items = [
-        _simple_item(1, MAV_CMD_NAV_TAKEOFF, MAV_FRAME_GLOBAL_RELATIVE_ALT,
-                     [0, 0, 0, None, lat_h, _wrap(lon_h), alt0], alt0)
+        _simple_item(
+            1, MAV_CMD_NAV_TAKEOFF, MAV_FRAME_GLOBAL_RELATIVE_ALT, [0, 0, 0, None, lat_h, _wrap(lon_h), alt0], alt0
+        )
     ]
     for w in waypoints:
         items.append(
-            _simple_item(len(items) + 1, MAV_CMD_NAV_WAYPOINT, MAV_FRAME_GLOBAL_RELATIVE_ALT,
-                         [0, 0, 0, None, w.lat_deg, _wrap(w.lon_deg), w.altitude_m], w.altitude_m)
+            _simple_item(
+                len(items) + 1,
+                MAV_CMD_NAV_WAYPOINT,
+                MAV_FRAME_GLOBAL_RELATIVE_ALT,
+                [0, 0, 0, None, w.lat_deg, _wrap(w.lon_deg), w.altitude_m],
+                w.altitude_m,
+            )
         )
     items.append(_simple_item(len(items) + 1, MAV_CMD_NAV_RETURN_TO_LAUNCH, MAV_FRAME_MISSION, [0] * 7, None))
     polygons = [
@@ -150,7 +156,7 @@ def read_qgc_plan(path: str | os.PathLike) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidFileError(path, "json", f"not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("fileType") != "Plan":
-        raise InvalidFileError(path, "fileType", "must be \"Plan\"")
+        raise InvalidFileError(path, "fileType", 'must be "Plan"')
     mission = doc.get("mission")
     if not isinstance(mission, dict) or not isinstance(mission.get("items"), list):
         raise InvalidFileError(path, "mission.items", "missing or not a list")
@@ -158,7 +164,9 @@ def read_qgc_plan(path: str | os.PathLike) -> dict[str, Any]:
     if not (isinstance(home, list) and len(home) >= 2 and all(isinstance(v, (int, float)) for v in home[:2])):
         raise InvalidFileError(path, "mission.plannedHomePosition", "must be [lat, lon, alt]")
     if not (math.isfinite(home[0]) and math.isfinite(home[1]) and abs(home[0]) <= 90 and abs(home[1]) <= 180):
-        raise InvalidFileError(path, "mission.plannedHomePosition", f"[{home[0]}, {home[1]}] is not a latitude, longitude")
+        raise InvalidFileError(
+            path, "mission.plannedHomePosition", f"[{home[0]}, {home[1]}] is not a latitude, longitude"
+        )
     waypoints: list[tuple[float, float, float, int]] = []
     returns_home = False
     for i, item in enumerate(_flatten_items(path, mission["items"])):
@@ -188,9 +196,13 @@ def read_qgc_plan(path: str | os.PathLike) -> dict[str, Any]:
         try:
             fence_poly = Polygon([(float(p[1]), float(p[0])) for p in ring])
         except (TypeError, ValueError, IndexError, KeyError):
-            raise InvalidFileError(path, f"geoFence.polygons[{i}].polygon", "points must be [lat, lon] numbers") from None
+            raise InvalidFileError(
+                path, f"geoFence.polygons[{i}].polygon", "points must be [lat, lon] numbers"
+            ) from None
         if not fence_poly.is_valid or fence_poly.area == 0.0:
-            raise InvalidFileError(path, f"geoFence.polygons[{i}].polygon", "not a valid polygon (self-intersecting or flat)")
+            raise InvalidFileError(
+                path, f"geoFence.polygons[{i}].polygon", "not a valid polygon (self-intersecting or flat)"
+            )
         fence.append((bool(poly.get("inclusion", True)), fence_poly))
     return {
         "home": (float(home[0]), float(home[1])),
@@ -236,8 +248,17 @@ def plan_features(plan: FlightPlan) -> list[Feature]:
     for s, waypoints in enumerate(plan.sorties):
         for k, w in enumerate(waypoints):
             feats.append(
-                (Point(w.lon_deg, w.lat_deg), {"name": f"S{s + 1}-{k + 1}", "role": "waypoint", "sortie": s + 1,
-                                                "seq": k + 1, "altitude_m": w.altitude_m, "kind": w.kind})
+                (
+                    Point(w.lon_deg, w.lat_deg),
+                    {
+                        "name": f"S{s + 1}-{k + 1}",
+                        "role": "waypoint",
+                        "sortie": s + 1,
+                        "seq": k + 1,
+                        "altitude_m": w.altitude_m,
+                        "kind": w.kind,
+                    },
+                )
             )
     return feats
 
@@ -249,10 +270,26 @@ def waypoint_rows(plan: FlightPlan) -> list[dict[str, Any]]:
     for s, waypoints in enumerate(plan.sorties):
         rows.append({"sortie": s + 1, "seq": 0, "lat": lat_h, "lon": _wrap(lon_h), "altitude_m": 0.0, "kind": "home"})
         for k, w in enumerate(waypoints):
-            rows.append({"sortie": s + 1, "seq": k + 1, "lat": w.lat_deg, "lon": _wrap(w.lon_deg),
-                         "altitude_m": w.altitude_m, "kind": w.kind})
-        rows.append({"sortie": s + 1, "seq": len(waypoints) + 1, "lat": lat_h, "lon": _wrap(lon_h),
-                     "altitude_m": 0.0, "kind": "home"})
+            rows.append(
+                {
+                    "sortie": s + 1,
+                    "seq": k + 1,
+                    "lat": w.lat_deg,
+                    "lon": _wrap(w.lon_deg),
+                    "altitude_m": w.altitude_m,
+                    "kind": w.kind,
+                }
+            )
+        rows.append(
+            {
+                "sortie": s + 1,
+                "seq": len(waypoints) + 1,
+                "lat": lat_h,
+                "lon": _wrap(lon_h),
+                "altitude_m": 0.0,
+                "kind": "home",
+            }
+        )
     return rows
 
 
@@ -277,7 +314,7 @@ def plot_plan(path: str | os.PathLike, plan: FlightPlan) -> Path:
     for z in plan.zones:
         if z.kind == "permitted":
             ax.plot(*xy(z.polygon_lonlat.exterior), color="tab:green", lw=1.5, ls="--", label="permitted airspace")
-    for name, poly in plan.no_fly_buffered_lonlat:
+    for _name, poly in plan.no_fly_buffered_lonlat:
         for p in getattr(poly, "geoms", [poly]):
             ax.fill(*xy(p.exterior), color="tab:red", alpha=0.15, label="no-fly + buffer")
     for z in plan.zones:
@@ -328,4 +365,3 @@ def write_plan_outputs(out_dir: str | os.PathLike, plan: FlightPlan, *, png: boo
     if png:
         written.append(plot_plan(out / "plan.png", plan))
     return written
-

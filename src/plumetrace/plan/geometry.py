@@ -65,6 +65,7 @@ def unwrap_geometry(geom: BaseGeometry, *, reference_deg: float) -> BaseGeometry
     A polygon drawn across the antimeridian with longitudes wrapped to [-180, 180] (179.9 … -179.9)
     is self-intersecting in planar lon/lat; unwrapped (179.9 … 180.1) it is the intended shape.
     """
+
     def _shift(coords: np.ndarray) -> np.ndarray:
         out = coords.copy()
         out[:, 0] = unwrap_longitudes(coords[:, 0], reference_deg=reference_deg)

@@ -29,8 +29,17 @@ from plumetrace.plan.sorties import Segment, Sortie, build_sorties, order_segmen
 from plumetrace.plan.transects import downwind_transects
 
 __all__ = [
-    "PlanWaypoint", "FlightPlan", "plan_survey", "plan_transects", "ALTITUDE_RANGE_M", "SPEED_RANGE_M_S",
-    "MAX_FERRY_KM", "MAX_AREA_KM2", "MAX_EXTENT_KM", "MAX_LINES", "MAX_LINE_LENGTH_KM",
+    "PlanWaypoint",
+    "FlightPlan",
+    "plan_survey",
+    "plan_transects",
+    "ALTITUDE_RANGE_M",
+    "SPEED_RANGE_M_S",
+    "MAX_FERRY_KM",
+    "MAX_AREA_KM2",
+    "MAX_EXTENT_KM",
+    "MAX_LINES",
+    "MAX_LINE_LENGTH_KM",
 ]
 
 ALTITUDE_RANGE_M = (5.0, 20_000.0)
@@ -153,20 +162,26 @@ def _home_distance_m(home_lonlat: tuple[float, float], geoms_lonlat: Sequence[Ba
 
 
 def _check_ferry(
-    home_lonlat: tuple[float, float], geoms_lonlat: Sequence[BaseGeometry], *, what: str,
-    speed_m_s: float, endurance_min: float | None,
+    home_lonlat: tuple[float, float],
+    geoms_lonlat: Sequence[BaseGeometry],
+    *,
+    what: str,
+    speed_m_s: float,
+    endurance_min: float | None,
 ) -> None:
     """Refuse a home too far from the work: > MAX_FERRY_KM, or too far to fly there and back in one sortie."""
     d = _home_distance_m(home_lonlat, geoms_lonlat)
     lon, lat = home_lonlat
     if d > MAX_FERRY_KM * 1000.0:
         raise InvalidInputError(
-            "home", f"({lat:g}, {lon:g}) is {d / 1000:,.0f} km from the {what}; take off within "
+            "home",
+            f"({lat:g}, {lon:g}) is {d / 1000:,.0f} km from the {what}; take off within "
             f"{MAX_FERRY_KM:g} km of it (is LAT,LON in the right order?)",
         )
     if endurance_min is not None and 2.0 * d > endurance_min * 60.0 * speed_m_s:
         raise InvalidInputError(
-            "home", f"({lat:g}, {lon:g}) is {d / 1000:,.1f} km from the {what}: out and back "
+            "home",
+            f"({lat:g}, {lon:g}) is {d / 1000:,.1f} km from the {what}: out and back "
             f"({2 * d / 1000:,.1f} km) is more than the endurance of {endurance_min:g} min at {speed_m_s:g} m/s "
             f"({endurance_min * 60 * speed_m_s / 1000:,.1f} km)",
         )
@@ -220,8 +235,12 @@ def _finish(
     ordered = order_segments(segments, home)
     endurance_m = math.inf if endurance_min is None else endurance_min * 60.0 * speed_m_s
     sorties = build_sorties(
-        ordered, home=home, router=router, cruise_altitude_m=cruise_altitude_m,
-        endurance_m=endurance_m, turn_radius_m=turn_radius_m,
+        ordered,
+        home=home,
+        router=router,
+        cruise_altitude_m=cruise_altitude_m,
+        endurance_m=endurance_m,
+        turn_radius_m=turn_radius_m,
     )
     legs: list[LineString] = []
     for s in sorties:
@@ -263,8 +282,7 @@ def _to_lonlat(sortie: Sortie, projection: LocalProjection) -> list[PlanWaypoint
         return []
     lon, lat = projection.lonlat([w.x_m for w in sortie.waypoints], [w.y_m for w in sortie.waypoints])
     return [
-        PlanWaypoint(float(lo), float(la), float(w.altitude_m), w.kind)
-        for lo, la, w in zip(lon, lat, sortie.waypoints)
+        PlanWaypoint(float(lo), float(la), float(w.altitude_m), w.kind) for lo, la, w in zip(lon, lat, sortie.waypoints)
     ]
 
 
@@ -328,8 +346,11 @@ def plan_survey(
         sortie can fly.
     """
     _validate_common(
-        altitude_agl_m=altitude_agl_m, speed_m_s=speed_m_s, turn_radius_m=turn_radius_m,
-        buffer_m=buffer_m, endurance_min=endurance_min,
+        altitude_agl_m=altitude_agl_m,
+        speed_m_s=speed_m_s,
+        turn_radius_m=turn_radius_m,
+        buffer_m=buffer_m,
+        endurance_min=endurance_min,
     )
     overlap = _check_range("overlap", overlap, 0.0, 0.9, "")
     if heading_deg is not None and not math.isfinite(heading_deg):
@@ -358,22 +379,28 @@ def plan_survey(
     coords = list(rect.exterior.coords) if rect.geom_type == "Polygon" else [(0, 0), (0, 0), (0, 0)]
     sides = sorted(math.dist(coords[i], coords[i + 1]) for i in range(2))
     if area.area / 1e6 > MAX_AREA_KM2:
-        raise area_error("area", f"{area.area / 1e6:,.0f} km² is more than one plan covers (at most "
-                                 f"{MAX_AREA_KM2:,.0f} km²); split the area into smaller polygons and plan each")
+        raise area_error(
+            "area",
+            f"{area.area / 1e6:,.0f} km² is more than one plan covers (at most "
+            f"{MAX_AREA_KM2:,.0f} km²); split the area into smaller polygons and plan each",
+        )
     if sides[1] / 1000.0 > MAX_EXTENT_KM:
-        raise area_error("area", f"the polygons span {sides[1] / 1000:,.0f} km (at most {MAX_EXTENT_KM:g} km in "
-                                 "one plan); plan distant parts separately")
+        raise area_error(
+            "area",
+            f"the polygons span {sides[1] / 1000:,.0f} km (at most {MAX_EXTENT_KM:g} km in "
+            "one plan); plan distant parts separately",
+        )
     spacing = swath_m * (1.0 - overlap)
     n_lines = math.ceil(sides[0] / spacing) if spacing > 0 else math.inf
     line_km = area.area / spacing / 1000.0
     if n_lines > MAX_LINES or line_km > MAX_LINE_LENGTH_KM:
         raise area_error(
-            "area", f"{area.area / 1e6:,.1f} km² at {spacing:.0f} m line spacing needs about {n_lines:,} lines "
+            "area",
+            f"{area.area / 1e6:,.1f} km² at {spacing:.0f} m line spacing needs about {n_lines:,} lines "
             f"and {line_km:,.0f} km of imaging (at most {MAX_LINES:,} lines, {MAX_LINE_LENGTH_KM:,.0f} km); "
             "fly higher (wider swath), lower the overlap or split the area",
         )
-    _check_ferry(home_lonlat, aoi_lonlat, what="area of interest", speed_m_s=speed_m_s,
-                 endurance_min=endurance_min)
+    _check_ferry(home_lonlat, aoi_lonlat, what="area of interest", speed_m_s=speed_m_s, endurance_min=endurance_min)
     projection, airspace, home, legal = _setup(aoi_lonlat, home_lonlat, zones, buffer_m)
     area = unary_union([projection.to_local(p) for p in aoi_lonlat])
     for name, zone in airspace.no_fly:
@@ -434,9 +461,20 @@ def plan_survey(
         "line_length_km": sum(ln.length_m for ln in layout.lines) / 1000.0,
     }
     return _finish(
-        "survey", projection=projection, airspace=airspace, zones=zones, home=home, home_lonlat=home_lonlat,
-        segments=segments, legal=legal, cruise_altitude_m=altitude_agl_m, speed_m_s=speed_m_s,
-        turn_radius_m=turn_radius_m, endurance_min=endurance_min, summary=summary, aoi_lonlat=aoi_lonlat,
+        "survey",
+        projection=projection,
+        airspace=airspace,
+        zones=zones,
+        home=home,
+        home_lonlat=home_lonlat,
+        segments=segments,
+        legal=legal,
+        cruise_altitude_m=altitude_agl_m,
+        speed_m_s=speed_m_s,
+        turn_radius_m=turn_radius_m,
+        endurance_min=endurance_min,
+        summary=summary,
+        aoi_lonlat=aoi_lonlat,
     )
 
 
@@ -484,8 +522,11 @@ def plan_transects(
     altitudes = [float(a) for a in altitudes_m]
     for a in altitudes or [float("nan")]:
         _validate_common(
-            altitude_agl_m=a, speed_m_s=speed_m_s, turn_radius_m=turn_radius_m,
-            buffer_m=buffer_m, endurance_min=endurance_min,
+            altitude_agl_m=a,
+            speed_m_s=speed_m_s,
+            turn_radius_m=turn_radius_m,
+            buffer_m=buffer_m,
+            endurance_min=endurance_min,
         )
     home_lonlat = _check_home(home_lonlat)
     lines = downwind_transects(
@@ -516,7 +557,18 @@ def plan_transects(
     }
     # Transects keep their altitude; transit between them flies at the highest requested altitude.
     return _finish(
-        "transects", projection=projection, airspace=airspace, zones=zones, home=home, home_lonlat=home_lonlat,
-        segments=segments, legal=legal, cruise_altitude_m=max(altitudes), speed_m_s=speed_m_s,
-        turn_radius_m=turn_radius_m, endurance_min=endurance_min, summary=summary, aoi_lonlat=[],
+        "transects",
+        projection=projection,
+        airspace=airspace,
+        zones=zones,
+        home=home,
+        home_lonlat=home_lonlat,
+        segments=segments,
+        legal=legal,
+        cruise_altitude_m=max(altitudes),
+        speed_m_s=speed_m_s,
+        turn_radius_m=turn_radius_m,
+        endurance_min=endurance_min,
+        summary=summary,
+        aoi_lonlat=[],
     )

@@ -107,45 +107,102 @@ CSF_C_SIGMA: dict[str, float] = {"satellite": 0.10, "airborne": 0.15}
 # sensor (e.g. EMIT 0.36 U10 + 0.43 in HyperGas vs 0.36 U10 + 0.66 in IMEO's georeader), not the fit error alone.
 UEFF_TABLE: dict[str, UeffCalibration] = {
     "emit": UeffCalibration(
-        0.36, 0.43, 0.03, 0.12, 1.12, CALIBRATED_RANDOM_REL_SIGMA["emit"], 60.0,
+        0.36,
+        0.43,
+        0.03,
+        0.12,
+        1.12,
+        CALIBRATED_RANDOM_REL_SIGMA["emit"],
+        60.0,
         "HyperGas (SRON) ime_calibration ch4 point-source EMIT, WRF-LES at 60 m: 0.36 U10 + 0.43; "
         "CSF c = 1.12 (same file); IMEO georeader uses 0.36 U10 + 0.66",
-        0.0, csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"], sigma_c=CSF_C_SIGMA["satellite"],
+        0.0,
+        csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"],
+        sigma_c=CSF_C_SIGMA["satellite"],
     ),
     "prisma": UeffCalibration(
-        0.34, 0.44, 0.03, 0.10, 1.12, 0.15, 30.0,
+        0.34,
+        0.44,
+        0.03,
+        0.10,
+        1.12,
+        0.15,
+        30.0,
         "Guanter et al. 2021, RSE 265, 112671 (PRISMA, 30 m): 0.34 U10 + 0.44; HyperGas: 0.32 U10 + 0.43, CSF c = 1.12; "
         "random structural 15 % not calibrated (no PRISMA preset in the benchmark); CSF random structural σ as EMIT",
-        0.0, csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"], sigma_c=CSF_C_SIGMA["satellite"],
+        0.0,
+        csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"],
+        sigma_c=CSF_C_SIGMA["satellite"],
     ),
     "enmap": UeffCalibration(
-        0.34, 0.44, 0.03, 0.10, 1.15, 0.15, 30.0,
+        0.34,
+        0.44,
+        0.03,
+        0.10,
+        1.15,
+        0.15,
+        30.0,
         "Roger et al. 2024, IEEE TGRS 62, 5501612 (EnMAP, 30 m): 0.34 U10 + 0.44; HyperGas: 0.33 U10 + 0.44, CSF c = 1.15; "
         "random structural 15 % not calibrated (no EnMAP preset in the benchmark); CSF random structural σ as EMIT",
-        0.0, csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"], sigma_c=CSF_C_SIGMA["satellite"],
+        0.0,
+        csf_rel_sigma=CALIBRATED_CSF_RANDOM_REL_SIGMA["emit"],
+        sigma_c=CSF_C_SIGMA["satellite"],
     ),
     "aviris-ng": UeffCalibration(
-        0.33, 0.45, 0.05, 0.15, 1.12, AIRBORNE_MODEL_REL_SIGMA, 5.0,
+        0.33,
+        0.45,
+        0.05,
+        0.15,
+        1.12,
+        AIRBORNE_MODEL_REL_SIGMA,
+        5.0,
         "Varon et al. 2021, AMT 14, 2771 linear form 0.33 U10 + 0.45 (LES, 20 m) applied to 3-8 m airborne pixels; "
         "no linear AVIRIS-NG calibration with L = sqrt(area) was found (Jongaramrungruang et al. 2019, AMT 12, 6667, "
         "5 m LES, relate IME to Q non-linearly with the wind from the plume's angular width), hence the wider "
         "sigmas and a 35 % systematic resolution-transfer error; random structural error calibrated on simulated "
         "plumes (docs/benchmarks.md)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA, csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA, sigma_c=CSF_C_SIGMA["airborne"],
+        AIRBORNE_SYSTEMATIC_REL_SIGMA,
+        csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
+        sigma_c=CSF_C_SIGMA["airborne"],
     ),
     "aviris-3": UeffCalibration(
-        0.33, 0.45, 0.05, 0.15, 1.12, AIRBORNE_MODEL_REL_SIGMA, 5.0,
+        0.33,
+        0.45,
+        0.05,
+        0.15,
+        1.12,
+        AIRBORNE_MODEL_REL_SIGMA,
+        5.0,
         "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA, csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA, sigma_c=CSF_C_SIGMA["airborne"],
+        AIRBORNE_SYSTEMATIC_REL_SIGMA,
+        csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
+        sigma_c=CSF_C_SIGMA["airborne"],
     ),
     "aviris-classic": UeffCalibration(
-        0.33, 0.45, 0.05, 0.15, 1.12, AIRBORNE_MODEL_REL_SIGMA, 10.0,
+        0.33,
+        0.45,
+        0.05,
+        0.15,
+        1.12,
+        AIRBORNE_MODEL_REL_SIGMA,
+        10.0,
         "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA, csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA, sigma_c=CSF_C_SIGMA["airborne"],
+        AIRBORNE_SYSTEMATIC_REL_SIGMA,
+        csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
+        sigma_c=CSF_C_SIGMA["airborne"],
     ),
     "generic": UeffCalibration(
-        0.34, 0.44, 0.05, 0.15, 1.12, 0.20, 30.0, "Guanter et al. 2021 form with wider sigmas (sensor unknown)", 0.0,
-        csf_rel_sigma=max(CALIBRATED_CSF_RANDOM_REL_SIGMA.values()), sigma_c=CSF_C_SIGMA["airborne"],
+        0.34,
+        0.44,
+        0.05,
+        0.15,
+        1.12,
+        0.20,
+        30.0,
+        "Guanter et al. 2021 form with wider sigmas (sensor unknown)",
+        0.0,
+        csf_rel_sigma=max(CALIBRATED_CSF_RANDOM_REL_SIGMA.values()),
+        sigma_c=CSF_C_SIGMA["airborne"],
     ),
 }
 
@@ -161,11 +218,23 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
 # rather than calibrate it. Real data: use UEFF_TABLE.
 SIMULATOR_UEFF: dict[str, UeffCalibration] = {
     "emit": UeffCalibration(
-        0.378, 0.388, 0.053, 0.210, 1.12, 0.18, 60.0,
+        0.378,
+        0.388,
+        0.053,
+        0.210,
+        1.12,
+        0.18,
+        60.0,
         "fitted on 40 simulated EMIT puff-model plumes (inertial growth), end to end (benchmarks/quantify_skill.py)",
     ),
     "aviris-ng": UeffCalibration(
-        0.193, 0.813, 0.055, 0.242, 1.12, 0.27, 5.0,
+        0.193,
+        0.813,
+        0.055,
+        0.242,
+        1.12,
+        0.27,
+        5.0,
         "fitted on 50 simulated AVIRIS-NG puff-model plumes (inertial growth), end to end "
         "(benchmarks/quantify_skill.py)",
     ),
@@ -176,9 +245,10 @@ def ueff_calibration(sensor: str) -> UeffCalibration:
     """The :data:`UEFF_TABLE` row of ``sensor`` (case-insensitive); unknown sensors raise InvalidInputError."""
     key = str(sensor).lower()
     if key not in UEFF_TABLE:
-        raise InvalidInputError("sensor", f"no effective-wind calibration for {sensor!r}; known: {', '.join(UEFF_TABLE)}")
+        raise InvalidInputError(
+            "sensor", f"no effective-wind calibration for {sensor!r}; known: {', '.join(UEFF_TABLE)}"
+        )
     return UEFF_TABLE[key]
-
 
 
 def fit_ueff(
@@ -227,7 +297,14 @@ def fit_ueff(
     rel = float(np.sqrt(max(robust**2 - float(np.median(noise_rel)) ** 2, 0.0)))
     base = base or UEFF_TABLE["generic"]
     return UeffCalibration(
-        a=float(coef[0]), b=float(coef[1]), sigma_a=float(np.sqrt(cov[0, 0])), sigma_b=float(np.sqrt(cov[1, 1])),
-        csf_c=base.csf_c, model_rel_sigma=rel, pixel_size_m=base.pixel_size_m, reference=reference,
-        csf_rel_sigma=base.csf_rel_sigma, sigma_c=base.sigma_c,
+        a=float(coef[0]),
+        b=float(coef[1]),
+        sigma_a=float(np.sqrt(cov[0, 0])),
+        sigma_b=float(np.sqrt(cov[1, 1])),
+        csf_c=base.csf_c,
+        model_rel_sigma=rel,
+        pixel_size_m=base.pixel_size_m,
+        reference=reference,
+        csf_rel_sigma=base.csf_rel_sigma,
+        sigma_c=base.sigma_c,
     )

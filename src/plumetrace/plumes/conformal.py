@@ -126,8 +126,15 @@ def calibrate_sigma_from_draws(
         low, high = interval(k, sigma)
         above += q > high
         below += q < low
-    return SigmaCalibration(sigma=sigma, n=n, rank=rank, coverage=float(np.mean(needed <= sigma)),
-                            sigma_needed=needed, truth_above=above / n, truth_below=below / n)
+    return SigmaCalibration(
+        sigma=sigma,
+        n=n,
+        rank=rank,
+        coverage=float(np.mean(needed <= sigma)),
+        sigma_needed=needed,
+        truth_above=above / n,
+        truth_below=below / n,
+    )
 
 
 def calibrate_random_sigma(
@@ -172,8 +179,10 @@ def calibrate_random_sigma(
         Per-plume arrays of different lengths, fewer than 100 samples, or any rejection of
         :func:`calibrate_sigma_from_draws` (fewer than 5 usable plumes, a target it cannot certify).
     """
-    arrays = [np.asarray(v, dtype=np.float64).ravel() for v in
-              (ime_kg, ime_sigma_kg, length_m, wind_speed_m_s, wind_speed_sigma_m_s, true_rate_kg_h)]
+    arrays = [
+        np.asarray(v, dtype=np.float64).ravel()
+        for v in (ime_kg, ime_sigma_kg, length_m, wind_speed_m_s, wind_speed_sigma_m_s, true_rate_kg_h)
+    ]
     if len({a.size for a in arrays}) != 1:
         raise InvalidInputError("calibration plumes", "the per-plume arrays differ in length")
     if not 0.0 < target_coverage < 1.0:
@@ -181,17 +190,30 @@ def calibrate_random_sigma(
     if n_samples < 100:
         raise InvalidInputError("n_samples", f"must be at least 100, got {n_samples}")
     ime, ime_sig, length, speed, speed_sig, truth = arrays
-    good = (np.isfinite(ime) & np.isfinite(ime_sig) & np.isfinite(length) & np.isfinite(speed) & np.isfinite(speed_sig)
-            & np.isfinite(truth) & (length > 0) & (speed > 0) & (truth > 0) & (ime_sig >= 0) & (speed_sig >= 0))
+    good = (
+        np.isfinite(ime)
+        & np.isfinite(ime_sig)
+        & np.isfinite(length)
+        & np.isfinite(speed)
+        & np.isfinite(speed_sig)
+        & np.isfinite(truth)
+        & (length > 0)
+        & (speed > 0)
+        & (truth > 0)
+        & (ime_sig >= 0)
+        & (speed_sig >= 0)
+    )
     seed_list = np.arange(ime.size) if seeds is None else np.asarray(seeds, dtype=np.int64).ravel()
     bases, normals = [], []
     for i in np.flatnonzero(good):
         rng = np.random.default_rng(int(seed_list[i]))
-        _, _, base, z = ime_random_draws(rng, ime[i], ime_sig[i], 3600.0 / length[i], speed[i], speed_sig[i],
-                                          calibration, n_samples)
+        _, _, base, z = ime_random_draws(
+            rng, ime[i], ime_sig[i], 3600.0 / length[i], speed[i], speed_sig[i], calibration, n_samples
+        )
         bases.append(base)
         normals.append(z)
     if len(bases) < 5:
         raise InvalidInputError("calibration plumes", f"need at least 5 usable plumes, got {len(bases)}")
-    return calibrate_sigma_from_draws(bases, normals, truth[good], target_coverage=target_coverage,
-                                      max_sigma=max_sigma, tolerance=tolerance)
+    return calibrate_sigma_from_draws(
+        bases, normals, truth[good], target_coverage=target_coverage, max_sigma=max_sigma, tolerance=tolerance
+    )

@@ -73,8 +73,13 @@ def cross_sectional_flux_kg_h(
 
 
 def _transect_line_densities_kg_m(
-    values: np.ndarray, mask: np.ndarray, source_rc: tuple[float, float], downwind_rc: tuple[float, float],
-    pixel: float, gas: str, spacing_px: float,
+    values: np.ndarray,
+    mask: np.ndarray,
+    source_rc: tuple[float, float],
+    downwind_rc: tuple[float, float],
+    pixel: float,
+    gas: str,
+    spacing_px: float,
 ) -> np.ndarray:
     """Line densities (kg/m) of the transects perpendicular to ``downwind_rc`` that cross the mask (n,)."""
     dr, dc = downwind_rc
@@ -188,8 +193,9 @@ def csf_draws(
     speeds = draw_wind_speed(rng, wind_speed_m_s, wind_speed_sigma_m_s, n_samples)
     draws = np.full(n_samples, np.nan)
     for i, direction in enumerate(directions):
-        flux = _transect_line_densities_kg_m(values, mask, source_rc, downwind_rc(float(direction) % 360.0), pixel, gas,
-                                             spacing_px)
+        flux = _transect_line_densities_kg_m(
+            values, mask, source_rc, downwind_rc(float(direction) % 360.0), pixel, gas, spacing_px
+        )
         if flux.size == 0:
             continue
         spread = 1.2533 * float(np.std(flux)) / math.sqrt(flux.size) if flux.size > 1 else abs(float(np.median(flux)))
@@ -252,23 +258,41 @@ def monte_carlo_csf(
     cal = calibration or ueff_calibration(sensor)
     if cal.csf_rel_sigma < 0 or cal.sigma_c < 0 or cal.systematic_rel_sigma < 0:
         raise InvalidInputError("calibration", "CSF sigmas must be >= 0")
-    parts = csf_draws(enhancement_ppm_m, mask, source_rc=source_rc, wind_dir_deg=wind_dir_deg,
-                      wind_dir_sigma_deg=wind_dir_sigma_deg, wind_speed_m_s=wind_speed_m_s,
-                      wind_speed_sigma_m_s=wind_speed_sigma_m_s, downwind_rc=downwind_rc, pixel_size_m=pixel_size_m,
-                      csf_c=cal.csf_c, gas=gas, background_ppm_m=background_ppm_m, spacing_px=spacing_px,
-                      n_samples=n_samples, seed=seed)
+    parts = csf_draws(
+        enhancement_ppm_m,
+        mask,
+        source_rc=source_rc,
+        wind_dir_deg=wind_dir_deg,
+        wind_dir_sigma_deg=wind_dir_sigma_deg,
+        wind_speed_m_s=wind_speed_m_s,
+        wind_speed_sigma_m_s=wind_speed_sigma_m_s,
+        downwind_rc=downwind_rc,
+        pixel_size_m=pixel_size_m,
+        csf_c=cal.csf_c,
+        gas=gas,
+        background_ppm_m=background_ppm_m,
+        spacing_px=spacing_px,
+        n_samples=n_samples,
+        seed=seed,
+    )
     rate, nan2 = parts.emission_rate_kg_h, (float("nan"), float("nan"))
     if parts.n_transects == 0:
         return FluxEstimate(float("nan"), float("nan"), nan2, 0)
     if parts.wind_draws_kg_h.size < 10:
         return FluxEstimate(rate, abs(rate), nan2, parts.n_transects)
     random_draws = parts.wind_draws_kg_h * np.exp(cal.csf_rel_sigma * parts.random_normals)
-    systematic_factor = (np.maximum(cal.csf_c + cal.sigma_c * parts.c_normals, 0.05) / cal.csf_c
-                         * np.exp(cal.systematic_rel_sigma * parts.systematic_normals))
+    systematic_factor = (
+        np.maximum(cal.csf_c + cal.sigma_c * parts.c_normals, 0.05)
+        / cal.csf_c
+        * np.exp(cal.systematic_rel_sigma * parts.systematic_normals)
+    )
     sigma, interval = spread68(random_draws)
     sigma_total, interval_total = spread68(random_draws * systematic_factor)
     return FluxEstimate(
-        rate, sigma, interval, parts.n_transects,
+        rate,
+        sigma,
+        interval,
+        parts.n_transects,
         emission_rate_sigma_systematic_kg_h=spread68(rate * systematic_factor)[0],
         emission_rate_sigma_total_kg_h=sigma_total,
         interval68_total_kg_h=interval_total,

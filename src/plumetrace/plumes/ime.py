@@ -99,7 +99,11 @@ def plume_length_m(mask: Any, *, pixel_size_m: float) -> float:
 
 
 def ime_emission_rate_kg_h(
-    ime_kg: float, length_m: float, wind_speed_m_s: float, *, sensor: str = "generic",
+    ime_kg: float,
+    length_m: float,
+    wind_speed_m_s: float,
+    *,
+    sensor: str = "generic",
     calibration: UeffCalibration | None = None,
 ) -> float:
     """Q = 3600 · (a·U10 + b) · IME / L, kg/h, with the sensor's :data:`UEFF_TABLE` row (or ``calibration``)."""
@@ -107,4 +111,3 @@ def ime_emission_rate_kg_h(
     if length_m <= 0:
         raise InvalidInputError("length_m", "must be positive")
     return float(3600.0 * (cal.a * wind_speed_m_s + cal.b) * ime_kg / length_m)
-

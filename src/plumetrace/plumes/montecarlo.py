@@ -32,8 +32,9 @@ from plumetrace.plumes.ime import check_pixel_size, ppm_m_to_kg_m2
 __all__ = ["RateEstimate", "draw_wind_speed", "ime_random_draws", "monte_carlo_rate", "spread68"]
 
 
-def draw_wind_speed(rng: np.random.Generator, wind_speed_m_s: float, wind_speed_sigma_m_s: float,
-                    n_samples: int) -> np.ndarray:
+def draw_wind_speed(
+    rng: np.random.Generator, wind_speed_m_s: float, wind_speed_sigma_m_s: float, n_samples: int
+) -> np.ndarray:
     """Draws of the TRUE 10 m wind speed given a speed with a relative error, m/s (n_samples,).
 
     A wind product's speed error is stated relative to the true speed: ``U_given = U · (1 + r · ε)``, ε ~ N(0, 1),
@@ -56,8 +57,14 @@ def spread68(draws: np.ndarray) -> tuple[float, tuple[float, float]]:
 
 
 def ime_random_draws(
-    rng: np.random.Generator, ime_kg: float, ime_sigma_kg: float, scale: float, wind_speed_m_s: float,
-    wind_speed_sigma_m_s: float, cal: UeffCalibration, n_samples: int,
+    rng: np.random.Generator,
+    ime_kg: float,
+    ime_sigma_kg: float,
+    scale: float,
+    wind_speed_m_s: float,
+    wind_speed_sigma_m_s: float,
+    cal: UeffCalibration,
+    n_samples: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The random draws of :func:`monte_carlo_rate` before the structural factor, in its generator's order:
     wind speeds, IMEs, the rates they give (a, b at the table values; ``scale`` = 3600 / L) and the normals of the
@@ -149,7 +156,8 @@ def monte_carlo_rate(
         ime_sigma = ppm_m_to_kg_m2(gas) * background_sigma_ppm_m * math.sqrt(max(n_pixels, 1)) * pixel**2
     scale = 3600.0 / length_m
     speed, ime, wind_noise_draws, random_normals = ime_random_draws(
-        rng, ime_kg, ime_sigma, scale, wind_speed_m_s, wind_speed_sigma_m_s, cal, n_samples)
+        rng, ime_kg, ime_sigma, scale, wind_speed_m_s, wind_speed_sigma_m_s, cal, n_samples
+    )
     random_factor = np.exp(cal.model_rel_sigma * random_normals)
     a = rng.normal(cal.a, cal.sigma_a, n_samples)
     b = rng.normal(cal.b, cal.sigma_b, n_samples)

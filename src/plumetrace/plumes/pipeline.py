@@ -86,8 +86,10 @@ def plume_crop(labels: np.ndarray, plume_id: int, *, pad_px: int = PLUME_CROP_PA
 
 
 def _padded(box: tuple[slice, slice], pad_px: int) -> tuple[slice, slice]:
-    return (slice(max(box[0].start - pad_px, 0), box[0].stop + pad_px),
-            slice(max(box[1].start - pad_px, 0), box[1].stop + pad_px))
+    return (
+        slice(max(box[0].start - pad_px, 0), box[0].stop + pad_px),
+        slice(max(box[1].start - pad_px, 0), box[1].stop + pad_px),
+    )
 
 
 def plume_outline(mask: np.ndarray, geometry: PixelGeometry, *, offset_rc: tuple[int, int] = (0, 0)) -> Any:
@@ -199,7 +201,10 @@ def analyze_plumes(
     values = np.asarray(enh.values, dtype=np.float64)
     if not np.isfinite(values).any():
         raise bad("enhancement", "map is empty (no finite pixels)")
-    sensor_from_map, gas_from_map = sensor is None and bool(ds.attrs.get("sensor")), gas is None and bool(ds.attrs.get("gas"))
+    sensor_from_map, gas_from_map = (
+        sensor is None and bool(ds.attrs.get("sensor")),
+        gas is None and bool(ds.attrs.get("gas")),
+    )
     sensor = str(sensor or ds.attrs.get("sensor") or "generic").lower()
     gas = str(gas or ds.attrs.get("gas") or "ch4").lower()
     try:  # fail early on an unknown sensor or gas, naming the file when the map's tags named them
@@ -233,8 +238,9 @@ def analyze_plumes(
     anomaly = values - median  # background-removed enhancement, ppm·m
     background_sigma = float(np.median(sigma))
     # per-pixel noise for the IME's retrieval-noise term (the retrieval's uncertainty scaled to the map's level)
-    noise_map = pixel_noise_ppm_m(values, uncertainty=uncertainty, column_wise=column_wise,
-                                  min_column_pixels=params.min_column_pixels)
+    noise_map = pixel_noise_ppm_m(
+        values, uncertainty=uncertainty, column_wise=column_wise, min_column_pixels=params.min_column_pixels
+    )
 
     result = PlumeResult(labels=labels, geometry=geometry, anomaly=anomaly)
     pixel = geometry.pixel_size_m
@@ -254,7 +260,10 @@ def analyze_plumes(
             lon0, lat0 = (float(lonlat[0]), float(lonlat[1])) if lonlat else (None, None)
             wind_guess = wind(lat0, lon0, time)  # type: ignore[operator]
         src = locate_source(
-            crop_anomaly, mask, geometry=geometry, direction_deg=wind_guess.direction_deg,
+            crop_anomaly,
+            mask,
+            geometry=geometry,
+            direction_deg=wind_guess.direction_deg,
             noise_sigma_ppm_m=background_sigma,
         )
         source_row, source_col = src.row + r0, src.col + c0
@@ -265,17 +274,35 @@ def analyze_plumes(
         ime = integrated_mass_enhancement_kg(crop_anomaly, mask, pixel_size_m=pixel, gas=gas)
         length = plume_length_m(mask, pixel_size_m=pixel)
         estimate = monte_carlo_rate(
-            ime, length, int(mask.sum()),
-            wind_speed_m_s=plume_wind.speed_m_s, wind_speed_sigma_m_s=plume_wind.speed_sigma_m_s,
-            background_sigma_ppm_m=background_sigma, pixel_size_m=pixel, sensor=sensor, gas=gas,
-            n_samples=n_samples, seed=seed + plume_id, calibration=calibration,
+            ime,
+            length,
+            int(mask.sum()),
+            wind_speed_m_s=plume_wind.speed_m_s,
+            wind_speed_sigma_m_s=plume_wind.speed_sigma_m_s,
+            background_sigma_ppm_m=background_sigma,
+            pixel_size_m=pixel,
+            sensor=sensor,
+            gas=gas,
+            n_samples=n_samples,
+            seed=seed + plume_id,
+            calibration=calibration,
             pixel_sigma_ppm_m=noise_map[crop][mask],
         )
         csf = monte_carlo_csf(
-            crop_anomaly, mask, source_rc=(src.row, src.col), wind_dir_deg=plume_wind.direction_deg,
-            wind_dir_sigma_deg=plume_wind.direction_sigma_deg, wind_speed_m_s=plume_wind.speed_m_s,
-            wind_speed_sigma_m_s=plume_wind.speed_sigma_m_s, downwind_rc=geometry.downwind_rc, pixel_size_m=pixel,
-            sensor=sensor, gas=gas, calibration=calibration, n_samples=csf_samples, seed=seed + plume_id,
+            crop_anomaly,
+            mask,
+            source_rc=(src.row, src.col),
+            wind_dir_deg=plume_wind.direction_deg,
+            wind_dir_sigma_deg=plume_wind.direction_sigma_deg,
+            wind_speed_m_s=plume_wind.speed_m_s,
+            wind_speed_sigma_m_s=plume_wind.speed_sigma_m_s,
+            downwind_rc=geometry.downwind_rc,
+            pixel_size_m=pixel,
+            sensor=sensor,
+            gas=gas,
+            calibration=calibration,
+            n_samples=csf_samples,
+            seed=seed + plume_id,
         )
         csf_rate, csf_sigma, n_transects = csf.emission_rate_kg_h, csf.emission_rate_sigma_kg_h, csf.n_transects
         peak_value = float(np.nanmax(np.where(mask, values[crop], np.nan)))

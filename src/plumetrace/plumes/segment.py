@@ -161,7 +161,9 @@ def _clipped_stats(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return median, sigma
 
 
-def robust_background(enhancement: Any, *, column_wise: bool = False, min_column_pixels: int = 100) -> tuple[np.ndarray, np.ndarray]:
+def robust_background(
+    enhancement: Any, *, column_wise: bool = False, min_column_pixels: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
     """Background level and noise of an enhancement map, robust to the plumes it contains.
 
     Parameters
@@ -356,8 +358,12 @@ def segment_plumes(
             darkening = _albedo_darkening(labels, n, albedo_values)
         for label, size, peak_z, peak_e in zip(range(1, n + 1), sizes, peaks_z[1:], peaks_e[1:]):
             surface = params.max_albedo_darkening > 0 and darkening[label] > params.max_albedo_darkening
-            if size >= params.min_pixels and peak_z >= params.min_peak_sigma and peak_e >= params.min_peak_ppm_m \
-                    and not surface:
+            if (
+                size >= params.min_pixels
+                and peak_z >= params.min_peak_sigma
+                and peak_e >= params.min_peak_ppm_m
+                and not surface
+            ):
                 kept.append((float(peak_z), int(label)))
     kept.sort(key=lambda item: -item[0])
     lookup = np.zeros(n + 1, dtype=np.int32)

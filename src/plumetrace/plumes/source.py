@@ -95,7 +95,9 @@ def locate_source(
     # 2 noise sigmas of it, whichever admits more) is a candidate and the source is the most upwind candidate.
     if noise_sigma_ppm_m is None:
         outside = enhancement[~mask & np.isfinite(enhancement)]
-        noise_sigma_ppm_m = 1.4826 * float(np.median(np.abs(outside - np.median(outside)))) if outside.size > 10 else 0.0
+        noise_sigma_ppm_m = (
+            1.4826 * float(np.median(np.abs(outside - np.median(outside)))) if outside.size > 10 else 0.0
+        )
     smoothed_noise = noise_sigma_ppm_m * _SMOOTH_NOISE_FACTOR
     candidates = np.flatnonzero(band)
     peak = float(weights_all[candidates].max())

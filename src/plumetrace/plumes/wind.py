@@ -57,7 +57,9 @@ def _check_speed(speed_m_s: float, field: str) -> float:
     if speed_m_s is None:
         raise InvalidInputError(field, "missing; give speed_m_s and direction_deg, or a wind file")
     if not np.isfinite(speed_m_s):
-        raise InvalidInputError(field, f"must be a finite number of m/s ({MIN_SPEED_M_S:g}-{MAX_SPEED_M_S:g}), got {speed_m_s!r}")
+        raise InvalidInputError(
+            field, f"must be a finite number of m/s ({MIN_SPEED_M_S:g}-{MAX_SPEED_M_S:g}), got {speed_m_s!r}"
+        )
     if not MIN_SPEED_M_S <= speed_m_s <= MAX_SPEED_M_S:
         raise InvalidInputError(field, f"{speed_m_s:g} m/s is out of range {MIN_SPEED_M_S:g}-{MAX_SPEED_M_S:g} m/s")
     return float(speed_m_s)
@@ -89,7 +91,9 @@ def wind_from_options(
     if speed_sigma_m_s is None:
         speed_sigma_m_s = DEFAULT_SPEED_REL_SIGMA * speed
     if not np.isfinite(speed_sigma_m_s) or speed_sigma_m_s < 0 or speed_sigma_m_s > 2 * speed:
-        raise InvalidInputError("wind sigma", f"{speed_sigma_m_s:g} m/s must lie in 0-{2 * speed:g} m/s (twice the speed)")
+        raise InvalidInputError(
+            "wind sigma", f"{speed_sigma_m_s:g} m/s must lie in 0-{2 * speed:g} m/s (twice the speed)"
+        )
     if not np.isfinite(direction_sigma_deg) or not 0 <= direction_sigma_deg <= 180:
         raise InvalidInputError("wind direction sigma", f"{direction_sigma_deg:g} must lie in 0-180 degrees")
     return Wind(float(speed), float(direction_deg) % 360.0, float(speed_sigma_m_s), float(direction_sigma_deg))
@@ -194,19 +198,35 @@ def _read_wind_csv(path: Path) -> dict[str, np.ndarray]:
     times = np.array([_parse_time(row[columns["time"]], str(path)) for row in rows], dtype="datetime64[s]")
     if {"u10_m_s", "v10_m_s"} <= columns.keys():
         u, v = column("u10_m_s"), column("v10_m_s")
-        check("u10_m_s", np.hypot(u, v), 0.0, MAX_FILE_SPEED_M_S,
-              f"(wind speed hypot(u, v)) is above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind")
+        check(
+            "u10_m_s",
+            np.hypot(u, v),
+            0.0,
+            MAX_FILE_SPEED_M_S,
+            f"(wind speed hypot(u, v)) is above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind",
+        )
     elif {"wind_speed_m_s", "wind_dir_deg"} <= columns.keys():
         speed, direction = column("wind_speed_m_s"), column("wind_dir_deg")
-        check("wind_speed_m_s", speed, 0.0, np.inf, "is negative; speeds are >= 0 m/s (the direction goes in wind_dir_deg)")
-        check("wind_speed_m_s", speed, 0.0, MAX_FILE_SPEED_M_S, f"is above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind")
+        check(
+            "wind_speed_m_s",
+            speed,
+            0.0,
+            np.inf,
+            "is negative; speeds are >= 0 m/s (the direction goes in wind_dir_deg)",
+        )
+        check(
+            "wind_speed_m_s", speed, 0.0, MAX_FILE_SPEED_M_S, f"is above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind"
+        )
         check("wind_dir_deg", direction, 0.0, 360.0, "is outside 0-360 degrees")
         u, v = _components(speed, direction)
     else:
         raise InvalidFileError(path, "wind columns", "need wind_speed_m_s + wind_dir_deg or u10_m_s + v10_m_s")
     series = {"time": times, "u_m_s": u, "v_m_s": v}
-    limits = {"lat": (-90.0, 90.0, "is outside -90..90 degrees"), "lon": (-180.0, 360.0, "is outside -180..360 degrees"),
-              "wind_speed_sigma_m_s": (0.0, MAX_FILE_SPEED_M_S, f"is outside 0-{MAX_FILE_SPEED_M_S:g} m/s (a 1σ is >= 0)")}
+    limits = {
+        "lat": (-90.0, 90.0, "is outside -90..90 degrees"),
+        "lon": (-180.0, 360.0, "is outside -180..360 degrees"),
+        "wind_speed_sigma_m_s": (0.0, MAX_FILE_SPEED_M_S, f"is outside 0-{MAX_FILE_SPEED_M_S:g} m/s (a 1σ is >= 0)"),
+    }
     for name, (low, high, what) in limits.items():
         if name in columns:
             series[name] = column(name)
@@ -237,8 +257,12 @@ def _deduplicate(path: Path, series: dict[str, np.ndarray]) -> dict[str, np.ndar
         for name in per_record:
             va, vb = np.asarray(series[name][a]), np.asarray(series[name][b])
             if not np.array_equal(va, vb, equal_nan=True):
-                raise InvalidFileError(path, "time", f"{times[a]} appears twice with different wind values; "
-                                       "keep one record per time" + (" and station" if len(keys) > 1 else ""))
+                raise InvalidFileError(
+                    path,
+                    "time",
+                    f"{times[a]} appears twice with different wind values; "
+                    "keep one record per time" + (" and station" if len(keys) > 1 else ""),
+                )
         drop[b] = True
     return {name: (values[~drop] if values.shape[:1] == times.shape else values) for name, values in series.items()}
 
@@ -347,20 +371,28 @@ def sample_wind(
             distance = np.hypot(series["lat"] - lat, (series["lon"] - lon) * math.cos(math.radians(lat)))
             subset = np.isclose(distance, distance.min())
         elif len(stations) > 1:
-            raise InvalidInputError("wind stations", f"{len(stations)} stations but the plume has no location (map not georeferenced)")
+            raise InvalidInputError(
+                "wind stations", f"{len(stations)} stations but the plume has no location (map not georeferenced)"
+            )
     times, u, v = times[subset], u[subset], v[subset]
     order = np.argsort(times)
     times, u, v = times[order], u[order], v[order]
     hours = (times - when).astype(np.float64) / 3600.0
     if hours.min() > max_gap_hours or hours.max() < -max_gap_hours:
-        raise InvalidInputError("time", f"plume time {when} is more than {max_gap_hours:g} h outside the wind series "
-                                f"({times[0]} to {times[-1]})")
+        raise InvalidInputError(
+            "time",
+            f"plume time {when} is more than {max_gap_hours:g} h outside the wind series ({times[0]} to {times[-1]})",
+        )
     if hours.min() > 0 or hours.max() < 0:
         from plumetrace.errors import warn_input
 
         gap = hours.min() if hours.min() > 0 else -hours.max()
-        warn_input(source, "time", f"plume time {when} lies {gap:.1f} h {'before the first' if hours.min() > 0 else 'after the last'}"
-                   " wind record; using that record")
+        warn_input(
+            source,
+            "time",
+            f"plume time {when} lies {gap:.1f} h {'before the first' if hours.min() > 0 else 'after the last'}"
+            " wind record; using that record",
+        )
     u_at = float(np.interp(0.0, hours, u))
     v_at = float(np.interp(0.0, hours, v))
     if not (np.isfinite(u_at) and np.isfinite(v_at)):
@@ -403,8 +435,11 @@ def wind_sampler(path: str | PathLike, *, map_source: str | PathLike = "enhancem
 
     def wind(lat: float | None, lon: float | None, time: str | None) -> Wind:
         if time is None:
-            raise InvalidFileError(map_source, "acquisition_time",
-                                   f"missing: no time to sample {path} at; give the wind speed and direction instead")
+            raise InvalidFileError(
+                map_source,
+                "acquisition_time",
+                f"missing: no time to sample {path} at; give the wind speed and direction instead",
+            )
         when = _parse_time(time, str(map_source), "acquisition_time")
         try:
             return sample_wind(series, time=when, lat=lat, lon=lon, source=str(path))
@@ -412,4 +447,3 @@ def wind_sampler(path: str | PathLike, *, map_source: str | PathLike = "enhancem
             raise InvalidFileError(path, exc.field, exc.problem) from None
 
     return wind
-

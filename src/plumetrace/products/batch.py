@@ -65,5 +65,6 @@ def detect_files(
         raise InvalidInputError("paths", "two scenes share a file name stem; their outputs would collide")
     if scheduler != "synchronous" and len(paths) > 1:
         options.setdefault("n_threads", 1)  # the cluster supplies the parallelism
-    return map_scenes(partial(_detect_one, out_root=Path(out_root), options=options), paths,
-                      scheduler=scheduler, n_workers=n_workers)
+    return map_scenes(
+        partial(_detect_one, out_root=Path(out_root), options=options), paths, scheduler=scheduler, n_workers=n_workers
+    )

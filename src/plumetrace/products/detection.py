@@ -38,7 +38,9 @@ def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id
     tif = out_dir / "enhancement.tif"
     png = out_dir / "quicklook.png"
     when = result.attrs.get("acquisition_time")
-    title = f"{gas.upper()} enhancement ({method}, {result.attrs.get('stats', '')} statistics)" + (f" {when}" if when else "")
+    title = f"{gas.upper()} enhancement ({method}, {result.attrs.get('stats', '')} statistics)" + (
+        f" {when}" if when else ""
+    )
     grid = write_enhancement(result, tif)
     write_quicklook(_grid_enhancement(result, grid), png, title=title)
     geometry: dict[str, Any] | None = None
@@ -48,8 +50,17 @@ def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id
     stem = Path(str(result.attrs.get("source") or "scene")).name.split(".")[0] or "scene"
     properties = {
         f"plumetrace:{key}": result.attrs[key]
-        for key in ("gas", "method", "stats", "window_nm", "airmass_factor", "target_source", "columns_per_group", "iterations",
-                    "background_excluded_pixels")
+        for key in (
+            "gas",
+            "method",
+            "stats",
+            "window_nm",
+            "airmass_factor",
+            "target_source",
+            "columns_per_group",
+            "iterations",
+            "background_excluded_pixels",
+        )
         if key in result.attrs
     }
     properties["plumetrace:units"] = "ppm m"

@@ -20,8 +20,14 @@ from plumetrace.io.vector import write_geojson
 __all__ = ["write_inversion_products"]
 
 
-def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFrame, *,
-                             flux: CurtainFlux | None = None, title: str = "plumetrace invert") -> dict[str, Path]:
+def write_inversion_products(
+    out: Path,
+    result: InversionResult,
+    obs: pd.DataFrame,
+    *,
+    flux: CurtainFlux | None = None,
+    title: str = "plumetrace invert",
+) -> dict[str, Path]:
     """Write ``source.geojson``, ``posterior.png``, ``summary.json``, ``summary.csv``, ``item.json`` into ``out``.
 
     Positions are converted from local metres to WGS84 with the origin stored in ``obs.attrs``.
@@ -32,20 +38,37 @@ def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFra
     origin_lonlat = {"origin_lon_deg": origin[1], "origin_lat_deg": origin[0]}
     lon, lat = local_to_lonlat([result.x_m], [result.y_m], **origin_lonlat)
     summary = result.summary()
-    summary.update(source_lon=float(lon[0]), source_lat=float(lat[0]), origin_lat=origin[0], origin_lon=origin[1],
-                   gas=obs.attrs.get("gas", ""), input=str(obs.attrs.get("source", "")))
+    summary.update(
+        source_lon=float(lon[0]),
+        source_lat=float(lat[0]),
+        origin_lat=origin[0],
+        origin_lon=origin[1],
+        gas=obs.attrs.get("gas", ""),
+        input=str(obs.attrs.get("source", "")),
+    )
     if flux is not None:
-        summary.update(massbalance_flux_g_s=flux.flux_g_s, massbalance_flux_sd_g_s=flux.flux_sd_g_s,
-                       massbalance_flux_kg_h=flux.flux_kg_h, massbalance_legs=flux.n_legs)
+        summary.update(
+            massbalance_flux_g_s=flux.flux_g_s,
+            massbalance_flux_sd_g_s=flux.flux_sd_g_s,
+            massbalance_flux_kg_h=flux.flux_kg_h,
+            massbalance_legs=flux.n_legs,
+        )
     summary = to_jsonable(summary)
 
     def to_geo(geom):
         return shapely.transform(geom, lambda xy: np.column_stack(local_to_lonlat(xy[:, 0], xy[:, 1], **origin_lonlat)))
 
-    props = {k: summary[k] for k in ("detected", "emission_rate_g_s", "emission_rate_kg_h", "emission_rate_upper_95_g_s")}
+    props = {
+        k: summary[k] for k in ("detected", "emission_rate_g_s", "emission_rate_kg_h", "emission_rate_upper_95_g_s")
+    }
     feats = [(Point(float(lon[0]), float(lat[0])), {"kind": "source_map_position", **props})]
     if not result.source_known:
-        feats.append((to_geo(result.credible_region), {"kind": "credible_region_95", "area_m2": summary["credible_region_area_m2"]}))
+        feats.append(
+            (
+                to_geo(result.credible_region),
+                {"kind": "credible_region_95", "area_m2": summary["credible_region_area_m2"]},
+            )
+        )
     paths = {"geojson": write_geojson(out / "source.geojson", feats)}
 
     (out / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
@@ -57,9 +80,16 @@ def write_inversion_products(out: Path, result: InversionResult, obs: pd.DataFra
             w.writerow([k, json.dumps(v) if isinstance(v, list) else v])
     paths["csv"] = out / "summary.csv"
     paths["png"] = _plot(out / "posterior.png", result, obs, title=title)
-    paths["stac"] = _stac_item(out / "item.json", result, obs, summary, [p.name for p in paths.values()],
-                               geometry=mapping(to_geo(result.credible_region if not result.source_known
-                                                       else Point(result.x_m, result.y_m).buffer(1.0))))
+    paths["stac"] = _stac_item(
+        out / "item.json",
+        result,
+        obs,
+        summary,
+        [p.name for p in paths.values()],
+        geometry=mapping(
+            to_geo(result.credible_region if not result.source_known else Point(result.x_m, result.y_m).buffer(1.0))
+        ),
+    )
     return paths
 
 
@@ -83,10 +113,18 @@ def _plot(path: Path, result: InversionResult, obs: pd.DataFrame, *, title: str)
     ax.plot(result.x_m, result.y_m, "r*", ms=14, label="most probable source")
     u = -np.sin(np.deg2rad(obs["wind_dir_deg"].mean()))
     v = -np.cos(np.deg2rad(obs["wind_dir_deg"].mean()))
-    ax.annotate("wind", xy=(0.12 + 0.08 * u, 0.9 + 0.08 * v), xytext=(0.12, 0.9), xycoords="axes fraction",
-                arrowprops={"arrowstyle": "->"})
-    q = (f"Q = {result.q_g_s:.3g} g/s (95 %: {result.q_95_g_s[0]:.3g}–{result.q_95_g_s[1]:.3g})" if result.detected
-         else f"no detectable source; Q < {result.q_upper_95_g_s:.3g} g/s (95 %)")
+    ax.annotate(
+        "wind",
+        xy=(0.12 + 0.08 * u, 0.9 + 0.08 * v),
+        xytext=(0.12, 0.9),
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "->"},
+    )
+    q = (
+        f"Q = {result.q_g_s:.3g} g/s (95 %: {result.q_95_g_s[0]:.3g}–{result.q_95_g_s[1]:.3g})"
+        if result.detected
+        else f"no detectable source; Q < {result.q_upper_95_g_s:.3g} g/s (95 %)"
+    )
     ax.set(xlabel="east (m)", ylabel="north (m)", title=f"{title}\n{q}", aspect="equal")
     ax.legend(loc="lower right")
     fig.tight_layout()
@@ -95,22 +133,32 @@ def _plot(path: Path, result: InversionResult, obs: pd.DataFrame, *, title: str)
     return path
 
 
-def _stac_item(path: Path, result: InversionResult, obs: pd.DataFrame, summary: dict, assets: list[str], *,
-               geometry: dict) -> Path:
+def _stac_item(
+    path: Path, result: InversionResult, obs: pd.DataFrame, summary: dict, assets: list[str], *, geometry: dict
+) -> Path:
     import pystac
     from shapely.geometry import shape
 
     t = pd.to_datetime(obs["time"], utc=True)
     item = pystac.Item(
         id=f"insitu-{Path(str(obs.attrs.get('source', 'obs'))).stem}-{t.min():%Y%m%dT%H%M%S}",
-        geometry=geometry, bbox=list(shape(geometry).bounds), datetime=None,
-        start_datetime=t.min().to_pydatetime(), end_datetime=t.max().to_pydatetime(),
+        geometry=geometry,
+        bbox=list(shape(geometry).bounds),
+        datetime=None,
+        start_datetime=t.min().to_pydatetime(),
+        end_datetime=t.max().to_pydatetime(),
         properties={f"plumetrace:{k}": v for k, v in summary.items() if not isinstance(v, list)},
     )
-    media = {".geojson": "application/geo+json", ".png": pystac.MediaType.PNG, ".json": pystac.MediaType.JSON,
-             ".csv": "text/csv"}
+    media = {
+        ".geojson": "application/geo+json",
+        ".png": pystac.MediaType.PNG,
+        ".json": pystac.MediaType.JSON,
+        ".csv": "text/csv",
+    }
     for name in assets:
-        item.add_asset(Path(name).stem + Path(name).suffix.replace(".", "_"),
-                       pystac.Asset(href=f"./{name}", media_type=media.get(Path(name).suffix), roles=["data"]))
+        item.add_asset(
+            Path(name).stem + Path(name).suffix.replace(".", "_"),
+            pystac.Asset(href=f"./{name}", media_type=media.get(Path(name).suffix), roles=["data"]),
+        )
     path.write_text(json.dumps(item.to_dict(), indent=1, allow_nan=False))
     return path

@@ -29,6 +29,7 @@ __all__ = ["PRODUCT_FILES", "write_plume_products", "write_plume_quicklook"]
 
 PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "plumes.png", "items/")
 
+
 def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> list[tuple[Any, dict[str, Any]]]:
     features = []
     for record, outline in zip(records, outlines):
@@ -39,7 +40,12 @@ def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> lis
 
 
 def _write_items(
-    directory: Path, records: Sequence[dict[str, Any]], outlines: Sequence[Any], *, assets: dict[str, Any], georeferenced: bool
+    directory: Path,
+    records: Sequence[dict[str, Any]],
+    outlines: Sequence[Any],
+    *,
+    assets: dict[str, Any],
+    georeferenced: bool,
 ) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -98,7 +104,11 @@ def write_plume_products(
         doc = {
             "type": "FeatureCollection",
             "features": [
-                {"type": "Feature", "geometry": None, "properties": to_jsonable({"name": f"plume {r['plume_id']}", **r})}
+                {
+                    "type": "Feature",
+                    "geometry": None,
+                    "properties": to_jsonable({"name": f"plume {r['plume_id']}", **r}),
+                }
                 for r in records
             ],
         }
@@ -151,10 +161,15 @@ def write_plume_quicklook(
         ax.plot(record["source_col"], record["source_row"], marker="x", color="lime", markersize=8, mew=2)
         ax.annotate(
             f"{record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} kg/h",
-            (record["source_col"], record["source_row"]), xytext=(6, -6), textcoords="offset points", color="white",
+            (record["source_col"], record["source_row"]),
+            xytext=(6, -6),
+            textcoords="offset points",
+            color="white",
             fontsize=8,
         )
-    ax.set_title(title or f"{len(records)} plume(s): outline (cyan), source (x), IME rate ± 1σ (random part)", fontsize=9)
+    ax.set_title(
+        title or f"{len(records)} plume(s): outline (cyan), source (x), IME rate ± 1σ (random part)", fontsize=9
+    )
     ax.set_xlabel("column")
     ax.set_ylabel("row")
     path = Path(path)

@@ -27,7 +27,15 @@ from plumetrace.spectra.reflectance import BACKGROUND_MATERIALS
 __all__ = ["gaussian_random_field", "procedural_abundances"]
 
 # Prior weight of each default material in the land-cover softmax (higher = more common).
-_PRIOR = {"vegetation": 0.3, "dry_grass": 0.6, "shrubs": 0.2, "soil": 0.5, "bright_soil": 0.0, "road": -2.0, "water": -2.5}
+_PRIOR = {
+    "vegetation": 0.3,
+    "dry_grass": 0.6,
+    "shrubs": 0.2,
+    "soil": 0.5,
+    "bright_soil": 0.0,
+    "road": -2.0,
+    "water": -2.5,
+}
 
 
 def gaussian_random_field(
@@ -136,7 +144,9 @@ def procedural_abundances(
     materials = tuple(BACKGROUND_MATERIALS) if materials is None else tuple(materials)
     unknown = [m for m in materials if m not in BACKGROUND_MATERIALS]
     if unknown or not materials:
-        raise InvalidInputError("materials", f"unknown {unknown}; expected names from {', '.join(BACKGROUND_MATERIALS)}")
+        raise InvalidInputError(
+            "materials", f"unknown {unknown}; expected names from {', '.join(BACKGROUND_MATERIALS)}"
+        )
     rng = np.random.default_rng(seed)
     if outer_scale_m is None:
         outer_scale_m = max(400.0, 40.0 * pixel_size_m)

@@ -103,7 +103,9 @@ def column_gain(
     return 1.0 + smooth + random
 
 
-def shift_nodes(shift_nm: np.ndarray, *, node_step_nm: float = NODE_STEP_NM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shift_nodes(
+    shift_nm: np.ndarray, *, node_step_nm: float = NODE_STEP_NM
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nodes spanning the shifts at most ``node_step_nm`` apart, and each shift's bracketing node and fraction.
 
     Returns (nodes (n_node,), node_index (n,), node_frac (n,)); a constant shift gives a single node (index 0,

@@ -40,13 +40,26 @@ def _frame(wind_dir_deg: float) -> tuple[np.ndarray, np.ndarray]:
     return down, cross
 
 
-def _sample(points: np.ndarray, source: np.ndarray, q: float, *, wind_speed_m_s: float, wind_dir_deg: float,
-            stability: str, rng: np.random.Generator, dt_s: float, meander_sd_deg: float, meander_time_s: float,
-            turbulence_sd: float, ends: np.ndarray | None = None) -> np.ndarray:
+def _sample(
+    points: np.ndarray,
+    source: np.ndarray,
+    q: float,
+    *,
+    wind_speed_m_s: float,
+    wind_dir_deg: float,
+    stability: str,
+    rng: np.random.Generator,
+    dt_s: float,
+    meander_sd_deg: float,
+    meander_time_s: float,
+    turbulence_sd: float,
+    ends: np.ndarray | None = None,
+) -> np.ndarray:
     n = points.shape[0] if ends is None else ends.shape[0]
     wd = wind_dir_deg + meander_sd_deg * _ar1(rng, n, dt_s, meander_time_s)
-    met = Meteorology(np.full(n, wind_speed_m_s), wd, np.full(n, stability, dtype=object), wind_height_m=10.0,
-                      roughness_length_m=0.03)
+    met = Meteorology(
+        np.full(n, wind_speed_m_s), wd, np.full(n, stability, dtype=object), wind_height_m=10.0, roughness_length_m=0.03
+    )
     if ends is None:
         m = plume_coupling(points, source, met)
     else:
@@ -55,12 +68,23 @@ def _sample(points: np.ndarray, source: np.ndarray, q: float, *, wind_speed_m_s:
     return q * m * turb
 
 
-def simulate_survey(*, kind: str = "drone", emission_rate_g_s: float = 5.0,
-                    source_xyz_m: tuple[float, float, float] = (0.0, 0.0, 2.0), wind_speed_m_s: float = 4.0,
-                    wind_dir_deg: float = 270.0, stability: str = "D", background_mg_m3: float = 1.3,
-                    noise_mg_m3: float = 0.005, meander_sd_deg: float = 1.0, meander_time_s: float = 30.0,
-                    turbulence_sd: float = 0.4, wind_noise_m_s: float = 0.3, wind_dir_noise_deg: float = 3.0,
-                    seed: int = 0) -> tuple[pd.DataFrame, dict]:
+def simulate_survey(
+    *,
+    kind: str = "drone",
+    emission_rate_g_s: float = 5.0,
+    source_xyz_m: tuple[float, float, float] = (0.0, 0.0, 2.0),
+    wind_speed_m_s: float = 4.0,
+    wind_dir_deg: float = 270.0,
+    stability: str = "D",
+    background_mg_m3: float = 1.3,
+    noise_mg_m3: float = 0.005,
+    meander_sd_deg: float = 1.0,
+    meander_time_s: float = 30.0,
+    turbulence_sd: float = 0.4,
+    wind_noise_m_s: float = 0.3,
+    wind_dir_noise_deg: float = 3.0,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict]:
     """Simulated log of one survey around a source.
 
     ``drone``: crosswind transects at 60–240 m downwind, 2–8 m above ground, 1 Hz;
@@ -110,9 +134,20 @@ def simulate_survey(*, kind: str = "drone", emission_rate_g_s: float = 5.0,
         ends = np.vstack([e] * 20)
         pts = 0.5 * (ends[:, :3] + ends[:, 3:])
         dt = 10.0
-    conc = _sample(pts, src, emission_rate_g_s, wind_speed_m_s=wind_speed_m_s, wind_dir_deg=wind_dir_deg,
-                   stability=stability, rng=rng, dt_s=dt, meander_sd_deg=meander_sd_deg,
-                   meander_time_s=meander_time_s, turbulence_sd=turbulence_sd, ends=ends)
+    conc = _sample(
+        pts,
+        src,
+        emission_rate_g_s,
+        wind_speed_m_s=wind_speed_m_s,
+        wind_dir_deg=wind_dir_deg,
+        stability=stability,
+        rng=rng,
+        dt_s=dt,
+        meander_sd_deg=meander_sd_deg,
+        meander_time_s=meander_time_s,
+        turbulence_sd=turbulence_sd,
+        ends=ends,
+    )
     n = pts.shape[0]
     conc = background_mg_m3 + conc + noise_mg_m3 * rng.standard_normal(n)
     t = pd.Timestamp("2026-06-01T10:00:00Z") + pd.to_timedelta(np.arange(n) * dt, unit="s")
@@ -126,16 +161,33 @@ def simulate_survey(*, kind: str = "drone", emission_rate_g_s: float = 5.0,
     df["wind_speed_m_s"] = np.maximum(wind_speed_m_s + wind_noise_m_s * rng.standard_normal(n), 0.2)
     df["wind_dir_deg"] = np.mod(wind_dir_deg + wind_dir_noise_deg * rng.standard_normal(n), 360)
     df["stability"] = stability
-    truth = {"x_m": float(src[0]), "y_m": float(src[1]), "z_m": float(src[2]),
-             "emission_rate_g_s": float(emission_rate_g_s), "background_mg_m3": float(background_mg_m3)}
+    truth = {
+        "x_m": float(src[0]),
+        "y_m": float(src[1]),
+        "z_m": float(src[2]),
+        "emission_rate_g_s": float(emission_rate_g_s),
+        "background_mg_m3": float(background_mg_m3),
+    }
     return df, truth
 
 
-def simulate_curtain(*, emission_rate_g_s: float = 5.0, distance_m: float = 200.0, wind_speed_m_s: float = 4.0,
-                     wind_dir_deg: float = 270.0, stability: str = "D", source_height_m: float = 2.0,
-                     background_mg_m3: float = 1.3, noise_mg_m3: float = 0.003, leg_spacing_m: float = 3.0,
-                     sample_spacing_m: float = 2.0, meander_sd_deg: float = 2.0, turbulence_sd: float = 0.3,
-                     wind_noise_m_s: float = 0.3, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+def simulate_curtain(
+    *,
+    emission_rate_g_s: float = 5.0,
+    distance_m: float = 200.0,
+    wind_speed_m_s: float = 4.0,
+    wind_dir_deg: float = 270.0,
+    stability: str = "D",
+    source_height_m: float = 2.0,
+    background_mg_m3: float = 1.3,
+    noise_mg_m3: float = 0.003,
+    leg_spacing_m: float = 3.0,
+    sample_spacing_m: float = 2.0,
+    meander_sd_deg: float = 2.0,
+    turbulence_sd: float = 0.3,
+    wind_noise_m_s: float = 0.3,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict]:
     """A drone curtain flight: horizontal legs on a vertical plane ``distance_m`` downwind of a source at the origin.
 
     Legs run from 3 m above ground to the plume top (3 σz + source height, Briggs) every ``leg_spacing_m``, each
@@ -165,16 +217,35 @@ def simulate_curtain(*, emission_rate_g_s: float = 5.0, distance_m: float = 200.
     src = np.array([0.0, 0.0, source_height_m])
     # uniform wind: evaluate the Briggs plume with wind at the measurement height equal to the transport wind
     wd = wind_dir_deg + meander_sd_deg * _ar1(rng, n, sample_spacing_m / 5.0, 20.0)
-    met = Meteorology(np.full(n, wind_speed_m_s), wd, np.full(n, stability, dtype=object),
-                      wind_height_m=max(source_height_m, 2.0), roughness_length_m=0.03)
+    met = Meteorology(
+        np.full(n, wind_speed_m_s),
+        wd,
+        np.full(n, stability, dtype=object),
+        wind_height_m=max(source_height_m, 2.0),
+        roughness_length_m=0.03,
+    )
     m = plume_coupling(pts, src, met)
     turb = np.exp(turbulence_sd * _ar1(rng, n, sample_spacing_m / 5.0, 10.0) - 0.5 * turbulence_sd**2)
     conc = background_mg_m3 + emission_rate_g_s * m * turb + noise_mg_m3 * rng.standard_normal(n)
     t = pd.Timestamp("2026-06-01T11:00:00Z") + pd.to_timedelta(np.arange(n) * sample_spacing_m / 5.0, unit="s")
-    df = pd.DataFrame({"time": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "x_m": pts[:, 0], "y_m": pts[:, 1],
-                       "z_m": pts[:, 2], "concentration_mg_m3": conc,
-                       "wind_speed_m_s": np.maximum(wind_speed_m_s + wind_noise_m_s * rng.standard_normal(n), 0.2),
-                       "wind_dir_deg": np.mod(wind_dir_deg + 3.0 * rng.standard_normal(n), 360), "stability": stability})
-    truth = {"x_m": 0.0, "y_m": 0.0, "z_m": float(source_height_m), "emission_rate_g_s": float(emission_rate_g_s),
-             "background_mg_m3": float(background_mg_m3), "distance_m": float(distance_m)}
+    df = pd.DataFrame(
+        {
+            "time": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "x_m": pts[:, 0],
+            "y_m": pts[:, 1],
+            "z_m": pts[:, 2],
+            "concentration_mg_m3": conc,
+            "wind_speed_m_s": np.maximum(wind_speed_m_s + wind_noise_m_s * rng.standard_normal(n), 0.2),
+            "wind_dir_deg": np.mod(wind_dir_deg + 3.0 * rng.standard_normal(n), 360),
+            "stability": stability,
+        }
+    )
+    truth = {
+        "x_m": 0.0,
+        "y_m": 0.0,
+        "z_m": float(source_height_m),
+        "emission_rate_g_s": float(emission_rate_g_s),
+        "background_mg_m3": float(background_mg_m3),
+        "distance_m": float(distance_m),
+    }
     return df, truth

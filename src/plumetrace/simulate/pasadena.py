@@ -48,8 +48,11 @@ def load_pasadena_targets(root: str | Path) -> list[PasadenaTarget]:
         (remote_path,) = (root / "remote").glob(f"*_rdn_v2p11_{remote}.txt")
         stamp = remote_path.name.split("ang20171108t")[1][:6]
         when = datetime(2017, 11, 8, int(stamp[:2]), int(stamp[2:4]), int(stamp[4:6]), tzinfo=timezone.utc)
-        targets.append(PasadenaTarget(insitu, remote, reflectance, np.loadtxt(remote_path),
-                                      solar_zenith_deg(when, _LAT_DEG, _LON_DEG)))
+        targets.append(
+            PasadenaTarget(
+                insitu, remote, reflectance, np.loadtxt(remote_path), solar_zenith_deg(when, _LAT_DEG, _LON_DEG)
+            )
+        )
     return targets
 
 
@@ -58,7 +61,11 @@ def simulate_pasadena_radiance(target: PasadenaTarget) -> np.ndarray:
     from plumetrace.simulate.radiance import ForwardModel, reflectance_to_grid
     from plumetrace.simulate.sensors import get_sensor
 
-    model = ForwardModel(target.measured[:, 0], get_sensor("aviris-ng").fwhm_nm,
-                         solar_zenith_deg=target.solar_zenith_deg, day_of_year=_DAY_OF_YEAR)
+    model = ForwardModel(
+        target.measured[:, 0],
+        get_sensor("aviris-ng").fwhm_nm,
+        solar_zenith_deg=target.solar_zenith_deg,
+        day_of_year=_DAY_OF_YEAR,
+    )
     grid = model.grid_nm
     return model.band_radiance(reflectance_to_grid(target.reflectance[:, 0], target.reflectance[:, 1], grid))

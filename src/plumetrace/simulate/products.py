@@ -62,18 +62,32 @@ def _write_truth_geotiff(truth: PlumeTruth, path: Path, crs: str, transform: lis
 
     data = truth.enhancement_ppm_m.astype(np.float32)
     profile = {
-        "driver": "GTiff", "height": data.shape[0], "width": data.shape[1], "count": 1, "dtype": "float32",
-        "crs": crs, "transform": Affine(*transform[:6]), "nodata": float("nan"), "compress": "deflate",
-        "tiled": True, "blockxsize": 256, "blockysize": 256,
+        "driver": "GTiff",
+        "height": data.shape[0],
+        "width": data.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "crs": crs,
+        "transform": Affine(*transform[:6]),
+        "nodata": float("nan"),
+        "compress": "deflate",
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
     }
     if data.shape[0] < 256 or data.shape[1] < 256:
         profile.pop("tiled"), profile.pop("blockxsize"), profile.pop("blockysize")
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data, 1)
         dst.set_band_description(1, "enhancement_ppm_m")
-        dst.update_tags(units="ppm m", gas="ch4", quantity="true CH4 column enhancement",
-                        rate_kg_h=str(truth.rate_kg_h), wind_speed_m_s=str(truth.wind_speed_m_s),
-                        wind_dir_deg=str(truth.wind_dir_deg))
+        dst.update_tags(
+            units="ppm m",
+            gas="ch4",
+            quantity="true CH4 column enhancement",
+            rate_kg_h=str(truth.rate_kg_h),
+            wind_speed_m_s=str(truth.wind_speed_m_s),
+            wind_dir_deg=str(truth.wind_dir_deg),
+        )
 
 
 def _write_quicklook(scene: xr.Dataset, path: Path, truth: PlumeTruth) -> None:
@@ -132,8 +146,12 @@ def write_simulation(stage: str | Path, *, netcdf: bool = False, **options: Any)
         acquisition_time=lazy_scene.attrs["acquisition_time"],
         background=lazy_scene.attrs["sim_background"],
         noise=bool(lazy_scene.attrs["sim_noise"]),
-        files={"scene": scene_path.name, "truth": truth_path.name, "quicklook": quicklook_path.name,
-               "netcdf": netcdf_path.name if netcdf_path else None},
+        files={
+            "scene": scene_path.name,
+            "truth": truth_path.name,
+            "quicklook": quicklook_path.name,
+            "netcdf": netcdf_path.name if netcdf_path else None,
+        },
     )
     truth_json_path = stage / "truth.json"
     truth_json_path.write_text(json.dumps(info, indent=2) + "\n")

@@ -33,8 +33,8 @@ from plumetrace.simulate.background import procedural_abundances
 from plumetrace.simulate.columns import ColumnModel, column_model
 from plumetrace.simulate.plumes import PlumeTruth, simulate_plume
 from plumetrace.simulate.radiance import ForwardModel, reflectance_to_grid
-from plumetrace.spectra.reflectance import BACKGROUND_MATERIALS, library_spectrum, load_library
 from plumetrace.simulate.sensors import ColumnEffects, SensorPreset, get_sensor
+from plumetrace.spectra.reflectance import BACKGROUND_MATERIALS, library_spectrum, load_library
 from plumetrace.spectra.solar import solar_zenith_deg as _solar_zenith
 
 __all__ = [
@@ -222,8 +222,19 @@ def _finite(name: str, value: Any, lo: float, hi: float, unit: str, *, hi_open: 
 
 
 def _validate_options(
-    *, shape: Any, rate_kg_h: Any, wind_speed_m_s: Any, wind_dir_deg: Any, source_yx: Any, seed: Any,
-    pixel_size_m: Any, solar_zenith_deg: Any, view_zenith_deg: Any, lat: Any, lon: Any, acquisition_time: Any,
+    *,
+    shape: Any,
+    rate_kg_h: Any,
+    wind_speed_m_s: Any,
+    wind_dir_deg: Any,
+    source_yx: Any,
+    seed: Any,
+    pixel_size_m: Any,
+    solar_zenith_deg: Any,
+    view_zenith_deg: Any,
+    lat: Any,
+    lon: Any,
+    acquisition_time: Any,
 ) -> datetime:
     """Check every scalar option at once, before any work (one message naming the parameter); return the time."""
     if shape is not None:
@@ -232,19 +243,26 @@ def _validate_options(
     if rate > PLAUSIBLE_RATE_KG_H:
         from plumetrace.errors import warn_input
 
-        warn_input(None, "rate_kg_h", f"{rate:g} kg/h is larger than any single-facility release measured from "
-                                      "orbit; the plume will saturate the CH4 bands")
+        warn_input(
+            None,
+            "rate_kg_h",
+            f"{rate:g} kg/h is larger than any single-facility release measured from "
+            "orbit; the plume will saturate the CH4 bands",
+        )
     _finite("wind_speed_m_s", wind_speed_m_s, 0.5, 30.0, "m/s")
     _finite("wind_dir_deg", wind_dir_deg, 0.0, 360.0, "degrees")
     if pixel_size_m is not None:
         _finite("pixel_size_m", pixel_size_m, 0.1, 1000.0, "m")
     if solar_zenith_deg is not None:
-        _finite("solar_zenith_deg", solar_zenith_deg, 0.0, 85.0, "degrees (the sun must be 5° or more up)",
-                hi_open=True)
+        _finite(
+            "solar_zenith_deg", solar_zenith_deg, 0.0, 85.0, "degrees (the sun must be 5° or more up)", hi_open=True
+        )
     _finite("view_zenith_deg", view_zenith_deg, 0.0, 85.0, "degrees", hi_open=True)
     _finite("lat", lat, -80.0, 84.0, "degrees (the UTM range)")
     _finite("lon", lon, -180.0, 180.0, "degrees")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63
+    ):
         raise InvalidInputError("seed", f"{seed!r} must be a whole number in [0, 2**63)")
     if source_yx is not None:
         try:
@@ -252,15 +270,17 @@ def _validate_options(
         except (TypeError, ValueError):
             raise InvalidInputError("source_yx", f"{source_yx!r} must be (row, col) in pixels") from None
         if shape is not None and not (-0.5 <= sy <= ny - 0.5 and -0.5 <= sx <= nx - 0.5):
-            raise InvalidInputError("source_yx", f"({sy:g}, {sx:g}) lies outside the {ny}x{nx} scene "
-                                                 f"(rows 0-{ny - 1}, columns 0-{nx - 1})")
+            raise InvalidInputError(
+                "source_yx", f"({sy:g}, {sx:g}) lies outside the {ny}x{nx} scene (rows 0-{ny - 1}, columns 0-{nx - 1})"
+            )
     if not isinstance(acquisition_time, str):
         raise InvalidInputError("acquisition_time", f"{acquisition_time!r} is not an ISO 8601 string")
     try:
         when = datetime.fromisoformat(acquisition_time.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInputError("acquisition_time", f"{acquisition_time!r} is not ISO 8601 "
-                                                    "(e.g. 2026-06-21T18:30:00Z)") from None
+        raise InvalidInputError(
+            "acquisition_time", f"{acquisition_time!r} is not ISO 8601 (e.g. 2026-06-21T18:30:00Z)"
+        ) from None
     if when.tzinfo is None:
         from datetime import timezone
 
@@ -306,9 +326,18 @@ def _build(
         shape = (int(reflectance.shape[0]), int(reflectance.shape[1]))
     shape = shape if shape is not None else (200, 200)
     when = _validate_options(
-        shape=shape, rate_kg_h=rate_kg_h, wind_speed_m_s=wind_speed_m_s, wind_dir_deg=wind_dir_deg,
-        source_yx=source_yx, seed=seed, pixel_size_m=pixel_size_m, solar_zenith_deg=solar_zenith_deg,
-        view_zenith_deg=view_zenith_deg, lat=lat, lon=lon, acquisition_time=acquisition_time,
+        shape=shape,
+        rate_kg_h=rate_kg_h,
+        wind_speed_m_s=wind_speed_m_s,
+        wind_dir_deg=wind_dir_deg,
+        source_yx=source_yx,
+        seed=seed,
+        pixel_size_m=pixel_size_m,
+        solar_zenith_deg=solar_zenith_deg,
+        view_zenith_deg=view_zenith_deg,
+        lat=lat,
+        lon=lon,
+        acquisition_time=acquisition_time,
     )
     effects = _column_effects(column_effects, preset)
     p = float(preset.pixel_size_m if pixel_size_m is None else pixel_size_m)
@@ -316,10 +345,15 @@ def _build(
     if solar_zenith_deg is None:
         solar_zenith_deg = _solar_zenith(when, lat, lon)
         if solar_zenith_deg >= 80:
-            raise InvalidInputError("acquisition_time", f"sun is {90 - solar_zenith_deg:.0f}° high at {lat}, {lon}; give solar_zenith_deg")
+            raise InvalidInputError(
+                "acquisition_time", f"sun is {90 - solar_zenith_deg:.0f}° high at {lat}, {lon}; give solar_zenith_deg"
+            )
     model = ForwardModel(
-        preset.wavelength_nm, preset.fwhm_nm, solar_zenith_deg=float(solar_zenith_deg),
-        view_zenith_deg=float(view_zenith_deg), day_of_year=when.timetuple().tm_yday,
+        preset.wavelength_nm,
+        preset.fwhm_nm,
+        solar_zenith_deg=float(solar_zenith_deg),
+        view_zenith_deg=float(view_zenith_deg),
+        day_of_year=when.timetuple().tm_yday,
     )
     truth = simulate_plume(
         rate_kg_h, wind_speed_m_s, wind_dir_deg, p, (ny, nx), source_yx, seed, **(plume_options or {})
@@ -344,8 +378,12 @@ def _build(
         node_tables = np.stack([model.shifted(float(d)).level_table(spectra_hr, levels) for d in columns.nodes_nm])
     crs, transform = utm_georeference(lat, lon, (ny, nx), p)
     info.update(
-        crs=crs, transform=transform, pixel_size_m=p, solar_zenith_deg=float(solar_zenith_deg),
-        view_zenith_deg=float(view_zenith_deg), acquisition_time=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        crs=crs,
+        transform=transform,
+        pixel_size_m=p,
+        solar_zenith_deg=float(solar_zenith_deg),
+        view_zenith_deg=float(view_zenith_deg),
+        acquisition_time=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     renderer = _Renderer(
         model, preset, table, levels, weights, truth.enhancement_ppm_m, band_refl, noise, seed, columns, node_tables
@@ -441,11 +479,25 @@ def simulate_scene(
         ``enhancement_ppm_m`` (y, x), source position, rate, wind, masses.
     """
     renderer, truth, info = _build(
-        sensor=sensor, shape=shape, rate_kg_h=rate_kg_h, wind_speed_m_s=wind_speed_m_s, wind_dir_deg=wind_dir_deg,
-        source_yx=source_yx, seed=seed, pixel_size_m=pixel_size_m, solar_zenith_deg=solar_zenith_deg,
-        view_zenith_deg=view_zenith_deg, lat=lat, lon=lon, acquisition_time=acquisition_time,
-        reflectance=reflectance, materials=materials, noise=noise, level_step_ppm_m=level_step_ppm_m,
-        plume_options=plume_options, column_effects=column_effects,
+        sensor=sensor,
+        shape=shape,
+        rate_kg_h=rate_kg_h,
+        wind_speed_m_s=wind_speed_m_s,
+        wind_dir_deg=wind_dir_deg,
+        source_yx=source_yx,
+        seed=seed,
+        pixel_size_m=pixel_size_m,
+        solar_zenith_deg=solar_zenith_deg,
+        view_zenith_deg=view_zenith_deg,
+        lat=lat,
+        lon=lon,
+        acquisition_time=acquisition_time,
+        reflectance=reflectance,
+        materials=materials,
+        noise=noise,
+        level_step_ppm_m=level_step_ppm_m,
+        plume_options=plume_options,
+        column_effects=column_effects,
     )
     ny, nx = truth.enhancement_ppm_m.shape
     nb = renderer.sensor.n_bands
@@ -458,7 +510,9 @@ def simulate_scene(
         token = uuid.uuid4().hex  # naming the blocks avoids hashing the renderer's arrays
         for start in range(0, ny, chunk_rows):
             stop = min(ny, start + chunk_rows)
-            delayed = dask.delayed(renderer.rows, pure=False)(start, stop, dask_key_name=f"simulate-rows-{token}-{start}")
+            delayed = dask.delayed(renderer.rows, pure=False)(
+                start, stop, dask_key_name=f"simulate-rows-{token}-{start}"
+            )
             blocks.append(da.from_delayed(delayed, shape=(stop - start, nx, nb), dtype=np.float32))
         radiance: Any = da.concatenate(blocks, axis=0)
     else:
@@ -475,16 +529,28 @@ def simulate_scene(
         "sim_source_col": float(truth.source_yx[1]),
         "sim_seed": -1 if seed is None else int(seed),
         "sim_noise": int(bool(noise)),
-        "sim_background": "reflectance cube" if reflectance is not None else "procedural: " + ", ".join(info["materials"]),
+        "sim_background": "reflectance cube"
+        if reflectance is not None
+        else "procedural: " + ", ".join(info["materials"]),
     }
     if renderer.columns is not None:
         effects = renderer.columns.effects
-        extra.update(sim_smile_nm=float(effects.smile_nm), sim_gain_random_sigma=float(effects.gain_random_sigma),
-                     sim_gain_smooth_sigma=float(effects.gain_smooth_sigma))
+        extra.update(
+            sim_smile_nm=float(effects.smile_nm),
+            sim_gain_random_sigma=float(effects.gain_random_sigma),
+            sim_gain_smooth_sigma=float(effects.gain_smooth_sigma),
+        )
     scene = make_scene(
-        radiance, renderer.sensor.wavelength_nm, renderer.sensor.fwhm_nm, sensor=renderer.sensor.name,
-        solar_zenith_deg=info["solar_zenith_deg"], view_zenith_deg=info["view_zenith_deg"], crs=info["crs"],
-        transform=info["transform"], acquisition_time=info["acquisition_time"], source="simulated",
+        radiance,
+        renderer.sensor.wavelength_nm,
+        renderer.sensor.fwhm_nm,
+        sensor=renderer.sensor.name,
+        solar_zenith_deg=info["solar_zenith_deg"],
+        view_zenith_deg=info["view_zenith_deg"],
+        crs=info["crs"],
+        transform=info["transform"],
+        acquisition_time=info["acquisition_time"],
+        source="simulated",
         extra_attrs=extra,
     )
     return scene, truth

@@ -142,23 +142,47 @@ def _preset(name: str) -> SensorPreset:
     if name == "emit":
         wl, fwhm = _emit()
         return SensorPreset(
-            "emit", wl, fwhm, 60.0, 1242, load_noise_table("emit", wl), "EMIT target file; ISOFIT noise",
+            "emit",
+            wl,
+            fwhm,
+            60.0,
+            1242,
+            load_noise_table("emit", wl),
+            "EMIT target file; ISOFIT noise",
             column_effects=_EMIT_COLUMNS,
         )
     if name == "aviris-ng":
         wl, fwhm = _aviris_ng()
         return SensorPreset(
-            "aviris-ng", wl, fwhm, 5.0, 598, load_noise_table("aviris-ng", wl), "ang20170228 wavelength fit; ISOFIT noise",
+            "aviris-ng",
+            wl,
+            fwhm,
+            5.0,
+            598,
+            load_noise_table("aviris-ng", wl),
+            "ang20170228 wavelength fit; ISOFIT noise",
             column_effects=_AVIRIS_NG_COLUMNS,
         )
     if name == "prisma":
         wl, fwhm = _two_spectrometers((400.0, 1010.0, 66, 12.0), (920.0, 2505.0, 173, 12.0))
-        snr = [(400, 200), (650, 600), (1000, 200), (1550, 400), (1750, 200), (1950, 100), (2100, 200), (2350, 100), (2505, 100)]
+        snr = [
+            (400, 200),
+            (650, 600),
+            (1000, 200),
+            (1550, 400),
+            (1750, 200),
+            (1950, 100),
+            (2100, 200),
+            (2350, 100),
+            (2505, 100),
+        ]
         return SensorPreset("prisma", wl, fwhm, 30.0, 1000, _snr_model(wl, fwhm, snr, "PRISMA SNR spec"), "ASI nominal")
     if name == "enmap":
         wl, fwhm = _two_spectrometers((418.0, 993.0, 91, 6.5), (902.0, 2445.0, 133, 10.0))
         snr = [(418, 400), (495, 500), (1000, 300), (1650, 250), (2200, 150), (2445, 120)]
-        return SensorPreset("enmap", wl, fwhm, 30.0, 1000, _snr_model(wl, fwhm, snr, "EnMAP SNR requirement"), "DLR/GFZ nominal")
+        return SensorPreset(
+            "enmap", wl, fwhm, 30.0, 1000, _snr_model(wl, fwhm, snr, "EnMAP SNR requirement"), "DLR/GFZ nominal"
+        )
     raise InvalidInputError("sensor", f"unknown sensor {name!r}; expected one of {', '.join(SENSOR_NAMES)}")
 
 

@@ -85,5 +85,7 @@ def noise_equivalent_radiance(model: NoiseModel, radiance: np.ndarray) -> np.nda
 def add_noise(model: NoiseModel, radiance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``radiance`` (..., n_band) plus independent Gaussian noise with the model's NEdL; same dtype."""
     sigma = noise_equivalent_radiance(model, radiance)
-    noisy = radiance + sigma * rng.standard_normal(radiance.shape, dtype=np.float32 if radiance.dtype == np.float32 else np.float64)
+    noisy = radiance + sigma * rng.standard_normal(
+        radiance.shape, dtype=np.float32 if radiance.dtype == np.float32 else np.float64
+    )
     return noisy.astype(radiance.dtype, copy=False)

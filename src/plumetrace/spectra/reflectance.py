@@ -69,7 +69,9 @@ def library_spectrum(rule: str) -> np.ndarray:
     """(n,) reflectance of the library entry whose short name (``rule``) is given; grid is ``load_library().wavelength_nm``."""
     lib = load_library()
     if rule not in lib.rules:
-        raise InvalidInputError("material", f"{rule!r} is not in the bundled library (e.g. {', '.join(lib.rules[:5])}...)")
+        raise InvalidInputError(
+            "material", f"{rule!r} is not in the bundled library (e.g. {', '.join(lib.rules[:5])}...)"
+        )
     return lib.reflectance[lib.rules.index(rule)]
 
 

@@ -163,7 +163,11 @@ def ch4_target(
 ) -> np.ndarray:
     """CH4 unit absorption (per ppm·m) at Gaussian bands from the bundled mag1c LUT; see :func:`unit_absorption_from_lut`."""
     return unit_absorption_from_lut(
-        load_ch4_lut(), wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, max_enhancement_ppm_m=max_enhancement_ppm_m
+        load_ch4_lut(),
+        wavelength_nm,
+        fwhm_nm,
+        airmass_factor=airmass_factor,
+        max_enhancement_ppm_m=max_enhancement_ppm_m,
     )
 
 
@@ -185,7 +189,9 @@ def read_target_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise InvalidFileError(path, "target table", f"cannot be read ({exc.strerror or exc})") from None
     if _is_binary(head, complete=len(head) < 65536):
         raise InvalidFileError(
-            path, "target table", "a binary file, not a text table of band, wavelength nm, value (a LUT must end in .npz)"
+            path,
+            "target table",
+            "a binary file, not a text table of band, wavelength nm, value (a LUT must end in .npz)",
         )
     try:
         table = np.loadtxt(path, ndmin=2, comments="#", delimiter=None)
@@ -194,7 +200,9 @@ def read_target_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         reason = reason if len(reason) <= 120 else reason[:117] + "..."
         raise InvalidFileError(path, "target table", f"not numeric columns ({reason})") from None
     if table.shape[1] != 3 or table.shape[0] < 2:
-        raise InvalidFileError(path, "target table", f"expected rows of 3 columns (band, wavelength nm, value), got shape {table.shape}")
+        raise InvalidFileError(
+            path, "target table", f"expected rows of 3 columns (band, wavelength nm, value), got shape {table.shape}"
+        )
     wavelength, value = table[:, 1], table[:, 2]
     if not (np.all(np.isfinite(wavelength)) and np.all(np.isfinite(value))):
         raise InvalidFileError(path, "target table", "contains non-finite values")
@@ -222,7 +230,9 @@ def _is_binary(head: bytes, *, complete: bool) -> bool:
 def write_target_file(path: str | Path, wavelength_nm: np.ndarray, unit_absorption: np.ndarray) -> None:
     """Write a target in the mag1c / EMIT text convention (band, wavelength nm, value × 1e5)."""
     wavelength_nm = np.asarray(wavelength_nm, dtype=np.float64)
-    table = np.column_stack([np.arange(1, wavelength_nm.size + 1), wavelength_nm, np.asarray(unit_absorption) * FILE_SCALE])
+    table = np.column_stack(
+        [np.arange(1, wavelength_nm.size + 1), wavelength_nm, np.asarray(unit_absorption) * FILE_SCALE]
+    )
     np.savetxt(path, table, fmt=("%03d", "%10.3f", "%.18f"))
 
 
@@ -250,8 +260,10 @@ def _lut_from_npz(path: Path, data: Any) -> tuple[HighResLUT, float]:
         for key in ("wavelength_nm", "radiance"):
             if key not in data:
                 raise InvalidFileError(path, key, "missing")
-        levels_key = "enhancement_ppm_m" if "enhancement_ppm_m" in data else next(
-            (k for k in data.files if k.endswith("_ppm_m")), None
+        levels_key = (
+            "enhancement_ppm_m"
+            if "enhancement_ppm_m" in data
+            else next((k for k in data.files if k.endswith("_ppm_m")), None)
         )
         if levels_key is None:
             raise InvalidFileError(path, "enhancement_ppm_m", "missing")
@@ -259,8 +271,15 @@ def _lut_from_npz(path: Path, data: Any) -> tuple[HighResLUT, float]:
         radiance = np.asarray(data["radiance"], dtype=np.float64)
         levels = np.asarray(data[levels_key], dtype=np.float64)
         gas = str(data["gas"]) if "gas" in data else path.stem
-        reference = float(data["reference_airmass_factor"]) if "reference_airmass_factor" in data else REFERENCE_AIRMASS_FACTOR
-    if wavelength.ndim != 1 or wavelength.size < 2 or not np.all(np.isfinite(wavelength)) or np.any(np.diff(wavelength) <= 0):
+        reference = (
+            float(data["reference_airmass_factor"]) if "reference_airmass_factor" in data else REFERENCE_AIRMASS_FACTOR
+        )
+    if (
+        wavelength.ndim != 1
+        or wavelength.size < 2
+        or not np.all(np.isfinite(wavelength))
+        or np.any(np.diff(wavelength) <= 0)
+    ):
         raise InvalidFileError(path, "wavelength_nm", "must be 1-D, finite and strictly increasing")
     if levels.ndim != 1 or not np.all(np.isfinite(levels)) or np.any(levels < 0):
         raise InvalidFileError(path, levels_key, "must be 1-D, finite and non-negative (ppm m)")
@@ -279,7 +298,9 @@ def _interpolate_to_bands(source: str, wl_src: np.ndarray, value: np.ndarray, wa
     """Values of a tabulated target at the band centres: exact matches (±0.5 nm) first, else linear interpolation."""
     out = np.interp(wavelength_nm, wl_src, value, left=np.nan, right=np.nan)
     nearest = np.clip(np.searchsorted(wl_src, wavelength_nm), 1, wl_src.size - 1)
-    nearest = np.where(np.abs(wl_src[nearest - 1] - wavelength_nm) < np.abs(wl_src[nearest] - wavelength_nm), nearest - 1, nearest)
+    nearest = np.where(
+        np.abs(wl_src[nearest - 1] - wavelength_nm) < np.abs(wl_src[nearest] - wavelength_nm), nearest - 1, nearest
+    )
     exact = np.abs(wl_src[nearest] - wavelength_nm) <= 0.5
     out[exact] = value[nearest[exact]]
     return np.nan_to_num(out, nan=0.0)
@@ -316,12 +337,16 @@ def resolve_target(
     fwhm_nm = np.asarray(fwhm_nm, dtype=np.float64)
     key = gas.strip().lower()
     if key in BUNDLED_GASES:
-        values = ch4_target(wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, max_enhancement_ppm_m=max_enhancement_ppm_m)
+        values = ch4_target(
+            wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, max_enhancement_ppm_m=max_enhancement_ppm_m
+        )
         target = Target(key, wavelength_nm, values, f"bundled:{key}", airmass_factor)
     else:
         path = Path(gas).expanduser()
         if path.is_dir():
-            raise InvalidInputError("gas", f"{gas!r} is a folder; expected {', '.join(BUNDLED_GASES)} or a target file / .npz LUT")
+            raise InvalidInputError(
+                "gas", f"{gas!r} is a folder; expected {', '.join(BUNDLED_GASES)} or a target file / .npz LUT"
+            )
         if not path.is_file():
             if path.suffix or "/" in gas or "\\" in gas:  # meant as a file
                 raise MissingFileError(path, "gas target file")
@@ -331,7 +356,11 @@ def resolve_target(
         if path.suffix.lower() == ".npz":
             lut, reference = read_lut_file(path)
             values = unit_absorption_from_lut(
-                lut, wavelength_nm, fwhm_nm, airmass_factor=airmass_factor, reference_airmass_factor=reference,
+                lut,
+                wavelength_nm,
+                fwhm_nm,
+                airmass_factor=airmass_factor,
+                reference_airmass_factor=reference,
                 max_enhancement_ppm_m=max_enhancement_ppm_m,
             )
             target = Target(lut.gas, wavelength_nm, values, str(path), airmass_factor)
@@ -342,7 +371,8 @@ def resolve_target(
     if not np.any(target.unit_absorption != 0):
         if target.source != f"bundled:{key}":
             raise InvalidFileError(
-                target.source, "wavelength",
+                target.source,
+                "wavelength",
                 f"the target has no absorption at the scene's bands ({wavelength_nm.min():.0f}-"
                 f"{wavelength_nm.max():.0f} nm): no overlap",
             )

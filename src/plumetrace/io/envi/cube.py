@@ -144,8 +144,13 @@ class EnviCube:
         if not 0 <= band0 < band1 <= self.n_bands:
             raise InvalidInputError("bands", f"window {band0}:{band1} is not inside the cube's {self.n_bands} bands")
         reader = EnviCube(
-            self.path, self.file, scale=self.scale, apply_ignore=self.apply_ignore, out_dtype=self.dtype,
-            band0=self.band0 + band0, band1=self.band0 + band1,
+            self.path,
+            self.file,
+            scale=self.scale,
+            apply_ignore=self.apply_ignore,
+            out_dtype=self.dtype,
+            band0=self.band0 + band0,
+            band1=self.band0 + band1,
         )
         reader._open()
         return reader
@@ -256,8 +261,9 @@ def dask_array(cube: EnviCube) -> da.Array:
     stat = cube.path.stat()
     token = da.core.tokenize(str(cube.path.resolve()), stat.st_size, stat.st_mtime_ns, cube.scale, str(cube.dtype))
     rows = rows_per_chunk(cube.shape[1], cube.shape[2], cube.dtype.itemsize)
-    return da.from_array(cube, chunks=(rows, *cube.shape[1:]), name=f"envi-{token}", asarray=False, lock=False,
-                         inline_array=True)
+    return da.from_array(
+        cube, chunks=(rows, *cube.shape[1:]), name=f"envi-{token}", asarray=False, lock=False, inline_array=True
+    )
 
 
 def open_envi_raw(

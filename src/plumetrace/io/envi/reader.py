@@ -144,9 +144,7 @@ def _radiance_scale(header: dict[str, Any], sensor: str, source: Path) -> float:
         units = ",".join(units)
     if not units:
         if sensor not in ("aviris-ng", "aviris-3", "emit"):
-            warnings.warn(
-                f"{source}: data units: missing; assuming {RADIANCE_UNITS}", PlumetraceWarning, stacklevel=3
-            )
+            warnings.warn(f"{source}: data units: missing; assuming {RADIANCE_UNITS}", PlumetraceWarning, stacklevel=3)
         return 1.0
     if str(units).strip() == RADIANCE_UNITS:  # plumetrace's own unit: no conversion
         return 1.0
@@ -261,8 +259,12 @@ def envi_metadata(
     wavelength_scale = _wavelength_scale(header, wavelength, header_path)
     wavelength, fwhm = wavelength * wavelength_scale, fwhm * wavelength_scale
     units = header.get("wavelength units")
-    check_spectral(header_path, wavelength, fwhm,
-                   hint=f" (check `wavelength units`, {units!r})" if units else " (`wavelength units` missing)")
+    check_spectral(
+        header_path,
+        wavelength,
+        fwhm,
+        hint=f" (check `wavelength units`, {units!r})" if units else " (`wavelength units` missing)",
+    )
 
     attrs: dict[str, Any] = {"sensor": sensor, "source": str(data_path)}
     if acquisition_time:
@@ -346,8 +348,9 @@ def read_envi(path: str | Path) -> xr.Dataset:
     return scene
 
 
-def _companion(path: Path, shape: tuple[int, int], kind: str, *, out_dtype: Any = np.float32
-               ) -> tuple[xr.Variable, dict[str, Any]]:
+def _companion(
+    path: Path, shape: tuple[int, int], kind: str, *, out_dtype: Any = np.float32
+) -> tuple[xr.Variable, dict[str, Any]]:
     cube, header, _, _ = open_envi_cube(path, out_dtype=out_dtype)
     if cube.shape[:2] != shape:
         raise InvalidFileError(path, "samples/lines", f"{kind} grid {cube.shape[:2]} differs from radiance {shape}")

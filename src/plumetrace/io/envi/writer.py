@@ -155,18 +155,37 @@ def write_envi(scene: xr.Dataset, path: str | Path, *, interleave: str = "bil") 
             fields[key] = repr(float(scene.attrs[attr]))
     if "solar_zenith_deg" in scene.attrs:
         fields["sun elevation"] = repr(90.0 - float(scene.attrs["solar_zenith_deg"]))
-    skip = {"sensor", "source", "crs", "transform", "acquisition_time", "solar_zenith_deg", "view_zenith_deg",
-            "glt_crs", "glt_transform"}
+    skip = {
+        "sensor",
+        "source",
+        "crs",
+        "transform",
+        "acquisition_time",
+        "solar_zenith_deg",
+        "view_zenith_deg",
+        "glt_crs",
+        "glt_transform",
+    }
     for key, value in scene.attrs.items():
         text = _header_value(value)
         if key not in skip and text is not None and re.fullmatch(r"[A-Za-z0-9_]+", key):
             fields[f"plumetrace {key}"] = text
     write_envi_header(
-        path.with_name(path.name + ".hdr"), lines=lines, samples=samples, bands=bands, interleave=interleave,
+        path.with_name(path.name + ".hdr"),
+        lines=lines,
+        samples=samples,
+        bands=bands,
+        interleave=interleave,
         fields=fields,
     )
-    _write_cube(scene["radiance"].data, path, interleave=interleave, dtype=np.float32, description="writing ENVI",
-                fill=FILL_VALUE)
+    _write_cube(
+        scene["radiance"].data,
+        path,
+        interleave=interleave,
+        dtype=np.float32,
+        description="writing ENVI",
+        fill=FILL_VALUE,
+    )
     _write_companions(scene, path)
     return path
 
@@ -188,11 +207,17 @@ def _write_companions(scene: xr.Dataset, path: Path) -> None:
         elevation = scene["elevation_m"].data if "elevation_m" in scene else da.zeros((lines, samples))
         loc = da.stack([da.asarray(scene["lon"].data), da.asarray(scene["lat"].data), da.asarray(elevation)], axis=2)
         loc_path = stem.with_name(stem.name + "_loc")
-        write_envi_header(loc_path.with_name(loc_path.name + ".hdr"), lines=lines, samples=samples, bands=3,
-                          data_type=5, fields={
-                              "band names": "{Longitude (WGS-84), Latitude (WGS-84), Elevation (m)}",
-                              "data ignore value": f"{FILL_VALUE:g}",
-                          })
+        write_envi_header(
+            loc_path.with_name(loc_path.name + ".hdr"),
+            lines=lines,
+            samples=samples,
+            bands=3,
+            data_type=5,
+            fields={
+                "band names": "{Longitude (WGS-84), Latitude (WGS-84), Elevation (m)}",
+                "data ignore value": f"{FILL_VALUE:g}",
+            },
+        )
         _write_cube(loc, loc_path, interleave="bil", dtype=np.float64, description="writing loc", fill=FILL_VALUE)
     per_pixel = [name for name in OBS_FIELDS if name in scene.data_vars]
     if per_pixel:
@@ -202,9 +227,13 @@ def _write_companions(scene: xr.Dataset, path: Path) -> None:
         obs = da.stack(layers, axis=2)
         obs_path = stem.with_name(stem.name + "_obs")
         names = ", ".join(n.capitalize() if not n.startswith("to-") else "To-" + n[3:] for n in OBS_BANDS)
-        write_envi_header(obs_path.with_name(obs_path.name + ".hdr"), lines=lines, samples=samples,
-                          bands=len(OBS_BANDS), fields={"band names": "{" + names + "}",
-                                                         "data ignore value": f"{FILL_VALUE:g}"})
+        write_envi_header(
+            obs_path.with_name(obs_path.name + ".hdr"),
+            lines=lines,
+            samples=samples,
+            bands=len(OBS_BANDS),
+            fields={"band names": "{" + names + "}", "data ignore value": f"{FILL_VALUE:g}"},
+        )
         _write_cube(obs, obs_path, interleave="bil", dtype=np.float32, description="writing obs", fill=FILL_VALUE)
     if "glt_row" in scene and "glt_col" in scene:
         sample, line = glt_to_envi(scene["glt_row"].values, scene["glt_col"].values)
@@ -214,6 +243,12 @@ def _write_companions(scene: xr.Dataset, path: Path) -> None:
         if "glt_crs" in scene.attrs and "glt_transform" in scene.attrs:
             fields["map info"] = map_info_from_affine(scene.attrs["glt_transform"], scene.attrs["glt_crs"])
             fields["coordinate system string"] = "{" + _one_line_wkt(scene.attrs["glt_crs"]) + "}"
-        write_envi_header(glt_path.with_name(glt_path.name + ".hdr"), lines=glt.shape[0], samples=glt.shape[1],
-                          bands=2, data_type=3, fields=fields)
+        write_envi_header(
+            glt_path.with_name(glt_path.name + ".hdr"),
+            lines=glt.shape[0],
+            samples=glt.shape[1],
+            bands=2,
+            data_type=3,
+            fields=fields,
+        )
         _write_cube(glt, glt_path, interleave="bil", dtype=np.int32, description="writing glt")
