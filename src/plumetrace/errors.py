@@ -8,6 +8,7 @@ exits with status 2, without a traceback.
 from __future__ import annotations
 
 from os import PathLike
+from pathlib import Path
 
 __all__ = [
     "PlumetraceError",
@@ -18,6 +19,7 @@ __all__ = [
     "PlumetraceWarning",
     "InputWarning",
     "warn_input",
+    "check_input_file",
 ]
 
 
@@ -89,3 +91,36 @@ def warn_input(path: str | PathLike | None, field: str, problem: str, *, stackle
 
     message = f"{field}: {problem}" if path is None else f"{path}: {field}: {problem}"
     warnings.warn(message, InputWarning, stacklevel=stacklevel + 1)
+
+
+def check_input_file(path: str | PathLike, what: str, *, field: str, directory: str, empty: str) -> Path:
+    """Check that ``path`` names an existing, non-empty regular file; return it as a :class:`~pathlib.Path`.
+
+    Parameters
+    ----------
+    path
+        The file the user named.
+    what
+        How the file is called in the not-found message (``FILE: WHAT not found``).
+    field
+        The field the folder and empty-file messages name (``FILE: FIELD: PROBLEM``).
+    directory
+        The problem reported when ``path`` is a folder.
+    empty
+        The problem reported when the file has 0 bytes.
+
+    Raises
+    ------
+    InvalidFileError
+        ``path`` is a folder or an empty file.
+    MissingFileError
+        ``path`` does not exist (or is not a regular file).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(path, field, directory)
+    if not path.is_file():
+        raise MissingFileError(path, what)
+    if path.stat().st_size == 0:
+        raise InvalidFileError(path, field, empty)
+    return path

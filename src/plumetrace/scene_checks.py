@@ -107,16 +107,21 @@ def _finite_number(where: Where, field: str, value: Any) -> float:
     return number
 
 
+def _below_horizon_limit(where: Where, field: str, number: float, allowed: str, what: str) -> InvalidFileError:
+    """The error for an angle outside ``allowed`` (degrees): the ``what`` sits too low above the horizon."""
+    return InvalidFileError(
+        where,
+        field,
+        f"{number:g} degrees is outside {allowed} (the {what} must be at least "
+        f"{90 - MAX_ZENITH_DEG:g} degrees above the horizon for a retrieval)",
+    )
+
+
 def check_zenith(where: Where, field: str, value: Any, *, what: str = "sun") -> float:
     """A scene-mean zenith angle in degrees, 0 ≤ value < 85; returns it as a float."""
     number = _finite_number(where, field, value)
     if not 0.0 <= number < MAX_ZENITH_DEG:
-        raise InvalidFileError(
-            where,
-            field,
-            f"{number:g} degrees is outside 0-{MAX_ZENITH_DEG:g} (the {what} must be at least "
-            f"{90 - MAX_ZENITH_DEG:g} degrees above the horizon for a retrieval)",
-        )
+        raise _below_horizon_limit(where, field, number, f"0-{MAX_ZENITH_DEG:g}", what)
     return number
 
 
@@ -124,12 +129,7 @@ def check_sun_elevation(where: Where, field: str, value: Any) -> float:
     """A sun elevation in degrees, 5 < value ≤ 90 (the solar zenith 90 - value passes :func:`check_zenith`)."""
     number = _finite_number(where, field, value)
     if not 90.0 - MAX_ZENITH_DEG < number <= 90.0:
-        raise InvalidFileError(
-            where,
-            field,
-            f"{number:g} degrees is outside {90 - MAX_ZENITH_DEG:g}-90 (the sun must be at least "
-            f"{90 - MAX_ZENITH_DEG:g} degrees above the horizon for a retrieval)",
-        )
+        raise _below_horizon_limit(where, field, number, f"{90 - MAX_ZENITH_DEG:g}-90", "sun")
     return number
 
 

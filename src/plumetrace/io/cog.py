@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plumetrace.errors import InvalidFileError, MissingFileError
+from plumetrace.errors import InvalidFileError, check_input_file
 from plumetrace.georef import metres_per_degree
 
 if TYPE_CHECKING:  # writing takes any result with ``result[name].values``, ``name in result`` and ``.attrs``
@@ -208,13 +208,13 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
     import xarray as xr
     from rasterio.errors import RasterioError
 
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidFileError(path, "file", "is a directory, not an enhancement GeoTIFF")
-    if not path.is_file():
-        raise MissingFileError(path, "enhancement GeoTIFF")
-    if path.stat().st_size == 0:
-        raise InvalidFileError(path, "file", "is empty (0 bytes), not an enhancement GeoTIFF")
+    path = check_input_file(
+        path,
+        "enhancement GeoTIFF",
+        field="file",
+        directory="is a directory, not an enhancement GeoTIFF",
+        empty="is empty (0 bytes), not an enhancement GeoTIFF",
+    )
     with path.open("rb") as handle:
         magic = handle.read(8)
     if magic[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # TIFF and BigTIFF signatures

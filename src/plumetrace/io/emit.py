@@ -77,6 +77,17 @@ def _group_vars(path: Path, group: str, names: tuple[str, ...]) -> dict[str, xr.
     return {name: ds[name] for name in names if name in ds}
 
 
+def _check_band_parameters(path: Path, wavelength_nm: np.ndarray, fwhm_nm: np.ndarray) -> None:
+    """Check the band centres and widths (nm) of ``sensor_band_parameters``, naming its fields in errors."""
+    check_spectral(
+        path,
+        wavelength_nm,
+        fwhm_nm,
+        wavelength_field="sensor_band_parameters/wavelengths",
+        fwhm_field="sensor_band_parameters/fwhm",
+    )
+
+
 def read_emit_l1b(path: str | Path) -> xr.Dataset:
     """Open an EMIT L1B RAD NetCDF as a lazy Scene.
 
@@ -133,22 +144,10 @@ def read_emit_l1b(path: str | Path) -> xr.Dataset:
     if wavelength.size > 1 and not np.all(np.diff(wavelength) > 0):
         raise InvalidFileError(path, "sensor_band_parameters/wavelengths", "not strictly increasing")
     if not np.all(np.isfinite(wavelength)):
-        check_spectral(
-            path,
-            wavelength,
-            fwhm,
-            wavelength_field="sensor_band_parameters/wavelengths",
-            fwhm_field="sensor_band_parameters/fwhm",
-        )
+        _check_band_parameters(path, wavelength, fwhm)
     if wavelength.max() < 30.0:  # micrometres
         wavelength, fwhm = wavelength * 1000.0, fwhm * 1000.0
-    check_spectral(
-        path,
-        wavelength,
-        fwhm,
-        wavelength_field="sensor_band_parameters/wavelengths",
-        fwhm_field="sensor_band_parameters/fwhm",
-    )
+    _check_band_parameters(path, wavelength, fwhm)
 
     attrs: dict[str, Any] = {"sensor": str(root.attrs.get("plumetrace_sensor", "emit")), "source": str(path)}
     start = root.attrs.get("time_coverage_start")

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from plumetrace.errors import InvalidFileError, InvalidInputError, MissingFileError, warn_input
+from plumetrace.errors import InvalidFileError, InvalidInputError, check_input_file, warn_input
 from plumetrace.georef import lonlat_to_local
 
 __all__ = [
@@ -155,13 +154,13 @@ def read_observations(
         local coordinates, optional with ``lat, lon`` (default: the mean position).
     gas : gas name (``ch4``, ``so2`` …) for the molar mass; required for ``concentration_ppm``.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidFileError(path, "file", "is a directory, not an observation file")
-    if not path.is_file():
-        raise MissingFileError(path, "observation file")
-    if path.stat().st_size == 0:
-        raise InvalidFileError(path, "file", "is empty (0 bytes)")
+    path = check_input_file(
+        path,
+        "observation file",
+        field="file",
+        directory="is a directory, not an observation file",
+        empty="is empty (0 bytes)",
+    )
     parquet = path.suffix.lower() in (".parquet", ".pq")
     if not parquet:
         with path.open("rb") as handle:

@@ -37,7 +37,7 @@ from shapely.geometry import (
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-from plumetrace.errors import InvalidFileError, MissingFileError
+from plumetrace.errors import InvalidFileError, check_input_file
 from plumetrace.io.jsonable import to_jsonable
 
 __all__ = [
@@ -79,13 +79,9 @@ def read_features(path: str | os.PathLike, *, what: str = "vector file") -> list
     InvalidFileError
         Unreadable syntax, an unknown geometry, bad coordinates or an invalid polygon.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidFileError(path, what, "is a folder; give a GeoJSON or KML file")
-    if not path.is_file():
-        raise MissingFileError(path, what)
-    if path.stat().st_size == 0:
-        raise InvalidFileError(path, what, "file is empty")
+    path = check_input_file(
+        path, what, field=what, directory="is a folder; give a GeoJSON or KML file", empty="file is empty"
+    )
     suffix = path.suffix.lower()
     if suffix == ".kml":
         return _read_kml(path)

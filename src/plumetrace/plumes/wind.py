@@ -13,6 +13,7 @@ Conventions
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from os import PathLike
@@ -425,7 +426,9 @@ def wind_from_file(
         raise InvalidFileError(path, exc.field, exc.problem) from exc
 
 
-def wind_sampler(path: str | PathLike, *, map_source: str | PathLike = "enhancement map"):
+def wind_sampler(
+    path: str | PathLike, *, map_source: str | PathLike = "enhancement map"
+) -> Callable[[float | None, float | None, str | None], Wind]:
     """Read a wind file once; return ``wind(lat, lon, time) -> Wind`` for :func:`plumetrace.plumes.pipeline.analyze_plumes`.
 
     Errors name the wind file for a sampling problem, and ``map_source`` (the map whose plumes are sampled) for a
