@@ -12,6 +12,9 @@ A Scene is an :class:`xarray.Dataset` with
   rasterio ``Affine`` order a, b, c, d, e, f; rotation allowed), or a geographic lookup table ``glt_row(gy, gx)``,
   ``glt_col(gy, gx)`` (int32, 0-based raw-grid indices, -1 = no data) with ``attrs["glt_crs"]`` and
   ``attrs["glt_transform"]`` describing the map grid;
+* on a map grid (``crs`` + ``transform``): the CF grid mapping ``spatial_ref`` (scalar coordinate with ``crs_wkt``,
+  ``spatial_ref`` and ``GeoTransform``, as rioxarray writes it) and, for a north-up grid, ``x(x)``/``y(y)`` pixel-centre
+  coordinates in CRS units (:func:`map_coords`), so ``scene["radiance"].rio.crs`` and ``.rio.transform()`` work;
 * ``attrs["sensor"]`` (``emit``, ``aviris-ng``, ``aviris-3``, ``prisma``, ``enmap``, ``generic``),
   ``attrs["acquisition_time"]`` (ISO 8601, UTC), ``attrs["source"]`` (path or description).
 
@@ -37,6 +40,8 @@ __all__ = [
     "SENSORS",
     "radiance_unit_scale",
     "make_scene",
+    "map_coords",
+    "with_map_coords",
     "validate_scene",
     "airmass_factor",
     "pixel_size_m",
@@ -144,8 +149,85 @@ def make_scene(
     if extra_attrs:
         attrs.update(extra_attrs)
     scene = xr.Dataset(data_vars, coords=coords, attrs=attrs)
-    validate_scene(scene, source=source)
-    return scene
+    validate_scene(scene, source=source)  # before the coordinates: a bad CRS is named as the field it came from
+    return with_map_coords(scene)
+
+
+#: Name of the CF grid-mapping coordinate (rioxarray's default).
+GRID_MAPPING = "spatial_ref"
+
+
+def map_coords(crs: str, transform: Any, shape: tuple[int, int]) -> dict[str, xr.Variable]:
+    """Coordinates that place a (y, x) grid on the map, in the CF conventions rioxarray reads and writes.
+
+    Parameters
+    ----------
+    crs : str
+        CRS of the grid (WKT, ``EPSG:<code>`` or anything pyproj accepts).
+    transform : sequence of 6 floats
+        Affine of the grid in rasterio order ``(a, b, c, d, e, f)``, CRS units (m or degrees) per pixel; ``(0, 0)``
+        is the upper-left corner of the upper-left pixel.
+    shape : (rows, cols)
+        Size of the grid, pixels.
+
+    Returns
+    -------
+    dict
+        ``spatial_ref``: scalar grid mapping with the CF attributes of the CRS (``grid_mapping_name`` …),
+        ``crs_wkt`` and ``spatial_ref`` (WKT) and ``GeoTransform`` (GDAL order ``c a b f d e``); for a north-up grid
+        (``b = d = 0``) also ``x(x)`` and ``y(y)``, the pixel centres in CRS units. A rotated grid has no 1-D
+        coordinates: rioxarray then takes the transform from ``GeoTransform``.
+    """
+    import warnings
+
+    from pyproj import CRS  # local import: pyproj is slow to import
+
+    parsed = CRS.from_user_input(crs)
+    a, b, c, d, e, f = (float(v) for v in list(transform)[:6])
+    wkt = parsed.to_wkt()
+    attrs: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyproj warns about CRSs that CF cannot describe fully
+        try:
+            attrs.update(parsed.to_cf())
+        except Exception:  # the WKT below is enough for GDAL and rioxarray
+            pass
+    attrs.pop("crs_wkt", None)
+    attrs["crs_wkt"] = wkt
+    attrs["spatial_ref"] = wkt
+    attrs["GeoTransform"] = " ".join(repr(v) for v in (c, a, b, f, d, e))
+    coords: dict[str, xr.Variable] = {GRID_MAPPING: xr.Variable((), np.int64(0), attrs)}
+    if b == 0.0 and d == 0.0:
+        rows, cols = int(shape[0]), int(shape[1])
+        if parsed.is_geographic:
+            x_attrs = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east", "axis": "X"}
+            y_attrs = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y"}
+        else:
+            unit = parsed.axis_info[0].unit_name if parsed.axis_info else "metre"
+            unit = {"metre": "m", "meter": "m"}.get(unit, unit)
+            x_attrs = {"standard_name": "projection_x_coordinate", "long_name": "x coordinate of projection"}
+            y_attrs = {"standard_name": "projection_y_coordinate", "long_name": "y coordinate of projection"}
+            x_attrs.update(units=unit, axis="X")
+            y_attrs.update(units=unit, axis="Y")
+        coords["x"] = xr.Variable("x", c + a * (np.arange(cols, dtype=np.float64) + 0.5), x_attrs)
+        coords["y"] = xr.Variable("y", f + e * (np.arange(rows, dtype=np.float64) + 0.5), y_attrs)
+    return coords
+
+
+def with_map_coords(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with the :func:`map_coords` of its ``attrs["crs"]``/``attrs["transform"]`` (the raw grid) added.
+
+    A Dataset without both attributes, or without ``y``/``x`` dimensions, is returned unchanged; the attributes
+    stay. Every (y, x) data variable gets ``encoding["grid_mapping"] = "spatial_ref"`` (written as the CF
+    ``grid_mapping`` attribute by ``to_netcdf``).
+    """
+    if not ds.attrs.get("crs") or "transform" not in ds.attrs or "y" not in ds.dims or "x" not in ds.dims:
+        return ds
+    ds = ds.assign_coords(map_coords(ds.attrs["crs"], ds.attrs["transform"], (ds.sizes["y"], ds.sizes["x"])))
+    for variable in ds.data_vars.values():
+        if variable.dims[:2] == ("y", "x"):
+            variable.encoding["grid_mapping"] = GRID_MAPPING
+    return ds
 
 
 def validate_scene(scene: xr.Dataset, *, source: str | None = None) -> xr.Dataset:

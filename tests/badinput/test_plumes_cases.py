@@ -119,22 +119,40 @@ def _huge(tmp):
     return path
 
 
-def _single_band(tmp):
+def _single_band(tmp, *, count: int = 1, georeferenced: bool = True, **tags):
+    """Another tool's map: ``count`` unnamed bands (a noisy 8 x 8 map each) with ``tags``."""
     import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
 
     path = tmp / "bad.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=8,
-        height=8,
-        count=1,
-        dtype="float32",
-        crs="EPSG:32613",
-        transform=rasterio.transform.from_origin(5e5, 3.5e6, 30, 30),
-    ) as dst:
-        dst.write(np.ones((1, 8, 8), np.float32))
+    where = {"crs": "EPSG:32613", "transform": rasterio.transform.Affine(30, 0, 5e5, 0, -30, 3.5e6)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(
+            path, "w", driver="GTiff", width=8, height=8, count=count, dtype="float32",
+            **(where if georeferenced else {}),
+        ) as dst:  # fmt: skip
+            dst.write(np.random.default_rng(0).normal(0, 30, (count, 8, 8)).astype(np.float32))
+            dst.update_tags(**tags)
+    return path
+
+
+def _emit_with_bad_sibling(tmp):
+    """An EMIT L2B CH4ENH COG whose CH4UNCERT sibling lies on another grid."""
+    from tests.io.emit_l2b_files import geographic_grid, write_emit_cog
+
+    path = write_emit_cog(tmp, np.random.default_rng(0).normal(0, 30, (8, 8)), geographic_grid((8, 8)))
+    write_emit_cog(tmp, np.ones((4, 4), np.float32), geographic_grid((4, 4)), product="CH4UNCERT")
+    return path
+
+
+def _emit_netcdf(tmp, *, name="bad.nc", **variables):
+    import xarray as xr
+
+    path = tmp / name
+    xr.Dataset({k: (("downtrack", "crosstrack"), v[0], v[1]) for k, v in variables.items()}).to_netcdf(
+        path, engine="h5netcdf"
+    )
     return path
 
 
@@ -231,7 +249,54 @@ CASES = [
     Case("map-png", _map(lambda i, t: _png(t)), ("{tmp}/bad.png", "PNG image", "not a GeoTIFF")),
     Case("map-truncated", _map(_truncated), ("{tmp}/bad.tif",)),
     Case("map-declares-300000-squared", _map(lambda i, t: _huge(t)), ("{tmp}/bad.tif", "width", "height", "300000")),
-    Case("map-single-band-without-names", _map(lambda i, t: _single_band(t)), ("{tmp}/bad.tif", "enhancement_ppm_m")),
+    # another tool's one-band map, an EMIT L2B product
+    Case("map-single-band-without-units", _map(lambda i, t: _single_band(t)), ("{tmp}/bad.tif", "units", "--units")),
+    Case(
+        "map-single-band-in-ppm",
+        _map(lambda i, t: _single_band(t, units="ppm")),
+        ("{tmp}/bad.tif", "units", "'ppm'", "column"),
+    ),
+    Case(
+        "map-single-band-in-kg-m2-upper-case-tag",
+        _map(lambda i, t: _single_band(t, UNITS="kg m-2")),
+        ("{tmp}/bad.tif", "units", "'kg m-2'"),
+    ),
+    Case(
+        "map-states-ppb-m-but-units-option-says-ppm-m",
+        lambda i, t: ["plumes", _single_band(t, units="ppb m"), *WIND, "--units", "ppm m"],
+        ("{tmp}/bad.tif", "units", "'ppb m'", "'ppm m'"),
+    ),
+    Case("units-option-kg", _opts("--units", "kg"), ("--units", "'kg'")),
+    Case(
+        "map-single-band-without-georeferencing",
+        lambda i, t: ["plumes", _single_band(t, georeferenced=False), *WIND, "--units", "ppm m"],
+        ("{tmp}/bad.tif", "transform", "--pixel-size"),
+    ),
+    Case(
+        "map-three-unnamed-bands",
+        _map(lambda i, t: _single_band(t, count=3, units="ppm m")),
+        ("{tmp}/bad.tif", "enhancement_ppm_m", "3 band", "single band"),
+    ),
+    Case(
+        "map-emit-uncertainty-on-another-grid",
+        _map(lambda i, t: _emit_with_bad_sibling(t)),
+        ("{tmp}/EMIT_L2B_CH4UNCERT_002_20230805T195459_2321713_002.tif", "grid"),
+    ),
+    Case(
+        "map-netcdf-not-emit-l2b",
+        _map(lambda i, t: _emit_netcdf(t, t2m=(np.zeros((4, 4)), {}))),
+        ("{tmp}/bad.nc", "ch4_enhancement", "t2m"),
+    ),
+    Case(
+        "map-emit-netcdf-in-ppb",
+        _map(lambda i, t: _emit_netcdf(t, ch4_enhancement=(np.zeros((4, 4)), {"units": "ppb"}))),
+        ("{tmp}/bad.nc", "units", "'ppb'"),
+    ),
+    Case(
+        "map-emit-netcdf-3d",
+        _map(lambda i, t: _emit_netcdf3d(t)),
+        ("{tmp}/bad.nc", "ch4_enhancement", "2-D"),
+    ),
     Case("map-units-kg", _map(lambda i, t: _variant(i, t, tags={"units": "kg"})), ("{tmp}/bad.tif", "units", "'kg'")),
     Case(
         "map-negative-uncertainty",
@@ -378,6 +443,16 @@ CASES = [
     ),
     Case("netcdf-nan-wind", _nc(u10=[np.nan, np.nan], v10=[np.nan, np.nan]), ("{tmp}/wind.nc", "u10")),
 ]
+
+
+def _emit_netcdf3d(tmp):
+    import xarray as xr
+
+    path = tmp / "bad.nc"
+    xr.Dataset({"ch4_enhancement": (("a", "b", "c"), np.zeros((2, 3, 4)), {"units": "ppm m"})}).to_netcdf(
+        path, engine="h5netcdf"
+    )
+    return path
 
 
 def _nodata_map(inputs, tmp):

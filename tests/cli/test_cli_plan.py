@@ -41,7 +41,7 @@ def test_plan_writes_all_outputs_and_check_passes(run_cli, files):
         HOME,
         "--no-fly",
         nofly,
-        "--buffer-m",
+        "--buffer",
         100,
         "--endurance-min",
         15,
@@ -58,10 +58,10 @@ def test_plan_writes_all_outputs_and_check_passes(run_cli, files):
     assert report["coverage_fraction"] >= 0.99 and report["excluded_by"] == ["airstrip"]
     code, stdout, _ = run_cli("plan", "--check", out / "sortie_01.plan")
     assert code == 0 and "comply" in stdout
-    code, stdout, _ = run_cli("plan", "--check", out / "plan.geojson", "--no-fly", nofly, "--buffer-m", 50)
+    code, stdout, _ = run_cli("plan", "--check", out / "plan.geojson", "--no-fly", nofly, "--buffer", 50)
     assert code == 0
     # a much wider buffer than planned: the re-check names the zone and exits 1
-    code, stdout, _ = run_cli("plan", "--check", out / "plan.geojson", "--no-fly", nofly, "--buffer-m", 600)
+    code, stdout, _ = run_cli("plan", "--check", out / "plan.geojson", "--no-fly", nofly, "--buffer", 600)
     assert code == 1 and "airstrip" in stdout
 
 
@@ -132,7 +132,7 @@ def test_bad_input_exit_2_one_line_nothing_written(run_cli, files, case, expecte
     elif case == "speed":
         args += ["--speed", 900]
     elif case == "swath":
-        args += ["--pixel-m", 10, "--pixels", 1000]
+        args += ["--pixel-size", 10, "--pixels", 1000]
     elif case == "home":
         args[5] = "somewhere"
     code, stdout, stderr = run_cli(*args)
@@ -141,3 +141,47 @@ def test_bad_input_exit_2_one_line_nothing_written(run_cli, files, case, expecte
     assert len(stderr.strip().splitlines()) == 1
     assert not out.exists()
     assert not any(p.name.startswith(".bad") for p in tmp.iterdir())
+
+
+def test_transects_default_to_a_drone(run_cli, tmp_path):
+    """Without --altitude/--speed, transects fly at the drone defaults, not the imaging survey's 1000 m and 60 m/s."""
+    from plumetrace.plan.transects import TRANSECT_ALTITUDE_M, TRANSECT_SPEED_M_S
+
+    out = tmp_path / "tr"
+    code, _, stderr = run_cli(
+        "plan", "--mode", "transects", "--source", "31.8,-102.0", "--wind-dir", 270, "--distances", "200,500",
+        "--home", "31.799,-102.002", "--out", out,
+    )  # fmt: skip
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["altitudes_m"] == [TRANSECT_ALTITUDE_M] and report["speed_m_s"] == TRANSECT_SPEED_M_S
+    assert TRANSECT_ALTITUDE_M <= 120 and TRANSECT_SPEED_M_S <= 15
+    assert (out / "plan.png").stat().st_size > 0
+
+
+def test_transect_map_marks_source_and_wind():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from plumetrace.plan.transects import draw_source_and_wind
+
+    fig, ax = plt.subplots()
+    draw_source_and_wind(ax, (-102.0, 31.8), 270.0, 100.0, reference_lon_deg=-102.0)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "source" in labels and "wind from 270°" in labels
+    (arrow,) = ax.texts
+    (x1, y1), (x0, y0) = arrow.xy, arrow.xyann
+    assert x1 > x0 and abs(y1 - y0) < 1e-6  # wind from the west: the arrow points east, downwind
+    plt.close(fig)
+
+
+def test_plan_takes_the_scene_contract_sensor_names(run_cli, files):
+    tmp, aoi, _ = files
+    code, _, stderr = run_cli(
+        "plan", aoi, "--sensor", "aviris-classic", "--home", HOME, "--no-png", "--out", tmp / "classic"
+    )
+    assert code == 0, stderr
+    code, _, stderr = run_cli("plan", aoi, "--sensor", "landsat", "--home", HOME, "--out", tmp / "never")
+    assert code == 2 and "--sensor" in stderr and "aviris-classic" in stderr

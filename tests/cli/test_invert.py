@@ -25,6 +25,7 @@ def test_invert_writes_all_products(run_cli, drone_csv, tmp_path):
         "summary.json",
         "summary.csv",
         "item.json",
+        "collection.json",
     }
     summary = json.loads((out / "summary.json").read_text())
     assert summary["detected"] and summary["emission_rate_g_s"] == pytest.approx(5.0, rel=0.3)

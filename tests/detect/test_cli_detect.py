@@ -28,7 +28,13 @@ def test_detect_writes_products(run_cli, tmp_path, envi_scene, method):
         "detect", path, "--out", out, "--method", method, "--window", WINDOW, "--iterations", "10"
     )
     assert code == 0, stderr
-    assert sorted(p.name for p in out.iterdir()) == [".plumetrace", "enhancement.tif", "item.json", "quicklook.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".plumetrace",
+        "collection.json",
+        "enhancement.tif",
+        "item.json",
+        "quicklook.png",
+    ]
 
     import rasterio
 

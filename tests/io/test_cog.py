@@ -92,24 +92,89 @@ def test_missing_and_wrong_file(tmp_path):
         read_enhancement(bad)
 
 
-def test_file_without_product_bands(tmp_path):
+def _one_band(path, values, *, crs="EPSG:32611", units=None, unit_type=None, description=None, nodata=None, **tags):
+    """A plain one-band GeoTIFF (another tool's map) with optional units tag, GDAL unit type and description."""
     import rasterio
 
-    path = tmp_path / "plain.tif"
+    values = np.asarray(values, np.float32)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=values.shape[1],
+        height=values.shape[0],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=rasterio.transform.Affine(30.0, 0.0, 5e5, 0.0, -30.0, 4e6),
+        nodata=nodata,
+    ) as dst:
+        dst.write(values[None])
+        if unit_type:
+            dst.units = (unit_type,)
+        if description:
+            dst.set_band_description(1, description)
+        dst.update_tags(**({"units": units} if units else {}), **tags)
+    return path
+
+
+def test_one_band_map_needs_its_units_stated_or_given(tmp_path):
+    values = np.arange(6, dtype=np.float32).reshape(2, 3)
+    path = _one_band(tmp_path / "plain.tif", values)
+    with pytest.raises(InvalidFileError, match="units: not stated .*--units"):
+        read_enhancement(path)
+    back = read_enhancement(path, units="ppm·m")
+    np.testing.assert_array_equal(back.enhancement.values, values)
+    assert list(back.data_vars) == ["enhancement"] and back.attrs["units"] == "ppm m"
+    assert back.attrs["pixel_size_m"] == pytest.approx(30.0) and "crs" in back.attrs
+
+
+def test_one_band_units_from_gdal_unit_type_or_tags(tmp_path):
+    values = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for name, kwargs in {"type.tif": {"unit_type": "ppm m"}, "tag.tif": {"units": "ppmm"}}.items():
+        back = read_enhancement(_one_band(tmp_path / name, values, **kwargs))
+        np.testing.assert_array_equal(back.enhancement.values, values)
+
+
+def test_file_stating_other_units_than_given_is_refused(tmp_path):
+    path = _one_band(tmp_path / "ppb.tif", np.ones((2, 3)), unit_type="ppb m")
+    with pytest.raises(InvalidFileError, match="units: the file states 'ppb m'.*'ppm m' was given"):
+        read_enhancement(path, units="ppm m")
+
+
+@pytest.mark.parametrize(
+    "units, factor",
+    [("ppb m", 1e-3), ("ppb·m", 1e-3), ("mol m-2", 1 / (1e-6 * 42.2900)), ("mol/m²", 1 / (1e-6 * 42.2900))],
+)
+def test_column_units_are_converted_to_ppm_m(tmp_path, units, factor):
+    from plumetrace.io.map_units import AIR_MOLAR_DENSITY_MOL_M3
+    from plumetrace.plumes.ime import AIR_MOLAR_DENSITY_MOL_M3 as IME_AIR
+
+    assert AIR_MOLAR_DENSITY_MOL_M3 == IME_AIR  # the mass of a map in mol/m² is the mass its column holds
+    values = np.full((2, 3), 2.0, np.float32)
+    back = read_enhancement(_one_band(tmp_path / "c.tif", values, units=units))
+    np.testing.assert_allclose(back.enhancement.values, 2.0 * factor, rtol=1e-4)
+    assert back.attrs["source_units"] == units and back.enhancement.attrs["units"] == "ppm m"
+
+
+def test_several_bands_of_an_unknown_product_are_refused(tmp_path):
+    import rasterio
+
+    path = tmp_path / "rgb.tif"
     with rasterio.open(
         path,
         "w",
         driver="GTiff",
         width=2,
         height=2,
-        count=1,
+        count=3,
         dtype="float32",
         crs="EPSG:4326",
-        transform=rasterio.transform.from_origin(0, 2, 1, 1),
+        transform=rasterio.transform.Affine(1, 0, 0, 0, -1, 2),
     ) as dst:
-        dst.write(np.zeros((1, 2, 2), np.float32))
-    with pytest.raises(InvalidFileError, match="band description"):
-        read_enhancement(path)
+        dst.write(np.zeros((3, 2, 2), np.float32))
+    with pytest.raises(InvalidFileError, match="band enhancement_ppm_m: missing .*3 band.*single band"):
+        read_enhancement(path, units="ppm m")
 
 
 def _product(tmp_path, name="p.tif", *, tags=None, edit=None, nodata=None):
@@ -136,7 +201,7 @@ def test_ppm_m_spellings_are_accepted(tmp_path, units):
     assert read_enhancement(path).encoding["source"] == str(path)
 
 
-@pytest.mark.parametrize("units", ["kg", "ppm", "ppb m", "mol m-2"])
+@pytest.mark.parametrize("units", ["kg", "ppm", "ppb", "kg m-2", "ppm/m"])
 def test_other_units_are_refused(tmp_path, units):
     path = _product(tmp_path, tags={"units": units})
     with pytest.raises(InvalidFileError, match="units"):

@@ -191,3 +191,95 @@ def test_empty_file_and_folder_are_refused_naming_what_they_are(tmp_path):
         read_polygons(tmp_path, what="AOI file")
     with pytest.raises(MissingFileError, match="nope.geojson: AOI file not found"):
         read_polygons(tmp_path / "nope.geojson", what="AOI file")
+
+
+def _kml_styles(path):
+    """{style id: Style element} and the styleUrl of each Placemark (by name) of a KML file."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    root = ET.parse(path).getroot()
+    styles = {s.get("id"): s for s in root.iterfind(".//k:Document/k:Style", ns)}
+    urls = {
+        pm.findtext("k:name", namespaces=ns): pm.findtext("k:styleUrl", namespaces=ns)
+        for pm in root.iterfind(".//k:Placemark", ns)
+    }
+    return styles, urls
+
+
+def test_kml_styles_are_written_and_referenced(tmp_path):
+    from shapely.geometry import LineString, Point, box
+
+    from plumetrace.io.vector import KmlStyle, write_kml
+
+    styles = {
+        "zone": KmlStyle(line="#d62728", width=3, fill="#d62728", fill_opacity=0.5),
+        "site": KmlStyle(icon="star.png", icon_colour="#00ff00"),
+    }
+    features = [
+        (box(0, 0, 1, 1), {"name": "z", "kind": "zone"}),
+        (Point(0.5, 0.5), {"name": "s", "kind": "site"}),
+        (LineString([(0, 0), (1, 1)]), {"name": "l", "kind": "unknown"}),
+    ]
+    path = write_kml(tmp_path / "x.kml", features, styles=styles, style_by="kind")
+    found, urls = _kml_styles(path)
+    assert set(found) == {"default", "zone", "site"}
+    assert urls == {"z": "#zone", "s": "#site", "l": "#default"}
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    zone = found["zone"]
+    # KML colours are aabbggrr: #d62728 at 50 % -> 80 2827d6
+    assert zone.findtext("k:LineStyle/k:color", namespaces=ns) == "ff2827d6"
+    assert zone.findtext("k:LineStyle/k:width", namespaces=ns) == "3"
+    assert zone.findtext("k:PolyStyle/k:color", namespaces=ns) == "802827d6"
+    assert found["site"].findtext("k:IconStyle/k:Icon/k:href", namespaces=ns).endswith("/star.png")
+    assert found["site"].findtext("k:IconStyle/k:color", namespaces=ns) == "ff00ff00"
+    # styles do not disturb reading back: geometries and properties as written
+    back = read_features(path)
+    assert [props["name"] for _, props in back] == ["z", "s", "l"] and back[0][0].equals(box(0, 0, 1, 1))
+
+
+def test_kml_without_styles_uses_the_default_style(tmp_path):
+    from shapely.geometry import Point
+
+    from plumetrace.io.vector import write_kml
+
+    found, urls = _kml_styles(write_kml(tmp_path / "x.kml", [(Point(1, 2), {"name": "p"})]))
+    assert set(found) == {"default"} and urls == {"p": "#default"}
+
+
+def test_plume_and_plan_kml_reference_their_styles(tmp_path):
+    import numpy as np
+    import xarray as xr
+    from shapely.geometry import box
+
+    from plumetrace.plan.airspace import Zone
+    from plumetrace.plan.export import write_plan_outputs
+    from plumetrace.plan.survey import plan_survey
+    from plumetrace.plumes.pipeline import analyze_plumes
+    from plumetrace.plumes.wind import wind_from_options
+    from plumetrace.products.plumes import write_plume_products
+
+    values = np.random.default_rng(0).normal(0.0, 30.0, (60, 60))
+    values[25:35, 10:40] += 600.0
+    ds = xr.Dataset({"enhancement": (("y", "x"), values)}, attrs={"sensor": "emit", "gas": "ch4"})
+    ds.attrs.update(crs="EPSG:32611", transform=[30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0])
+    result = analyze_plumes(ds, wind=wind_from_options(4.0, 270.0))
+    write_plume_products(tmp_path / "p", result.records, result.outlines, georeferenced=True)
+    found, _ = _kml_styles(tmp_path / "p" / "plumes.kml")
+    text = (tmp_path / "p" / "plumes.kml").read_text()
+    assert {"outline", "source"} <= set(found)
+    assert text.count("<styleUrl>#outline</styleUrl>") == text.count("<styleUrl>#source</styleUrl>") == 1
+
+    area = box(-102.02, 31.78, -101.98, 31.80)
+    zone = Zone(name="tower", kind="no_fly", polygon_lonlat=box(-102.005, 31.785, -101.995, 31.79))
+    plan = plan_survey(
+        [area], swath_m=400, altitude_agl_m=800, speed_m_s=40, home_lonlat=(-102.03, 31.77), zones=[zone], buffer_m=50
+    )
+    (tmp_path / "plan").mkdir()
+    write_plan_outputs(tmp_path / "plan", plan, png=False)
+    found, urls = _kml_styles(tmp_path / "plan" / "plan.kml")
+    assert set(urls.values()) <= {f"#{key}" for key in found}
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    assert urls["tower"] == "#no_fly"
+    assert found["no_fly"].findtext("k:PolyStyle/k:color", namespaces=ns).endswith("2827d6")  # red
+    assert "#imaging_line" in urls.values() and "#route" in urls.values() and urls["home"] == "#home"

@@ -25,11 +25,10 @@ def test_bad_scheduler_address_is_rejected():
 
 
 def test_detect_files_writes_one_folder_per_scene_matching_detect_scene(tmp_path):
-    from _detect_synthetic import disc_plume, synthetic_scene
-
     from plumetrace.detect.engine import detect_scene
     from plumetrace.io.cog import read_enhancement
     from plumetrace.io.envi import write_envi
+    from tests.detect._detect_synthetic import disc_plume, synthetic_scene
 
     paths = []
     for i in range(2):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, command, console, out_option, overwrite_option
 
 
-@app.command()
+@app.command(cls=command())
 def demo(
     out: Path = out_option(Path("demo-output")),
     overwrite: bool = overwrite_option(),

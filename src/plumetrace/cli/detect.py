@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, command, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 #: Library parameter → the option a user typed (errors name the option).
@@ -39,23 +39,30 @@ def _window(text: str) -> tuple[float, float]:
         raise InvalidInputError("--window", f"{text!r}; expected two wavelengths in nm like 2122,2488") from None
 
 
-@app.command()
+@app.command(cls=command())
 def detect(
     scene_path: Path = typer.Argument(..., metavar="SCENE", help="Scene file: ENVI, EMIT L1B NetCDF, PRISMA, EnMAP."),
     out: Path = out_option(),
     overwrite: bool = overwrite_option(),
-    gas: str = typer.Option("ch4", "--gas", help="ch4, or a target file (band, wavelength nm, value) or .npz LUT."),
-    method: str = typer.Option("mf", "--method", help="mf (matched filter), sparse (mag1c class) or ace."),
+    gas: str = typer.Option(
+        "ch4", "--gas", metavar="NAME", help="ch4, or a target file (band, wavelength nm, value) or .npz LUT."
+    ),
+    method: str = typer.Option(
+        "mf", "--method", metavar="NAME", help="mf (matched filter), sparse (mag1c class) or ace."
+    ),
     stats: str = typer.Option(
-        "auto", "--stats", help="Background statistics: auto, column, group, scene or cluster (per spectral class)."
+        "auto",
+        "--stats",
+        metavar="NAME",
+        help="Background statistics: auto, column, group, scene or cluster (per spectral class).",
     ),
     clusters: int = typer.Option(
         None, "--clusters", help="Spectral classes for --stats cluster (default: up to 4, fewer on small scenes)."
     ),
-    window: str = typer.Option("2122,2488", "--window", help="Spectral window START,END in nm."),
+    window: str = typer.Option("2122,2488", "--window", metavar="START,END", help="Spectral window START,END in nm."),
     iterations: int = typer.Option(30, "--iterations", help="Reweighting iterations of the sparse filter."),
     chunk_rows: int = typer.Option(64, "--chunk-rows", help="Lines per block read (memory ~ 2 × threads × block)."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: str = typer.Option("cpu", "--device", metavar="NAME", help="cpu or cuda."),
     group_columns: int = typer.Option(None, "--group-columns", help="Columns per group for --stats group."),
     threads: int = typer.Option(None, "--threads", help="Worker threads (default: all cores, at most 8)."),
     albedo_correct: bool = typer.Option(
@@ -147,21 +154,57 @@ def _detect(
     with staged_output(out, overwrite=overwrite) as stage:
         result = detect_scene(scene, options, exclude=exclude_map)
         write_detection_products(result, stage)
-    enhancement = result["enhancement"].values
-    sigma = float(_nanmedian(result["uncertainty"].values))
+    figures = detection_figures(result["enhancement"].values, result["uncertainty"].values)
     console.print(
-        f"{result.attrs['gas']} {result.attrs['method']} ({result.attrs['stats']} statistics): "
-        f"max {float(_nanmax(enhancement)):.0f} ppm·m, median 1σ {sigma:.0f} ppm·m → {out}"
+        f"{result.attrs['gas']} {result.attrs['method']} ({result.attrs['stats']} statistics) → {out}\n"
+        f"  detection limit: median 1σ {figures['sigma_median_ppm_m']:.0f} ppm·m\n"
+        f"  99.9th percentile of the enhancement: {figures['p999_ppm_m']:.0f} ppm·m\n"
+        f"  above 3σ: {figures['n_above_3sigma']} pixels ({100 * figures['fraction_above_3sigma']:.2f} %), "
+        f"{figures['n_components']} plume-like group(s) of ≥ {MIN_COMPONENT_PIXELS} connected pixels",
+        highlight=False,
     )
 
 
-def _nanmax(values):  # tiny helpers keep numpy out of the module import
+#: Smallest group of connected above-3σ pixels counted as plume-like (single hot pixels are noise or clutter).
+MIN_COMPONENT_PIXELS = 5
+
+
+def detection_figures(enhancement, sigma) -> dict:  # noqa: ANN001 - numpy arrays, kept out of the module import
+    """Robust summary figures of an enhancement map (no single pixel decides them).
+
+    Parameters
+    ----------
+    enhancement
+        Enhancement map, ppm·m (NaN where there is no data).
+    sigma
+        Per-pixel 1σ uncertainty of the enhancement, ppm·m.
+
+    Returns
+    -------
+    dict
+        ``sigma_median_ppm_m``: median 1σ, ppm·m (the detection limit achieved, 1σ); ``p999_ppm_m``: 99.9th
+        percentile of the enhancement, ppm·m; ``n_above_3sigma``: pixels whose enhancement exceeds 3 times their
+        own σ; ``fraction_above_3sigma``: that count over the valid pixels; ``n_components``: groups of at least
+        :data:`MIN_COMPONENT_PIXELS` such pixels connected by edges or corners.
+    """
     import numpy as np
+    from scipy import ndimage
 
-    return np.nanmax(values) if np.isfinite(values).any() else float("nan")
-
-
-def _nanmedian(values):
-    import numpy as np
-
-    return np.nanmedian(values) if np.isfinite(values).any() else float("nan")
+    enhancement = np.asarray(enhancement, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    valid = np.isfinite(enhancement) & np.isfinite(sigma)
+    n_valid = int(valid.sum())
+    if n_valid == 0:
+        nan = float("nan")
+        return dict(sigma_median_ppm_m=nan, p999_ppm_m=nan, n_above_3sigma=0, fraction_above_3sigma=0.0, n_components=0)
+    above = np.zeros(enhancement.shape, dtype=bool)
+    above[valid] = enhancement[valid] > 3.0 * sigma[valid]
+    labels, n = ndimage.label(above, structure=np.ones((3, 3), dtype=bool))
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    return dict(
+        sigma_median_ppm_m=float(np.median(sigma[valid])),
+        p999_ppm_m=float(np.percentile(enhancement[valid], 99.9)),
+        n_above_3sigma=int(above.sum()),
+        fraction_above_3sigma=int(above.sum()) / n_valid,
+        n_components=int((sizes >= MIN_COMPONENT_PIXELS).sum()),
+    )

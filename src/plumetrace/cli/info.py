@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from plumetrace.cli._app import app, console
+from plumetrace.cli._app import app, command, console
 
 __all__ = ["info", "format_summary"]
 
@@ -57,9 +57,11 @@ def format_summary(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-@app.command()
+@app.command(cls=command())
 def info(
-    file: Path = typer.Argument(..., help="Scene: ENVI data/header, EMIT L1B .nc, PRISMA L1 .he5 or EnMAP L1B folder."),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="Scene: ENVI data/header, EMIT L1B .nc, PRISMA L1 .he5 or EnMAP L1B folder."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
 ) -> None:
     """Print a scene's sensor, shape, spectral range, georeferencing, acquisition time and radiance units."""

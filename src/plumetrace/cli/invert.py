@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, command, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 
@@ -28,36 +28,57 @@ _OPTIONS = {
     "origin_lat_lon": "--origin LAT,LON",
     "gas": "--gas",
     "gas_name": "--gas",
-    "source_known": "--source-known",
-    "prior_box": "--prior-box",
+    "source_known": "--source-xy",
+    "prior_box": "--prior-box-xy",
     "source_heights_m": "--source-height",
     "wind_height_m": "--wind-height",
     "roughness_length_m": "--roughness",
-    "background_mg_m3": "--background",
+    "background_mg_m3": "--background-mg-m3",
     "wind_average_s": "--wind-average",
     "seed": "--seed",
 }
 
+#: Old option spellings, still accepted for one release (with a warning naming the new one).
+_DEPRECATED = {
+    "--source-known": "--source-xy",
+    "--prior-box": "--prior-box-xy",
+    "--background": "--background-mg-m3",
+}
 
-@app.command()
+
+@app.command(cls=command(deprecated=_DEPRECATED))
 def invert(
-    observations: Path = typer.Argument(..., help="Sensor log, CSV or Parquet (layout: docs/observations.md)."),
+    observations: Path = typer.Argument(
+        ..., metavar="OBSERVATIONS", help="Sensor log, CSV or Parquet (layout: docs/observations.md)."
+    ),
     out: Path = out_option(),
     overwrite: bool = overwrite_option(),
     origin: str = typer.Option(
-        None, "--origin", help="LAT,LON of the local x_m/y_m origin (needed for local coordinates)."
+        None, "--origin", metavar="LAT,LON", help="LAT,LON of the local x_m/y_m origin (needed for local coordinates)."
     ),
-    gas: str = typer.Option(None, "--gas", help="Gas for ppm → mg/m³ and labels: ch4, co2, so2, nh3, h2s, ..."),
-    source_known: str = typer.Option(None, "--source-known", help="X,Y (m, local) of a known source: estimate Q only."),
-    prior_box: str = typer.Option(
-        None, "--prior-box", help="XMIN,XMAX,YMIN,YMAX (m, local) uniform prior on the source."
+    gas: str = typer.Option(
+        None, "--gas", metavar="NAME", help="Gas for ppm → mg/m³ and labels: ch4, co2, so2, nh3, h2s, ..."
+    ),
+    source_xy: str = typer.Option(
+        None,
+        "--source-xy",
+        metavar="X,Y",
+        help="Known source position X,Y, m east and north of the local origin: estimate Q only.",
+    ),
+    prior_box_xy: str = typer.Option(
+        None,
+        "--prior-box-xy",
+        metavar="XMIN,XMAX,YMIN,YMAX",
+        help="Uniform prior box on the source, m east (X) and north (Y) of the local origin.",
     ),
     source_height: str = typer.Option(
-        "0.5", "--source-height", help="Release height(s) in m, comma-separated for a grid."
+        "0.5", "--source-height", metavar="NUMBERS", help="Release height(s) in m, comma-separated for a grid."
     ),
     wind_height: float = typer.Option(10.0, "--wind-height", help="Height of the wind measurement, m."),
     roughness: float = typer.Option(0.03, "--roughness", help="Surface roughness length z0, m."),
-    background: float = typer.Option(None, "--background", help="Known background, mg/m³ (default: estimated)."),
+    background_mg_m3: float = typer.Option(
+        None, "--background-mg-m3", help="Known background concentration, mg/m³ (default: estimated)."
+    ),
     wind_average: float = typer.Option(
         60.0, "--wind-average", help="Vector-average the logged wind over this window, s (0: per row)."
     ),
@@ -75,8 +96,8 @@ def invert(
     from plumetrace.io.staging import staged_output
     from plumetrace.products.insitu import write_inversion_products
 
-    known = _floats(source_known, "--source-known", 2)
-    box = _floats(prior_box, "--prior-box", 4)
+    known = _floats(source_xy, "--source-xy", 2)
+    box = _floats(prior_box_xy, "--prior-box-xy", 4)
     heights = _floats(source_height, "--source-height", len(source_height.split(",")))
     with naming_options(_OPTIONS):  # every option checked before the log is read
         options = validate_inversion_inputs(
@@ -88,11 +109,11 @@ def invert(
             wind_average_s=wind_average,
             seed=seed,
         )
-        if background is not None:
-            estimate_background([0.0], given_mg_m3=background)
+        if background_mg_m3 is not None:
+            estimate_background([0.0], given_mg_m3=background_mg_m3)
         origin_latlon = parse_origin(origin)
         obs = read_observations(observations, origin=origin_latlon, gas=gas)
-        bg = estimate_background(obs["concentration_mg_m3"].to_numpy(), time=obs["time"], given_mg_m3=background)
+        bg = estimate_background(obs["concentration_mg_m3"].to_numpy(), time=obs["time"], given_mg_m3=background_mg_m3)
         result = invert_source(obs, options, background=bg)
     flux = curtain_flux(obs, background=bg) if mass_balance else None
     with staged_output(out, overwrite=overwrite) as stage:

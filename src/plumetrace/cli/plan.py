@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, command, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError
 
 __all__ = ["plan"]
@@ -21,12 +21,12 @@ _OPTIONS = {
     "overlap": "--overlap",
     "heading_deg": "--heading",
     "turn_radius": "--turn-radius",
-    "buffer": "--buffer-m",
-    "buffer_m": "--buffer-m",
+    "buffer": "--buffer",
+    "buffer_m": "--buffer",
     "endurance": "--endurance-min",
     "endurance_min": "--endurance-min",
-    "fov_deg": "--fov-deg",
-    "pixel_m": "--pixel-m",
+    "fov_deg": "--fov",
+    "pixel_m": "--pixel-size",
     "pixels": "--pixels",
     "sensor": "--sensor",
     "mode": "--mode",
@@ -35,12 +35,34 @@ _OPTIONS = {
     "wind_dir": "--wind-dir",
     "distances": "--distances",
     "altitudes": "--altitudes",
-    "transect_width_m": "--transect-width-m",
+    "transect_width_m": "--transect-width",
     "no_fly": "--no-fly",
     "permitted": "--permitted",
     "zones": "--permitted/--no-fly",
-    "swath": "swath (--altitude, --sensor, --fov-deg)",
+    "swath": "swath (--altitude, --sensor, --fov)",
 }
+
+#: Old option spellings, still accepted for one release (with a warning naming the new one).
+_DEPRECATED = {
+    "--fov-deg": "--fov",
+    "--pixel-m": "--pixel-size",
+    "--buffer-m": "--buffer",
+    "--transect-width-m": "--transect-width",
+}
+
+#: Sensor names of the Scene contract (docs/scene.md) that the swath presets know under another name.
+_SCENE_SENSOR_NAMES = {"aviris-classic": "aviris"}
+
+
+def _mode_defaults(mode: str) -> tuple[float, float]:
+    """Default (altitude above ground m, ground speed m/s) of a mode: an aircraft imaging, or a drone sampling."""
+    if mode == "survey":
+        from plumetrace.plan.survey import SURVEY_ALTITUDE_M, SURVEY_SPEED_M_S
+
+        return SURVEY_ALTITUDE_M, SURVEY_SPEED_M_S
+    from plumetrace.plan.transects import TRANSECT_ALTITUDE_M, TRANSECT_SPEED_M_S
+
+    return TRANSECT_ALTITUDE_M, TRANSECT_SPEED_M_S
 
 
 def _latlon(text: str | None, field: str) -> tuple[float, float] | None:
@@ -70,31 +92,51 @@ def _floats(text: str | None, field: str) -> list[float]:
     return values
 
 
-@app.command()
+@app.command(cls=command(deprecated=_DEPRECATED, required={"--out": "unless --check", "--home": "unless --check"}))
 def plan(
-    aoi: Path | None = typer.Argument(None, help="Area of interest: GeoJSON or KML polygon(s), holes allowed."),
+    aoi: Path | None = typer.Argument(
+        None, metavar="AOI", help="Area of interest: GeoJSON or KML polygon(s), holes allowed (survey mode)."
+    ),
     out: Path | None = out_option(None),
     overwrite: bool = overwrite_option(),
-    mode: str = typer.Option("survey", help="survey (imaging lines), transects or curtain (in-situ, downwind)."),
-    sensor: str = typer.Option("aviris-ng", help="Swath preset: aviris-ng, aviris-3, aviris, prism, hytes, emit."),
-    fov_deg: float | None = typer.Option(None, help="Cross-track field of view, degrees (overrides --sensor)."),
-    pixel_m: float | None = typer.Option(None, help="Ground pixel size, m (with --pixels: swath = pixel × pixels)."),
-    pixels: int | None = typer.Option(None, help="Cross-track pixels (with --pixel-m)."),
-    altitude: float = typer.Option(1000.0, help="Altitude above ground, m."),
-    speed: float = typer.Option(60.0, help="Ground speed, m/s."),
+    mode: str = typer.Option(
+        "survey", metavar="NAME", help="survey (imaging lines), transects or curtain (in-situ, downwind)."
+    ),
+    sensor: str = typer.Option(
+        "aviris-ng",
+        metavar="NAME",
+        help="Swath preset: aviris-ng, aviris-3, aviris-classic, prism, hytes, emit (survey mode).",
+    ),
+    fov: float | None = typer.Option(None, "--fov", help="Cross-track field of view, degrees (overrides --sensor)."),
+    pixel_size: float | None = typer.Option(
+        None, "--pixel-size", help="Ground pixel size, m (with --pixels: swath = pixel size × pixels)."
+    ),
+    pixels: int | None = typer.Option(None, help="Cross-track pixels (with --pixel-size)."),
+    altitude: float | None = typer.Option(
+        None, help="Altitude above ground, m (default: 1000 for survey, 30 for transects: a drone)."
+    ),
+    speed: float | None = typer.Option(
+        None, help="Ground speed, m/s (default: 60 for survey, 8 for transects and curtain: a drone)."
+    ),
     overlap: float = typer.Option(0.2, help="Side overlap between swaths, 0-0.9."),
     heading: float | None = typer.Option(None, help="Line heading, ° from grid north (default: fewest turns)."),
     turn_radius: float = typer.Option(0.0, help="Minimum turn radius, m."),
-    home: str | None = typer.Option(None, help="Take-off / landing point LAT,LON (degrees)."),
+    home: str | None = typer.Option(None, metavar="LAT,LON", help="Take-off / landing point LAT,LON (degrees)."),
     permitted: list[Path] = typer.Option([], help="Permitted-airspace polygons (stay inside); repeatable."),
     no_fly: list[Path] = typer.Option([], help="No-fly polygons (stay outside); repeatable."),
-    buffer_m: float = typer.Option(0.0, help="Safety buffer around no-fly zones, m."),
+    buffer: float = typer.Option(0.0, "--buffer", help="Safety buffer around no-fly zones, m."),
     endurance_min: float | None = typer.Option(None, help="Endurance per sortie, minutes."),
-    source: str | None = typer.Option(None, help="Transects: suspected source LAT,LON."),
+    source: str | None = typer.Option(None, metavar="LAT,LON", help="Transects: suspected source LAT,LON."),
     wind_dir: float | None = typer.Option(None, help="Transects: wind direction (from), ° clockwise from north."),
-    distances: str | None = typer.Option(None, help="Transects: downwind distances, m, e.g. 200,500,1000."),
-    altitudes: str | None = typer.Option(None, help="Curtain: altitudes above ground, m, e.g. 20,40,60."),
-    transect_width_m: float | None = typer.Option(None, help="Transect length across the wind, m."),
+    distances: str | None = typer.Option(
+        None, metavar="NUMBERS", help="Transects: downwind distances, m, e.g. 200,500,1000."
+    ),
+    altitudes: str | None = typer.Option(
+        None, metavar="NUMBERS", help="Curtain: altitudes above ground, m, e.g. 20,40,60."
+    ),
+    transect_width: float | None = typer.Option(
+        None, "--transect-width", help="Transect length across the wind, m (default grows with distance)."
+    ),
     check: Path | None = typer.Option(None, help="Re-check an existing .plan / GeoJSON route against the zones."),
     png: bool = typer.Option(True, help="Also draw plan.png."),
 ) -> None:
@@ -110,7 +152,7 @@ def plan(
 
     if check is not None:
         with naming_options(_OPTIONS):
-            _run_check(check, zones, buffer_m)
+            _run_check(check, zones, buffer)
         return
 
     if out is None:
@@ -118,13 +160,16 @@ def plan(
     home_lonlat = _latlon(home, "--home")
     if home_lonlat is None:
         raise InvalidInputError("--home", "give the take-off point with --home LAT,LON")
+    default_altitude, default_speed = _mode_defaults(mode)
+    altitude = default_altitude if altitude is None else altitude
+    speed = default_speed if speed is None else speed
     if mode == "survey":
         with naming_options(_OPTIONS):
             fp = _plan_survey(
                 aoi,
                 sensor=sensor,
-                fov_deg=fov_deg,
-                pixel_m=pixel_m,
+                fov_deg=fov,
+                pixel_m=pixel_size,
                 pixels=pixels,
                 altitude=altitude,
                 speed=speed,
@@ -133,7 +178,7 @@ def plan(
                 turn_radius=turn_radius,
                 home_lonlat=home_lonlat,
                 zones=zones,
-                buffer_m=buffer_m,
+                buffer_m=buffer,
                 endurance_min=endurance_min,
             )
     else:
@@ -160,10 +205,10 @@ def plan(
                 altitudes_m=alts,
                 speed_m_s=speed,
                 home_lonlat=home_lonlat,
-                width_m=transect_width_m,
+                width_m=transect_width,
                 turn_radius_m=turn_radius,
                 zones=zones,
-                buffer_m=buffer_m,
+                buffer_m=buffer,
                 endurance_min=endurance_min,
             )
 
@@ -193,14 +238,19 @@ def _plan_survey(
     if aoi is None:
         raise InvalidInputError("AOI", "give the area of interest (GeoJSON or KML file)")
     if (pixel_m is None) != (pixels is None):
-        raise InvalidInputError("--pixel-m" if pixels is None else "--pixels", "give --pixel-m and --pixels together")
-    optics = sensor_optics(sensor)  # an unknown --sensor is refused even when --fov-deg overrides it
+        raise InvalidInputError(
+            "--pixel-size" if pixels is None else "--pixels", "give --pixel-size and --pixels together"
+        )
+    try:  # an unknown --sensor is refused even when --fov overrides it
+        optics = sensor_optics(_SCENE_SENSOR_NAMES.get(sensor.strip().lower(), sensor))
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.field, exc.problem.replace("aviris,", "aviris-classic,")) from None
     lo, hi = ALTITUDE_RANGE_M
     if not (math.isfinite(altitude) and lo <= altitude <= hi):  # before the swath is computed from it
         raise InvalidInputError("--altitude", f"{altitude:g} m is out of range [{lo:g}, {hi:g}] m")
     if pixel_m is not None and pixels is not None:
         if not (math.isfinite(pixel_m) and 0.0 < pixel_m <= 1000.0):
-            raise InvalidInputError("--pixel-m", f"must lie in (0, 1000] m, got {pixel_m}")
+            raise InvalidInputError("--pixel-size", f"must lie in (0, 1000] m, got {pixel_m}")
         if not 0 < pixels <= 100_000:
             raise InvalidInputError("--pixels", f"must lie in [1, 100000], got {pixels}")
         swath = pixel_m * pixels

@@ -6,12 +6,16 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, command, console, naming_options, out_option, overwrite_option
 
 
-@app.command()
+@app.command(cls=command())
 def plumes(
-    enhancement: Path = typer.Argument(..., help="Enhancement COG written by `plumetrace detect` (enhancement.tif)."),
+    enhancement: Path = typer.Argument(
+        ...,
+        metavar="ENHANCEMENT",
+        help="Enhancement map: the COG of `plumetrace detect`, a one-band GeoTIFF (ppm·m) or an EMIT L2B CH4ENH file.",
+    ),
     out: Path = out_option(),
     overwrite: bool = overwrite_option(),
     wind_speed: float | None = typer.Option(None, "--wind-speed", help="10 m wind speed U10, m/s (0.1-30)."),
@@ -31,10 +35,13 @@ def plumes(
         None, "--pixel-size", help="Pixel size, m (required when the map has no georeferencing)."
     ),
     sensor: str | None = typer.Option(
-        None, "--sensor", help="Override the map's sensor (selects the U_eff calibration)."
+        None, "--sensor", metavar="NAME", help="Override the map's sensor (selects the U_eff calibration)."
     ),
     ueff: str | None = typer.Option(
-        None, "--ueff", help="Own U_eff calibration 'A,B' (U_eff = A*U10 + B) instead of the sensor's literature row."
+        None,
+        "--ueff",
+        metavar="A,B",
+        help="Own U_eff calibration 'A,B' (U_eff = A*U10 + B) instead of the sensor's literature row.",
     ),
     high_sigma: float = typer.Option(4.0, "--high-sigma", help="Hysteresis seed threshold, background sigmas."),
     low_sigma: float = typer.Option(2.0, "--low-sigma", help="Hysteresis growth threshold, background sigmas."),
@@ -46,6 +53,13 @@ def plumes(
         help="Drop plumes whose albedo is this fraction below their surroundings (surface features; 0: off).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo uncertainty."),
+    units: str | None = typer.Option(
+        None,
+        "--units",
+        metavar="UNITS",
+        help="Units of the map when the file does not state them: 'ppm m' (ppm·m, ppm-m, ppmm); 'ppb m' and "
+        "'mol m-2' are converted to ppm·m.",
+    ),
 ) -> None:
     """Segment plumes, locate their sources and estimate emission rates (IME, with CSF as a second estimate)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
@@ -55,7 +69,7 @@ def plumes(
     from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.segment import SegmentParams
     from plumetrace.plumes.wind import wind_from_options, wind_sampler
-    from plumetrace.products.plumes import write_plume_products, write_plume_quicklook
+    from plumetrace.products.plumes import enhancement_href, write_plume_products, write_plume_quicklook
 
     with naming_options(_OPTIONS):  # every option checked before the map is read
         if wind_file is not None and (wind_speed is not None or wind_dir is not None or wind_sigma is not None):
@@ -82,14 +96,19 @@ def plumes(
         if sensor is not None:
             ueff_calibration(sensor)
         calibration = None if ueff is None else _parse_ueff(ueff, sensor)
+        if units is not None:
+            from plumetrace.io.map_units import UNITS_HELP, ppm_m_factor
+
+            if ppm_m_factor(units) is None:
+                raise InvalidInputError("--units", f"{units!r} is not a column enhancement unit; use {UNITS_HELP}")
     if not enhancement.exists():
         raise MissingFileError(enhancement, "enhancement map")
     if wind_file is not None:
         wind = wind_sampler(wind_file, map_source=enhancement)
 
-    from plumetrace.io.cog import read_enhancement  # the detection product's reader
+    from plumetrace.io.cog import read_enhancement  # any enhancement map: plumetrace's, one-band, EMIT L2B
 
-    data = read_enhancement(enhancement)
+    data = read_enhancement(enhancement, units=units)
     with naming_options(_OPTIONS):
         result = analyze_plumes(
             data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed, calibration=calibration
@@ -103,14 +122,21 @@ def plumes(
             georeferenced=georeferenced,
             extra_assets={
                 "enhancement": (
-                    str(enhancement.resolve()),
+                    enhancement_href(enhancement, out),
                     "image/tiff; application=geotiff; profile=cloud-optimized",
                     ("data",),
                     "Enhancement map (ppm m)",
                 )
             },
         )
-        write_plume_quicklook(stage / "plumes.png", data["enhancement"].values, result.labels.values, result.records)
+        write_plume_quicklook(
+            stage / "plumes.png",
+            data["enhancement"].values,
+            result.labels.values,
+            result.records,
+            crs=data.attrs.get("crs"),
+            transform=data.attrs.get("transform"),
+        )
     console.print(f"{len(result.records)} plume(s) written to [bold]{out}[/]")
     for record in result.records:
         console.print(

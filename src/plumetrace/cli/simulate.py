@@ -7,16 +7,16 @@ from pathlib import Path
 
 import typer
 
-from plumetrace.cli._app import app, check_out, console, naming_options, out_option, overwrite_option
+from plumetrace.cli._app import app, check_out, command, console, naming_options, out_option, overwrite_option
 from plumetrace.errors import InvalidInputError, OutputFolderError
 
 # The library names its parameters; errors about one are re-raised naming the option that sets it.
 _OPTIONS = {
     "shape": "--size",
     "rate_kg_h": "--rate-kg-h",
-    "wind_speed_m_s": "--wind",
+    "wind_speed_m_s": "--wind-speed",
     "wind_dir_deg": "--wind-dir",
-    "source_yx": "--source",
+    "source_yx": "--source-pixel",
     "pixel_size_m": "--pixel-size",
     "solar_zenith_deg": "--sza",
     "view_zenith_deg": "--vza",
@@ -52,22 +52,24 @@ def _check_disk(out: Path, n_bytes: int) -> None:
         raise OutputFolderError(out, f"the scene needs {n_bytes / 1e9:.1f} GB but only {free / 1e9:.1f} GB are free")
 
 
-@app.command()
+@app.command(cls=command(deprecated={"--wind": "--wind-speed", "--source": "--source-pixel"}))
 def simulate(
     out: Path = out_option(),
     overwrite: bool = overwrite_option(),
-    sensor: str = typer.Option("emit", help="Sensor preset: emit, aviris-ng, prisma, enmap."),
+    sensor: str = typer.Option("emit", metavar="NAME", help="Sensor preset: emit, aviris-ng, prisma, enmap."),
     rate_kg_h: float = typer.Option(1000.0, "--rate-kg-h", help="CH4 emission rate, kg/h (0: no plume)."),
-    wind: float = typer.Option(3.0, "--wind", help="Mean wind speed, m/s (0.5-30)."),
+    wind_speed: float = typer.Option(3.0, "--wind-speed", help="Mean wind speed, m/s (0.5-30)."),
     wind_dir: float = typer.Option(270.0, "--wind-dir", help="Direction the wind blows from, degrees from north."),
-    size: str = typer.Option("200x200", "--size", help="Scene size ROWSxCOLS (at least 16x16)."),
-    source: str = typer.Option(None, "--source", help="Source position ROW,COL in pixels (default: upwind of centre)."),
+    size: str = typer.Option("200x200", "--size", metavar="ROWSxCOLS", help="Scene size ROWSxCOLS (at least 16x16)."),
+    source_pixel: str = typer.Option(
+        None, "--source-pixel", metavar="ROW,COL", help="Source pixel ROW,COL (default: upwind of centre)."
+    ),
     pixel_size: float = typer.Option(None, "--pixel-size", help="Override the sensor's pixel size, m."),
     sza: float = typer.Option(None, "--sza", help="Solar zenith, degrees (default: from --time at --lat/--lon)."),
     vza: float = typer.Option(0.0, "--vza", help="View zenith, degrees."),
     lat: float = typer.Option(31.9, "--lat", help="Scene centre latitude, degrees."),
     lon: float = typer.Option(-102.3, "--lon", help="Scene centre longitude, degrees."),
-    time: str = typer.Option("2026-06-21T18:30:00Z", "--time", help="Acquisition time, ISO 8601 UTC."),
+    time: str = typer.Option("2026-06-21T18:30:00Z", "--time", metavar="TIME", help="Acquisition time, ISO 8601 UTC."),
     seed: int = typer.Option(0, help="Random seed (background, turbulence, noise)."),
     noise: bool = typer.Option(True, "--noise/--no-noise", help="Add instrument noise."),
     netcdf: bool = typer.Option(False, "--netcdf", help="Also write an EMIT-like L1B NetCDF."),
@@ -83,7 +85,7 @@ def simulate(
     from plumetrace.simulate.products import write_simulation
 
     rows, cols = _pair(size, "--size", "x")
-    source_yx = _pair(source, "--source", ",", float) if source else None
+    source_yx = _pair(source_pixel, "--source-pixel", ",", float) if source_pixel else None
     with naming_options(_OPTIONS):
         from plumetrace.simulate.scene import _validate_shape
         from plumetrace.simulate.sensors import get_sensor
@@ -106,7 +108,7 @@ def simulate(
         sensor=sensor,
         shape=(rows, cols),
         rate_kg_h=rate_kg_h,
-        wind_speed_m_s=wind,
+        wind_speed_m_s=wind_speed,
         wind_dir_deg=wind_dir,
         source_yx=source_yx,
         seed=seed,

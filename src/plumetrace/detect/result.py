@@ -17,6 +17,7 @@ __all__ = [
     "SCENE_ATTRS",
     "SENSITIVITY_REFERENCE_PPM_M",
     "as_dataset",
+    "on_map_grid",
     "result_attrs",
     "result_variables",
     "sensitivity",
@@ -104,10 +105,15 @@ def result_variables(arrays: dict[str, np.ndarray], gas: str) -> dict[str, tuple
 
 
 def as_dataset(scene: xr.Dataset, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> xr.Dataset:
-    """The products as a Dataset on the Scene's grid, with its sensor, source, time, georeferencing and pixel size."""
+    """The products as a Dataset on the Scene's grid, with its sensor, source, time, georeferencing and pixel size.
+
+    The Scene's ``lat``/``lon`` coordinates are carried over, and on a map grid (``crs`` + ``transform``) its
+    ``spatial_ref`` and ``x``/``y`` coordinates (:func:`plumetrace.scene.map_coords`), so that
+    ``result["enhancement"].rio.crs``, ``.rio.transform()`` and ``.rio.to_raster()`` work.
+    """
     import xarray as xr
 
-    from plumetrace.scene import pixel_size_m
+    from plumetrace.scene import GRID_MAPPING, pixel_size_m, with_map_coords
 
     dims = ("y", "x")
     data_vars: dict[str, Any] = {
@@ -122,11 +128,59 @@ def as_dataset(scene: xr.Dataset, arrays: dict[str, np.ndarray], attrs: dict[str
     with contextlib.suppress(Exception):  # a scene without georeferencing has no pixel size
         attrs["pixel_size_m"] = float(pixel_size_m(scene))
     coords: dict[str, Any] = {}
-    for name in ("lat", "lon"):
+    for name in ("lat", "lon", "x", "y", GRID_MAPPING):
         if name in scene.coords:
-            coords[name] = scene.coords[name]
+            coords[name] = scene.coords[name].variable
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    if GRID_MAPPING in ds.coords:
+        for name in ds.data_vars:
+            ds[name].encoding["grid_mapping"] = GRID_MAPPING
+    else:  # a Scene assembled without the coordinates: derive them from its attributes
+        ds = with_map_coords(ds)
     for name in ("glt_row", "glt_col"):
         if name in scene:
-            ds[name] = scene[name]
+            ds[name] = scene[name].variable
     return ds
+
+
+def on_map_grid(result: xr.Dataset) -> xr.Dataset:
+    """The product variables on the map grid ``enhancement.tif`` is written on, ready for rioxarray.
+
+    A result with a geographic lookup table (``glt_row``/``glt_col`` + ``glt_crs``/``glt_transform``, e.g. EMIT) is
+    orthorectified by nearest pixel (:func:`plumetrace.georef.orthorectify`, NaN where no pixel maps) onto the GLT
+    grid, which becomes its ``y``/``x`` grid with ``crs``/``transform`` = ``glt_crs``/``glt_transform`` and the
+    coordinates of :func:`plumetrace.scene.map_coords`; the raw grid's ``lat``/``lon`` are dropped. Any other result
+    is returned as it is (on a map grid it already carries ``spatial_ref``).
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        Output of :func:`plumetrace.detect.engine.detect_scene`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Products (``enhancement`` and ``uncertainty`` in ppm m, ``albedo``, ``sensitivity`` unitless, …) on the map
+        grid, float32.
+    """
+    import xarray as xr
+
+    from plumetrace.georef import orthorectify
+    from plumetrace.scene import with_map_coords
+
+    attrs = dict(result.attrs)
+    if not ("glt_row" in result and "glt_col" in result and "glt_transform" in attrs):
+        return result
+    glt_row, glt_col = np.asarray(result["glt_row"].values), np.asarray(result["glt_col"].values)
+    data_vars = {
+        name: (("y", "x"), orthorectify(np.asarray(var.values), glt_row, glt_col).astype(np.float32), dict(var.attrs))
+        for name, var in result.data_vars.items()
+        if var.dims == ("y", "x")
+    }
+    for key in ("crs", "transform", "glt_crs", "glt_transform"):
+        attrs.pop(key, None)
+    attrs["transform"] = [float(v) for v in result.attrs["glt_transform"][:6]]
+    if result.attrs.get("glt_crs"):
+        attrs["crs"] = result.attrs["glt_crs"]
+    attrs["orthorectified"] = True
+    return with_map_coords(xr.Dataset(data_vars, attrs=attrs))

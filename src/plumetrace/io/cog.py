@@ -12,7 +12,8 @@ band  description            meaning
 4     ``sensitivity``        SNR of a 1000 ppm·m enhancement (unitless)
 ====  =====================  ======================================================
 
-Dataset tags: ``units=ppm m``, ``gas``, ``method``, ``stats``, ``sensor``, ``acquisition_time`` and the rest of the
+Each band carries its description, its GDAL unit type (``ppm m`` for bands 1-2, ``1`` for bands 3-4; also a
+``units`` band tag) and nodata NaN; the values are stored unscaled (scale 1, offset 0). Dataset tags: ``units=ppm m``, ``gas``, ``method``, ``stats``, ``sensor``, ``acquisition_time`` and the rest of the
 detection attributes. Products are orthorectified onto the map grid when the Scene has a GLT
 (:func:`plumetrace.georef.orthorectify`), written on the raw grid with its (possibly rotated) affine when it has map
 info, and on the bare raw grid without a CRS otherwise.
@@ -34,7 +35,7 @@ from plumetrace.georef import metres_per_degree
 if TYPE_CHECKING:  # writing takes any result with ``result[name].values``, ``name in result`` and ``.attrs``
     import xarray as xr
 
-__all__ = ["BANDS", "product_grid", "read_enhancement", "write_enhancement", "write_quicklook"]
+__all__ = ["BANDS", "BAND_UNITS", "product_grid", "read_enhancement", "write_enhancement", "write_quicklook"]
 
 #: (data variable, band description) in band order.
 BANDS = (
@@ -43,6 +44,8 @@ BANDS = (
     ("albedo", "albedo"),
     ("sensitivity", "sensitivity"),
 )
+#: GDAL unit type (and ``units`` band tag) of each band: ppm·m, or ``1`` for the unitless ratios.
+BAND_UNITS = {"enhancement": "ppm m", "uncertainty": "ppm m", "albedo": "1", "sensitivity": "1"}
 _QUICKLOOK_MAX_PIXELS = 800
 _OVERVIEW_MIN_PIXELS = 2048
 _TAG_KEYS = (
@@ -136,14 +139,12 @@ def write_enhancement(result: xr.Dataset, path: str | Path) -> dict[str, Any]:
             for index, (name, description) in enumerate(BANDS, start=1):
                 dst.write(arrays[name], index)
                 dst.set_band_description(index, description)
-                units = "ppm m" if name in ("enhancement", "uncertainty") else "1"
-                dst.update_tags(index, units=units)
+                dst.set_band_unit(index, BAND_UNITS[name])  # the GDAL unit type QGIS and gdalinfo show
+                dst.update_tags(index, units=BAND_UNITS[name])
             dst.update_tags(**tags)
     return {"crs": crs, "transform": transform, "shape": (height, width), "orthorectified": ortho}
 
 
-#: Spellings of ppm·m accepted in the ``units`` tag (compared lower-case, without spaces).
-_PPM_M_UNITS = frozenset({"ppmm", "ppm·m", "ppm*m", "ppm-m", "ppm.m", "ppm_m", "ppm⋅m", "ppmxm"})
 #: Working memory of ``plumetrace plumes`` per map pixel (float32 bands read, float64 copies of the map, labels,
 #: significance and noise maps), bytes; used to refuse a map that cannot fit before any pixel is read.
 _BYTES_PER_PIXEL = 96
@@ -177,23 +178,33 @@ def _available_memory_bytes() -> int:
         return 16 * 1024**3
 
 
-def _is_ppm_m(units: str) -> bool:
-    return "".join(units.lower().split()) in _PPM_M_UNITS or units.strip().lower() in ("ppm m", "ppm · m")
-
-
 def _first_bad(mask: np.ndarray) -> str:
     row, col = np.unravel_index(int(np.flatnonzero(mask)[0]), mask.shape)
     return f"row {row}, col {col}"
 
 
-def read_enhancement(path: str | Path) -> xr.Dataset:
-    """Read ``enhancement.tif`` back as a Dataset with the variables and attributes of the detection result.
+def read_enhancement(path: str | Path, *, units: str | None = None) -> xr.Dataset:
+    """Read an enhancement map as a Dataset with the variables and attributes of the detection result.
+
+    Reads ``enhancement.tif`` of ``plumetrace detect``, any georeferenced one-band enhancement GeoTIFF, and the
+    EMIT L2B CH4ENH/CO2ENH product (COG or NetCDF, :mod:`plumetrace.io.emit_l2b`). The units come from the band's
+    unit type or ``units`` tags, else from ``units`` (:mod:`plumetrace.io.map_units`: ppm·m, or ppb·m and mol m⁻²
+    converted to ppm·m).
 
     ``attrs["pixel_size_m"]`` is set from the transform when the file is georeferenced (projected CRS: the mean
     of the two pixel sides; geographic: converted at the grid's latitude); ``encoding["source"]`` is the path.
 
-    Only the ``enhancement_ppm_m`` band is required; ``uncertainty_ppm_m``, ``albedo`` and ``sensitivity`` are read
-    when present. Pixels equal to a band's declared nodata value become NaN.
+    In plumetrace's layout only the ``enhancement_ppm_m`` band is required; ``uncertainty_ppm_m``, ``albedo`` and
+    ``sensitivity`` are read when present (a missing units tag is warned about and read as ppm·m). A one-band file
+    is the enhancement; an EMIT L2B COG also takes its sibling ``…CH4UNCERT…`` COG as the uncertainty and its
+    acquisition time from the granule name. Pixels equal to a band's declared nodata value become NaN.
+
+    Parameters
+    ----------
+    path : path
+        The map (GeoTIFF/COG, or an EMIT L2B NetCDF).
+    units : str, optional
+        The map's units when the file states none (``--units``); a file stating other units is refused.
 
     Raises
     ------
@@ -201,8 +212,9 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
         The file does not exist.
     InvalidFileError
         Not a GeoTIFF (a directory, an empty, text or PNG file), truncated or corrupt, larger than the memory
-        available (``width``/``height`` checked before any pixel is read), no ``enhancement_ppm_m`` band, units
-        other than ppm·m, no finite pixel, ±inf pixels, or a negative 1σ in ``uncertainty_ppm_m``.
+        available (``width``/``height`` checked before any pixel is read), several bands but none described
+        ``enhancement_ppm_m``, units that are not a column unit (or none stated in a foreign map without ``units``),
+        no finite pixel, ±inf pixels, or a negative 1σ in ``uncertainty_ppm_m``.
     """
     import rasterio
     import xarray as xr
@@ -217,6 +229,10 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
     )
     with path.open("rb") as handle:
         magic = handle.read(8)
+    if magic.startswith((b"\x89HDF", b"CDF")):  # NetCDF-4 / NetCDF classic: the EMIT L2B NetCDF layout
+        from plumetrace.io.emit_l2b import read_emit_l2b_netcdf
+
+        return read_emit_l2b_netcdf(path, units=units)
     if magic[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # TIFF and BigTIFF signatures
         kind = next((name for sig, name in _SIGNATURES if magic.startswith(sig)), None)
         raise InvalidFileError(
@@ -245,24 +261,27 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
                 f"declares {src.width} x {src.height} pixels, about {need / 1024**3:.3g} GiB to process, more than the "
                 f"{available / 1024**3:.3g} GiB of memory available; cut the map into tiles",
             )
+        from plumetrace.io.emit_l2b import emit_l2b_cog, read_sibling_band
+        from plumetrace.io.map_units import resolve_units, stated_units
+
         descriptions = list(src.descriptions)
-        if "enhancement_ppm_m" not in descriptions:
+        own = "enhancement_ppm_m" in descriptions  # plumetrace's layout (any band order)
+        emit = None if own else emit_l2b_cog(path, descriptions, src.tags())
+        if not own and src.count != 1:
             named = ", ".join(repr(d) for d in descriptions if d) or "none named"
             raise InvalidFileError(
-                path, "band enhancement_ppm_m", f"missing (band description); the file has {src.count} band(s): {named}"
+                path,
+                "band enhancement_ppm_m",
+                f"missing (band description); the file has {src.count} band(s): {named}; a map of another tool "
+                "must have a single band",
             )
-        units = src.tags().get("units") or src.tags(descriptions.index("enhancement_ppm_m") + 1).get("units")
-        if units is None:
-            from plumetrace.errors import warn_input
-
-            warn_input(path, "units", "tag missing; assuming ppm·m")
-        elif not _is_ppm_m(units):
-            raise InvalidFileError(path, "units", f"{units!r}: the enhancement must be in ppm·m ('ppm m')")
+        layout = dict(BANDS) if own else {"enhancement": descriptions[0] or "band 1"}
+        band_index = {name: descriptions.index(d) + 1 for name, d in layout.items() if d in descriptions}
+        band_index.setdefault("enhancement", 1)
+        factor, read_units = resolve_units(path, stated_units(src, band_index["enhancement"]), units, assume_ppm_m=own)
         data_vars: dict[str, Any] = {}
-        for name, description in BANDS:
-            if description not in descriptions:
-                continue
-            index = descriptions.index(description) + 1
+        for name, index in band_index.items():
+            description = layout[name]
             try:
                 values = src.read(index).astype(np.float32)
             except (RasterioError, OSError):
@@ -272,15 +291,25 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
             nodata = src.nodatavals[index - 1]
             if nodata is not None and np.isfinite(nodata):
                 values[values == np.float32(nodata)] = np.nan
-            units = "ppm m" if name in ("enhancement", "uncertainty") else "1"
-            data_vars[name] = (("y", "x"), values, {"units": units})
+            if name in ("enhancement", "uncertainty") and factor != 1.0:
+                values *= np.float32(factor)
+            data_vars[name] = (
+                ("y", "x"),
+                values,
+                {"units": "ppm m" if name in ("enhancement", "uncertainty") else "1"},
+            )
+        if emit is not None and emit["uncertainty"] is not None:
+            sigma, sigma_units = read_sibling_band(path, emit["uncertainty"], (src.height, src.width), src.transform)
+            scale, _ = resolve_units(emit["uncertainty"], [(sigma_units, "band 1")] if sigma_units else [], read_units)
+            data_vars["uncertainty"] = (("y", "x"), sigma * np.float32(scale), {"units": "ppm m"})
+        band_name = f"band {layout['enhancement']}" if own else f"band {band_index['enhancement']}"
         enhancement = data_vars["enhancement"][1]
         if not np.isfinite(enhancement).any():
-            raise InvalidFileError(path, "band enhancement_ppm_m", "map is empty: no finite pixel (all NaN or nodata)")
+            raise InvalidFileError(path, band_name, "map is empty: no finite pixel (all NaN or nodata)")
         if np.isinf(enhancement).any():
             raise InvalidFileError(
                 path,
-                "band enhancement_ppm_m",
+                band_name,
                 f"infinite value at {_first_bad(np.isinf(enhancement))}; use NaN for no data",
             )
         if "uncertainty" in data_vars:
@@ -289,8 +318,8 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
                 negative = np.isfinite(sigma) & (sigma < 0)
             if negative.any():
                 raise InvalidFileError(
-                    path,
-                    "band uncertainty_ppm_m",
+                    emit["uncertainty"] if emit is not None and emit["uncertainty"] is not None else path,
+                    "band uncertainty_ppm_m" if own else "band 1",
                     f"negative 1σ ({float(sigma[negative][0]):g} ppm·m at {_first_bad(negative)}); a 1σ must be >= 0",
                 )
         tags = src.tags()
@@ -317,6 +346,13 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
                 )
             except json.JSONDecodeError:
                 attrs[key] = value
+        attrs["units"] = "ppm m"
+        if factor != 1.0:
+            attrs["source_units"] = read_units
+        if not own:
+            if "time_coverage_start" in tags and "acquisition_time" not in attrs:
+                attrs["acquisition_time"] = tags["time_coverage_start"]
+            attrs.update(emit["attrs"] if emit is not None else {})
         if src.crs is not None:
             attrs["crs"] = src.crs.to_wkt()
         if src.transform is not None and not src.transform.is_identity:
@@ -334,17 +370,41 @@ def read_enhancement(path: str | Path) -> xr.Dataset:
     return ds
 
 
-def write_quicklook(enhancement: np.ndarray, path: str | Path, *, title: str = "", units: str = "ppm m") -> Path:
-    """PNG quicklook of an enhancement map with a labelled colour bar (matplotlib, "inferno").
+def write_quicklook(
+    enhancement: np.ndarray,
+    path: str | Path,
+    *,
+    title: str = "",
+    units: str = "ppm m",
+    crs: Any = None,
+    transform: Any = None,
+) -> Path:
+    """PNG quicklook of an enhancement map on map axes, with a labelled colour bar, scale bar and north arrow.
 
-    The range runs from min(0, 2nd percentile) to the 99.5th percentile; NaN is light grey. Maps larger than
-    800 pixels are decimated.
+    Parameters
+    ----------
+    enhancement : array (rows, cols)
+        The map on its product grid (ppm·m).
+    path : path
+        Destination ``.png`` (900 × 700 pixels).
+    title : str
+        Title above the map.
+    units : str
+        Colour-bar label.
+    crs, transform : optional
+        CRS (anything pyproj reads) and affine transform (six floats, rasterio order) of the grid: the map is then
+        drawn in km of easting / northing (degrees for a geographic CRS) with equal ground scale in x and y;
+        without them, in pixels.
+
+    Notes
+    -----
+    Colours ("inferno") run from min(0, 2nd percentile) to the 99.5th percentile; NaN is light grey. Maps larger
+    than 800 pixels are decimated before drawing. Layout: :mod:`plumetrace.io.mapplot`.
     """
-    from matplotlib.figure import (
-        Figure,  # no pyplot: no global figure state, no GUI backend
-    )
+    from plumetrace.io.mapplot import grid_frame, map_page, save_page
 
     data = np.asarray(enhancement, dtype=np.float32)
+    frame = grid_frame(data.shape, crs, transform)
     step = max(1, math.ceil(max(data.shape) / _QUICKLOOK_MAX_PIXELS))
     data = data[::step, ::step]  # a quicklook: decimate large maps before drawing
     finite = data[np.isfinite(data)]
@@ -352,14 +412,18 @@ def write_quicklook(enhancement: np.ndarray, path: str | Path, *, title: str = "
     vmin = min(0.0, float(np.percentile(finite, 2))) if finite.size else 0.0
     if vmax <= vmin:
         vmax = vmin + 1.0
-    fig = Figure(figsize=(6.5, 5.5))
-    ax = fig.add_subplot()
+    fig, ax, cax = map_page(title)
     ax.set_facecolor((215 / 255, 215 / 255, 215 / 255))  # NaN pixels are left undrawn: light grey
-    image = ax.imshow(np.ma.masked_invalid(data), cmap="inferno", vmin=vmin, vmax=vmax, interpolation="nearest")
-    fig.colorbar(image, ax=ax, label=units, shrink=0.8)
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.set_xlabel("column" if step == 1 else f"column / {step}")
-    ax.set_ylabel("row" if step == 1 else f"row / {step}")
-    fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
+    image = ax.imshow(
+        np.ma.masked_invalid(data),
+        cmap="inferno",
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+        extent=frame.extent,
+    )
+    fig.colorbar(image, cax=cax, label=units)
+    if frame.metres_per_unit is None:
+        fig.text(0.09, 0.04, "not georeferenced: pixel rows and columns", fontsize=9, color="0.3")
+    save_page(fig, ax, frame, path, cax=cax)
     return Path(path)

@@ -16,6 +16,7 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -42,6 +43,7 @@ from plumetrace.io.jsonable import to_jsonable
 
 __all__ = [
     "Feature",
+    "KmlStyle",
     "read_features",
     "read_polygons",
     "write_geojson",
@@ -52,6 +54,66 @@ __all__ = [
 Feature = tuple[BaseGeometry, dict[str, Any]]
 
 _KML_NS = "http://www.opengis.net/kml/2.2"
+#: Google Earth's stock icons (Google Earth and QGIS show them; a viewer without network falls back to a pin).
+KML_ICONS = "http://maps.google.com/mapfiles/kml/shapes/"
+
+
+@dataclass(frozen=True)
+class KmlStyle:
+    """How a KML viewer draws a feature (written as a shared ``<Style>`` the Placemarks refer to by ``styleUrl``).
+
+    Parameters
+    ----------
+    line : str
+        Line and outline colour, ``#rrggbb``.
+    width : float
+        Line width, pixels.
+    fill : str or None
+        Polygon fill colour ``#rrggbb``; None draws the outline only.
+    fill_opacity : float
+        Opacity of the fill, 0-1.
+    icon : str or None
+        Point icon file name under :data:`KML_ICONS` (or a full URL); None keeps the viewer's pin.
+    icon_colour : str
+        Tint of the icon, ``#rrggbb``.
+    icon_scale : float
+        Icon size relative to the viewer's default.
+    """
+
+    line: str = "#ffffff"
+    width: float = 2.0
+    fill: str | None = None
+    fill_opacity: float = 0.25
+    icon: str | None = None
+    icon_colour: str = "#ffffff"
+    icon_scale: float = 1.0
+
+    def kml(self, style_id: str) -> str:
+        """The ``<Style>`` element with ``id=style_id``."""
+        icon = ""
+        if self.icon:
+            href = self.icon if "://" in self.icon else KML_ICONS + self.icon
+            icon = (
+                f"<IconStyle><color>{_kml_colour(self.icon_colour)}</color><scale>{self.icon_scale:g}</scale>"
+                f"<Icon><href>{escape(href)}</href></Icon></IconStyle>"
+            )
+        poly = (
+            f"<PolyStyle><color>{_kml_colour(self.fill, self.fill_opacity)}</color><fill>1</fill><outline>1</outline>"
+            "</PolyStyle>"
+            if self.fill
+            else "<PolyStyle><fill>0</fill><outline>1</outline></PolyStyle>"
+        )
+        line = f"<LineStyle><color>{_kml_colour(self.line)}</color><width>{self.width:g}</width></LineStyle>"
+        return f'<Style id="{escape(style_id)}">{icon}{line}{poly}</Style>'
+
+
+def _kml_colour(rgb: str, opacity: float = 1.0) -> str:
+    """``#rrggbb`` and an opacity as KML's ``aabbggrr``."""
+    value = rgb.lstrip("#")
+    if len(value) != 6:
+        raise ValueError(f"colour {rgb!r} is not #rrggbb")
+    alpha = round(255 * min(max(opacity, 0.0), 1.0))
+    return f"{alpha:02x}{value[4:6]}{value[2:4]}{value[0:2]}".lower()
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -379,8 +441,15 @@ def _kml_geom(geom: BaseGeometry) -> str:
     raise TypeError(f"cannot write {geom.geom_type} to KML")
 
 
-def write_kml(path: str | os.PathLike, features: Iterable[Feature], *, name: str = "plumetrace") -> Path:
-    """Write features as a KML 2.2 document of Placemarks.
+def write_kml(
+    path: str | os.PathLike,
+    features: Iterable[Feature],
+    *,
+    name: str = "plumetrace",
+    styles: Mapping[str, KmlStyle] | None = None,
+    style_by: str | None = None,
+) -> Path:
+    """Write features as a KML 2.2 document of Placemarks, each drawn with a shared ``<Style>``.
 
     Parameters
     ----------
@@ -392,6 +461,11 @@ def write_kml(path: str | os.PathLike, features: Iterable[Feature], *, name: str
         ``ExtendedData``.
     name
         Document name.
+    styles
+        Style per value of the property ``style_by`` (the key becomes the style id). A feature whose value has no
+        style, and every feature when ``styles`` is None, gets the ``default`` style (white lines, 2 px).
+    style_by
+        Property that picks a feature's style (e.g. ``role``).
 
     Returns
     -------
@@ -399,6 +473,8 @@ def write_kml(path: str | os.PathLike, features: Iterable[Feature], *, name: str
         ``path``.
     """
     path = Path(path)
+    table = {"default": KmlStyle(), **(styles or {})}
+    style_xml = "\n".join(style.kml(key) for key, style in table.items())
     placemarks = []
     for index, (geom, props) in enumerate(features):
         label = escape(str(props.get("name", f"feature {index}")))
@@ -407,11 +483,13 @@ def write_kml(path: str | os.PathLike, features: Iterable[Feature], *, name: str
             for k, v in props.items()
         )
         extended = f"<ExtendedData>{data}</ExtendedData>" if data else ""
-        placemarks.append(f"<Placemark><name>{label}</name>{extended}{_kml_geom(geom)}</Placemark>")
+        key = str(props.get(style_by)) if style_by else "default"
+        url = f"<styleUrl>#{escape(key if key in table else 'default')}</styleUrl>"
+        placemarks.append(f"<Placemark><name>{label}</name>{url}{extended}{_kml_geom(geom)}</Placemark>")
     body = "\n".join(placemarks)
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<kml xmlns="{_KML_NS}"><Document><name>{escape(name)}</name>\n{body}\n</Document></kml>\n'
+        f'<kml xmlns="{_KML_NS}"><Document><name>{escape(name)}</name>\n{style_xml}\n{body}\n</Document></kml>\n'
     )
     path.write_text(text, encoding="utf-8")
     return path

@@ -25,7 +25,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from plumetrace.errors import InvalidFileError, MissingFileError
 from plumetrace.io.jsonable import to_jsonable
-from plumetrace.io.vector import Feature, write_csv, write_geojson, write_kml
+from plumetrace.io.vector import Feature, KmlStyle, write_csv, write_geojson, write_kml
 from plumetrace.plan.geometry import unwrap_longitudes
 from plumetrace.plan.survey import FlightPlan, PlanWaypoint
 
@@ -49,6 +49,18 @@ MAV_FRAME_GLOBAL_RELATIVE_ALT = 3
 MAV_AUTOPILOT_PX4 = 12
 MAV_TYPE_FIXED_WING = 1
 MAV_TYPE_QUADROTOR = 2
+
+#: KML styles of the plan features (by their ``role`` property): no-fly zones red, routes blue, lines black.
+KML_STYLES = {
+    "aoi": KmlStyle(line="#2ca02c", width=2.0, fill="#2ca02c", fill_opacity=0.15),
+    "permitted": KmlStyle(line="#2ca02c", width=2.0),
+    "no_fly": KmlStyle(line="#d62728", width=2.5, fill="#d62728", fill_opacity=0.5),
+    "no_fly_buffered": KmlStyle(line="#d62728", width=1.5, fill="#d62728", fill_opacity=0.15),
+    "imaging_line": KmlStyle(line="#000000", width=3.0),
+    "route": KmlStyle(line="#1f77b4", width=2.0),
+    "home": KmlStyle(line="#ffd700", icon="homegardenbusiness.png", icon_colour="#ffd700", icon_scale=1.3),
+    "waypoint": KmlStyle(line="#1f77b4", icon="placemark_circle.png", icon_colour="#1f77b4", icon_scale=0.6),
+}
 
 
 def _wrap(lon: float) -> float:
@@ -294,11 +306,15 @@ def waypoint_rows(plan: FlightPlan) -> list[dict[str, Any]]:
 
 
 def plot_plan(path: str | os.PathLike, plan: FlightPlan) -> Path:
-    """Draw the plan (area, zones, lines, routes, home) to a PNG map in lon/lat (unwrapped at 180°)."""
-    import matplotlib
+    """Draw the plan (area, zones, lines, routes, home) to a PNG map in lon/lat (unwrapped at 180°).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    The page is :mod:`plumetrace.io.mapplot`'s (900 × 700 pixels): equal ground scale east and north, plain degree
+    ticks, a scale bar and north arrow below the map and the legend beside it, off the data.
+    """
+    from matplotlib import colormaps
+
+    from plumetrace.georef import metres_per_degree
+    from plumetrace.io.mapplot import MapFrame, map_page, save_page
 
     ref = plan.home_lonlat[0]
 
@@ -306,7 +322,8 @@ def plot_plan(path: str | os.PathLike, plan: FlightPlan) -> Path:
         c = np.asarray(geom.coords)
         return unwrap_longitudes(c[:, 0], reference_deg=ref), c[:, 1]
 
-    fig, ax = plt.subplots(figsize=(8, 7), dpi=110)
+    fig, ax, cax = map_page()
+    cax.set_axis_off()
     for aoi in plan.aoi_lonlat:
         ax.fill(*xy(aoi.exterior), color="#cfe8cf", label="area of interest")
         for hole in aoi.interiors:
@@ -320,30 +337,36 @@ def plot_plan(path: str | os.PathLike, plan: FlightPlan) -> Path:
     for z in plan.zones:
         if z.kind == "no_fly":
             ax.fill(*xy(z.polygon_lonlat.exterior), color="tab:red", alpha=0.5, label="no-fly zone")
-    colours = plt.get_cmap("tab10")
+    colours = colormaps["tab10"]
     for s, waypoints in enumerate(plan.sorties):
         ax.plot(*xy(_route_line(plan, waypoints)), color=colours(s % 10), lw=0.8, label=f"sortie {s + 1}")
     for line in plan.lines_lonlat:
         ax.plot(*xy(line), color="k", lw=1.6, label="imaging line / transect")
     ax.plot([ref], [plan.home_lonlat[1]], marker="*", ms=14, color="gold", mec="k", ls="none", label="home")
+    if "source_lonlat" in plan.summary:  # transects / curtain: the source and the wind they are flown across
+        from plumetrace.plan.transects import draw_source_and_wind
+
+        s = plan.summary
+        draw_source_and_wind(
+            ax, s["source_lonlat"], s["wind_from_deg"], 0.5 * min(s["distances_m"]), reference_lon_deg=ref
+        )
     lat_mid = float(np.mean(ax.get_ylim()))
-    ax.set_aspect(1.0 / max(math.cos(math.radians(lat_mid)), 0.05))
+    east_m, north_m = metres_per_degree(lat_mid)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     if len(unique) > 14:
         unique = {k: v for k, v in unique.items() if not k.startswith("sortie ")}
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     s = plan.summary
     title = f"{s.get('mode', plan.mode)}: {s.get('n_sorties', 0)} sorties, {s.get('path_length_km', 0):.1f} km"
     if "coverage_fraction" in s:
         title += f", coverage {100 * s['coverage_fraction']:.1f} %"
-    ax.set_title(title)
-    fig.tight_layout()
+    fig.text(0.5, 0.975, title, ha="center", va="top", fontsize=11)
+    frame = MapFrame(None, "longitude (°)", "latitude (°)", (float(east_m), float(north_m)), 0.0, None)
     path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    save_page(fig, ax, frame, path, aspect=float(north_m) / max(float(east_m), 1e-6))
     return path
 
 
@@ -357,7 +380,9 @@ def write_plan_outputs(out_dir: str | os.PathLike, plan: FlightPlan, *, png: boo
     written = [write_qgc_plan(out / f"sortie_{i + 1:02d}.plan", plan, i) for i in range(len(plan.sorties))]
     feats = plan_features(plan)
     written.append(write_geojson(out / "plan.geojson", feats))
-    written.append(write_kml(out / "plan.kml", feats, name=f"plumetrace {plan.mode} plan"))
+    written.append(
+        write_kml(out / "plan.kml", feats, name=f"plumetrace {plan.mode} plan", styles=KML_STYLES, style_by="role")
+    )
     written.append(write_csv(out / "waypoints.csv", waypoint_rows(plan)))
     report = out / "report.json"
     report.write_text(json.dumps(to_jsonable(plan.summary), indent=2), encoding="utf-8")

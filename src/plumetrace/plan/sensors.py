@@ -1,8 +1,8 @@
 """Swath presets: cross-track field of view and pixel count of imaging spectrometers.
 
 Approximate published values; the planner only needs the full cross-track field of view (FOV) to turn an
-altitude above ground into a swath width, ``swath = 2 h tan(FOV / 2)``. Override with ``--fov-deg`` or give
-``--pixel-m`` and ``--pixels`` when the installation differs.
+altitude above ground into a swath width, ``swath = 2 h tan(FOV / 2)``. Override with ``--fov`` or give
+``--pixel-size`` and ``--pixels`` when the installation differs.
 
 ========== ======== ========= ====================================================================
 sensor      FOV (°)  pixels    source

@@ -35,6 +35,8 @@ __all__ = [
     "plan_transects",
     "ALTITUDE_RANGE_M",
     "SPEED_RANGE_M_S",
+    "SURVEY_ALTITUDE_M",
+    "SURVEY_SPEED_M_S",
     "MAX_FERRY_KM",
     "MAX_AREA_KM2",
     "MAX_EXTENT_KM",
@@ -44,6 +46,9 @@ __all__ = [
 
 ALTITUDE_RANGE_M = (5.0, 20_000.0)
 SPEED_RANGE_M_S = (1.0, 300.0)
+# Defaults of an imaging survey (`plan --mode survey`): a light aircraft carrying an AVIRIS-class imager.
+SURVEY_ALTITUDE_M = 1000.0  # above ground; ~1 m pixels for AVIRIS-NG
+SURVEY_SPEED_M_S = 60.0  # ground speed
 # Work limits, checked before any planning so that a wrong input fails in well under a second.
 MAX_FERRY_KM = 500.0  # home farther than this from the area (or source) is a typo, not a ferry flight
 MAX_AREA_KM2 = 10_000.0  # 100 x 100 km: about a week of airborne imaging; split larger areas

@@ -20,9 +20,23 @@ from shapely.geometry import LineString
 
 from plumetrace.errors import InvalidInputError
 
-__all__ = ["default_transect_width_m", "downwind_transects"]
+__all__ = [
+    "TRANSECT_ALTITUDE_M",
+    "TRANSECT_SPEED_M_S",
+    "default_transect_width_m",
+    "downwind_transects",
+    "draw_source_and_wind",
+]
 
 _GEOD = Geod(ellps="WGS84")
+
+#: Default altitude above ground of transects, metres: a small multirotor with an in-situ analyser crosses a
+#: near-surface plume low (10-50 m is usual for drone mass-balance flights), under the 120 m ceiling that
+#: open-category drone rules set.
+TRANSECT_ALTITUDE_M = 30.0
+#: Default ground speed of transects and curtains, m/s: slow enough for a 1-10 Hz analyser to sample the
+#: plume every metre or two.
+TRANSECT_SPEED_M_S = 8.0
 
 
 def default_transect_width_m(distance_m: float) -> float:
@@ -102,3 +116,41 @@ def _downwind_offsets(line: LineString, source_lonlat: tuple[float, float], wind
     az, _, dist = _GEOD.inv(np.full(len(pts), lon0), np.full(len(pts), lat0), pts[:, 0], pts[:, 1])
     rel = np.radians(az - (wind_from_deg + 180.0))
     return np.column_stack([dist * np.cos(rel), dist * np.sin(rel)])
+
+
+def draw_source_and_wind(
+    ax,  # noqa: ANN001 - a matplotlib Axes in lon/lat degrees
+    source_lonlat: tuple[float, float],
+    wind_from_deg: float,
+    length_m: float,
+    *,
+    reference_lon_deg: float,
+) -> None:
+    """Mark the source and draw a wind arrow from it, pointing downwind, on a lon/lat map.
+
+    Parameters
+    ----------
+    ax
+        Matplotlib axes whose x is longitude and y latitude, degrees.
+    source_lonlat
+        Source (lon, lat), degrees.
+    wind_from_deg
+        Wind direction (from), degrees clockwise from true north.
+    length_m
+        Arrow length on the ground, metres.
+    reference_lon_deg
+        Longitude the map's longitudes are unwrapped around (maps across 180° stay continuous), degrees.
+    """
+    from plumetrace.plan.geometry import unwrap_longitudes
+
+    lon0, lat0 = map(float, source_lonlat)
+    lon1, lat1, _ = _GEOD.fwd(lon0, lat0, (wind_from_deg + 180.0) % 360.0, float(length_m))
+    lons = unwrap_longitudes(np.array([lon0, lon1]), reference_deg=reference_lon_deg)
+    ax.annotate(
+        "",
+        xy=(lons[1], lat1),
+        xytext=(lons[0], lat0),
+        arrowprops={"arrowstyle": "-|>", "color": "tab:blue", "lw": 2.0, "mutation_scale": 18},
+    )
+    ax.plot([], [], color="tab:blue", lw=2.0, label=f"wind from {wind_from_deg % 360:.0f}°")  # legend entry
+    ax.plot([lons[0]], [lat0], marker="^", ms=11, color="tab:red", mec="k", ls="none", label="source")

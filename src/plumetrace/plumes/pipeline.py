@@ -63,7 +63,9 @@ class PlumeResult:
 
     ``anomaly`` (y, x) is the background-removed enhancement (ppm·m) every rate was computed from; with
     :func:`plume_crop`, the labels and a record's ``source_row`` / ``source_col`` it reproduces a plume's inputs
-    (re-quantifying with other winds, calibrating the CSF's structural σ).
+    (re-quantifying with other winds, calibrating the CSF's structural σ). ``noise_model`` says where each pixel's
+    1σ came from: ``"uncertainty"`` (the map's per-pixel 1σ scaled to its robust level) or ``"background"`` (no
+    uncertainty in the map: the robust background σ, 1.4826 × MAD of the map after clipping its bright tail).
     """
 
     labels: xr.DataArray
@@ -71,6 +73,7 @@ class PlumeResult:
     outlines: list[Any] = field(default_factory=list)
     geometry: PixelGeometry | None = None
     anomaly: np.ndarray | None = None
+    noise_model: str = "background"
 
 
 PLUME_CROP_PAD_PX = 4  # pixels around each plume's bounding box: every per-plume step sees all it needs
@@ -128,13 +131,69 @@ def _interval_fields(prefix: str, estimate: RateEstimate | FluxEstimate) -> dict
 
 
 def _dataset(enhancement: xr.Dataset | xr.DataArray) -> xr.Dataset:
+    """The map as a Dataset with ``enhancement`` (y, x) in ppm·m and ``crs``/``transform`` in its attrs.
+
+    A DataArray (e.g. ``rioxarray.open_rasterio``) may carry a ``band`` dimension of length 1; its nodata value
+    (``rio.nodata`` or ``_FillValue``) becomes NaN and a stated ``units`` attribute is converted to ppm·m
+    (:mod:`plumetrace.io.map_units`; none stated reads as ppm·m). CRS and transform come from ``rio`` when the
+    attrs do not hold them.
+    """
     if isinstance(enhancement, xr.DataArray):
-        ds = enhancement.to_dataset(name="enhancement")
-        ds.attrs = dict(enhancement.attrs)
-        return ds
-    if "enhancement" not in enhancement:
+        array = enhancement
+        extra = [dim for dim in array.dims if dim not in ("y", "x") and array.sizes[dim] == 1]
+        if array.ndim == 3 and extra:
+            array = array.squeeze(extra[0], drop=True)
+        elif array.ndim == 3:
+            raise InvalidInputError(
+                "enhancement", f"{dict(array.sizes)}: a map of several bands; select the enhancement band"
+            )
+        values = np.asarray(array.values, dtype=np.float32)
+        nodata = _rio(array, lambda rio: rio.nodata)
+        nodata = array.attrs.get("_FillValue", array.encoding.get("_FillValue")) if nodata is None else nodata
+        if nodata is not None and np.isfinite(nodata):
+            values = np.where(values == np.float32(nodata), np.float32(np.nan), values)
+        attrs = {key: value for key, value in array.attrs.items() if key not in ("_FillValue", "scale_factor")}
+        ds = xr.Dataset({"enhancement": (array.dims, values, {"units": "ppm m"})}, coords=array.coords, attrs=attrs)
+        if attrs.get("units"):
+            from plumetrace.io.map_units import UNITS_HELP, ppm_m_factor
+
+            factor = ppm_m_factor(str(attrs["units"]))
+            if factor is None:
+                raise InvalidInputError(
+                    "units", f"{attrs['units']!r} is not a column enhancement unit; plumetrace reads {UNITS_HELP}"
+                )
+            ds["enhancement"] = ds["enhancement"] * np.float32(factor)
+            ds["enhancement"].attrs["units"] = "ppm m"
+            ds.attrs["units"] = "ppm m"
+            if factor != 1.0:
+                ds.attrs["source_units"] = str(attrs["units"])
+        source = enhancement
+    elif "enhancement" not in enhancement:
         raise InvalidInputError("enhancement", "dataset has no 'enhancement' variable")
-    return enhancement
+    else:
+        ds, source = enhancement, enhancement["enhancement"]
+    if not (ds.attrs.get("crs") and ds.attrs.get("transform") is not None):
+        crs = _rio(source, lambda rio: rio.crs)
+        if crs is not None and "x" in source.coords and "y" in source.coords:
+            transform = _rio(source, lambda rio: rio.transform(recalc=True))
+            if transform is not None and not transform.is_identity:
+                ds = ds.copy()
+                ds.attrs.update(crs=crs.to_wkt(), transform=list(transform)[:6])
+    if "acquisition_time" not in ds.attrs and ds.attrs.get("time_coverage_start"):
+        ds.attrs["acquisition_time"] = str(ds.attrs["time_coverage_start"])
+    return ds
+
+
+def _rio(array: xr.DataArray, get: Callable[[Any], Any]) -> Any:
+    """``get(array.rio)`` with rioxarray (imported here: optional), or None without it or on any rio error."""
+    try:
+        import rioxarray  # noqa: F401  (registers the .rio accessor)
+    except ImportError:  # pragma: no cover - rioxarray is a dependency
+        return None
+    try:
+        return get(array.rio)
+    except Exception:  # rioxarray raises its own errors for grids it cannot describe: no rio georeferencing
+        return None
 
 
 def analyze_plumes(
@@ -155,8 +214,11 @@ def analyze_plumes(
     Parameters
     ----------
     enhancement : Dataset with ``enhancement(y, x)`` (ppm·m) or that DataArray
-        The detection product (``plumetrace.io.cog.read_enhancement`` or ``detect_scene``); its
-        ``uncertainty(y, x)`` (per-pixel 1σ), when present, shapes the segmentation's significance map.
+        The detection product (``plumetrace.io.cog.read_enhancement`` or ``detect_scene``), or any one-band map,
+        e.g. from ``rioxarray.open_rasterio`` (a ``band`` dimension of length 1 is dropped, nodata becomes NaN, a
+        stated ``units`` attribute is converted to ppm·m, CRS and transform come from ``rio``). Its
+        ``uncertainty(y, x)`` (per-pixel 1σ), when present, shapes the segmentation's significance map; without
+        it every pixel's 1σ is the map's robust background σ (``PlumeResult.noise_model``).
     wind : Wind or callable(lat, lon, time) -> Wind
         One wind for every plume, or a function sampling a wind series at each source (lat/lon None when the map
         is not georeferenced; time is ``attrs["acquisition_time"]``).
@@ -242,7 +304,12 @@ def analyze_plumes(
         values, uncertainty=uncertainty, column_wise=column_wise, min_column_pixels=params.min_column_pixels
     )
 
-    result = PlumeResult(labels=labels, geometry=geometry, anomaly=anomaly)
+    result = PlumeResult(
+        labels=labels,
+        geometry=geometry,
+        anomaly=anomaly,
+        noise_model="background" if uncertainty is None else "uncertainty",
+    )
     pixel = geometry.pixel_size_m
     label_values = np.asarray(labels.values)
     objects = ndimage.find_objects(label_values)

@@ -1,4 +1,10 @@
-"""Write a detection result as files: ``enhancement.tif`` (COG), ``quicklook.png`` and ``item.json`` (STAC Item)."""
+"""Write a detection result as files: ``enhancement.tif`` (COG), ``quicklook.png``, ``item.json`` (STAC Item) and
+``collection.json`` (the STAC Collection of the folder).
+
+The Item declares the projection extension (``proj:code``, ``proj:wkt2`` in WKT2, ``proj:shape``,
+``proj:transform``) when the map has a CRS, and the raster extension on the ``enhancement`` asset (``raster:bands``
+read from the COG: data type, nodata, unit per band).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plumetrace.io.cog import write_enhancement, write_quicklook
-from plumetrace.io.stac import footprint_wgs84, make_item, write_item
+from plumetrace.io.stac import add_projection, add_raster_bands, footprint_wgs84, make_item, write_collection
 
 if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = ["PRODUCT_FILES", "write_detection_products"]
 
-PRODUCT_FILES = ("enhancement.tif", "quicklook.png", "item.json")
+PRODUCT_FILES = ("enhancement.tif", "quicklook.png", "item.json", "collection.json")
 
 
 def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id: str | None = None) -> dict[str, Path]:
@@ -42,7 +48,7 @@ def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id
         f" {when}" if when else ""
     )
     grid = write_enhancement(result, tif)
-    write_quicklook(_grid_enhancement(result, grid), png, title=title)
+    write_quicklook(_grid_enhancement(result, grid), png, title=title, crs=grid["crs"], transform=grid["transform"])
     geometry: dict[str, Any] | None = None
     bbox: list[float] | None = None
     if grid["crs"] and grid["transform"] is not None:
@@ -67,10 +73,6 @@ def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id
     properties["plumetrace:orthorectified"] = bool(grid["orthorectified"])
     if result.attrs.get("sensor"):
         properties["instruments"] = [str(result.attrs["sensor"])]
-    if grid["crs"]:
-        properties["proj:wkt2"] = str(grid["crs"])
-        properties["proj:shape"] = list(grid["shape"])
-        properties["proj:transform"] = list(grid["transform"])
     item = make_item(
         item_id or f"{stem}_{gas}_{method}",
         geometry=geometry,
@@ -87,8 +89,17 @@ def write_detection_products(result: xr.Dataset, out_dir: str | Path, *, item_id
             "quicklook": ("quicklook.png", "image/png", ["overview", "visual"], "Quicklook with colour bar"),
         },
     )
-    item_path = write_item(item, out_dir / "item.json")
-    return {"enhancement.tif": tif, "quicklook.png": png, "item.json": item_path}
+    if grid["crs"] and grid["transform"] is not None:
+        add_projection(item, grid["crs"], grid["transform"], grid["shape"])
+    add_raster_bands(item, "enhancement", tif)
+    item_path, collection_path = write_collection(
+        out_dir,
+        [(item, "item.json")],
+        collection_id=f"{item.id}-detection",
+        description=f"plumetrace detect: {title}",
+        title=f"{gas.upper()} detection",
+    )
+    return {"enhancement.tif": tif, "quicklook.png": png, "item.json": item_path, "collection.json": collection_path}
 
 
 def _grid_enhancement(result: xr.Dataset, grid: dict[str, Any]) -> Any:

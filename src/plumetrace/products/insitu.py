@@ -1,4 +1,5 @@
-"""Write the products of an in-situ inversion: source GeoJSON, posterior map PNG, CSV/JSON summary, STAC Item."""
+"""Write the products of an in-situ inversion: source GeoJSON, posterior map PNG, CSV/JSON summary, STAC Item and
+its Collection (``collection.json``, relative links)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from plumetrace.georef import local_to_lonlat
 from plumetrace.insitu.inversion import InversionResult
 from plumetrace.insitu.massbalance import CurtainFlux
 from plumetrace.io.jsonable import to_jsonable
+from plumetrace.io.stac import write_collection
 from plumetrace.io.vector import write_geojson
 
 __all__ = ["write_inversion_products"]
@@ -28,7 +30,8 @@ def write_inversion_products(
     flux: CurtainFlux | None = None,
     title: str = "plumetrace invert",
 ) -> dict[str, Path]:
-    """Write ``source.geojson``, ``posterior.png``, ``summary.json``, ``summary.csv``, ``item.json`` into ``out``.
+    """Write ``source.geojson``, ``posterior.png``, ``summary.json``, ``summary.csv``, ``item.json`` and
+    ``collection.json`` into ``out``.
 
     Positions are converted from local metres to WGS84 with the origin stored in ``obs.attrs``.
     Returns the written paths by name.
@@ -80,7 +83,7 @@ def write_inversion_products(
             w.writerow([k, json.dumps(v) if isinstance(v, list) else v])
     paths["csv"] = out / "summary.csv"
     paths["png"] = _plot(out / "posterior.png", result, obs, title=title)
-    paths["stac"] = _stac_item(
+    paths["stac"], paths["collection"] = _stac_item(
         out / "item.json",
         result,
         obs,
@@ -94,48 +97,58 @@ def write_inversion_products(
 
 
 def _plot(path: Path, result: InversionResult, obs: pd.DataFrame, *, title: str) -> Path:
-    import matplotlib
+    """Posterior map (east / north of the origin, m or km) with the track, the source, scale bar and north arrow."""
+    from matplotlib.patches import FancyArrowPatch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from plumetrace.io.mapplot import MapFrame, map_page, save_page
 
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    if result.posterior.size > 1:
-        gx, gy = result.grid_x_m, result.grid_y_m
-        im = ax.pcolormesh(gx, gy, result.posterior, shading="nearest", cmap="magma_r")
-        fig.colorbar(im, ax=ax, label="posterior probability per cell")
-        geoms = getattr(result.credible_region, "geoms", [result.credible_region])
-        for g in geoms:
-            ax.plot(*g.exterior.xy, "c-", lw=1.2)
-    c = obs["concentration_mg_m3"].to_numpy()
-    sc = ax.scatter(obs["x_m"], obs["y_m"], c=c, s=6, cmap="viridis")
-    fig.colorbar(sc, ax=ax, label="concentration (mg/m³)")
-    ax.plot(result.x_m, result.y_m, "r*", ms=14, label="most probable source")
-    u = -np.sin(np.deg2rad(obs["wind_dir_deg"].mean()))
-    v = -np.cos(np.deg2rad(obs["wind_dir_deg"].mean()))
-    ax.annotate(
-        "wind",
-        xy=(0.12 + 0.08 * u, 0.9 + 0.08 * v),
-        xytext=(0.12, 0.9),
-        xycoords="axes fraction",
-        arrowprops={"arrowstyle": "->"},
-    )
+    span = float(np.ptp(np.concatenate([obs["x_m"].to_numpy(), obs["y_m"].to_numpy(), result.grid_x_m.ravel()])))
+    k = 1000.0 if span > 5000.0 else 1.0  # plot units: km for large surveys, m otherwise
+    unit = "km" if k > 1 else "m"
     q = (
         f"Q = {result.q_g_s:.3g} g/s (95 %: {result.q_95_g_s[0]:.3g}–{result.q_95_g_s[1]:.3g})"
         if result.detected
         else f"no detectable source; Q < {result.q_upper_95_g_s:.3g} g/s (95 %)"
     )
-    ax.set(xlabel="east (m)", ylabel="north (m)", title=f"{title}\n{q}", aspect="equal")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    fig, ax, cax = map_page(f"{title}\n{q}")
+    if result.posterior.size > 1:
+        im = ax.pcolormesh(
+            result.grid_x_m / k, result.grid_y_m / k, result.posterior, shading="nearest", cmap="magma_r"
+        )
+        fig.colorbar(im, cax=cax, label="posterior probability per cell")
+        for g in getattr(result.credible_region, "geoms", [result.credible_region]):
+            x, y = g.exterior.xy
+            ax.plot(np.asarray(x) / k, np.asarray(y) / k, "c-", lw=1.2, label="95 % credible region")
+    else:
+        cax.set_axis_off()
+    c = obs["concentration_mg_m3"].to_numpy()
+    sc = ax.scatter(obs["x_m"] / k, obs["y_m"] / k, c=c, s=6, cmap="viridis", label="observations")
+    conc = fig.add_axes((0.34, 0.09, 0.25, 0.02))
+    fig.colorbar(sc, cax=conc, orientation="horizontal", label="concentration (mg/m³)")
+    ax.plot(result.x_m / k, result.y_m / k, "r*", ms=14, ls="none", label="most probable source")
+    wind_from = np.deg2rad(obs["wind_dir_deg"].mean())
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    fig.legend(unique.values(), unique.keys(), loc="lower left", bbox_to_anchor=(0.76, 0.01), fontsize=8, frameon=False)
+    fig.text(0.78, 0.165, f"wind from {np.rad2deg(wind_from) % 360:.0f}°", fontsize=8, va="center")
+    fig.add_artist(  # in the margin right of the map, pointing downwind
+        FancyArrowPatch(
+            (0.92 + 0.025 * np.sin(wind_from), 0.165 + 0.03 * np.cos(wind_from)),
+            (0.92 - 0.025 * np.sin(wind_from), 0.165 - 0.03 * np.cos(wind_from)),
+            transform=fig.transFigure,
+            arrowstyle="-|>",
+            mutation_scale=12,
+            color="black",
+        )
+    )
+    frame = MapFrame(None, f"east of origin ({unit})", f"north of origin ({unit})", (k, k), 0.0, None)
+    save_page(fig, ax, frame, path, cax=cax)
     return path
 
 
 def _stac_item(
     path: Path, result: InversionResult, obs: pd.DataFrame, summary: dict, assets: list[str], *, geometry: dict
-) -> Path:
+) -> list[Path]:
     import pystac
     from shapely.geometry import shape
 
@@ -160,5 +173,10 @@ def _stac_item(
             Path(name).stem + Path(name).suffix.replace(".", "_"),
             pystac.Asset(href=f"./{name}", media_type=media.get(Path(name).suffix), roles=["data"]),
         )
-    path.write_text(json.dumps(item.to_dict(), indent=1, allow_nan=False))
-    return path
+    return write_collection(
+        path.parent,
+        [(item, path.name)],
+        collection_id=f"{item.id}-inversion",
+        description="plumetrace invert: source position and emission rate from in-situ sensor logs",
+        title="plumetrace invert",
+    )

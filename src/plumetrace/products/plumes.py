@@ -21,13 +21,30 @@ from typing import Any
 from shapely.geometry import Point, mapping
 
 from plumetrace.io.jsonable import to_jsonable
-from plumetrace.io.stac import make_item, write_item
-from plumetrace.io.vector import write_csv, write_geojson, write_kml
+from plumetrace.io.stac import make_item, relative_href, write_collection
+from plumetrace.io.vector import KmlStyle, write_csv, write_geojson, write_kml
 from plumetrace.plumes.pipeline import RECORD_FIELDS
 
-__all__ = ["PRODUCT_FILES", "write_plume_products", "write_plume_quicklook"]
+__all__ = ["PRODUCT_FILES", "enhancement_href", "write_plume_products", "write_plume_quicklook"]
 
-PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "plumes.png", "items/")
+PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "plumes.png", "items/", "collection.json")
+
+
+def enhancement_href(enhancement: str | os.PathLike, out_dir: str | os.PathLike) -> str:
+    """Href of the enhancement map as a plume Item in ``out_dir/items/`` links it: relative to that folder.
+
+    ``out_dir`` is the final output folder (it need not exist yet); moving the detection and plume folders together
+    keeps the link valid.
+    """
+    return relative_href(enhancement, Path(out_dir) / "items")
+
+
+#: KML styles of the plume features (by their ``feature`` property): orange outline with a light fill, the source as
+#: a yellow star.
+KML_STYLES = {
+    "outline": KmlStyle(line="#ff7f0e", width=2.5, fill="#ff7f0e", fill_opacity=0.2),
+    "source": KmlStyle(line="#ffd700", icon="star.png", icon_colour="#ffd700", icon_scale=1.2),
+}
 
 
 def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> list[tuple[Any, dict[str, Any]]]:
@@ -48,7 +65,7 @@ def _write_items(
     georeferenced: bool,
 ) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    paths = []
+    items = []
     for record, outline in zip(records, outlines):
         item_id = f"plume-{record['plume_id']:03d}"
         properties = {f"plumetrace:{k}": v for k, v in record.items() if k != "time"}
@@ -60,8 +77,15 @@ def _write_items(
             properties=properties,
             assets=assets,
         )
-        paths.append(write_item(item, directory / f"{item_id}.json"))
-    return paths
+        items.append((item, f"{directory.name}/{item_id}.json"))
+    gases = sorted({str(r.get("gas") or "gas") for r in records}) or ["gas"]
+    return write_collection(
+        directory.parent,
+        items,
+        collection_id=f"plumes-{'-'.join(gases)}",
+        description=f"plumetrace plumes: {len(items)} plume(s), each with its source, outline and emission rate",
+        title="plumetrace plumes",
+    )
 
 
 def write_plume_products(
@@ -72,7 +96,8 @@ def write_plume_products(
     georeferenced: bool,
     extra_assets: dict[str, tuple[str, str, Sequence[str], str]] | None = None,
 ) -> list[Path]:
-    """Write ``plumes.geojson``, ``plumes.kml`` (georeferenced maps only), ``plumes.csv`` and ``items/*.json``.
+    """Write ``plumes.geojson``, ``plumes.kml`` (georeferenced maps only), ``plumes.csv``, ``items/*.json`` (one
+    STAC Item per plume) and ``collection.json`` (their STAC Collection; every href relative).
 
     Parameters
     ----------
@@ -85,7 +110,8 @@ def write_plume_products(
     georeferenced : bool
         Whether the outlines and source coordinates are on Earth.
     extra_assets : dict, optional
-        More STAC assets {key: (href, media_type, roles, title)}, e.g. the enhancement COG.
+        More STAC assets {key: (href, media_type, roles, title)}, e.g. the enhancement COG; an href is relative to
+        ``out_dir/items/`` (see :func:`enhancement_href`).
 
     Returns
     -------
@@ -99,7 +125,9 @@ def write_plume_products(
     if georeferenced:
         features = _features(records, outlines)
         written.append(write_geojson(geojson_path, features))
-        written.append(write_kml(out / "plumes.kml", features, name="plumetrace plumes"))
+        written.append(
+            write_kml(out / "plumes.kml", features, name="plumetrace plumes", styles=KML_STYLES, style_by="feature")
+        )
     else:
         doc = {
             "type": "FeatureCollection",
@@ -129,50 +157,73 @@ def write_plume_products(
 
 
 def write_plume_quicklook(
-    path: str | os.PathLike, enhancement_ppm_m: Any, labels: Any, records: Sequence[dict[str, Any]], *, title: str = ""
+    path: str | os.PathLike,
+    enhancement_ppm_m: Any,
+    labels: Any,
+    records: Sequence[dict[str, Any]],
+    *,
+    title: str = "",
+    crs: Any = None,
+    transform: Sequence[float] | None = None,
 ) -> Path:
-    """PNG of the enhancement map (ppm·m, colour bar) with each plume's outline, source and rate ± 1σ.
+    """PNG map of the enhancement (ppm·m, colour bar) with each plume's outline and source; rates listed below.
 
     Parameters
     ----------
+    path : path
+        Destination ``.png`` (900 × 700 pixels).
     enhancement_ppm_m : array (y, x)
         Enhancement, ppm·m.
     labels : int array (y, x)
         Plume labels (0 = background) from :func:`plumetrace.plumes.segment.segment_plumes`.
-    records : plume records (``plume_id``, ``source_row``, ``source_col``, rates).
+    records : plume records (``plume_id``, ``source_row``, ``source_col``, rates in kg/h).
+    title : str
+        Title above the map (default: the plume count and legend).
+    crs, transform : optional
+        CRS and affine transform (six floats) of the map: drawn in km (or degrees) with a scale bar and north arrow;
+        without them, in pixels.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    from plumetrace.io.mapplot import grid_frame, map_page, save_page
+
     values = np.asarray(enhancement_ppm_m, dtype=np.float64)
+    frame = grid_frame(values.shape, crs, transform)
     finite = values[np.isfinite(values)]
     vmin = float(np.median(finite)) if finite.size else 0.0  # the background level is dark
     vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
-    fig, ax = plt.subplots(figsize=(7, 6))
-    image = ax.imshow(values, cmap="inferno", vmin=vmin, vmax=max(vmax, vmin + 1.0), interpolation="nearest")
-    fig.colorbar(image, ax=ax, label="enhancement (ppm·m)", shrink=0.8)
+    fig, ax, cax = map_page(
+        title or f"{len(records)} plume(s): outline (cyan), source (x), IME rate ± 1σ (random part)"
+    )
+    image = ax.imshow(
+        np.ma.masked_invalid(values),
+        cmap="inferno",
+        vmin=vmin,
+        vmax=max(vmax, vmin + 1.0),
+        interpolation="nearest",
+        extent=frame.extent,
+    )
+    fig.colorbar(image, cax=cax, label="enhancement (ppm·m)")
     label_values = np.asarray(labels)
     if label_values.any():
-        ax.contour(label_values > 0, levels=[0.5], colors="cyan", linewidths=0.8)
+        xs = frame.to_plot(0.0, np.arange(values.shape[1]) + 0.5)[0]
+        ys = frame.to_plot(np.arange(values.shape[0]) + 0.5, 0.0)[1]
+        ax.contour(xs, ys, (label_values > 0).astype(float), levels=[0.5], colors="cyan", linewidths=0.9)
+    lines = []
     for record in records:
-        ax.plot(record["source_col"], record["source_row"], marker="x", color="lime", markersize=8, mew=2)
+        x, y = frame.to_plot(record["source_row"] + 0.5, record["source_col"] + 0.5)
+        ax.plot(x, y, marker="x", color="lime", markersize=9, mew=2)
         ax.annotate(
-            f"{record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} kg/h",
-            (record["source_col"], record["source_row"]),
-            xytext=(6, -6),
-            textcoords="offset points",
-            color="white",
-            fontsize=8,
+            str(record["plume_id"]), (x, y), xytext=(5, 5), textcoords="offset points", color="lime", fontsize=9
         )
-    ax.set_title(
-        title or f"{len(records)} plume(s): outline (cyan), source (x), IME rate ± 1σ (random part)", fontsize=9
-    )
-    ax.set_xlabel("column")
-    ax.set_ylabel("row")
+        lines.append(
+            f"{record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} kg/h"
+        )
+    if lines:  # the rates go below the map, not over it
+        shown = lines[:4] + ([f"… {len(lines) - 4} more in plumes.csv"] if len(lines) > 4 else [])
+        fig.text(0.36, 0.105, "\n".join(shown), ha="left", va="top", fontsize=9, family="monospace")
+    if frame.metres_per_unit is None:
+        fig.text(0.09, 0.04, "not georeferenced: pixel rows and columns", fontsize=9, color="0.3")
     path = Path(path)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_page(fig, ax, frame, path, cax=cax)
     return path

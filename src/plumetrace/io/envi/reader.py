@@ -313,7 +313,8 @@ def read_envi(path: str | Path) -> xr.Dataset:
     -------
     xarray.Dataset
         Scene (see :mod:`plumetrace.scene`): ``radiance(y, x, band)`` float32 dask array in µW cm⁻² sr⁻¹ nm⁻¹,
-        chunked by rows with bands whole; ``wavelength``/``fwhm`` in nm; ``crs``/``transform`` from ``map info``;
+        chunked by rows with bands whole; ``wavelength``/``fwhm`` in nm; ``crs``/``transform`` from ``map info``
+        with the ``spatial_ref`` (and, north-up, ``x``/``y``) coordinates of :func:`plumetrace.scene.map_coords`;
         ``lat``/``lon``/``elevation_m`` from ``_loc``; per-pixel ``solar_zenith_deg``, ``view_zenith_deg`` (and
         azimuths) from ``_obs``; ``glt_row``/``glt_col`` (0-based, -1 = none) with ``glt_crs``/``glt_transform``
         from ``_glt``; ``map_x``/``map_y`` from ``_igm``. ``radiance.encoding["envi_cube"]`` is the raw cube
@@ -325,7 +326,7 @@ def read_envi(path: str | Path) -> xr.Dataset:
         Missing header/data, truncated data, header/data size mismatch, missing or inconsistent wavelength or
         fwhm, non-monotonic wavelengths, unknown units, unsupported interleave or data type, all-fill data.
     """
-    from plumetrace.scene import validate_scene
+    from plumetrace.scene import validate_scene, with_map_coords
 
     data_path, header_path = find_envi_files(path)
     header = read_envi_header(header_path)
@@ -342,7 +343,7 @@ def read_envi(path: str | Path) -> xr.Dataset:
         "fwhm": ("band", fwhm, {"units": "nm"}),
     }
     _add_companions(data_path, cube.shape[:2], data_vars, coords, attrs)
-    scene = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    scene = with_map_coords(xr.Dataset(data_vars, coords=coords, attrs=attrs))
     validate_scene(scene, source=str(header_path))
     check_envi_values(data_path, header, header_path, scale=envi_radiance_scale(header, header_path))
     return scene
