@@ -2,6 +2,7 @@
 
     python -m benchmarks.quantify_skill [--quick] [--json OUT] [--presets emit,aviris-ng] [--plot docs/img/quantify_skill.png]
     python -m benchmarks.quantify_skill --calibrate-sigma --calibration-cases 60 --json OUT   # calibration seeds only
+    python -m benchmarks.quantify_skill --cross-family-only --quick --json OUT                # puff <-> Gaussian family
 
 For each sensor preset, plumes from the simulator's turbulent puff model (``plumetrace.simulate.plumes``: meandering
 wind, puffs growing by relative dispersion about centres that wander (Gifford 1982) with an inertial-range (2/3-law)
@@ -33,6 +34,15 @@ plume) and passed to ``plumetrace.plumes.pipeline.analyze_plumes`` with default 
   wind direction drawn too (θ + 15° ε'), by the same rule (:func:`plumetrace.plumes.quantify.calibrate_sigma_from_draws`
   on the draws of :func:`plumetrace.plumes.quantify.csf_draws`); validation scores the CSF's random and total
   intervals the way it scores the IME's.
+* Cross-family validation (``cross_family``; ``--cross-family-only`` alone, ``--no-cross-family`` skips it): the
+  same chain on a structurally different family, the steady Gaussian plume
+  (``plumetrace.simulate.gaussian_plume``: Briggs rural σ_y(x), wind at plume height, centreline meander) with
+  Pasquill's daytime class for the wind and a random insolation and the source anywhere in the middle 70 % of the
+  scene (plumes cut by the edge). U_eff (a, b) and the random structural σ are fitted on each family's calibration
+  plumes (seeds 50000+) and validated on each family (seeds 1000+): the rows calibrated on one family and
+  validated on the other, per preset, with the wind-known accuracy, the random 68 % coverage (wind ±30 %) and the
+  false sources per true plume (records whose source is > ``FALSE_SOURCE_PX`` = 5 pixels from the true source).
+  ``--family gaussian`` runs the main benchmark on the Gaussian family.
 * False plumes: plume-free scenes (Q = 0) of the same preset through the same chain; every segmented component is
   false; ``false_plumes_per_100km2`` = count / area × 100.
 
@@ -77,6 +87,13 @@ PARAMS: SegmentParams = DEFAULT_SEGMENT_PARAMS  # set from --min-peak-sigma / --
 WIND_REL_ERROR = 0.3
 WIND_DIR_ERROR_DEG = 15.0
 GROWTH = "inertial"  # puff growth law of the simulator (--growth)
+FAMILY = "puff"  # plume family of the main run (--family): the puff model or the steady Gaussian plume
+FAMILIES = ("puff", "gaussian")
+FALSE_SOURCE_PX = 5.0  # a plume record whose source lies farther than this from the true source is a false source
+# Pasquill's daytime classes from the 10 m wind and the insolation (strong, moderate, slight; Turner 1970, Workbook of
+# Atmospheric Dispersion Estimates, Table 1): upper wind limits in m/s; "AB" is drawn as A or B with equal odds.
+PASQUILL_DAYTIME = ((2.0, ("A", "AB", "B")), (3.0, ("AB", "B", "C")), (5.0, ("B", "BC", "C")), (6.0, ("C", "CD", "D")))
+PASQUILL_DAYTIME_ABOVE = ("C", "D", "D")
 MATERIALS: tuple[str, ...] | None = None  # procedural background materials (--materials; None: all)
 # a single structural sigma per row (random and systematic in one), the construction the --calibrate-sigma diagnosis
 # compares against
@@ -86,6 +103,21 @@ PRIOR_STRUCTURAL_SIGMA = {"emit": 0.15, "aviris-ng": 0.40}
 def _case_parameters(rng: np.random.Generator, q_range: tuple[float, float]) -> tuple[float, float, float]:
     q = float(10 ** rng.uniform(math.log10(q_range[0]), math.log10(q_range[1])))
     return q, float(rng.uniform(1.0, 8.0)), float(rng.uniform(0.0, 360.0))
+
+
+def gaussian_case(seed: int, u: float, shape: tuple[int, int]) -> tuple[str, tuple[float, float]]:
+    """Stability class and source position of a Gaussian-family plume, from their own stream (``[seed, 17]``).
+
+    The class is Pasquill's daytime class for the wind ``u`` under an insolation drawn uniformly from strong,
+    moderate and slight (:data:`PASQUILL_DAYTIME`; overpasses are by day); the source lies anywhere in the middle
+    70 % of each axis, so that many plumes run out of the scene after a short path (cut by the edge).
+    """
+    rng = np.random.default_rng([seed, 17])
+    column = next((c for limit, c in PASQUILL_DAYTIME if u < limit), PASQUILL_DAYTIME_ABOVE)
+    cls = column[int(rng.integers(3))]
+    cls = cls[int(rng.integers(len(cls)))]
+    row, col = rng.uniform(0.15, 0.85, 2) * (np.asarray(shape) - 1)
+    return cls, (float(row), float(col))
 
 
 def _retrieve(
@@ -98,7 +130,14 @@ def _retrieve(
     *,
     stats: str = "scene",
     albedo_correct: bool = False,
+    family: str | None = None,
 ):
+    family = family or FAMILY
+    source_yx = None
+    options: dict[str, Any] = {"growth": GROWTH}
+    if family == "gaussian":
+        cls, source_yx = gaussian_case(seed, u, shape)
+        options = {"family": "gaussian", "stability_class": cls}
     scene, truth = simulate_scene(
         sensor=preset,
         shape=shape,
@@ -106,7 +145,8 @@ def _retrieve(
         wind_speed_m_s=u,
         wind_dir_deg=direction,
         seed=seed,
-        plume_options={"growth": GROWTH},
+        source_yx=source_yx,
+        plume_options=options,
         materials=MATERIALS,
     )
     options = {"albedo_correct": True} if albedo_correct else {}
@@ -126,20 +166,33 @@ def _match(result, truth) -> dict[str, Any] | None:
     return best
 
 
+def false_sources(records: list[dict[str, Any]], truth) -> int:
+    """Plume records whose source lies more than :data:`FALSE_SOURCE_PX` pixels from the true source."""
+    sy, sx = truth.source_yx
+    return sum(math.hypot(r["source_row"] - sy, r["source_col"] - sx) > FALSE_SOURCE_PX for r in records)
+
+
 def run_case(
-    preset: str, seed: int, rng: np.random.Generator, calibrations: dict[str, UeffCalibration]
+    preset: str,
+    seed: int,
+    rng: np.random.Generator,
+    calibrations: dict[str, UeffCalibration],
+    *,
+    family: str | None = None,
 ) -> dict[str, Any]:
     cfg = PRESETS[preset]
     q, u, direction = _case_parameters(rng, cfg["q_range"])
     wind_error = float(rng.normal())
     dir_error = float(np.random.default_rng([seed, 7]).normal())  # own stream: the case draws do not depend on it
-    detected, truth = _retrieve(preset, cfg["shape"], q, u, direction, seed)
+    detected, truth = _retrieve(preset, cfg["shape"], q, u, direction, seed, family=family)
     row: dict[str, Any] = {"preset": preset, "seed": seed, "q_kg_h": q, "u_m_s": u, "dir_deg": direction}
+    row.update(family=family or FAMILY, stability_class=truth.stability_class)
     known = Wind(u, direction, 0.0, direction_sigma_deg=0.0)
     result = analyze_plumes(detected, wind=known, n_samples=400, params=PARAMS, csf_samples=20)
     match = _match(result, truth)
     row["detected"] = match is not None
     row["other_plumes"] = len(result.records) - (1 if match else 0)
+    row["false_sources"] = false_sources(result.records, truth)
     if match is None:
         return row
     pixel = match["pixel_size_m"]
@@ -227,7 +280,12 @@ def fit_pod(x: np.ndarray, detected: np.ndarray) -> tuple[float, float]:
 
 
 def calibration_plumes(
-    preset: str, n_cases: int, seed0: int, csf_inputs: dict[int, dict[str, Any]] | None = None
+    preset: str,
+    n_cases: int,
+    seed0: int,
+    csf_inputs: dict[int, dict[str, Any]] | None = None,
+    *,
+    family: str | None = None,
 ) -> list[dict[str, Any]]:
     """Detected plumes from the calibration seeds (``seed0 + i``, disjoint from the validation seeds).
 
@@ -245,7 +303,7 @@ def calibration_plumes(
         q, u, direction = _case_parameters(rng, (math.sqrt(low * high), high))
         seed = seed0 + i
         wind_error = float(np.random.default_rng([seed, 11]).normal())
-        detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed)
+        detected, truth = _retrieve(preset, PRESETS[preset]["shape"], q, u, direction, seed, family=family)
         result = analyze_plumes(
             detected,
             wind=Wind(u, direction, 0.0, direction_sigma_deg=0.0),
@@ -297,6 +355,101 @@ def calibrate(preset: str, n_cases: int, seed0: int, records: list[dict[str, Any
         reference=f"fitted on {len(records)} simulated {preset} plumes (seeds {seed0}+)",
         base=UEFF_TABLE[preset],
     )
+
+
+def family_calibration(preset: str, records: list[dict[str, Any]], family: str, seed0: int) -> UeffCalibration:
+    """U_eff (a, b: :func:`calibrate`) and the random structural σ (:func:`calibrate_random_sigma` at that a, b, each
+    plume with :data:`WIND_REDRAWS` wind errors drawn as in validation) fitted on one family's calibration plumes."""
+    from dataclasses import replace
+
+    fitted = calibrate(preset, len(records), seed0, records)
+    rows = _with_wind_redraws(records, WIND_REDRAWS)
+    sigma = calibrate_random_sigma(
+        [r["ime_kg"] for r in rows],
+        [r["ime_sigma_kg"] for r in rows],
+        [r["length_m"] for r in rows],
+        [r["given_u_m_s"] for r in rows],
+        [r["given_u_sigma_m_s"] for r in rows],
+        [r["q_kg_h"] for r in rows],
+        calibration=fitted,
+        seeds=[r["mc_seed"] for r in rows],
+    ).sigma
+    return replace(fitted, model_rel_sigma=sigma, reference=f"{fitted.reference}, {family} family")
+
+
+def cross_family_scores(rows: list[dict[str, Any]], name: str) -> dict[str, float]:
+    """Scores of the calibration ``name`` on validation rows: the wind-known rate (median |Q̂/Q − 1|, within ±50 %)
+    and the random 68 % interval with the wind given ±30 % over detected plumes; false sources per true plume over
+    all rows (every plume record whose source lies > :data:`FALSE_SOURCE_PX` pixels from the true source)."""
+    found = [r for r in rows if r["detected"] and f"q_{name}_kg_h" in r]
+    ratio = np.array([r[f"q_{name}_kg_h"] / r["q_kg_h"] for r in found])
+    covered = [r[f"p16_{name}"] <= r["q_kg_h"] <= r[f"p84_{name}"] for r in found if f"p16_{name}" in r]
+    nan = float("nan")
+    return {
+        "n_plumes": len(rows),
+        "n_detected": len(found),
+        "median_abs_rel_error": float(np.median(np.abs(ratio - 1))) if ratio.size else nan,
+        "frac_within_50pct": float(np.mean(np.abs(ratio - 1) <= 0.5)) if ratio.size else nan,
+        "median_ratio": float(np.median(ratio)) if ratio.size else nan,
+        "interval68_coverage": float(np.mean(covered)) if covered else nan,
+        "false_sources_per_plume": float(sum(r["false_sources"] for r in rows) / len(rows)) if rows else nan,
+    }
+
+
+def cross_family(presets: list[str], n_cal: int, n_val: int) -> dict[str, Any]:
+    """Calibrate U_eff and the random σ on each family, validate each calibration on each family, per preset.
+
+    Calibration seeds 50000+ and validation seeds 1000+ as in the main run (the same draws of Q, U and direction in
+    both families; the Gaussian family's class and source position come from their own stream). Returns
+    ``cross_family`` (calibrated_on ≠ validated_on) and ``same_family`` rows, and the fitted calibrations.
+    """
+    cross, same, fits, cases = [], [], {}, {}
+    for preset in presets:
+        t0 = time.perf_counter()
+        cals = {}
+        for family in FAMILIES:
+            records = calibration_plumes(preset, n_cal, 50_000, family=family)
+            cals[f"cal_{family}"] = family_calibration(preset, records, family, 50_000)
+        fits[preset] = {
+            k: {"a": c.a, "b": c.b, "random_rel_sigma": c.model_rel_sigma, "reference": c.reference}
+            for k, c in cals.items()
+        }
+        for validated_on in FAMILIES:
+            rng = np.random.default_rng(1)
+            rows = [run_case(preset, 1000 + i, rng, cals, family=validated_on) for i in range(n_val)]
+            cases[f"{preset}/{validated_on}"] = rows
+            for calibrated_on in FAMILIES:
+                row = {
+                    "calibrated_on": calibrated_on,
+                    "validated_on": validated_on,
+                    "preset": preset,
+                    **cross_family_scores(rows, f"cal_{calibrated_on}"),
+                }
+                (same if calibrated_on == validated_on else cross).append(row)
+        print(
+            f"{preset}: cross-family ({n_cal} calibration, {n_val} validation plumes per family) in "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+    columns = [
+        "calibrated_on",
+        "validated_on",
+        "preset",
+        "n_detected",
+        "median_abs_rel_error",
+        "frac_within_50pct",
+        "median_ratio",
+        "interval68_coverage",
+        "false_sources_per_plume",
+    ]
+    print_table(cross + same, columns, title="Cross-family validation (wind known; 68 % interval with wind ±30 %)")
+    return {
+        "cross_family": cross,
+        "same_family": same,
+        "cross_family_calibrations": fits,
+        "cross_family_cases": cases,
+        "false_source_px": FALSE_SOURCE_PX,
+    }
 
 
 def _old_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, seed: int) -> tuple[float, float]:
@@ -888,6 +1041,20 @@ def main(argv: list[str] | None = None) -> int:
         help="simulator puff growth law",
     )
     parser.add_argument(
+        "--family",
+        default="puff",
+        choices=list(FAMILIES),
+        help="plume family of the main run: the puff model or the steady Gaussian plume (simulate/gaussian_plume.py)",
+    )
+    parser.add_argument(
+        "--cross-family-only", action="store_true", help="only the cross-family calibration and validation"
+    )
+    parser.add_argument("--no-cross-family", action="store_true", help="skip the cross-family part")
+    parser.add_argument("--cross-cases", type=int, default=None, help="cross-family validation plumes per family")
+    parser.add_argument(
+        "--cross-calibration-cases", type=int, default=None, help="cross-family calibration plumes per family"
+    )
+    parser.add_argument(
         "--calibrate-sigma",
         action="store_true",
         help="only calibrate the random structural sigma per preset on the calibration seeds (50000+) "
@@ -931,8 +1098,9 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(args.replot.read_text())
         plot(args.plot or Path("quantify_skill.png"), saved["cases"], saved["presets"], growth=saved.get("growth"))
         return 0
-    global PARAMS, GROWTH, MATERIALS
+    global PARAMS, GROWTH, MATERIALS, FAMILY
     GROWTH = args.growth
+    FAMILY = args.family
     MATERIALS = tuple(m.strip() for m in args.materials.split(",")) if args.materials else None
     PARAMS = SegmentParams(
         high_sigma=args.high_sigma, min_peak_sigma=args.min_peak_sigma, max_albedo_darkening=args.max_albedo_darkening
@@ -958,8 +1126,24 @@ def main(argv: list[str] | None = None) -> int:
     n_cases = args.cases or (16 if args.quick else 50)
     n_cal = args.calibration_cases or (10 if args.quick else 30)
     n_free = args.free_scenes or (2 if args.quick else 4)
+    n_cross = args.cross_cases or (16 if args.quick else n_cases)
+    n_cross_cal = args.cross_calibration_cases or (10 if args.quick else n_cal)
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     start = time.perf_counter()
+    if args.cross_family_only:
+        result = cross_family(presets, n_cross_cal, n_cross)
+        write_json(
+            args.json,
+            {
+                "benchmark": "quantify_skill --cross-family-only",
+                "quick": args.quick,
+                "growth": GROWTH,
+                "segment_params": PARAMS.as_dict(),
+                "wall_s": time.perf_counter() - start,
+                **result,
+            },
+        )
+        return 0
     if args.free_only:
         rows = []
         for preset in presets:
@@ -990,6 +1174,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     summary: dict[str, Any] = {}
     rows_by_preset: dict[str, list[dict[str, Any]]] = {}
+    n_cases = 8 if args.quick and not args.cases else n_cases  # --quick leaves time for the cross-family part
     for preset in presets:
         t0 = time.perf_counter()
         calibrated = calibrate(preset, n_cal, seed0=50_000)
@@ -1089,12 +1274,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.plot:
         plot(args.plot, rows_by_preset, summary)
+    cross = {} if args.no_cross_family else cross_family(presets, n_cross_cal, n_cross)
     primary = presets[0]
     payload = {
         "benchmark": "quantify_skill",
         "quick": args.quick,
         "wall_s": time.perf_counter() - start,
         "growth": GROWTH,
+        "family": FAMILY,
         "materials": MATERIALS,
         "segment_params": PARAMS.as_dict(),
         "median_abs_rel_error": {p: summary[p]["literature"]["median_abs_rel_error"] for p in presets},
@@ -1106,6 +1293,7 @@ def main(argv: list[str] | None = None) -> int:
         "primary_preset": primary,
         "presets": summary,
         "cases": rows_by_preset,
+        **cross,
     }
     write_json(args.json, payload)
     return 0

@@ -41,3 +41,13 @@ def test_demo_step_end_to_end_on_a_simulated_scene(tmp_path):
     assert 2500.0 < csf < 10000.0  # CSF within a factor of two of the true 5000 kg/h
     assert (tmp_path / "plumes" / "plumes.geojson").exists()
     assert ctx.products["plumes_csv_path"].exists()
+
+
+def test_demo_row_joins_a_fragmented_plume_into_one_complex():
+    from plumetrace.demo.plumes import fragmented_row
+
+    stage, _, result, truth = fragmented_row(7)
+    n_components, n_complexes = int(result.split()[0]), int(result.split()[3])
+    assert stage == "plumes" and truth == "1 source"
+    assert n_components >= 2 and n_complexes == 1
+    assert float(result.split("source error ")[1].split()[0]) <= 20.0

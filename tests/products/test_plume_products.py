@@ -101,3 +101,35 @@ def test_items_are_strict_json_and_valid_stac_even_without_a_time(tmp_path, plum
             assert data["properties"]["datetime"] is None and data["properties"]["datetime_unknown"] is True
             assert data["properties"]["plumetrace:emission_rate_csf_kg_h"] is None
             assert pystac.Item.from_file(str(path)).validate()  # relative links resolve from the file
+
+
+def test_a_fragmented_plume_is_one_complex_with_a_multipolygon_and_its_components(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(0.0, 30.0, (60, 80))
+    values[28:33, 8:30] += 600.0  # the plume near its source
+    values[27:34, 36:50] += 300.0  # a fragment 6 pixels further downwind
+    ds = xr.Dataset(
+        {"enhancement": (("y", "x"), values)},
+        attrs={
+            "sensor": "emit",
+            "gas": "ch4",
+            "crs": UTM_11N,
+            "transform": [30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0],
+            "acquisition_time": "2026-06-01T18:00:00Z",
+        },
+    )
+    result = analyze_plumes(ds, wind=wind_from_options(4.0, 270.0))
+    assert result.labels.attrs["n_components"] == 2 and len(result.records) == 1
+    write_plume_products(tmp_path, result.records, result.outlines, georeferenced=True)
+    outline = next(
+        f for f in json.loads((tmp_path / "plumes.geojson").read_text())["features"] if f["geometry"]["type"] != "Point"
+    )
+    assert outline["geometry"]["type"] == "MultiPolygon" and outline["properties"]["n_components"] == 2
+    item = json.loads((tmp_path / "items" / "plume-001.json").read_text())
+    components = item["properties"]["plumetrace:components"]
+    assert [c["id"] for c in components] == [1, 2] and components[0]["mass_fraction"] > components[1]["mass_fraction"]
+    row = next(csv.DictReader((tmp_path / "plumes.csv").open()))
+    assert row["component_ids"] == "1;2" and float(row["extent_along_wind_m"]) >= 42 * 30.0

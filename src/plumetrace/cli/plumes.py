@@ -137,7 +137,10 @@ def plumes(
             crs=data.attrs.get("crs"),
             transform=data.attrs.get("transform"),
         )
-    console.print(f"{len(result.records)} plume(s) written to [bold]{out}[/]")
+    n_components = int(result.labels.attrs.get("n_components", len(result.records)))
+    console.print(
+        f"{len(result.records)} plume(s) ({n_components} component(s) of the segmentation) written to [bold]{out}[/]"
+    )
     for record in result.records:
         console.print(
             f"  plume {record['plume_id']}: {record['emission_rate_kg_h']:.0f} ± {record['emission_rate_sigma_kg_h']:.0f} (random)"
@@ -147,6 +150,11 @@ def plumes(
                 f"{record['source_lat']:.5f}, {record['source_lon']:.5f}"
                 if record["source_lat"] is not None
                 else f"row {record['source_row']:.0f}, col {record['source_col']:.0f}"
+            )
+            + (
+                f"; {record['n_components']} components over {record['extent_along_wind_m']:.0f} m along the wind"
+                if record.get("n_components", 1) > 1
+                else ""
             ),
             highlight=False,
         )

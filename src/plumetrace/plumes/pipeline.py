@@ -17,8 +17,9 @@ import xarray as xr
 from scipy import ndimage
 
 from plumetrace.errors import InvalidFileError, InvalidInputError
-from plumetrace.pixel_geometry import PixelGeometry, pixel_geometry
+from plumetrace.pixel_geometry import PixelGeometry, downwind_unit_vector, pixel_geometry
 from plumetrace.plumes.calibration import UeffCalibration, ueff_calibration
+from plumetrace.plumes.complexes import DEFAULT_MERGE_RULE, MergeRule, merge_components
 from plumetrace.plumes.csf import FluxEstimate, monte_carlo_csf
 from plumetrace.plumes.ime import (
     integrated_mass_enhancement_kg,
@@ -61,6 +62,9 @@ WindProvider = Callable[[float | None, float | None, str | None], Wind]
 class PlumeResult:
     """Plume labels (y, x) and one record per plume (dicts; the product properties first, then extras).
 
+    ``labels`` numbers the plume complexes (``plume_id``: components of one plume joined under one source, see
+    :mod:`plumetrace.plumes.complexes`); ``components`` (y, x) holds the segmentation's components they are made of
+    (the ids of a record's ``component_ids``).
     ``anomaly`` (y, x) is the background-removed enhancement (ppm·m) every rate was computed from; with
     :func:`plume_crop`, the labels and a record's ``source_row`` / ``source_col`` it reproduces a plume's inputs
     (re-quantifying with other winds, calibrating the CSF's structural σ). ``noise_model`` says where each pixel's
@@ -74,6 +78,7 @@ class PlumeResult:
     geometry: PixelGeometry | None = None
     anomaly: np.ndarray | None = None
     noise_model: str = "background"
+    components: xr.DataArray | None = None
 
 
 PLUME_CROP_PAD_PX = 4  # pixels around each plume's bounding box: every per-plume step sees all it needs
@@ -127,6 +132,37 @@ def _interval_fields(prefix: str, estimate: RateEstimate | FluxEstimate) -> dict
         f"{prefix}_sigma_total_kg_h": estimate.emission_rate_sigma_total_kg_h,
         f"{prefix}_total_p16_kg_h": estimate.interval68_total_kg_h[0],
         f"{prefix}_total_p84_kg_h": estimate.interval68_total_kg_h[1],
+    }
+
+
+def _component_fields(
+    components: np.ndarray,
+    mask: np.ndarray,
+    group: list[int],
+    anomaly: np.ndarray,
+    source_rc: tuple[float, float],
+    wind: Wind,
+    geometry: PixelGeometry,
+) -> dict[str, Any]:
+    """The complex fields of a plume record: its components (ids, pixels, mass fractions, ``;``-separated, the
+    most upwind first) and its along-/across-wind extent (m) from the source."""
+    mass = np.where(mask & np.isfinite(anomaly), anomaly, 0.0)
+    total = float(mass.sum())
+    pixels = [int((components == cid).sum()) for cid in group]
+    fractions = [float(mass[components == cid].sum()) / total if total > 0 else float("nan") for cid in group]
+    rows, cols = np.nonzero(mask)
+    east, north = geometry.to_metres(np.append(rows, source_rc[0]), np.append(cols, source_rc[1]))
+    dw_e, dw_n = downwind_unit_vector(wind.direction_deg)
+    de, dn = np.asarray(east[:-1]) - east[-1], np.asarray(north[:-1]) - north[-1]
+    along, across = de * dw_e + dn * dw_n, -de * dw_n + dn * dw_e
+    pixel = geometry.pixel_size_m
+    return {
+        "n_components": len(group),
+        "component_ids": ";".join(str(cid) for cid in group),
+        "component_pixels": ";".join(str(n) for n in pixels),
+        "component_mass_fractions": ";".join(f"{f:.3f}" for f in fractions),
+        "extent_along_wind_m": float(max(along.max(), 0.0) - min(along.min(), 0.0)) + pixel,
+        "extent_across_wind_m": float(across.max() - across.min()) + pixel,
     }
 
 
@@ -208,6 +244,7 @@ def analyze_plumes(
     seed: int = 0,
     calibration: UeffCalibration | None = None,
     csf_samples: int = 200,
+    merge_rule: MergeRule | None = DEFAULT_MERGE_RULE,
 ) -> PlumeResult:
     """Segment the plumes of an enhancement map, locate their sources and quantify their emission rates.
 
@@ -237,6 +274,9 @@ def analyze_plumes(
         ``direction_sigma_deg``; 0 switches the direction error off).
     calibration : UeffCalibration, optional
         Effective-wind calibration replacing the sensor's row of ``UEFF_TABLE``.
+    merge_rule : MergeRule or None
+        How components along the wind from a common source join into one plume complex
+        (:mod:`plumetrace.plumes.complexes`); None reports every component as a plume of its own.
 
     Returns
     -------
@@ -304,39 +344,80 @@ def analyze_plumes(
         values, uncertainty=uncertainty, column_wise=column_wise, min_column_pixels=params.min_column_pixels
     )
 
+    pixel = geometry.pixel_size_m
+    component_values = np.asarray(labels.values)
+    objects = ndimage.find_objects(component_values)
+    n_components = int(labels.attrs["n_plumes"])
+    guesses: dict[int, Wind] = {}
+    sources: dict[int, Any] = {}
+
+    def component_wind(cid: int) -> Wind:
+        if cid not in guesses:
+            if isinstance(wind, Wind):
+                guesses[cid] = wind
+            else:  # sample at the component's peak
+                crop = objects[cid - 1]
+                masked = np.where(component_values[crop] == cid, anomaly[crop], -np.inf)
+                peak = np.unravel_index(np.nanargmax(masked), masked.shape)
+                lonlat = geometry.lonlat(peak[0] + crop[0].start, peak[1] + crop[1].start)
+                lon0, lat0 = (float(lonlat[0]), float(lonlat[1])) if lonlat else (None, None)
+                guesses[cid] = wind(lat0, lon0, time)
+        return guesses[cid]
+
+    def component_source(cid: int) -> tuple[float, float]:
+        crop = _padded(objects[cid - 1], PLUME_CROP_PAD_PX)
+        src = locate_source(
+            anomaly[crop],
+            component_values[crop] == cid,
+            geometry=geometry,
+            direction_deg=component_wind(cid).direction_deg,
+            noise_sigma_ppm_m=background_sigma,
+        )
+        sources[cid] = src
+        return src.row + crop[0].start, src.col + crop[1].start
+
+    ids = list(range(1, n_components + 1))
+    if merge_rule is None:
+        groups = [[cid] for cid in ids]
+        for cid in ids:
+            component_source(cid)
+    else:
+        complexes = merge_components(
+            component_values,
+            geometry,
+            lambda cid: (component_wind(cid).direction_deg, component_wind(cid).direction_sigma_deg),
+            component_source,
+            low_sigma=params.low_sigma,
+            high_sigma=params.high_sigma,
+            rule=merge_rule,
+        )
+        groups = [plume.components for plume in complexes]
+    lookup = np.zeros(n_components + 1, dtype=np.int32)
+    for plume_id, group in enumerate(groups, start=1):
+        lookup[group] = plume_id
+    label_values = lookup[component_values]
+    complex_labels = labels.copy(data=label_values)
+    complex_labels.attrs.update(n_plumes=len(groups), n_components=n_components)
     result = PlumeResult(
-        labels=labels,
+        labels=complex_labels,
         geometry=geometry,
         anomaly=anomaly,
         noise_model="background" if uncertainty is None else "uncertainty",
+        components=labels.rename("plume_component"),
     )
-    pixel = geometry.pixel_size_m
-    label_values = np.asarray(labels.values)
-    objects = ndimage.find_objects(label_values)
-    for plume_id in range(1, int(labels.attrs["n_plumes"]) + 1):
-        crop = _padded(objects[plume_id - 1], PLUME_CROP_PAD_PX)  # as plume_crop(label_values, plume_id)
+    complex_objects = ndimage.find_objects(label_values)
+    for plume_id, group in enumerate(groups, start=1):
+        crop = _padded(complex_objects[plume_id - 1], PLUME_CROP_PAD_PX)  # as plume_crop(label_values, plume_id)
         r0, c0 = crop[0].start, crop[1].start
         mask = label_values[crop] == plume_id
         crop_anomaly = anomaly[crop]
-        wind_guess = wind if isinstance(wind, Wind) else None
-        direction = wind_guess.direction_deg if wind_guess else None
-        if direction is None:
-            # sample at the plume's peak first to get the direction, then at the source
-            peak = np.unravel_index(np.nanargmax(np.where(mask, crop_anomaly, -np.inf)), mask.shape)
-            lonlat = geometry.lonlat(peak[0] + r0, peak[1] + c0)
-            lon0, lat0 = (float(lonlat[0]), float(lonlat[1])) if lonlat else (None, None)
-            wind_guess = wind(lat0, lon0, time)  # type: ignore[operator]
-        src = locate_source(
-            crop_anomaly,
-            mask,
-            geometry=geometry,
-            direction_deg=wind_guess.direction_deg,
-            noise_sigma_ppm_m=background_sigma,
-        )
-        source_row, source_col = src.row + r0, src.col + c0
+        first_crop = _padded(objects[group[0] - 1], PLUME_CROP_PAD_PX)
+        src = sources[group[0]]  # the source of the most upwind component
+        source_row, source_col = src.row + first_crop[0].start, src.col + first_crop[1].start
         lonlat = geometry.lonlat(source_row, source_col)
         source_lon, source_lat = (float(lonlat[0]), float(lonlat[1])) if lonlat else (None, None)
         plume_wind = wind if isinstance(wind, Wind) else wind(source_lat, source_lon, time)  # type: ignore[operator]
+        src_rc = (source_row - r0, source_col - c0)
 
         ime = integrated_mass_enhancement_kg(crop_anomaly, mask, pixel_size_m=pixel, gas=gas)
         length = plume_length_m(mask, pixel_size_m=pixel)
@@ -358,7 +439,7 @@ def analyze_plumes(
         csf = monte_carlo_csf(
             crop_anomaly,
             mask,
-            source_rc=(src.row, src.col),
+            source_rc=src_rc,
             wind_dir_deg=plume_wind.direction_deg,
             wind_dir_sigma_deg=plume_wind.direction_sigma_deg,
             wind_speed_m_s=plume_wind.speed_m_s,
@@ -405,6 +486,7 @@ def analyze_plumes(
             "n_pixels": int(mask.sum()),
             "pixel_size_m": pixel,
             "background_sigma_ppm_m": background_sigma,
+            **_component_fields(component_values[crop], mask, group, crop_anomaly, src_rc, plume_wind, geometry),
         }
         result.records.append(record)
         result.outlines.append(plume_outline(mask, geometry, offset_rc=(r0, c0)))

@@ -4,7 +4,10 @@ Every plume gives two features in ``plumes.geojson`` / ``plumes.kml``: a Point a
 of its mask, both with the same properties, named exactly as :data:`plumetrace.plumes.pipeline.RECORD_FIELDS`
 (``plume_id, gas, sensor, time, source_lat, source_lon, max_enhancement_ppm_m, ime_kg, length_m,
 wind_speed_m_s, emission_rate_kg_h, emission_rate_sigma_kg_h, method``) followed by the extras (68 % interval of
-the random part, systematic and total uncertainty, CSF estimate, source uncertainty ...). ``plumes.csv`` holds one row per plume with every field.
+the random part, systematic and total uncertainty, CSF estimate, source uncertainty, the complex's components and
+extent ...). A plume is a complex: the components of the segmentation along the wind from one source
+(:mod:`plumetrace.plumes.complexes`); its outline is their union (a MultiPolygon when they are apart) and its STAC
+Item lists them in ``plumetrace:components``. ``plumes.csv`` holds one row per plume with every field.
 
 A map without georeferencing (rates from ``--pixel-size``) cannot be placed on Earth: its GeoJSON features have
 ``"geometry": null`` and keep the source pixel in ``source_row`` / ``source_col``; no KML is written.
@@ -56,6 +59,18 @@ def _features(records: Sequence[dict[str, Any]], outlines: Sequence[Any]) -> lis
     return features
 
 
+def _components(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The components of a plume complex as a list of {id, n_pixels, mass_fraction} (from the ``;``-separated
+    record fields ``component_ids``, ``component_pixels``, ``component_mass_fractions``)."""
+    ids = str(record["component_ids"]).split(";")
+    pixels = str(record.get("component_pixels", "")).split(";")
+    fractions = str(record.get("component_mass_fractions", "")).split(";")
+    return [
+        {"id": int(i), "n_pixels": int(n), "mass_fraction": float(f)}
+        for i, n, f in zip(ids, pixels, fractions, strict=True)
+    ]
+
+
 def _write_items(
     directory: Path,
     records: Sequence[dict[str, Any]],
@@ -69,6 +84,8 @@ def _write_items(
     for record, outline in zip(records, outlines):
         item_id = f"plume-{record['plume_id']:03d}"
         properties = {f"plumetrace:{k}": v for k, v in record.items() if k != "time"}
+        if record.get("component_ids"):
+            properties["plumetrace:components"] = _components(record)
         item = make_item(
             item_id,
             geometry=mapping(outline) if georeferenced else None,

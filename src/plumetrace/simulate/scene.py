@@ -31,6 +31,7 @@ from plumetrace.errors import InvalidInputError
 from plumetrace.scene import make_scene
 from plumetrace.simulate.background import procedural_abundances
 from plumetrace.simulate.columns import ColumnModel, column_model
+from plumetrace.simulate.gaussian_plume import simulate_gaussian_plume
 from plumetrace.simulate.plumes import PlumeTruth, simulate_plume
 from plumetrace.simulate.radiance import ForwardModel, reflectance_to_grid
 from plumetrace.simulate.sensors import ColumnEffects, SensorPreset, get_sensor
@@ -355,9 +356,12 @@ def _build(
         view_zenith_deg=float(view_zenith_deg),
         day_of_year=when.timetuple().tm_yday,
     )
-    truth = simulate_plume(
-        rate_kg_h, wind_speed_m_s, wind_dir_deg, p, (ny, nx), source_yx, seed, **(plume_options or {})
-    )
+    options = dict(plume_options or {})
+    family = options.pop("family", "puff")
+    if family not in ("puff", "gaussian"):
+        raise InvalidInputError("plume_options.family", f"{family!r}; expected puff or gaussian")
+    plume_model = simulate_gaussian_plume if family == "gaussian" else simulate_plume
+    truth = plume_model(rate_kg_h, wind_speed_m_s, wind_dir_deg, p, (ny, nx), source_yx, seed, **options)
     levels = enhancement_levels(float(truth.enhancement_ppm_m.max()) * 1.0001, step_ppm_m=level_step_ppm_m)
     info: dict[str, Any] = {}
     if reflectance is None:
@@ -462,7 +466,9 @@ def simulate_scene(
     lazy : return a dask-backed radiance generated row block by row block on demand.
     chunk_rows : rows per dask block (default ≈ 32 MiB blocks).
     level_step_ppm_m : enhancement level spacing of the rendering table.
-    plume_options : extra keyword options of :func:`plumetrace.simulate.plumes.simulate_plume`.
+    plume_options : extra keyword options of :func:`plumetrace.simulate.plumes.simulate_plume`; with
+        ``"family": "gaussian"`` those of :func:`plumetrace.simulate.gaussian_plume.simulate_gaussian_plume` (the
+        steady Gaussian plume) instead.
     column_effects : push-broom column effects (:mod:`plumetrace.simulate.columns`): False (default, the ideal
         instrument, bit-identical to scenes simulated before the option existed), True (the preset's published
         magnitudes, :attr:`SensorPreset.column_effects`) or a :class:`~plumetrace.simulate.sensors.ColumnEffects`.
