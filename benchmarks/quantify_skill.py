@@ -222,6 +222,9 @@ def run_case(
         source_error_m=math.hypot(match["source_row"] - truth.source_yx[0], match["source_col"] - truth.source_yx[1])
         * pixel,
         source_sigma_m=match["source_sigma_m"],
+        ime_sigma_kg=match["ime_sigma_kg"],
+        peak_significance_sigma=match["peak_significance_sigma"],
+        near_detection_limit=match["near_detection_limit"],
     )
     given = max(u * (1.0 + WIND_REL_ERROR * wind_error), 0.2)
     given_dir = (direction + WIND_DIR_ERROR_DEG * dir_error) % 360.0
@@ -760,6 +763,21 @@ def _interval_diagnostics(rows: list[dict[str, Any]], name: str) -> dict[str, fl
     }
 
 
+def near_limit_summary(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median Q̂/Q (wind known) and random 68 % coverage (widened intervals) of the detected plumes flagged
+    ``near_detection_limit`` and of the others."""
+    out: dict[str, Any] = {}
+    for name, flag in (("flagged", True), ("not_flagged", False)):
+        rows = [r for r in found if r.get("near_detection_limit") is flag]
+        cov = [r["p16_literature"] <= r["q_kg_h"] <= r["p84_literature"] for r in rows if "p16_literature" in r]
+        out[name] = {
+            "n": len(rows),
+            "median_ratio": float(np.median([r["q_lit_kg_h"] / r["q_kg_h"] for r in rows])) if rows else float("nan"),
+            "interval68_coverage": float(np.mean(cov)) if cov else float("nan"),
+        }
+    return out
+
+
 def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
     q = np.array([r["q_kg_h"] for r in rows])
     u = np.array([r["u_m_s"] for r in rows])
@@ -809,6 +827,7 @@ def summarise(preset: str, rows: list[dict[str, Any]], names: list[str]) -> dict
         if total
         else float("nan")
     )
+    out["near_detection_limit"] = near_limit_summary(found)
     csf = np.array([r["q_csf_kg_h"] / r["q_kg_h"] for r in found if np.isfinite(r.get("q_csf_kg_h", np.nan))])
     csf_cov = [
         r["p16_csf"] <= r["q_kg_h"] <= r["p84_csf"]

@@ -133,3 +133,17 @@ def test_a_fragmented_plume_is_one_complex_with_a_multipolygon_and_its_component
     assert [c["id"] for c in components] == [1, 2] and components[0]["mass_fraction"] > components[1]["mass_fraction"]
     row = next(csv.DictReader((tmp_path / "plumes.csv").open()))
     assert row["component_ids"] == "1;2" and float(row["extent_along_wind_m"]) >= 42 * 30.0
+
+
+def test_the_near_limit_flag_is_in_every_output(tmp_path, result):
+    record = result.records[0]
+    assert record["near_detection_limit"] is False  # a 20-sigma plume
+    write_plume_products(tmp_path, result.records, result.outlines, georeferenced=True)
+    for _geom, props in read_features(tmp_path / "plumes.geojson"):
+        assert props["near_detection_limit"] is False
+        assert props["peak_significance_sigma"] == pytest.approx(record["peak_significance_sigma"])
+    with (tmp_path / "plumes.csv").open() as fh:
+        row = next(csv.DictReader(fh))
+    assert row["near_detection_limit"] == "False" and float(row["selection_bias_factor"]) == 1.0
+    item = json.loads(next((tmp_path / "items").glob("*.json")).read_text())
+    assert item["properties"]["plumetrace:near_detection_limit"] is False

@@ -155,6 +155,12 @@ def plumes(
                 f"; {record['n_components']} components over {record['extent_along_wind_m']:.0f} m along the wind"
                 if record.get("n_components", 1) > 1
                 else ""
+            )
+            + (
+                f"; near the detection limit (peak {record['peak_significance_sigma']:.1f} sigma):"
+                f" interval lower ends divided by {record['selection_bias_factor']:.2f}"
+                if record.get("near_detection_limit")
+                else ""
             ),
             highlight=False,
         )

@@ -27,6 +27,7 @@ from plumetrace.plumes.ime import (
     ppm_m_to_kg_m2,
 )
 from plumetrace.plumes.montecarlo import RateEstimate, monte_carlo_rate
+from plumetrace.plumes.nearlimit import near_limit_fields, widen_for_selection_bias
 from plumetrace.plumes.segment import (
     DEFAULT_SEGMENT_PARAMS,
     SegmentParams,
@@ -454,6 +455,7 @@ def analyze_plumes(
         )
         csf_rate, csf_sigma, n_transects = csf.emission_rate_kg_h, csf.emission_rate_sigma_kg_h, csf.n_transects
         peak_value = float(np.nanmax(np.where(mask, values[crop], np.nan)))
+        peak_sigma = float(np.nanmax(np.where(mask, crop_anomaly, np.nan))) / background_sigma
         record: dict[str, Any] = {
             "plume_id": plume_id,
             "gas": gas,
@@ -487,7 +489,9 @@ def analyze_plumes(
             "pixel_size_m": pixel,
             "background_sigma_ppm_m": background_sigma,
             **_component_fields(component_values[crop], mask, group, crop_anomaly, src_rc, plume_wind, geometry),
+            **near_limit_fields(peak_sigma, sensor),
         }
+        widen_for_selection_bias(record)
         result.records.append(record)
         result.outlines.append(plume_outline(mask, geometry, offset_rc=(r0, c0)))
     return result
