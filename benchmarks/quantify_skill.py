@@ -385,17 +385,7 @@ def family_calibration(preset: str, records: list[dict[str, Any]], family: str, 
     from dataclasses import replace
 
     fitted = calibrate(preset, len(records), seed0, records)
-    rows = _with_wind_redraws(records, WIND_REDRAWS)
-    sigma = calibrate_random_sigma(
-        [r["ime_kg"] for r in rows],
-        [r["ime_sigma_kg"] for r in rows],
-        [r["length_m"] for r in rows],
-        [r["given_u_m_s"] for r in rows],
-        [r["given_u_sigma_m_s"] for r in rows],
-        [r["q_kg_h"] for r in rows],
-        calibration=fitted,
-        seeds=[r["mc_seed"] for r in rows],
-    ).sigma
+    sigma = _calibrate_rows(_with_wind_redraws(records, WIND_REDRAWS), fitted).sigma
     return replace(fitted, model_rel_sigma=sigma, reference=f"{fitted.reference}, {family} family")
 
 
@@ -509,6 +499,20 @@ def _new_interval(record: dict[str, Any], cal: UeffCalibration, sigma: float, se
 WIND_REDRAWS = 20  # wind-error draws per calibration plume in --calibrate-sigma
 
 
+def _calibrate_rows(rows: list[dict[str, Any]], calibration: UeffCalibration):
+    """:func:`calibrate_random_sigma` on calibration rows (IME, its σ, length, given wind and σ, truth, MC seed)."""
+    return calibrate_random_sigma(
+        [r["ime_kg"] for r in rows],
+        [r["ime_sigma_kg"] for r in rows],
+        [r["length_m"] for r in rows],
+        [r["given_u_m_s"] for r in rows],
+        [r["given_u_sigma_m_s"] for r in rows],
+        [r["q_kg_h"] for r in rows],
+        calibration=calibration,
+        seeds=[r["mc_seed"] for r in rows],
+    )
+
+
 def _with_wind_redraws(records: list[dict[str, Any]], k_draws: int) -> list[dict[str, Any]]:
     """Each calibration plume ``k_draws`` times, each with its own given wind U·(1 + 0.3 ε) (draw 0 is the one of
     :func:`calibration_plumes`): the wind error's distribution is known (it is the validation's), so averaging over
@@ -558,16 +562,7 @@ def calibrate_sigma(presets: list[str], n_cases: int, seed0: int = 50_000) -> di
         cal = UEFF_TABLE[preset]
 
         def run(rows: list[dict[str, Any]]):
-            return calibrate_random_sigma(
-                [r["ime_kg"] for r in rows],
-                [r["ime_sigma_kg"] for r in rows],
-                [r["length_m"] for r in rows],
-                [r["given_u_m_s"] for r in rows],
-                [r["given_u_sigma_m_s"] for r in rows],
-                [r["q_kg_h"] for r in rows],
-                calibration=cal,
-                seeds=[r["mc_seed"] for r in rows],
-            )
+            return _calibrate_rows(rows, cal)
 
         single = [{**r, "mc_seed": r["seed"] + r["plume_id"]} for r in records]
         redrawn = _with_wind_redraws(records, WIND_REDRAWS)

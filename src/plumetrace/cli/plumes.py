@@ -65,8 +65,7 @@ def plumes(
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
     from plumetrace.errors import InvalidInputError, MissingFileError
     from plumetrace.io.staging import staged_output
-    from plumetrace.plumes.calibration import ueff_calibration
-    from plumetrace.plumes.pipeline import analyze_plumes
+    from plumetrace.plumes.pipeline import analyze_plumes, check_plume_options
     from plumetrace.plumes.segment import SegmentParams
     from plumetrace.plumes.wind import wind_from_options, wind_sampler
     from plumetrace.products.plumes import enhancement_href, write_plume_products, write_plume_quicklook
@@ -89,12 +88,7 @@ def plumes(
             min_peak_sigma=min_peak_sigma,
             max_albedo_darkening=max_albedo_darkening,
         ).validated()
-        if seed < 0:
-            raise InvalidInputError("--seed", f"must be an integer >= 0, got {seed}")
-        if pixel_size is not None and not (pixel_size > 0 and pixel_size < float("inf")):
-            raise InvalidInputError("--pixel-size", f"must be a positive number of metres, got {pixel_size!r}")
-        if sensor is not None:
-            ueff_calibration(sensor)
+        check_plume_options(seed=seed, pixel_size_m=pixel_size, sensor=sensor)
         calibration = None if ueff is None else _parse_ueff(ueff, sensor)
         if units is not None:
             from plumetrace.io.map_units import UNITS_HELP, ppm_m_factor

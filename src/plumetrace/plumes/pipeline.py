@@ -38,7 +38,7 @@ from plumetrace.plumes.segment import (
 from plumetrace.plumes.source import locate_source
 from plumetrace.plumes.wind import Wind
 
-__all__ = ["RECORD_FIELDS", "PlumeResult", "analyze_plumes", "plume_crop", "plume_outline"]
+__all__ = ["check_plume_options", "RECORD_FIELDS", "PlumeResult", "analyze_plumes", "plume_crop", "plume_outline"]
 
 RECORD_FIELDS = (
     "plume_id",
@@ -233,6 +233,23 @@ def _rio(array: xr.DataArray, get: Callable[[Any], Any]) -> Any:
         return None
 
 
+def check_plume_options(*, seed: int = 0, pixel_size_m: float | None = None, sensor: str | None = None) -> None:
+    """Check the options of :func:`analyze_plumes` that need no map, so a caller can refuse them before reading one.
+
+    Raises
+    ------
+    InvalidInputError
+        ``seed`` not an integer ≥ 0, ``pixel_size_m`` not a positive number of metres, ``sensor`` without a U_eff
+        calibration row.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63 - 10**6:
+        raise InvalidInputError("seed", f"must be an integer >= 0, got {seed!r}")
+    if pixel_size_m is not None and (not np.isfinite(pixel_size_m) or pixel_size_m <= 0):
+        raise InvalidInputError("pixel size", f"must be a positive number of metres, got {pixel_size_m!r}")
+    if sensor is not None:
+        ueff_calibration(sensor)
+
+
 def analyze_plumes(
     enhancement: xr.Dataset | xr.DataArray,
     *,
@@ -294,10 +311,7 @@ def analyze_plumes(
     def bad(field: str, problem: str) -> InvalidInputError | InvalidFileError:
         return InvalidFileError(where, field, problem) if where else InvalidInputError(field, problem)
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63 - 10**6:
-        raise InvalidInputError("seed", f"must be an integer >= 0, got {seed!r}")
-    if pixel_size_m is not None and (not np.isfinite(pixel_size_m) or pixel_size_m <= 0):
-        raise InvalidInputError("pixel size", f"must be a positive number of metres, got {pixel_size_m!r}")
+    check_plume_options(seed=seed, pixel_size_m=pixel_size_m)
     enh = ds["enhancement"]
     if enh.ndim != 2 or enh.size == 0:
         raise bad("enhancement", f"must be a non-empty 2-D map, got shape {enh.shape}")

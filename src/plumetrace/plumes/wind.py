@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -419,11 +420,17 @@ def wind_from_file(
     path: str | PathLike, *, time: str | np.datetime64 | datetime, lat: float | None = None, lon: float | None = None
 ) -> Wind:
     """Read a wind file and sample it at the plume time and place (see :func:`sample_wind`)."""
-    series = read_wind_series(path)
+    return _sample_file(read_wind_series(path), path, time=time, lat=lat, lon=lon)
+
+
+def _sample_file(
+    series: dict[str, np.ndarray], path: str | PathLike, *, time: Any, lat: float | None, lon: float | None
+) -> Wind:
+    """:func:`sample_wind` on the series of the file ``path``, its errors naming that file."""
     try:
         return sample_wind(series, time=time, lat=lat, lon=lon, source=str(path))
     except InvalidInputError as exc:
-        raise InvalidFileError(path, exc.field, exc.problem) from exc
+        raise InvalidFileError(path, exc.field, exc.problem) from None
 
 
 def wind_sampler(
@@ -444,9 +451,6 @@ def wind_sampler(
                 f"missing: no time to sample {path} at; give the wind speed and direction instead",
             )
         when = _parse_time(time, str(map_source), "acquisition_time")
-        try:
-            return sample_wind(series, time=when, lat=lat, lon=lon, source=str(path))
-        except InvalidInputError as exc:
-            raise InvalidFileError(path, exc.field, exc.problem) from None
+        return _sample_file(series, path, time=when, lat=lat, lon=lon)
 
     return wind

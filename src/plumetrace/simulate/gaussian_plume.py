@@ -68,7 +68,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from plumetrace.errors import InvalidInputError
-from plumetrace.simulate.plumes import KG_M2_PER_PPM_M, PlumeTruth
+from plumetrace.simulate.plumes import KG_M2_PER_PPM_M, PlumeTruth, check_plume_inputs
 from plumetrace.simulate.turbulence import DEFAULT_BOUNDARY_LAYER, BoundaryLayer
 
 __all__ = [
@@ -139,16 +139,7 @@ def plume_height_wind_m_s(
 
 
 def _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, options: dict[str, float | None]) -> None:
-    if not (np.isfinite(rate_kg_h) and rate_kg_h >= 0):
-        raise InvalidInputError("rate_kg_h", f"{rate_kg_h} must be a non-negative number")
-    if not (np.isfinite(wind_speed_m_s) and 0.5 <= wind_speed_m_s <= 30.0):
-        raise InvalidInputError("wind_speed_m_s", f"{wind_speed_m_s} must lie in 0.5-30 m/s")
-    if not (np.isfinite(wind_dir_deg) and 0.0 <= wind_dir_deg <= 360.0):
-        raise InvalidInputError("wind_dir_deg", f"{wind_dir_deg} must lie in 0-360 degrees")
-    if not (np.isfinite(pixel_size_m) and pixel_size_m > 0):
-        raise InvalidInputError("pixel_size_m", f"{pixel_size_m} must be positive")
-    if len(shape) != 2 or min(shape) < 8:
-        raise InvalidInputError("shape", f"{tuple(shape)} must be (rows, cols) with at least 8 of each")
+    check_plume_inputs(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape)
     for name, value in options.items():
         if value is not None and not (np.isfinite(value) and value >= 0):
             raise InvalidInputError(name, f"{value!r} must be a non-negative number")

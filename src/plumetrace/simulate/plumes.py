@@ -251,7 +251,10 @@ def _multiscale_ou_series(
     return out
 
 
-def _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class, growth) -> None:
+def check_plume_inputs(
+    rate_kg_h: float, wind_speed_m_s: float, wind_dir_deg: float, pixel_size_m: float, shape: tuple[int, int]
+) -> None:
+    """Rate, wind, pixel size and grid shape that every plume generator accepts (each raises naming the field)."""
     if not (np.isfinite(rate_kg_h) and rate_kg_h >= 0):
         raise InvalidInputError("rate_kg_h", f"{rate_kg_h} must be a non-negative number")
     if not (np.isfinite(wind_speed_m_s) and 0.5 <= wind_speed_m_s <= 30.0):
@@ -262,6 +265,10 @@ def _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stab
         raise InvalidInputError("pixel_size_m", f"{pixel_size_m} must be positive")
     if len(shape) != 2 or min(shape) < 8:
         raise InvalidInputError("shape", f"{tuple(shape)} must be (rows, cols) with at least 8 of each")
+
+
+def _validate(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape, stability_class, growth) -> None:
+    check_plume_inputs(rate_kg_h, wind_speed_m_s, wind_dir_deg, pixel_size_m, shape)
     if stability_class not in BRIGGS_RURAL_SIGMA_Y:
         raise InvalidInputError("stability_class", f"{stability_class!r}; expected one of A-F")
     if growth not in _GROWTH_LAWS:
