@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - older typer on the real click
     from click.exceptions import UsageError
 
 # Each module registers its command(s) on `app` when imported.
-from plumetrace.cli import demo, detect, info, invert, plan, plumes, simulate  # noqa: E402,F401
+from plumetrace.cli import demo, detect, info, invert, plan, plumes, report, run, simulate, sites  # noqa: E402,F401
 from plumetrace.cli._app import app, err_console
 from plumetrace.errors import PlumetraceError, PlumetraceWarning
 

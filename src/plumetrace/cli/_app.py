@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: The commands in pipeline order: ``plumetrace --help`` lists them so (README's table follows it).
-PIPELINE = ("plan", "simulate", "info", "detect", "plumes", "invert", "demo")
+PIPELINE = ("plan", "simulate", "info", "detect", "plumes", "invert", "sites", "run", "report", "verify", "demo")
 
 #: Every placeholder an option or argument shows in ``--help`` (docs/cli.md explains each). Options without one of
 #: their own get FILE, DIR, N, NUMBER or TEXT from their type; flags show none.

@@ -1,0 +1,1 @@
+"""Campaigns: `plumetrace run` over many scenes and sensor logs, resumable, on Dask."""

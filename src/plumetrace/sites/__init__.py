@@ -1,0 +1,1 @@
+"""Sites: detections from many scenes, logs and dates fused into candidate emission sites."""
