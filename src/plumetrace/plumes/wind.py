@@ -35,6 +35,7 @@ __all__ = [
     "sample_wind",
     "wind_from_file",
     "wind_sampler",
+    "check_wind_coverage",
     "downwind_unit_vector",
 ]
 
@@ -125,8 +126,10 @@ def read_wind_series(path: str | PathLike) -> dict[str, np.ndarray]:
 
     CSV: a header with ``time`` and either ``wind_speed_m_s`` + ``wind_dir_deg`` (direction blown from) or
     ``u10_m_s`` + ``v10_m_s`` (eastward, northward components); optional ``lat``, ``lon``,
-    ``wind_speed_sigma_m_s``. NetCDF: variables ``u10``/``v10`` (or ``wind_speed``/``wind_dir``) over ``time`` and
-    optionally ``latitude``/``lat`` and ``longitude``/``lon`` grid axes (ERA5 style).
+    ``wind_speed_sigma_m_s``. NetCDF: variables ``u10``/``v10`` (or ``wind_speed``/``wind_dir``) over ``time`` (or
+    ERA5's ``valid_time``) and optionally ``latitude``/``lat`` and ``longitude``/``lon`` grid axes (ERA5 layout,
+    either latitude order, longitudes -180..180 or 0..360; length-1 extra dimensions such as ``number`` or
+    ``expver`` are dropped). A gridded file gives ``grid_lat``, ``grid_lon`` and ``grid_names`` too.
 
     Raises
     ------
@@ -252,7 +255,11 @@ def _deduplicate(path: Path, series: dict[str, np.ndarray]) -> dict[str, np.ndar
         same &= key[order][1:] == key[order][:-1]
     if not same.any():
         return series
-    per_record = [name for name, values in series.items() if values.shape[:1] == times.shape and name != "time"]
+    per_record = [
+        name
+        for name, values in series.items()
+        if values.shape[:1] == times.shape and name != "time" and not name.startswith("grid_")
+    ]
     drop = np.zeros(times.size, dtype=bool)
     for i in np.flatnonzero(same):
         a, b = order[i], order[i + 1]
@@ -266,7 +273,10 @@ def _deduplicate(path: Path, series: dict[str, np.ndarray]) -> dict[str, np.ndar
                     "keep one record per time" + (" and station" if len(keys) > 1 else ""),
                 )
         drop[b] = True
-    return {name: (values[~drop] if values.shape[:1] == times.shape else values) for name, values in series.items()}
+    return {
+        name: (values if name.startswith("grid_") or values.shape[:1] != times.shape else values[~drop])
+        for name, values in series.items()
+    }
 
 
 def _read_wind_netcdf(path: Path) -> dict[str, np.ndarray]:
@@ -309,15 +319,97 @@ def _read_wind_netcdf(path: Path) -> dict[str, np.ndarray]:
         series: dict[str, np.ndarray] = {"time": times}
         lat_name = names.get("latitude") or names.get("lat")
         lon_name = names.get("longitude") or names.get("lon")
-        series["u_m_s"] = np.asarray(u.transpose(time_name, ...).values, dtype=np.float64)
-        series["v_m_s"] = np.asarray(v.transpose(time_name, ...).values, dtype=np.float64)
+        grid = lat_name in u.dims and lon_name in u.dims if lat_name and lon_name else False
+        u, v = (
+            _squeeze_extra(u, time_name, lat_name, lon_name, path, field),
+            _squeeze_extra(v, time_name, lat_name, lon_name, path, field),
+        )
+        order = (time_name, lat_name, lon_name) if grid else (time_name, ...)
+        series["u_m_s"] = np.asarray(u.transpose(*order).values, dtype=np.float64)
+        series["v_m_s"] = np.asarray(v.transpose(*order).values, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             if (np.hypot(series["u_m_s"], series["v_m_s"]) > MAX_FILE_SPEED_M_S).any():
                 raise InvalidFileError(path, field, f"wind speed above {MAX_FILE_SPEED_M_S:g} m/s, not a surface wind")
-        if lat_name and lon_name and series["u_m_s"].ndim == 3:
+        if grid:
             series["grid_lat"] = np.asarray(ds[lat_name].values, dtype=np.float64)
             series["grid_lon"] = np.asarray(ds[lon_name].values, dtype=np.float64)
+            series["grid_names"] = np.array([time_name, lat_name, lon_name])
+            for name in (lat_name, lon_name):
+                axis = series["grid_lat" if name == lat_name else "grid_lon"]
+                if (
+                    axis.ndim != 1
+                    or not np.isfinite(axis).all()
+                    or (axis.size > 1 and len(set(np.sign(np.diff(axis)))) != 1)
+                ):
+                    raise InvalidFileError(path, name, "must be a 1-D monotonic grid axis without NaN")
     return series
+
+
+def _squeeze_extra(
+    array: Any, time_name: str, lat_name: str | None, lon_name: str | None, path: Path, field: str
+) -> Any:
+    """Drop length-1 dimensions other than time/latitude/longitude (ERA5's ``number``, ``expver``, ``pressure_level``)."""
+    extra = [dim for dim in array.dims if dim not in (time_name, lat_name, lon_name)]
+    longer = [dim for dim in extra if array.sizes[dim] > 1]
+    if longer and array.ndim > 1 and (lat_name in array.dims or len(longer) > 1):
+        raise InvalidFileError(
+            path, field, f"has extra dimension {longer[0]!r} of length {array.sizes[longer[0]]}; keep one level"
+        )
+    return array.squeeze([dim for dim in extra if array.sizes[dim] == 1])
+
+
+def _grid_weights(axis: np.ndarray, value: float, *, periodic: bool) -> tuple[int, int, float] | None:
+    """Indices (i0, i1) and the weight of i1 for linear interpolation of ``value`` on a 1-D ``axis``.
+
+    None when ``value`` lies outside the axis by more than half a grid step (a single-point axis covers ±0.5°).
+    Longitudes are compared modulo 360 (``periodic``), so a 0-360 grid serves -180..180 scenes.
+    """
+    n = axis.size
+    step = float(np.median(np.abs(np.diff(axis)))) if n > 1 else 1.0
+    if periodic:
+        value = float(axis.min() + ((value - axis.min()) % 360.0))
+        if value > axis.max() + step / 2 and value - 360.0 >= axis.min() - step / 2:
+            value -= 360.0
+    if n == 1:
+        return (0, 0, 0.0) if abs(value - axis[0]) <= step / 2 else None
+    if not (axis.min() - step / 2 <= value <= axis.max() + step / 2):
+        return None
+    ascending = axis[-1] > axis[0]
+    ax = axis if ascending else axis[::-1]
+    j = int(np.clip(np.searchsorted(ax, value) - 1, 0, n - 2))
+    w = float(np.clip((value - ax[j]) / (ax[j + 1] - ax[j]), 0.0, 1.0))
+    i0, i1 = (j, j + 1) if ascending else (n - 1 - j, n - 2 - j)
+    return i0, i1, w
+
+
+def _grid_series(series: dict[str, np.ndarray], lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
+    """The u, v time series of a gridded file interpolated bilinearly to (lat, lon).
+
+    Raises
+    ------
+    InvalidInputError
+        (lat, lon) lies outside the grid (naming the file's latitude or longitude variable).
+    """
+    names = [str(n) for n in series.get("grid_names", ["time", "latitude", "longitude"])]
+    glat, glon = series["grid_lat"], series["grid_lon"]
+    wy = _grid_weights(glat, lat, periodic=False)
+    if wy is None:
+        raise InvalidInputError(
+            names[1], f"{lat:.4f} lies outside the grid ({glat.min():g} to {glat.max():g} degrees north)"
+        )
+    wx = _grid_weights(glon, lon, periodic=True)
+    if wx is None:
+        raise InvalidInputError(
+            names[2], f"{lon:.4f} lies outside the grid ({glon.min():g} to {glon.max():g} degrees east)"
+        )
+    (y0, y1, fy), (x0, x1, fx) = wy, wx
+    out = []
+    for grid in (series["u_m_s"], series["v_m_s"]):
+        out.append(
+            (1 - fy) * ((1 - fx) * grid[:, y0, x0] + fx * grid[:, y0, x1])
+            + fy * ((1 - fx) * grid[:, y1, x0] + fx * grid[:, y1, x1])
+        )
+    return out[0], out[1]
 
 
 def _components(speed: np.ndarray, direction_from_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -343,7 +435,9 @@ def sample_wind(
 ) -> Wind:
     """Wind at the plume time and place from a series read by :func:`read_wind_series`.
 
-    Components are interpolated linearly in time (nearest grid point / nearest station in space). The speed sigma
+    Components are interpolated linearly in time; in space bilinearly on a gridded file (a place more than half a
+    grid step outside the grid is refused, naming its latitude or longitude variable) and from the nearest station
+    of a CSV series. The speed sigma
     is the larger of the file's ``wind_speed_sigma_m_s`` (when given), the spread of the speed within ±1 h of the
     plume time and :data:`DEFAULT_SPEED_REL_SIGMA` x speed; the direction sigma is the larger of the circular
     standard deviation of the direction within ±1 h (sqrt(-2 ln R), R the mean resultant length of the unit
@@ -360,9 +454,7 @@ def sample_wind(
     times = series["time"].astype("datetime64[s]")
     u, v = series["u_m_s"], series["v_m_s"]
     if "grid_lat" in series and lat is not None and lon is not None:
-        iy = int(np.argmin(np.abs(series["grid_lat"] - lat)))
-        ix = int(np.argmin(np.abs(((series["grid_lon"] - lon + 180) % 360) - 180)))
-        u, v = u[:, iy, ix], v[:, iy, ix]
+        u, v = _grid_series(series, float(lat), float(lon))
     elif u.ndim > 1:
         u = u.reshape(u.shape[0], -1)[:, 0]
         v = v.reshape(v.shape[0], -1)[:, 0]
@@ -382,7 +474,7 @@ def sample_wind(
     hours = (times - when).astype(np.float64) / 3600.0
     if hours.min() > max_gap_hours or hours.max() < -max_gap_hours:
         raise InvalidInputError(
-            "time",
+            str(series.get("grid_names", ["time"])[0]),
             f"plume time {when} is more than {max_gap_hours:g} h outside the wind series ({times[0]} to {times[-1]})",
         )
     if hours.min() > 0 or hours.max() < 0:
@@ -454,3 +546,29 @@ def wind_sampler(
         return _sample_file(series, path, time=when, lat=lat, lon=lon)
 
     return wind
+
+
+def check_wind_coverage(
+    series: dict[str, np.ndarray],
+    path: str | PathLike,
+    *,
+    time: str | np.datetime64 | datetime,
+    points_lat_lon: list[tuple[float, float]] | None = None,
+) -> None:
+    """Refuse a wind series that does not cover a scene: its time, and each of ``points_lat_lon`` (e.g. the
+    scene's centre and corners) on a gridded file.
+
+    Raises
+    ------
+    InvalidFileError
+        Naming ``path`` and the field: the time variable (``time`` / ``valid_time``) when the scene time lies more
+        than the allowed gap outside the series, the latitude or longitude variable when a point is off the grid.
+    """
+    for lat, lon in points_lat_lon or [(None, None)]:
+        if "grid_lat" not in series and lat is not None and "lat" not in series:
+            lat = lon = None
+        try:
+            _sample_file(series, path, time=time, lat=lat, lon=lon)
+        except InvalidFileError as exc:
+            if exc.field != "wind speed":  # calm or strong wind at a corner is the plumes stage's business
+                raise

@@ -28,9 +28,45 @@ from plumetrace.io.stac import make_item, relative_href, write_collection
 from plumetrace.io.vector import KmlStyle, write_csv, write_geojson, write_kml
 from plumetrace.plumes.pipeline import RECORD_FIELDS
 
-__all__ = ["PRODUCT_FILES", "enhancement_href", "write_plume_products", "write_plume_quicklook"]
+__all__ = [
+    "PRODUCT_FILES",
+    "enhancement_href",
+    "scene_id_of",
+    "write_footprint",
+    "write_plume_products",
+    "write_plume_quicklook",
+]
 
-PRODUCT_FILES = ("plumes.geojson", "plumes.kml", "plumes.csv", "plumes.png", "items/", "collection.json")
+PRODUCT_FILES = (
+    "plumes.geojson",
+    "plumes.kml",
+    "plumes.csv",
+    "plumes.png",
+    "footprint.geojson",
+    "items/",
+    "collection.json",
+)
+
+
+def scene_id_of(enhancement: str | os.PathLike) -> str:
+    """The id of the scene behind an enhancement map: the STAC Item id of a ``plumetrace detect`` product
+    (``item.json`` beside the map), else the file's stem."""
+    path = Path(enhancement)
+    item = path.with_name("item.json")
+    if item.is_file():
+        try:
+            return str(json.loads(item.read_text(encoding="utf-8"))["id"])
+        except (ValueError, KeyError, OSError):
+            pass
+    return path.name.split(".")[0]
+
+
+def write_footprint(out_dir: str | os.PathLike, footprint: dict[str, Any]) -> Path:
+    """Write ``footprint.geojson``: the Feature of :func:`plumetrace.plumes.footprint.scene_footprint` (NaN as
+    null)."""
+    path = Path(out_dir) / "footprint.geojson"
+    path.write_text(json.dumps(to_jsonable(footprint), indent=1, allow_nan=False), encoding="utf-8")
+    return path
 
 
 def enhancement_href(enhancement: str | os.PathLike, out_dir: str | os.PathLike) -> str:
