@@ -15,7 +15,7 @@ A Scene is an :class:`xarray.Dataset` with
 * on a map grid (``crs`` + ``transform``): the CF grid mapping ``spatial_ref`` (scalar coordinate with ``crs_wkt``,
   ``spatial_ref`` and ``GeoTransform``, as rioxarray writes it) and, for a north-up grid, ``x(x)``/``y(y)`` pixel-centre
   coordinates in CRS units (:func:`map_coords`), so ``scene["radiance"].rio.crs`` and ``.rio.transform()`` work;
-* ``attrs["sensor"]`` (``emit``, ``aviris-ng``, ``aviris-3``, ``prisma``, ``enmap``, ``generic``),
+* ``attrs["sensor"]`` (``emit``, ``aviris-ng``, ``aviris-3``, ``prisma``, ``enmap``, ``hytes``, ``generic``),
   ``attrs["acquisition_time"]`` (ISO 8601, UTC), ``attrs["source"]`` (path or description).
 
 See docs/scene.md for the full contract.
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 RADIANCE_UNITS = "uW cm-2 sr-1 nm-1"
-SENSORS = ("emit", "aviris-ng", "aviris-3", "aviris-classic", "prisma", "enmap", "generic")
+SENSORS = ("emit", "aviris-ng", "aviris-3", "aviris-classic", "prisma", "enmap", "hytes", "generic")
 
 # Factor that turns a value in the named unit into µW cm⁻² sr⁻¹ nm⁻¹.
 # 1 W m⁻² sr⁻¹ µm⁻¹ = 1e6 µW / 1e4 cm² / 1e3 nm = 0.1 µW cm⁻² sr⁻¹ nm⁻¹.

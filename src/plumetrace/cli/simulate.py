@@ -52,11 +52,32 @@ def _check_disk(out: Path, n_bytes: int) -> None:
         raise OutputFolderError(out, f"the scene needs {n_bytes / 1e9:.1f} GB but only {free / 1e9:.1f} GB are free")
 
 
-@app.command(cls=command(deprecated={"--wind": "--wind-speed", "--source": "--source-pixel"}))
+@app.command(
+    cls=command(
+        deprecated={"--wind": "--wind-speed", "--source": "--source-pixel"},
+        required={"--gases": "with --band lwir", "--library": "with --band lwir"},
+    )
+)
 def simulate(
     out: Path = out_option(),
     overwrite: bool = overwrite_option(),
-    sensor: str = typer.Option("emit", metavar="NAME", help="Sensor preset: emit, aviris-ng, prisma, enmap."),
+    sensor: str = typer.Option(
+        None,
+        metavar="NAME",
+        help="Sensor preset: emit, aviris-ng, prisma, enmap (default emit); hytes with --band lwir.",
+    ),
+    band: str = typer.Option(
+        "swir", "--band", metavar="NAME", help="swir (CH4 plume) or lwir (thermal chemical plume)."
+    ),
+    gases: str = typer.Option(None, "--gases", metavar="NAMES", help="LWIR: the plume's gases, as named in --library."),
+    library: Path = typer.Option(None, "--library", metavar="DIR", help="LWIR: folder of JCAMP-DX gas spectra."),
+    columns: str = typer.Option(
+        None, "--columns", metavar="NUMBERS", help="LWIR: column of each gas, ppm·m (default random in 10-500)."
+    ),
+    contrast_k: float = typer.Option(5.0, "--contrast-k", help="LWIR: plume minus background temperature, K."),
+    sensor_file: Path = typer.Option(
+        None, "--sensor-file", metavar="FILE", help="LWIR: channels from a CSV (center_nm, fwhm_nm[, nedt_k])."
+    ),
     rate_kg_h: float = typer.Option(1000.0, "--rate-kg-h", help="CH4 emission rate, kg/h (0: no plume)."),
     wind_speed: float = typer.Option(3.0, "--wind-speed", help="Mean wind speed, m/s (0.5-30)."),
     wind_dir: float = typer.Option(270.0, "--wind-dir", help="Direction the wind blows from, degrees from north."),
@@ -79,8 +100,25 @@ def simulate(
         help="Push-broom column effects: spectral smile and per-column gain error at the preset's published magnitudes.",
     ),
 ) -> None:
-    """Simulate a scene with a methane plume: ENVI radiance, truth map (ppm·m), quicklook and truth JSON."""
+    """Simulate a scene with a methane plume (or, with --band lwir, a chemical plume in the thermal infrared)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
+    if str(band).strip().lower() not in ("swir", "lwir"):
+        raise InvalidInputError("--band", f"{band!r}; expected swir or lwir")
+    if str(band).strip().lower() == "lwir":
+        from plumetrace.cli.simulate_lwir import simulate_lwir
+
+        rows, cols = _pair(size, "--size", "x")
+        with naming_options({"shape": "--size"}):
+            from plumetrace.simulate.scene import _validate_shape
+
+            _validate_shape((rows, cols))
+        simulate_lwir(
+            out, overwrite, shape=(rows, cols), sensor=sensor, sensor_file=sensor_file, gases=gases, library=library,
+            columns_ppm_m=columns, contrast_k=contrast_k, pixel_size=pixel_size, vza=vza, lat=lat, lon=lon,
+            time=time, seed=seed, noise=noise,
+        )  # fmt: skip
+        return
+    sensor = sensor or "emit"
     from plumetrace.io.staging import staged_output
     from plumetrace.simulate.products import write_simulation
 

@@ -15,6 +15,8 @@ Sources
   224 in total as in L1B products; FWHM 6.5 nm (VNIR) and 10 nm (SWIR); 30 m; 30 km swath (1000 px); SNR 500 at
   495 nm and 150 at 2200 nm (mission requirements, GFZ "EnMAP technical outline"). Nominal, uniform band placement.
 
+Thermal-infrared sensors (the HyTES-like preset and CSV sensor files) are in :mod:`plumetrace.simulate.lwir_sensors`.
+
 Column (push-broom) instrument effects
 --------------------------------------
 Each detector column of a push-broom imaging spectrometer is its own spectrometer: band centres shift a little across

@@ -68,6 +68,7 @@ _SENSOR_NAMES = {
     "aviris-classic": "aviris-classic",
     "aviris-c": "aviris-classic",
     "emit": "emit",
+    "hytes": "hytes",
     "prisma": "prisma",
     "enmap": "enmap",
     "generic": "generic",
