@@ -48,6 +48,8 @@ def write_inversion_products(
         origin_lon=origin[1],
         gas=obs.attrs.get("gas", ""),
         input=str(obs.attrs.get("source", "")),
+        time=pd.to_datetime(obs["time"], utc=True).median().strftime("%Y-%m-%dT%H:%M:%SZ"),  # median sample time
+        sensor=";".join(sorted(set(obs["sensor"].astype(str)))) if "sensor" in obs else "in-situ",
     )
     if flux is not None:
         summary.update(
