@@ -39,6 +39,7 @@ PLACEHOLDERS = frozenset(
         "NUMBER",
         "NUMBERS",
         "NAME",
+        "NAMES",
         "TEXT",
         "TIME",
         "LAT,LON",

@@ -68,14 +68,7 @@ def plumes(
     from plumetrace.plumes.pipeline import analyze_plumes, check_plume_options
     from plumetrace.plumes.segment import SegmentParams
     from plumetrace.plumes.wind import wind_from_options, wind_sampler
-    from plumetrace.plumes.footprint import scene_footprint
-    from plumetrace.products.plumes import (
-        enhancement_href,
-        scene_id_of,
-        write_footprint,
-        write_plume_products,
-        write_plume_quicklook,
-    )
+    from plumetrace.products.plumes import write_plume_outputs
 
     with naming_options(_OPTIONS):  # every option checked before the map is read
         if wind_file is not None and (wind_speed is not None or wind_dir is not None or wind_sigma is not None):
@@ -114,34 +107,8 @@ def plumes(
         result = analyze_plumes(
             data, wind=wind, pixel_size_m=pixel_size, sensor=sensor, params=params, seed=seed, calibration=calibration
         )
-    georeferenced = result.geometry is not None and result.geometry.georeferenced
-    footprint = scene_footprint(
-        data, result.geometry, wind, scene_id=scene_id_of(enhancement), n_plumes=len(result.records), sensor=sensor
-    )
     with staged_output(out, overwrite=overwrite) as stage:
-        write_footprint(stage, footprint)
-        write_plume_products(
-            stage,
-            result.records,
-            result.outlines,
-            georeferenced=georeferenced,
-            extra_assets={
-                "enhancement": (
-                    enhancement_href(enhancement, out),
-                    "image/tiff; application=geotiff; profile=cloud-optimized",
-                    ("data",),
-                    "Enhancement map (ppm m)",
-                )
-            },
-        )
-        write_plume_quicklook(
-            stage / "plumes.png",
-            data["enhancement"].values,
-            result.labels.values,
-            result.records,
-            crs=data.attrs.get("crs"),
-            transform=data.attrs.get("transform"),
-        )
+        write_plume_outputs(stage, data, result, enhancement=enhancement, final_dir=out, wind=wind, sensor=sensor)
     n_components = int(result.labels.attrs.get("n_components", len(result.records)))
     console.print(
         f"{len(result.records)} plume(s) ({n_components} component(s) of the segmentation) written to [bold]{out}[/]"

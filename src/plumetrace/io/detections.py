@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 #: Columns of plumes.csv that sites need.
+#: The columns every plumes.csv has, also the header-only table of a scene with no plume.
+PLUMES_BASE = ("plume_id", "gas", "sensor", "time", "source_lat", "source_lon", "emission_rate_kg_h")
 PLUMES_REQUIRED = (
     "plume_id",
     "gas",
@@ -273,7 +275,8 @@ def _read_plumes(product: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InvalidFileError(csv_path, "plumes.csv", f"not a CSV table ({str(exc).splitlines()[0]})") from None
-    missing = [col for col in PLUMES_REQUIRED if col not in table.columns]
+    # a scene with no plume has a table of the base fields only: nothing to read from it but its footprint
+    missing = [col for col in (PLUMES_REQUIRED if len(table) else PLUMES_BASE) if col not in table.columns]
     if missing:
         raise InvalidFileError(
             csv_path, missing[0], "column missing (a plumes.csv of `plumetrace plumes`, rates in kg/h)"

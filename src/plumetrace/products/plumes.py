@@ -33,6 +33,7 @@ __all__ = [
     "enhancement_href",
     "scene_id_of",
     "write_footprint",
+    "write_plume_outputs",
     "write_plume_products",
     "write_plume_quicklook",
 ]
@@ -280,3 +281,63 @@ def write_plume_quicklook(
     path = Path(path)
     save_page(fig, ax, frame, path, cax=cax)
     return path
+
+
+def write_plume_outputs(
+    stage: str | os.PathLike,
+    data: Any,
+    result: Any,
+    *,
+    enhancement: str | os.PathLike,
+    final_dir: str | os.PathLike,
+    wind: Any,
+    sensor: str | None = None,
+) -> None:
+    """Every product of ``plumetrace plumes`` (footprint, plumes GeoJSON/KML/CSV, STAC, quicklook) into ``stage``.
+
+    Parameters
+    ----------
+    stage : path
+        Existing, empty folder (the staging folder of :func:`plumetrace.io.staging.staged_output`).
+    data : Dataset
+        The enhancement map as :func:`plumetrace.io.cog.read_enhancement` read it.
+    result : PlumeResult
+        :func:`plumetrace.plumes.pipeline.analyze_plumes` of ``data``.
+    enhancement : path
+        The map's file (the plume Items link it; its ``item.json`` gives the scene id).
+    final_dir : path
+        Where ``stage`` will be moved (for the relative links).
+    wind : Wind or callable
+        The wind given to ``analyze_plumes`` (the footprint's detection limit is computed at it).
+    sensor : str, optional
+        Override of the map's sensor, as given to ``analyze_plumes``.
+    """
+    from plumetrace.plumes.footprint import scene_footprint
+
+    stage = Path(stage)
+    footprint = scene_footprint(
+        data, result.geometry, wind, scene_id=scene_id_of(enhancement), n_plumes=len(result.records), sensor=sensor
+    )
+    write_footprint(stage, footprint)
+    write_plume_products(
+        stage,
+        result.records,
+        result.outlines,
+        georeferenced=result.geometry is not None and result.geometry.georeferenced,
+        extra_assets={
+            "enhancement": (
+                enhancement_href(enhancement, final_dir),
+                "image/tiff; application=geotiff; profile=cloud-optimized",
+                ("data",),
+                "Enhancement map (ppm m)",
+            )
+        },
+    )
+    write_plume_quicklook(
+        stage / "plumes.png",
+        data["enhancement"].values,
+        result.labels.values,
+        result.records,
+        crs=data.attrs.get("crs"),
+        transform=data.attrs.get("transform"),
+    )

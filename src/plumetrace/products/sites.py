@@ -93,6 +93,13 @@ def _site_properties(row: pd.Series) -> dict[str, Any]:
     return to_jsonable(props)
 
 
+def _relative_dir(path: Any, start: Path) -> str:
+    """``path`` relative to ``start`` (POSIX separators); empty for no path."""
+    if not isinstance(path, str) or not path:
+        return ""
+    return Path(os.path.relpath(os.path.abspath(path), start)).as_posix()
+
+
 def _iso_column(values: pd.Series) -> pd.Series:
     return values.map(lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
@@ -284,6 +291,8 @@ def write_site_products(
         )
     )
     detections = _detections_table(result, overpasses)
+    # product folders relative to this folder: a run folder moved or copied stays whole
+    detections["product_dir"] = detections["product_dir"].map(lambda d: _relative_dir(d, final))
     if len(detections):
         written.append(write_csv(out / "detections.csv", detections.to_dict("records")))
     else:
@@ -292,7 +301,9 @@ def write_site_products(
     (out / "timeseries").mkdir(exist_ok=True)
     for _, site in track(list(sites.iterrows()), "writing sites", disable=None if progress is None else not progress):
         series = result.timeseries[site["site_id"]]
-        csv_rows = series.assign(time=_iso_column(series["time"])).reindex(columns=list(TIMESERIES_COLUMNS))
+        csv_rows = series.assign(
+            time=_iso_column(series["time"]), product_dir=series["product_dir"].map(lambda d: _relative_dir(d, final))
+        ).reindex(columns=list(TIMESERIES_COLUMNS))
         written.append(write_csv(out / "timeseries" / f"{site['site_id']}.csv", csv_rows.to_dict("records")))
         written.append(write_timeseries_plot(out / "timeseries" / f"{site['site_id']}.png", series, site))
     written.extend(
