@@ -21,7 +21,7 @@ def demo_step(ctx: Any) -> list[Row]:
     from plumetrace.io.staging import staged_output
     from plumetrace.plumes.pipeline import analyze_plumes
     from plumetrace.plumes.wind import Wind
-    from plumetrace.products.plumes import write_plume_products
+    from plumetrace.products.plumes import write_plume_outputs
 
     path = ctx.products.get("enhancement_path")
     truth = ctx.products.get("truth")
@@ -32,13 +32,11 @@ def demo_step(ctx: Any) -> list[Row]:
     data = read_enhancement(path)
     speed = float(truth["wind_speed_m_s"])
     direction = float(truth["wind_dir_deg"])
-    result = analyze_plumes(
-        data, wind=Wind(speed, direction, 0.3 * speed, source="demo truth ±30 %"), seed=int(ctx.seed)
-    )
+    wind = Wind(speed, direction, 0.3 * speed, source="demo truth ±30 %")
+    result = analyze_plumes(data, wind=wind, seed=int(ctx.seed))
     out = Path(ctx.out_dir) / "plumes"
-    georeferenced = result.geometry is not None and result.geometry.georeferenced
     with staged_output(out) as stage:
-        write_plume_products(stage, result.records, result.outlines, georeferenced=georeferenced)
+        write_plume_outputs(stage, data, result, enhancement=path, final_dir=out, wind=wind)
     ctx.products["plumes_geojson_path"] = out / "plumes.geojson"
     ctx.products["plumes_csv_path"] = out / "plumes.csv"
 
