@@ -29,3 +29,6 @@ def demo(
         table.add_row(*row)
     console.print(table)
     console.print(f"Outputs are in [bold]{out.resolve()}[/]")
+    report = out / "report" / "report.html"
+    if report.is_file():
+        console.print(f"Evidence report of the demo campaign: [bold]{report.resolve()}[/]")

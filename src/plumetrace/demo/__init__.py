@@ -37,6 +37,7 @@ _STEP_TARGETS = (
     ("plan", "plumetrace.demo.plan:demo_step"),
     ("invert", "plumetrace.demo.invert:demo_step"),
     ("campaign", "plumetrace.demo.campaign:demo_step"),
+    ("report", "plumetrace.demo.report:demo_step"),
 )
 
 
