@@ -26,6 +26,8 @@ _OPTIONS = {
     "clusters": "--clusters",
     "cluster_features": "--stats",
     "exclude": "--exclude",
+    "band": "--band",
+    "library": "--library",
 }
 
 
@@ -80,9 +82,44 @@ def detect(
         help="GeoJSON/KML polygons (lon/lat) whose pixels stay out of the background statistics: where you know the "
         "plume lies (mf/ace).",
     ),
+    band: str = typer.Option(
+        "swir", "--band", metavar="NAME", help="swir (gas enhancement) or lwir (identify --library gases, 7.5-13 µm)."
+    ),
+    library: Path = typer.Option(
+        None, "--library", file_okay=False, help="lwir: folder of JCAMP-DX gas spectra (docs/lwir.md)."
+    ),
+    gases: str = typer.Option(None, "--gases", metavar="NAMES", help="lwir: library gases to use, comma-separated."),
+    atmosphere: Path = typer.Option(
+        None, "--atmosphere", dir_okay=False, help="lwir: NetCDF with transmittance(band), path_radiance(band)."
+    ),
+    contrast: float = typer.Option(
+        None, "--contrast-k", help="lwir: plume minus background brightness temperature, K (default: estimated)."
+    ),
+    plume_temperature: float = typer.Option(
+        None, "--plume-temperature-k", help="lwir: plume temperature, K (default: estimated from the scene)."
+    ),
 ) -> None:
     """Retrieve the gas enhancement (ppm·m) of every pixel: enhancement.tif (COG), quicklook.png, item.json (STAC)."""
     check_out(out, overwrite)  # before any work: a refused --out costs nothing
+    if band not in ("swir", "lwir"):
+        raise InvalidInputError("--band", f"{band!r}; expected swir or lwir")
+    if band == "lwir":
+        from plumetrace.cli.detect_lwir import run_lwir
+
+        return run_lwir(
+            scene_path,
+            out,
+            overwrite,
+            library=library,
+            gases=gases,
+            atmosphere=atmosphere,
+            contrast=contrast,
+            plume_temperature=plume_temperature,
+            stats=stats,
+            clusters=clusters,
+        )
+    if library is not None:
+        raise InvalidInputError("--library", "is used with --band lwir only")
     with naming_options(_OPTIONS):
         _detect(
             scene_path,
