@@ -19,9 +19,10 @@ def test_report_step_signs_and_verifies(tmp_path, monkeypatch):
     rows = demo_step(ctx)
     results = {quantity: result for _, quantity, result, _ in rows}
     assert Path(ctx.products["report_html"]).is_file()
-    assert results["verify: the package as written"].startswith("intact") and "signature valid" in results[
-        "verify: the package as written"
-    ]
+    assert (
+        results["verify: the package as written"].startswith("intact")
+        and "signature valid" in results["verify: the package as written"]
+    )
     assert results["verify: one byte changed in report.html"].startswith("altered: report.html")
     assert not (ctx.out_dir / "report-tampered-copy").exists()
 

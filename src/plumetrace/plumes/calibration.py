@@ -191,6 +191,21 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
         csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
         sigma_c=CSF_C_SIGMA["airborne"],
     ),
+    "hytes": UeffCalibration(
+        0.33,
+        0.45,
+        0.05,
+        0.15,
+        1.12,
+        AIRBORNE_MODEL_REL_SIGMA,
+        2.0,
+        "thermal-infrared airborne imager (HyTES-like, LWIR chemical maps): the airborne Varon et al. 2021 linear "
+        "form as aviris-ng, not calibrated on LWIR plumes; the 35 % systematic resolution-transfer error stands for "
+        "that gap",
+        AIRBORNE_SYSTEMATIC_REL_SIGMA,
+        csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
+        sigma_c=CSF_C_SIGMA["airborne"],
+    ),
     "generic": UeffCalibration(
         0.34,
         0.44,

@@ -34,6 +34,9 @@ FOOTPRINT_FIELDS = (
     "valid_fraction",
 )
 
+#: Thermal-infrared imagers: their detection depends on the thermal contrast, which the POD law does not describe.
+THERMAL_SENSORS = frozenset({"hytes"})
+
 _SIMPLIFY_PX = 1.0  # outline tolerance, pixels: a footprint is a coverage statement, not a pixel mask
 
 
@@ -112,8 +115,8 @@ def scene_footprint(
         centre = geometry.lonlat((values.shape[0] - 1) / 2.0, (values.shape[1] - 1) / 2.0)
         lon, lat = (float(centre[0]), float(centre[1])) if centre is not None else (None, None)
         wind = wind(lat, lon, time)
-    limit = math.nan
-    if np.isfinite(sigma) and sigma > 0:
+    limit = math.nan  # the POD law is measured on SWIR methane maps; a thermal-infrared map's limit is not stated
+    if np.isfinite(sigma) and sigma > 0 and sensor not in THERMAL_SENSORS:
         limit = detection_limit_kg_h(
             wind_speed_m_s=wind.speed_m_s, sigma_ppm_m=sigma, pixel_size_m=geometry.pixel_size_m, gas=gas
         )

@@ -23,6 +23,7 @@ import numpy as np
 
 from plumetrace.errors import InvalidInputError
 from plumetrace.plumes.calibration import UeffCalibration, ueff_calibration
+from plumetrace.spectra.molar_mass import molar_mass_kg_mol
 
 __all__ = [
     "AIR_MOLAR_DENSITY_MOL_M3",
@@ -41,9 +42,9 @@ AIR_MOLAR_DENSITY_MOL_M3 = 101325.0 / (8.314462618 * 288.15)  # 42.29 mol m-3 at
 
 def _molar_mass(gas: str) -> float:
     key = str(gas).lower()
-    if key not in GAS_MOLAR_MASS_KG_MOL:
-        raise InvalidInputError("gas", f"unknown gas {gas!r}; known: {', '.join(GAS_MOLAR_MASS_KG_MOL)}")
-    return GAS_MOLAR_MASS_KG_MOL[key]
+    if key in GAS_MOLAR_MASS_KG_MOL:
+        return GAS_MOLAR_MASS_KG_MOL[key]
+    return molar_mass_kg_mol(key)  # the LWIR chemicals of the gas libraries
 
 
 def ppm_m_to_kg_m2(gas: str = "ch4", *, air_molar_density_mol_m3: float = AIR_MOLAR_DENSITY_MOL_M3) -> float:
