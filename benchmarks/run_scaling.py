@@ -279,7 +279,7 @@ def estimate(costs: list[dict[str, Any]], efficiency: float, worker_rss_gb: floa
         "cores_for_1000_scenes_per_hour": cores,
         "worker_memory_gb": rss,
         "suggested_cluster": (
-            f"{workers_4} workers of 4 cores (1 process, 4 threads: one scene's detect spreads its row blocks) and "
+            f"{workers_4} worker{'s' if workers_4 != 1 else ''} of 4 cores (1 process, 4 threads: one scene's detect spreads its row blocks) and "
             f"{max(4, math.ceil(4 * rss * 1.5))} GB each; {SCENES_PER_DAY * 1.8 / 3600:.2f} TB/h = "
             f"{SCENES_PER_DAY * 1.8e3 / 3600:.0f} MB/s of radiance read from shared storage"
         ),
