@@ -21,11 +21,10 @@ import numpy as np
 import xarray as xr
 
 from plumetrace.errors import InvalidInputError
-from plumetrace.scene import make_scene
 from plumetrace.simulate.background import procedural_abundances
 from plumetrace.simulate.plumes import simulate_plume
 from plumetrace.simulate.radiance import reflectance_to_grid
-from plumetrace.simulate.scene import DEFAULT_TIME, _build, enhancement_levels
+from plumetrace.simulate.scene import DEFAULT_TIME, _build, enhancement_levels, simulated_scene
 from plumetrace.spectra.reflectance import BACKGROUND_MATERIALS, library_spectrum, load_library
 
 __all__ = ["PointSource", "simulate_multisource_scene"]
@@ -149,17 +148,4 @@ def simulate_multisource_scene(
             [{"row": s.row, "col": s.col, "rate_kg_h": s.rate_kg_h, "seed": s.seed} for s in sources]
         ),
     }
-    scene = make_scene(
-        radiance,
-        renderer.sensor.wavelength_nm,
-        renderer.sensor.fwhm_nm,
-        sensor=renderer.sensor.name,
-        solar_zenith_deg=info["solar_zenith_deg"],
-        view_zenith_deg=info["view_zenith_deg"],
-        crs=info["crs"],
-        transform=info["transform"],
-        acquisition_time=info["acquisition_time"],
-        source="simulated",
-        extra_attrs=extra,
-    )
-    return scene, total
+    return simulated_scene(radiance, renderer, info, extra), total

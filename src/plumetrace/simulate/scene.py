@@ -546,7 +546,13 @@ def simulate_scene(
             sim_gain_random_sigma=float(effects.gain_random_sigma),
             sim_gain_smooth_sigma=float(effects.gain_smooth_sigma),
         )
-    scene = make_scene(
+    return simulated_scene(radiance, renderer, info, extra), truth
+
+
+def simulated_scene(radiance: Any, renderer: Any, info: dict[str, Any], extra: dict[str, Any]) -> xr.Dataset:
+    """The Scene of a rendered radiance cube (y, x, band): the renderer's sensor, the geometry of ``info`` (as the
+    scene set-up returns it) and the ``sim_*`` attributes ``extra``."""
+    return make_scene(
         radiance,
         renderer.sensor.wavelength_nm,
         renderer.sensor.fwhm_nm,
@@ -559,7 +565,6 @@ def simulate_scene(
         source="simulated",
         extra_attrs=extra,
     )
-    return scene, truth
 
 
 def write_simulated_envi(path: str | Path, **options: Any) -> tuple[Path, xr.Dataset, PlumeTruth]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,14 +86,7 @@ class GasLibrary:
 
     def select(self, gases: tuple[str, ...] | list[str]) -> GasLibrary:
         """The library restricted to ``gases`` (names as in ``names``; case-insensitive), in that order."""
-        idx = _select(self.names, gases, "gas library")
-        return replace(
-            self,
-            names=tuple(self.names[i] for i in idx),
-            absorption_per_ppm_m=self.absorption_per_ppm_m[idx],
-            sources=tuple(self.sources[i] for i in idx),
-            quantitative=tuple(self.quantitative[i] for i in idx),
-        )
+        return _subset(self, _select(self.names, gases, "gas library"))
 
     def convolve_to_channels(self, centers_nm: np.ndarray, fwhm_nm: np.ndarray) -> SensorGasLibrary:
         """See :func:`convolve_to_channels`."""
@@ -122,14 +116,18 @@ class SensorGasLibrary:
 
     def select(self, gases: tuple[str, ...] | list[str]) -> SensorGasLibrary:
         """The library restricted to ``gases``, in that order."""
-        idx = _select(self.names, gases, "gas library")
-        return replace(
-            self,
-            names=tuple(self.names[i] for i in idx),
-            absorption_per_ppm_m=self.absorption_per_ppm_m[idx],
-            sources=tuple(self.sources[i] for i in idx),
-            quantitative=tuple(self.quantitative[i] for i in idx),
-        )
+        return _subset(self, _select(self.names, gases, "gas library"))
+
+
+def _subset(library: Any, idx: list[int]) -> Any:
+    """A (Sensor)GasLibrary with only the gases ``idx``, in that order."""
+    return replace(
+        library,
+        names=tuple(library.names[i] for i in idx),
+        absorption_per_ppm_m=library.absorption_per_ppm_m[idx],
+        sources=tuple(library.sources[i] for i in idx),
+        quantitative=tuple(library.quantitative[i] for i in idx),
+    )
 
 
 def _resample(spectrum: JcampSpectrum, grid: np.ndarray, step: float) -> np.ndarray:
