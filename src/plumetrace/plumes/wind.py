@@ -12,6 +12,7 @@ Conventions
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -520,7 +521,9 @@ def _sample_file(
 ) -> Wind:
     """:func:`sample_wind` on the series of the file ``path``, its errors naming that file."""
     try:
-        return sample_wind(series, time=time, lat=lat, lon=lon, source=str(path))
+        wind = sample_wind(series, time=time, lat=lat, lon=lon, source=str(path))  # warnings name the whole path
+        # products record the file's name, not its path: they stay the same wherever the inputs lie
+        return dataclasses.replace(wind, source=Path(path).name)
     except InvalidInputError as exc:
         raise InvalidFileError(path, exc.field, exc.problem) from None
 
