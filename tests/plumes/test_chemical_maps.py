@@ -25,3 +25,17 @@ def test_acetone_map_from_a_thermal_imager_is_quantified(plume_map):
     footprint = scene_footprint(acetone, pixel_geometry(acetone), wind, scene_id="lwir", n_plumes=1)
     assert footprint["properties"]["gas"] == "acetone"
     assert footprint["properties"]["detection_limit_kg_h"] != footprint["properties"]["detection_limit_kg_h"]  # NaN
+
+
+def test_identification_confidence_of_the_gas_follows_the_plume(plume_map):
+    import numpy as np
+
+    acetone, _ = plume_map(noise_ppm_m=2.0, rate_kg_h=100.0)
+    acetone.attrs.update(sensor="hytes", gas="acetone")
+    probability = np.full(acetone["enhancement"].shape, np.nan, np.float32)
+    probability[:, :60] = 0.8  # the identified plume covers the source half of the map
+    acetone["gas_probability"] = (("y", "x"), probability)
+    (record,) = analyze_plumes(acetone, wind=Wind(4.0, 270.0, 1.0), seed=1).records
+    assert record["identification_confidence"] == pytest.approx(0.8)
+    methane, _ = plume_map(noise_ppm_m=2.0, rate_kg_h=100.0)
+    assert "identification_confidence" not in analyze_plumes(methane, wind=Wind(4.0, 270.0, 1.0), seed=1).records[0]

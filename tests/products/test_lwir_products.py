@@ -73,3 +73,14 @@ def test_labels_identification_and_stac(products):
     assert item["properties"]["plumetrace:identified_gases"] == ["beta", "gamma"]
     assert {"labels", "identification", "enhancement_beta"} <= set(item["assets"])
     assert (out / "collection.json").is_file()
+
+
+def test_each_gas_map_carries_the_probability_of_its_gas_in_each_plume(products):
+    result, truth, out, files = products
+    plume_ids = result["plume_id"].values
+    for gas in result["gas"].values:
+        probability = read_enhancement(out / gas_file_name(str(gas)))["gas_probability"].values
+        assert np.isnan(probability[plume_ids == 0]).all()
+        for record in result.attrs["identification"]:
+            expected = record["gas_probability"].get(str(gas), 0.0)
+            np.testing.assert_allclose(probability[plume_ids == record["plume_id"]], expected, rtol=1e-6)

@@ -195,3 +195,22 @@ def test_mixed_gases_at_one_place_are_one_site_listing_both():
     dets = [detection("s1", 0, 0), detection("s2", 20, 0, gas="co2", time="2026-06-02T18:00:00Z")]
     site = _site(fuse_sites(*tables(dets, ovps)))
     assert site["gases"] == "ch4;co2" and site["n_overpasses"] == 2
+
+
+def test_site_of_a_thermal_chemical_states_its_best_identification_confidence():
+    cover = square(0, 0, 5_000)
+    ovps = [
+        overpass("t1", cover),
+        overpass("t2", cover, time="2026-06-02T18:00:00Z"),
+        overpass("m1", square(B[0], 0, 5_000)),
+    ]
+    acetone = {"gas": "acetone", "sensor": "hytes", "pixel_m": 3.0, "sigma_m": 5.0}
+    dets = [
+        {**detection("t1", 0, 0, **acetone), "identification_confidence": 0.7},
+        {**detection("t2", 2, 1, time="2026-06-02T18:00:00Z", **acetone), "identification_confidence": 0.95},
+        detection("m1", *B),  # methane: no identification
+    ]
+    result = fuse_sites(*tables(dets, ovps))
+    chemical, methane = _site(result, 0.0), _site(result, B[0])
+    assert chemical["gases"] == "acetone" and chemical["identification_confidence"] == pytest.approx(0.95)
+    assert math.isnan(methane["identification_confidence"])

@@ -35,7 +35,15 @@ from plumetrace.georef import metres_per_degree
 if TYPE_CHECKING:  # writing takes any result with ``result[name].values``, ``name in result`` and ``.attrs``
     import xarray as xr
 
-__all__ = ["BANDS", "BAND_UNITS", "product_grid", "read_enhancement", "write_enhancement", "write_quicklook"]
+__all__ = [
+    "BANDS",
+    "BAND_UNITS",
+    "OPTIONAL_BANDS",
+    "product_grid",
+    "read_enhancement",
+    "write_enhancement",
+    "write_quicklook",
+]
 
 #: (data variable, band description) in band order.
 BANDS = (
@@ -44,8 +52,11 @@ BANDS = (
     ("albedo", "albedo"),
     ("sensitivity", "sensitivity"),
 )
+#: Bands written only when the result holds them: ``gas_probability``, the posterior probability that the map's gas
+#: is present at the pixel (thermal-infrared identification; NaN outside identified plumes).
+OPTIONAL_BANDS = (("gas_probability", "gas_probability"),)
 #: GDAL unit type (and ``units`` band tag) of each band: ppm·m, or ``1`` for the unitless ratios.
-BAND_UNITS = {"enhancement": "ppm m", "uncertainty": "ppm m", "albedo": "1", "sensitivity": "1"}
+BAND_UNITS = {"enhancement": "ppm m", "uncertainty": "ppm m", "albedo": "1", "sensitivity": "1", "gas_probability": "1"}
 _QUICKLOOK_MAX_PIXELS = 800
 _OVERVIEW_MIN_PIXELS = 2048
 _TAG_KEYS = (
@@ -65,15 +76,20 @@ _TAG_KEYS = (
 )
 
 
+def _bands(result: xr.Dataset) -> tuple[tuple[str, str], ...]:
+    return BANDS + tuple(band for band in OPTIONAL_BANDS if band[0] in result)
+
+
 def product_grid(result: xr.Dataset) -> tuple[dict[str, np.ndarray], str | None, tuple[float, ...] | None, bool]:
     """The product arrays on the output grid.
 
     Returns
     -------
     (arrays, crs_wkt, transform, orthorectified)
-        ``arrays`` maps each variable of :data:`BANDS` to a float32 (rows, cols) array.
+        ``arrays`` maps each variable of :data:`BANDS` (and of :data:`OPTIONAL_BANDS` the result holds) to a
+        float32 (rows, cols) array.
     """
-    arrays = {name: np.asarray(result[name].values, dtype=np.float32) for name, _ in BANDS}
+    arrays = {name: np.asarray(result[name].values, dtype=np.float32) for name, _ in _bands(result)}
     attrs = result.attrs
     if "glt_row" in result and "glt_col" in result and "glt_transform" in attrs:
         from plumetrace.georef import orthorectify
@@ -111,7 +127,7 @@ def write_enhancement(result: xr.Dataset, path: str | Path) -> dict[str, Any]:
         "driver": "COG",
         "width": width,
         "height": height,
-        "count": len(BANDS),
+        "count": len(arrays),
         "dtype": "float32",
         "nodata": float("nan"),
         "compress": "ZSTD",  # level 1: ~4x faster than DEFLATE on float32 at a similar size
@@ -136,7 +152,7 @@ def write_enhancement(result: xr.Dataset, path: str | Path) -> dict[str, Any]:
     with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)  # the raw grid of a scene without map info
         with rasterio.open(path, "w", **profile) as dst:
-            for index, (name, description) in enumerate(BANDS, start=1):
+            for index, (name, description) in enumerate(_bands(result), start=1):
                 dst.write(arrays[name], index)
                 dst.set_band_description(index, description)
                 dst.set_band_unit(index, BAND_UNITS[name])  # the GDAL unit type QGIS and gdalinfo show
@@ -275,7 +291,7 @@ def read_enhancement(path: str | Path, *, units: str | None = None) -> xr.Datase
                 f"missing (band description); the file has {src.count} band(s): {named}; a map of another tool "
                 "must have a single band",
             )
-        layout = dict(BANDS) if own else {"enhancement": descriptions[0] or "band 1"}
+        layout = dict(BANDS + OPTIONAL_BANDS) if own else {"enhancement": descriptions[0] or "band 1"}
         band_index = {name: descriptions.index(d) + 1 for name, d in layout.items() if d in descriptions}
         band_index.setdefault("enhancement", 1)
         factor, read_units = resolve_units(path, stated_units(src, band_index["enhancement"]), units, assume_ppm_m=own)

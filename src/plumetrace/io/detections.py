@@ -64,7 +64,7 @@ FOOTPRINT_REQUIRED = ("scene_id", "sensor", "gas", "time", "detection_limit_kg_h
 DETECTION_COLUMNS = (
     "detection_id", "overpass_id", "product_dir", "kind", "sensor", "gas", "time", "lat", "lon", "sigma_east_m",
     "sigma_north_m", "pixel_size_m", "rate_kg_h", "rate_p16_kg_h", "rate_p84_kg_h", "significance_sigma",
-    "near_detection_limit", "stac_item",
+    "near_detection_limit", "identification_confidence", "stac_item",
 )  # fmt: skip
 OVERPASS_COLUMNS = (
     "overpass_id", "product_dir", "kind", "sensor", "gas", "time", "footprint", "detection_limit_kg_h",
@@ -336,6 +336,12 @@ def _read_plumes(product: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                     csv_path, f"{where}peak_significance_sigma", row["peak_significance_sigma"]
                 ),
                 "near_detection_limit": _bool(csv_path, f"{where}near_detection_limit", row["near_detection_limit"]),
+                # thermal-infrared gas maps: the posterior probability of the map's gas in this plume
+                "identification_confidence": _number(
+                    csv_path, f"{where}identification_confidence", row["identification_confidence"], allow_nan=True
+                )
+                if str(row.get("identification_confidence", "")).strip()
+                else math.nan,
                 "stac_item": str(item) if item.is_file() else "",
             }
         )

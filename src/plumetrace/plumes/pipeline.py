@@ -94,6 +94,11 @@ def plume_crop(labels: np.ndarray, plume_id: int, *, pad_px: int = PLUME_CROP_PA
     return _padded(boxes[0], pad_px)
 
 
+def _max_or_nan(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else float("nan")
+
+
 def _padded(box: tuple[slice, slice], pad_px: int) -> tuple[slice, slice]:
     return (
         slice(max(box[0].start - pad_px, 0), box[0].stop + pad_px),
@@ -344,6 +349,11 @@ def analyze_plumes(
     enh_for_segment.attrs = {**ds.attrs, **enh.attrs}
     uncertainty = ds["uncertainty"] if "uncertainty" in ds and ds["uncertainty"].shape == enh.shape else None
     albedo = ds["albedo"] if "albedo" in ds and ds["albedo"].shape == enh.shape else None
+    identified = (
+        np.asarray(ds["gas_probability"].values, dtype=np.float64)
+        if "gas_probability" in ds and ds["gas_probability"].shape == enh.shape
+        else None
+    )
     try:
         labels = segment_plumes(enh_for_segment, uncertainty=uncertainty, albedo=albedo, params=params)
     except InvalidInputError as exc:
@@ -505,6 +515,8 @@ def analyze_plumes(
             **_component_fields(component_values[crop], mask, group, crop_anomaly, src_rc, plume_wind, geometry),
             **near_limit_fields(peak_sigma, sensor),
         }
+        if identified is not None:  # a thermal-infrared gas map: how sure the identification of its gas is
+            record["identification_confidence"] = _max_or_nan(identified[crop][mask])
         widen_for_selection_bias(record)
         result.records.append(record)
         result.outlines.append(plume_outline(mask, geometry, offset_rc=(r0, c0)))

@@ -4,7 +4,8 @@
   ``enhancement.tif`` (:mod:`plumetrace.io.cog`: ``enhancement_ppm_m``, ``uncertainty_ppm_m``, ``albedo``,
   ``sensitivity``; tags ``units=ppm m``, ``gas`` = the chemical), so ``plumetrace plumes`` reads it as it reads a
   methane map. Blind pixels (no thermal contrast) are NaN in both column bands; ``albedo`` is 1 on valid pixels
-  (no albedo in the thermal infrared); ``sensitivity`` is the SNR of a 1000 ppm·m column, as in SWIR.
+  (no albedo in the thermal infrared); ``sensitivity`` is the SNR of a 1000 ppm·m column, as in SWIR; a fifth band
+  ``gas_probability`` holds the posterior probability of the map's gas in each identified plume (NaN elsewhere).
 * ``labels.tif``: int16 COG of the per-pixel gas label: 0 no gas, −1 blind, k ≥ 1 the k-th gas set of the
   ``label_table`` tag (JSON list, e.g. ``["acetone", "acetone+toluene"]``); nodata −9999.
 * ``identification.json`` (every plume: gases, plume-mean columns ± 1σ, peak columns, posterior probability of each
@@ -62,6 +63,17 @@ def gas_file_name(gas: str) -> str:
     return f"enhancement_{slug}.tif"
 
 
+def _gas_probability(result: xr.Dataset, gas: str) -> np.ndarray:
+    """Per pixel, the posterior probability that ``gas`` is in the identified plume there (NaN outside plumes):
+    ``plumetrace plumes`` reports it with each plume of this gas's map as ``identification_confidence``."""
+    plume_ids = np.asarray(result["plume_id"].values)
+    probability = np.full(plume_ids.shape, np.nan, dtype=np.float32)
+    for record in result.attrs.get("identification", []):
+        value = float(record.get("gas_probability", {}).get(gas, 0.0))
+        probability[plume_ids == int(record["plume_id"])] = value
+    return probability
+
+
 def _gas_dataset(result: xr.Dataset, index: int) -> xr.Dataset:
     import xarray as xr
 
@@ -76,6 +88,7 @@ def _gas_dataset(result: xr.Dataset, index: int) -> xr.Dataset:
         "albedo": (("y", "x"), np.where(valid, 1.0, np.nan).astype(np.float32)),
         "sensitivity": (("y", "x"), sensitivity),
     }
+    data["gas_probability"] = (("y", "x"), _gas_probability(result, str(result["gas"].values[index])))
     for name in ("glt_row", "glt_col"):
         if name in result:
             data[name] = (result[name].dims, result[name].values)

@@ -51,7 +51,8 @@ KML_STYLES = {
 }
 
 DETECTIONS_CSV_COLUMNS = (
-    "detection_id", "site_id", "detected", "overpass_id", "kind", "sensor", "gas", "time", "lat", "lon",
+    "detection_id", "site_id", "detected", "overpass_id", "kind", "sensor", "gas", "identification_confidence", "time",
+    "lat", "lon",
     "sigma_east_m", "sigma_north_m", "rate_kg_h", "rate_p16_kg_h", "rate_p84_kg_h", "significance_sigma",
     "near_detection_limit", "detection_limit_kg_h", "upper_limit_kg_h", "product_dir",
 )  # fmt: skip

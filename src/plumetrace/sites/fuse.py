@@ -36,7 +36,7 @@ __all__ = ["SITE_COLUMNS", "TIMESERIES_COLUMNS", "SiteResult", "fuse_sites"]
 
 SITE_COLUMNS = (
     "site_id", "lat", "lon", "position_sigma_m", "position_sigma_east_m", "position_sigma_north_m", "gases",
-    "n_detections", "n_overpasses", "persistence", "persistence_p16", "persistence_p84", "mean_rate_kg_h",
+    "identification_confidence", "n_detections", "n_overpasses", "persistence", "persistence_p16", "persistence_p84", "mean_rate_kg_h",
     "mean_rate_p16_kg_h", "mean_rate_p84_kg_h", "pw_rate_kg_h", "pw_rate_p16_kg_h", "pw_rate_p84_kg_h",
     "typical_rate_kg_h", "first_seen", "last_seen", "sensors", "kinds", "max_significance_sigma",
     "near_limit_fraction", "confidence", "confidence_reasons",
@@ -45,6 +45,15 @@ TIMESERIES_COLUMNS = (
     "time", "overpass_id", "kind", "sensor", "gas", "detected", "detection_id", "rate_kg_h", "rate_p16_kg_h",
     "rate_p84_kg_h", "detection_limit_kg_h", "counted", "product_dir",
 )  # fmt: skip
+
+
+def _best_identification(det: pd.DataFrame, members: np.ndarray) -> float:
+    """The highest identification confidence of the site's thermal-infrared detections (NaN: none has one)."""
+    if "identification_confidence" not in det:
+        return float("nan")
+    values = pd.to_numeric(det["identification_confidence"].iloc[members], errors="coerce").to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.max()) if values.size else float("nan")
 
 
 @dataclass
@@ -189,6 +198,7 @@ def fuse_sites(
                 "position_sigma_east_m": sigma_e,
                 "position_sigma_north_m": sigma_n,
                 "gases": ";".join(gases),
+                "identification_confidence": _best_identification(det, members),
                 "n_detections": len(members),
                 "n_overpasses": m,
                 **{name: getattr(stats, name) for name in stats.__dataclass_fields__},
