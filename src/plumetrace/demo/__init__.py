@@ -36,6 +36,7 @@ _STEP_TARGETS = (
     ("plumes", "plumetrace.demo.plumes:demo_step"),
     ("plan", "plumetrace.demo.plan:demo_step"),
     ("invert", "plumetrace.demo.invert:demo_step"),
+    ("lwir", "plumetrace.demo.lwir:demo_step"),
     ("campaign", "plumetrace.demo.campaign:demo_step"),
     ("report", "plumetrace.demo.report:demo_step"),
 )
