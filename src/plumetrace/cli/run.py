@@ -174,7 +174,7 @@ def _report(summary) -> None:  # noqa: ANN001
             highlight=False,
         )
         return
-    table = Table(title=f"run {summary.out.name}")
+    table = Table(title=f"campaign run: {summary.out.name}")
     for name in ("input", "kind", "status", "stages", "error"):
         table.add_column(name, overflow="fold")
     for entry in summary.inputs:
