@@ -15,7 +15,7 @@ from typing import Any
 
 from plumetrace.campaign.config import CampaignConfig, Override, params_sha256
 from plumetrace.campaign.inputs import CampaignInput, cached_sha256, discover_inputs
-from plumetrace.campaign.stages import StageTask, one_line
+from plumetrace.campaign.stages import StageTask, inversion_inputs, one_line
 from plumetrace.errors import InvalidFileError, InvalidInputError, PlumetraceError
 
 __all__ = ["InputPlan", "CampaignPlan", "plan_campaign"]
@@ -137,18 +137,7 @@ def _check_wind(wind: dict[str, Any], name: _Namer, prefix: str) -> None:
 def _check_invert(params: dict[str, Any], name: _Namer, prefix: str) -> None:
     from plumetrace.insitu.options import validate_inversion_inputs
 
-    name.check(
-        prefix,
-        validate_inversion_inputs,
-        source_known=params.get("source_xy"),
-        prior_box=params.get("prior_box_xy"),
-        source_heights_m=tuple(params["source_height_m"]),
-        wind_height_m=params["wind_height_m"],
-        roughness_length_m=params["roughness_length_m"],
-        wind_average_s=params["wind_average_s"],
-        seed=params["seed"],
-        renames=_INVERT_KEYS,
-    )
+    name.check(prefix, validate_inversion_inputs, **inversion_inputs(params), renames=_INVERT_KEYS)
 
 
 def _scene_place(item: CampaignInput, units: str | None) -> tuple[Any, list[tuple[float, float]], dict[str, Any]]:

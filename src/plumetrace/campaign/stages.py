@@ -221,6 +221,20 @@ def _plumes(task: StageTask, stage: Path) -> dict[str, Any]:
     return {"n_plumes": len(result.records)}
 
 
+def inversion_inputs(params: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`plumetrace.insitu.inversion.validate_inversion_inputs` from a run's
+    ``invert`` parameters."""
+    return {
+        "source_known": params.get("source_xy"),
+        "prior_box": params.get("prior_box_xy"),
+        "source_heights_m": tuple(params["source_height_m"]),
+        "wind_height_m": params["wind_height_m"],
+        "roughness_length_m": params["roughness_length_m"],
+        "wind_average_s": params["wind_average_s"],
+        "seed": params["seed"],
+    }
+
+
 def _invert(task: StageTask, stage: Path) -> dict[str, Any]:
     from plumetrace.insitu.background import estimate_background
     from plumetrace.insitu.inversion import invert_source, validate_inversion_inputs
@@ -229,15 +243,7 @@ def _invert(task: StageTask, stage: Path) -> dict[str, Any]:
     from plumetrace.products.insitu import write_inversion_products
 
     p = task.params
-    options = validate_inversion_inputs(
-        source_known=p.get("source_xy"),
-        prior_box=p.get("prior_box_xy"),
-        source_heights_m=tuple(p["source_height_m"]),
-        wind_height_m=p["wind_height_m"],
-        roughness_length_m=p["roughness_length_m"],
-        wind_average_s=p["wind_average_s"],
-        seed=p["seed"],
-    )
+    options = validate_inversion_inputs(**inversion_inputs(p))
     origin = tuple(p["origin"]) if p.get("origin") is not None else None
     obs = read_observations(task.source, origin=origin, gas=p.get("gas"))
     given = p.get("background_mg_m3")

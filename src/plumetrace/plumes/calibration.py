@@ -8,7 +8,7 @@ sensor with the 1σ errors the Monte Carlo draws (random and systematic parts ap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -165,47 +165,6 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
         csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
         sigma_c=CSF_C_SIGMA["airborne"],
     ),
-    "aviris-3": UeffCalibration(
-        0.33,
-        0.45,
-        0.05,
-        0.15,
-        1.12,
-        AIRBORNE_MODEL_REL_SIGMA,
-        5.0,
-        "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA,
-        csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
-        sigma_c=CSF_C_SIGMA["airborne"],
-    ),
-    "aviris-classic": UeffCalibration(
-        0.33,
-        0.45,
-        0.05,
-        0.15,
-        1.12,
-        AIRBORNE_MODEL_REL_SIGMA,
-        10.0,
-        "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA,
-        csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
-        sigma_c=CSF_C_SIGMA["airborne"],
-    ),
-    "hytes": UeffCalibration(
-        0.33,
-        0.45,
-        0.05,
-        0.15,
-        1.12,
-        AIRBORNE_MODEL_REL_SIGMA,
-        2.0,
-        "thermal-infrared airborne imager (HyTES-like, LWIR chemical maps): the airborne Varon et al. 2021 linear "
-        "form as aviris-ng, not calibrated on LWIR plumes; the 35 % systematic resolution-transfer error stands for "
-        "that gap",
-        AIRBORNE_SYSTEMATIC_REL_SIGMA,
-        csf_rel_sigma=AIRBORNE_CSF_REL_SIGMA,
-        sigma_c=CSF_C_SIGMA["airborne"],
-    ),
     "generic": UeffCalibration(
         0.34,
         0.44,
@@ -220,6 +179,33 @@ UEFF_TABLE: dict[str, UeffCalibration] = {
         sigma_c=CSF_C_SIGMA["airborne"],
     ),
 }
+
+# Airborne sensors without a calibration of their own take the AVIRIS-NG row (the Varon et al. 2021 linear form with
+# its 35 % systematic resolution-transfer error) at their own pixel size.
+UEFF_TABLE.update(
+    {
+        name: replace(UEFF_TABLE["aviris-ng"], pixel_size_m=pixel_size_m, reference=reference)
+        for name, pixel_size_m, reference in (
+            (
+                "aviris-3",
+                5.0,
+                "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
+            ),
+            (
+                "aviris-classic",
+                10.0,
+                "as aviris-ng (Varon et al. 2021 linear form, 35 % systematic transfer error, random part as aviris-ng)",
+            ),
+            (
+                "hytes",
+                2.0,
+                "thermal-infrared airborne imager (HyTES-like, LWIR chemical maps): the airborne Varon et al. 2021 "
+                "linear form as aviris-ng, not calibrated on LWIR plumes; the 35 % systematic resolution-transfer "
+                "error stands for that gap",
+            ),
+        )
+    }
+)
 
 
 # U_eff fitted by benchmarks/quantify_skill.py (fit_ueff) on plumes of the default plumetrace puff model

@@ -47,11 +47,8 @@ TIMESERIES_COLUMNS = (
 )  # fmt: skip
 
 
-def _best_identification(det: pd.DataFrame, members: np.ndarray) -> float:
-    """The highest identification confidence of the site's thermal-infrared detections (NaN: none has one)."""
-    if "identification_confidence" not in det:
-        return float("nan")
-    values = pd.to_numeric(det["identification_confidence"].iloc[members], errors="coerce").to_numpy(dtype=float)
+def _best_identification(values: np.ndarray) -> float:
+    """The highest identification confidence among a site's detections (NaN: none is a thermal-infrared one)."""
     values = values[np.isfinite(values)]
     return float(values.max()) if values.size else float("nan")
 
@@ -152,6 +149,9 @@ def fuse_sites(
     overpass_all = det["overpass_id"].to_numpy(object)
     near_all = det["near_detection_limit"].to_numpy(bool)
     sig_all = det["significance_sigma"].to_numpy(float)
+    # thermal-infrared plumes: the posterior probability of their gas (absent or NaN for the others)
+    ident_all = pd.to_numeric(det.get("identification_confidence", pd.Series(np.nan, index=det.index)), errors="coerce")
+    ident_all = ident_all.to_numpy(float)
     time_all = det["time"]
     order_by_site = np.argsort(labels, kind="stable")
     splits = np.split(order_by_site, np.cumsum(np.bincount(labels, minlength=n_sites))[:-1])
@@ -198,7 +198,7 @@ def fuse_sites(
                 "position_sigma_east_m": sigma_e,
                 "position_sigma_north_m": sigma_n,
                 "gases": ";".join(gases),
-                "identification_confidence": _best_identification(det, members),
+                "identification_confidence": _best_identification(ident_all[members]),
                 "n_detections": len(members),
                 "n_overpasses": m,
                 **{name: getattr(stats, name) for name in stats.__dataclass_fields__},
